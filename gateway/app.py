@@ -1,0 +1,200 @@
+"""The gateway's FastAPI app: dependencies built in the lifespan, errors answered in one place."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from gateway import admin, db, tokens
+from gateway.auth import Authenticator
+from gateway.errors import GatewayError, InvalidRequest, NotFound
+from gateway.keys.material import KeyHasher
+from gateway.keys.store import KeyStore
+from gateway.metrics import GatewayMetrics
+from gateway.openai_schema import Endpoint
+from gateway.proxy import Proxy
+from gateway.ratelimit.base import RateLimiter
+from gateway.ratelimit.memory import MemoryRateLimiter
+from gateway.ratelimit.redis import RedisRateLimiter
+from gateway.routing import ReplicaPool
+from gateway.settings import DEFAULT_KEY_HASH_SECRET, GatewaySettings
+from gateway.tracing import Tracing
+from gateway.upstream import UpstreamClient
+
+log = logging.getLogger("llmops.gateway")
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: GatewaySettings
+    store: KeyStore
+    limiter: RateLimiter
+    proxy: Proxy
+    metrics: GatewayMetrics
+
+
+def _counters(settings: GatewaySettings) -> dict[str, tokens.TokenCounter]:
+    return {
+        m.name: tokens.TokenizerCounter(m.tokenizer)
+        for m in settings.models
+        if m.tokenizer is not None
+    }
+
+
+@contextlib.asynccontextmanager
+async def _services(settings: GatewaySettings, metrics: GatewayMetrics) -> AsyncIterator[Services]:
+    if settings.key_hash_secret == DEFAULT_KEY_HASH_SECRET:
+        log.warning("key_hash_secret is the public default: set it before storing real keys")
+    if settings.migrate_on_start:
+        await asyncio.to_thread(db.migrate, settings.database_url)
+    engine = db.create_engine(settings.database_url)
+    store = KeyStore(engine, KeyHasher(settings.key_hash_secret))
+    limiter: RateLimiter = (
+        RedisRateLimiter.from_url(settings.redis_url) if settings.redis_url else MemoryRateLimiter()
+    )
+    upstream = UpstreamClient(settings.upstream)
+    tracing = Tracing(settings.tracing)
+    await upstream.start()
+    proxy = Proxy(
+        settings=settings,
+        authenticator=Authenticator(store, cache_seconds=settings.key_cache_seconds),
+        limiter=limiter,
+        upstream=upstream,
+        pools={
+            m.name: ReplicaPool.of(m.name, m.upstream_urls(), m.version) for m in settings.models
+        },
+        counters=_counters(settings),
+        metrics=metrics,
+        tracing=tracing,
+    )
+    try:
+        yield Services(
+            settings=settings, store=store, limiter=limiter, proxy=proxy, metrics=metrics
+        )
+    finally:
+        await proxy.drain()
+        await upstream.close()
+        await limiter.close()
+        await engine.dispose()
+        tracing.shutdown()
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status, headers, media_type="application/json")
+
+
+def _error_response(error: GatewayError) -> Response:
+    return _json(error.body(), error.status, error.headers)
+
+
+def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
+    first: dict[str, Any] = exc.errors()[0] if exc.errors() else {}
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+    param = ".".join(loc) or None
+    return f"Invalid value for '{param}': {first.get('msg', 'invalid')}", param
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(GatewayError)
+    async def gateway_error(_: Request, exc: GatewayError) -> Response:
+        return _error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> Response:
+        message, param = _validation_message(exc)
+        return _error_response(InvalidRequest(message, param=param))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return _error_response(NotFound("Unknown path.", code="unknown_url"))
+        error = InvalidRequest(str(exc.detail))
+        error.status = exc.status_code
+        return _error_response(error)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> Response:
+        log.exception("unexpected error", exc_info=exc)
+        return _error_response(
+            GatewayError("The gateway failed unexpectedly.", code="internal_error")
+        )
+
+
+def _install_openai_routes(app: FastAPI) -> None:
+    def services(request: Request) -> Services:
+        result: Services = request.app.state.services
+        return result
+
+    @app.post("/v1/chat/completions", include_in_schema=False)
+    async def chat(request: Request) -> Response:
+        return await services(request).proxy.handle(request, Endpoint.CHAT)
+
+    @app.post("/v1/completions", include_in_schema=False)
+    async def completions(request: Request) -> Response:
+        return await services(request).proxy.handle(request, Endpoint.COMPLETIONS)
+
+    @app.post("/v1/embeddings", include_in_schema=False)
+    async def embeddings(request: Request) -> Response:
+        return await services(request).proxy.handle(request, Endpoint.EMBEDDINGS)
+
+    @app.get("/v1/models", include_in_schema=False)
+    async def models(request: Request) -> Response:
+        proxy = services(request).proxy
+        principal = await proxy.authenticate(request)
+        data = [
+            {"id": m, "object": "model", "created": 0, "owned_by": "llmops"}
+            for m in proxy.models_for(principal)
+        ]
+        return _json({"object": "list", "data": data})
+
+
+def _install_ops_routes(app: FastAPI) -> None:
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> Response:
+        return _json({"status": "ok"})
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> Response:
+        svc: Services = request.app.state.services
+        checks: dict[str, str] = {}
+        for name, probe in (("database", svc.store.ping), ("limits", svc.limiter.ping)):
+            try:
+                await asyncio.wait_for(probe(), timeout=2.0)
+                checks[name] = "ok"
+            except Exception as e:
+                checks[name] = f"unavailable: {type(e).__name__}"
+        ready = all(v == "ok" for v in checks.values())
+        return _json({"ready": ready, "checks": checks}, 200 if ready else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        svc: Services = request.app.state.services
+        return Response(generate_latest(svc.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def create_app(settings: GatewaySettings) -> FastAPI:
+    metrics = GatewayMetrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with _services(settings, metrics) as services:
+            app.state.services = services
+            yield
+
+    app = FastAPI(title="llmops gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
+    _install_error_handlers(app)
+    _install_openai_routes(app)
+    _install_ops_routes(app)
+    app.include_router(admin.router)
+    return app

@@ -1,0 +1,65 @@
+"""Who is calling: API keys checked against the key store, trusted for a few seconds.
+
+A replica keeps each looked-up key for ``key_cache_seconds`` (unknown keys for
+at most one second), so a revocation or rotation reaches every replica within
+that time without a database query on every request.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+from gateway.errors import AuthenticationFailed
+from gateway.keys.store import KeyStore, Principal
+
+MAX_CACHED_KEYS = 100_000
+NEGATIVE_SECONDS = 1.0
+
+
+def bearer_token(authorization: str | None) -> str:
+    if not authorization:
+        raise AuthenticationFailed(
+            "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'."
+        )
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise AuthenticationFailed("The Authorization header must be 'Bearer <key>'.")
+    return token
+
+
+class Authenticator:
+    def __init__(
+        self,
+        store: KeyStore,
+        *,
+        cache_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store = store
+        self._ttl = cache_seconds
+        self._clock = clock
+        self._cache: OrderedDict[str, tuple[float, Principal | None]] = OrderedDict()
+
+    async def authenticate(self, authorization: str | None) -> Principal:
+        token = bearer_token(authorization)
+        now = self._clock()
+        cached = self._cache.get(token)
+        if cached is not None and cached[0] > now:
+            principal = cached[1]
+        else:
+            principal = await self._store.principal(token)
+            ttl = self._ttl if principal is not None else min(self._ttl, NEGATIVE_SECONDS)
+            if ttl > 0:
+                self._remember(token, now + ttl, principal)
+        if principal is None:
+            raise AuthenticationFailed("Incorrect API key provided.")
+        return principal
+
+    def _remember(self, token: str, expires: float, principal: Principal | None) -> None:
+        self._cache[token] = (expires, principal)
+        self._cache.move_to_end(token)
+        while len(self._cache) > MAX_CACHED_KEYS:
+            self._cache.popitem(last=False)

@@ -1,0 +1,1 @@
+"""Teams and API keys: the SQL tables, the keyed hash and the store."""

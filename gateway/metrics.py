@@ -1,0 +1,60 @@
+"""The gateway's Prometheus metrics (names are a contract: dashboards use exactly these)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+OVERHEAD_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1)
+
+
+class GatewayMetrics:
+    """One set of metrics per app, in its own registry (tests run many apps in one process)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "llmops_gateway_requests_total",
+            "Requests answered by the gateway.",
+            ["model", "team", "status", "cache"],
+            registry=r,
+        )
+        self.duration = Histogram(
+            "llmops_gateway_request_duration_seconds",
+            "Time from request to the end of the response.",
+            ["model"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.ttft = Histogram(
+            "llmops_gateway_time_to_first_token_seconds",
+            "Time from request to the first generated token of a stream.",
+            ["model"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.overhead = Histogram(
+            "llmops_gateway_overhead_seconds",
+            "Time spent in the gateway itself (auth, limits, routing), upstream excluded.",
+            buckets=OVERHEAD_BUCKETS,
+            registry=r,
+        )
+        self.tokens = Counter(
+            "llmops_gateway_tokens_total",
+            "Tokens used, by kind (prompt or completion).",
+            ["model", "team", "kind"],
+            registry=r,
+        )
+        self.ratelimited = Counter(
+            "llmops_gateway_ratelimited_total",
+            "Requests refused by a rate limit.",
+            ["team", "limit"],
+            registry=r,
+        )
+        self.upstream = Counter(
+            "llmops_upstream_requests_total",
+            "Requests sent to model replicas, by outcome.",
+            ["model", "upstream", "outcome"],
+            registry=r,
+        )

@@ -1,0 +1,76 @@
+-- One admission against N sliding-window limits, atomically.
+-- KEYS: three per limit: the entries (zset: reservation -> time ms), their costs (hash),
+--       and the sum of the costs (string).
+-- ARGV: reservation, n, then per limit: window_ms, limit, cost.
+-- Returns: {admitted, retry_ms, then per limit: used_after, reset_ms, exceeded}.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local rid = ARGV[1]
+local n = tonumber(ARGV[2])
+local CHUNK = 500
+
+local function expire(z, h, s, cutoff)
+  while true do
+    local old = redis.call('ZRANGEBYSCORE', z, '-inf', cutoff, 'LIMIT', 0, CHUNK)
+    if #old == 0 then return end
+    local costs = redis.call('HMGET', h, unpack(old))
+    local freed = 0
+    for j = 1, #costs do freed = freed + (tonumber(costs[j]) or 0) end
+    redis.call('HDEL', h, unpack(old))
+    redis.call('ZREM', z, unpack(old))
+    redis.call('DECRBY', s, freed)
+  end
+end
+
+local function wait_for_room(z, h, window, need)
+  local freed = 0
+  local start = 0
+  while true do
+    local batch = redis.call('ZRANGE', z, start, start + CHUNK - 1, 'WITHSCORES')
+    if #batch == 0 then return window end
+    for j = 1, #batch, 2 do
+      freed = freed + (tonumber(redis.call('HGET', h, batch[j])) or 0)
+      if freed >= need then return math.max(0, tonumber(batch[j + 1]) + window - now) end
+    end
+    start = start + CHUNK
+  end
+end
+
+local used, exceeded, retry = {}, {}, 0
+local admitted = 1
+for i = 1, n do
+  local z, h, s = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i]
+  local window = tonumber(ARGV[3 * i])
+  local limit = tonumber(ARGV[3 * i + 1])
+  local cost = tonumber(ARGV[3 * i + 2])
+  expire(z, h, s, now - window)
+  used[i] = tonumber(redis.call('GET', s) or '0')
+  exceeded[i] = 0
+  if used[i] + cost > limit then
+    admitted = 0
+    exceeded[i] = 1
+    local wait = window
+    if cost <= limit then wait = wait_for_room(z, h, window, used[i] + cost - limit) end
+    if wait > retry then retry = wait end
+  end
+end
+
+local out = {admitted, retry}
+for i = 1, n do
+  local z, h, s = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i]
+  local window = tonumber(ARGV[3 * i])
+  local cost = tonumber(ARGV[3 * i + 2])
+  if admitted == 1 then
+    redis.call('ZADD', z, now, rid)
+    redis.call('HSET', h, rid, cost)
+    used[i] = redis.call('INCRBY', s, cost)
+    for _, key in ipairs({z, h, s}) do redis.call('PEXPIRE', key, window * 2) end
+  end
+  local reset = 0
+  local oldest = redis.call('ZRANGE', z, 0, 0, 'WITHSCORES')
+  if #oldest > 0 then reset = math.max(0, tonumber(oldest[2]) + window - now) end
+  table.insert(out, used[i])
+  table.insert(out, reset)
+  table.insert(out, exceeded[i])
+end
+return out

@@ -1,0 +1,88 @@
+"""Relaying a response to a client that may leave at any moment.
+
+:class:`RelayStream` sends events as they arrive and watches the client's
+connection at the same time: when the client leaves, the relay is cancelled,
+which closes the upstream request too. :func:`until_disconnect` does the same
+for a request still waiting on its upstream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Mapping
+from typing import Any, TypeVar
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+T = TypeVar("T")
+
+
+class ClientGone(Exception):
+    """The client closed its connection before the answer was ready."""
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _race(work: asyncio.Future[T], receive: Receive) -> T:
+    watcher = asyncio.ensure_future(_disconnected(receive))
+    racers: set[asyncio.Future[Any]] = {work, watcher}
+    try:
+        await asyncio.wait(racers, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        work.cancel()
+        raise
+    finally:
+        watcher.cancel()
+    if not work.done():
+        work.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await work
+        raise ClientGone
+    return work.result()
+
+
+async def until_disconnect(request: Request, awaitable: Awaitable[T]) -> T:
+    """Await ``awaitable``, cancelling it (and raising :class:`ClientGone`) if the client leaves."""
+    return await _race(asyncio.ensure_future(awaitable), request.receive)
+
+
+class RelayStream(Response):
+    """A streaming response that cancels its source the moment the client disconnects."""
+
+    def __init__(
+        self,
+        source: AsyncIterator[bytes],
+        *,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str = "text/event-stream",
+    ) -> None:
+        self.source = source
+        self.status_code = status_code
+        self.media_type = media_type
+        self.background = None
+        self.init_headers(headers)
+
+    async def _send_all(self, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        async for chunk in self.source:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await _race(asyncio.ensure_future(self._send_all(send)), receive)
+        except (ClientGone, OSError):
+            pass  # the source's own cleanup has run: nothing is left to send to
+        finally:
+            aclose = getattr(self.source, "aclose", None)
+            if aclose is not None:
+                await aclose()

@@ -1,0 +1,60 @@
+"""Server-sent events as they pass through: split into whole events, usage read on the way."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+DONE = b"[DONE]"
+
+
+class EventSplitter:
+    """Cuts a byte stream into whole SSE events (each ending in a blank line)."""
+
+    def __init__(self) -> None:
+        self._buffer = b""
+
+    def feed(self, chunk: bytes) -> Iterator[bytes]:
+        self._buffer += chunk.replace(b"\r\n", b"\n")
+        while True:
+            end = self._buffer.find(b"\n\n")
+            if end < 0:
+                return
+            event, self._buffer = self._buffer[: end + 2], self._buffer[end + 2 :]
+            yield event
+
+    def rest(self) -> bytes:
+        rest, self._buffer = self._buffer, b""
+        return rest
+
+
+def event_data(event: bytes) -> bytes | None:
+    """The ``data:`` payload of one event (lines joined), or ``None`` if it has none."""
+    lines = [line[5:].lstrip(b" ") for line in event.split(b"\n") if line.startswith(b"data:")]
+    return b"\n".join(lines) if lines else None
+
+
+def chunk_of(event: bytes) -> dict[str, Any] | None:
+    data = event_data(event)
+    if data is None or data == DONE:
+        return None
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def is_usage_only(chunk: dict[str, Any]) -> bool:
+    """The closing chunk OpenAI sends for ``include_usage``: usage and no choices."""
+    return bool(chunk.get("usage")) and not chunk.get("choices")
+
+
+def has_content(chunk: dict[str, Any]) -> bool:
+    for choice in chunk.get("choices") or ():
+        delta = choice.get("delta") or {}
+        if delta.get("content") or delta.get("tool_calls") or choice.get("text"):
+            return True
+    return False

@@ -1,0 +1,59 @@
+"""Token usage as replicas report it, and as the gateway counts it on a passing stream."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from gateway import sse
+
+
+@dataclass(slots=True)
+class Usage:
+    prompt: int = 0
+    completion: int = 0
+
+    @classmethod
+    def of(cls, body: dict[str, Any] | None) -> Usage | None:
+        """The ``usage`` object of a response body or chunk, if it has one."""
+        usage = body.get("usage") if body else None
+        if not isinstance(usage, dict):
+            return None
+        return cls(
+            prompt=int(usage.get("prompt_tokens") or 0),
+            completion=int(usage.get("completion_tokens") or 0),
+        )
+
+    @property
+    def total(self) -> int:
+        return self.prompt + self.completion
+
+
+@dataclass(slots=True)
+class StreamTally:
+    """What a relayed stream has shown so far: usage if reported, else chunks of content."""
+
+    relay_usage: bool
+    """Whether the client asked for the usage chunk (else it is held back)."""
+    usage: Usage | None = None
+    content_chunks: int = 0
+    first_token_at: float | None = None
+
+    def passes(self, event: bytes) -> bool:
+        """Take note of one event; whether it goes on to the client."""
+        chunk = sse.chunk_of(event)
+        if chunk is None:
+            return True
+        if sse.has_content(chunk):
+            self.content_chunks += 1
+            if self.first_token_at is None:
+                self.first_token_at = time.perf_counter()
+        if chunk.get("usage"):
+            self.usage = Usage.of(chunk)
+            return self.relay_usage or not sse.is_usage_only(chunk)
+        return True
+
+    def final_usage(self, prompt_estimate: int) -> Usage:
+        """Reported usage, or for a stream cut short, the estimate: about a token a chunk."""
+        return self.usage or Usage(prompt=prompt_estimate, completion=self.content_chunks)

@@ -1,0 +1,1 @@
+"""The llmops Kubernetes operator (kopf): model deployments, fine-tune jobs, drift monitors."""

@@ -1,0 +1,1 @@
+"""The ``llmops`` command: the composition root that wires settings to every part."""

@@ -1,0 +1,24 @@
+"""``llmops``: one command for the platform. Exit codes: 0 success, 1 failure, 2 usage error."""
+
+from __future__ import annotations
+
+import click
+
+from llmops import __version__
+from llmops.cli import gateway, keys, up
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="llmops")
+def cli() -> None:
+    """Run and operate the llmops platform."""
+
+
+cli.add_command(gateway.gateway)
+cli.add_command(keys.keys)
+cli.add_command(keys.teams)
+cli.add_command(up.up)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,13 @@
+"""The core package's exception tree.
+
+LlmopsError
++-- ConfigError        a settings file or override is missing or invalid
+"""
+
+
+class LlmopsError(Exception):
+    """Base of every error the core package raises on purpose."""
+
+
+class ConfigError(LlmopsError):
+    """A settings file or an environment override is missing or invalid."""

@@ -1,0 +1,1 @@
+"""Model serving: OpenAI-compatible replicas the gateway routes to."""
