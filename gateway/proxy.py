@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import orjson
 from aiohttp import ClientResponse
 from opentelemetry import trace
@@ -295,9 +296,18 @@ class Proxy:
             if tail:
                 yield tail
             outcome = "success"
-        except Exception:
+        except (aiohttp.ClientError, TimeoutError) as e:
+            # Headers are sent: the status cannot change, so the stream ends with an error
+            # event (the OpenAI SDK raises on it) instead of ending as if it had completed.
             outcome = "error"
-            raise
+            log.warning(
+                "upstream stream broke",
+                extra={"upstream": ex.replica and ex.replica.url, "error": str(e)},
+            )
+            error = UpstreamError(
+                "The model replica broke off the stream.", code="upstream_stream_broken"
+            )
+            yield b"data: " + orjson.dumps(error.body()) + b"\n\n"
         finally:
             response.close()
             assert ex.replica is not None

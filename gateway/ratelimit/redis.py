@@ -32,8 +32,17 @@ class RedisRateLimiter:
         self._settle = client.register_script(_SETTLE)
 
     @classmethod
-    def from_url(cls, url: str) -> RedisRateLimiter:
-        return cls(aioredis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0))
+    def from_url(cls, url: str, *, max_connections: int = 256) -> RedisRateLimiter:
+        # A blocking pool: a burst beyond max_connections waits for a connection
+        # instead of failing.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=max_connections,
+            timeout=2.0,
+            socket_timeout=2.0,
+            socket_connect_timeout=2.0,
+        )
+        return cls(aioredis.Redis.from_pool(pool))  # the client owns and closes the pool
 
     async def admit(self, limits: Sequence[Limit], *, tokens: int, reservation: str) -> Admission:
         if not limits:

@@ -46,6 +46,8 @@ class EchoRecord:
     streams_started: int = 0
     streams_finished: int = 0
     streams_abandoned: int = 0
+    requests_abandoned: int = 0
+    """Requests whose client left while the replica was still working on them."""
 
 
 def prompt_tokens(body: dict[str, Any]) -> int:
@@ -153,6 +155,9 @@ class EchoServer:
         self.record.requests.append(body)
         if self.behaviour.delay_seconds:
             await asyncio.sleep(self.behaviour.delay_seconds)
+            if request.transport is None or request.transport.is_closing():
+                self.record.requests_abandoned += 1
+                return _error(499, "client left")
         if self.behaviour.status is not None:
             return _error(
                 self.behaviour.status, f"echo replica told to fail with {self.behaviour.status}"
