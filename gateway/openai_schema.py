@@ -33,6 +33,7 @@ class Endpoint(StrEnum):
 @dataclass(frozen=True, slots=True)
 class ParsedRequest:
     endpoint: Endpoint
+    raw: bytes
     body: dict[str, Any]
     model: str
     stream: bool
@@ -128,6 +129,7 @@ def parse(endpoint: Endpoint, raw: bytes) -> ParsedRequest:
     _number_between(body, "top_p", 0, 1)
     return ParsedRequest(
         endpoint=endpoint,
+        raw=raw,
         body=body,
         model=model,
         stream=bool(stream),

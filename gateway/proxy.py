@@ -49,6 +49,7 @@ from gateway.usage import StreamTally, Usage
 log = logging.getLogger("llmops.gateway.access")
 
 CLIENT_CLOSED = 499  # nginx's status for a request whose client left first
+DRAIN_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -172,16 +173,18 @@ class Proxy:
 
     async def _read_body(self, request: Request) -> bytes:
         limit = self._settings.max_body_bytes
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise BodyTooLarge(f"The request body exceeds {limit} bytes.")
         chunks: list[bytes] = []
         size = 0
         async for chunk in request.stream():
             size += len(chunk)
-            if size > limit:
-                raise BodyTooLarge(f"The request body exceeds {limit} bytes.")
-            chunks.append(chunk)
+            if size <= limit:
+                chunks.append(chunk)
+            elif size > DRAIN_BYTES:
+                break
+            # Past the limit the rest is read and dropped (up to a bound), so that the
+            # client is not cut off while still sending and does receive the 413.
+        if size > limit:
+            raise BodyTooLarge(f"The request body exceeds {limit} bytes.")
         return b"".join(chunks)
 
     def _prompt_tokens(self, parsed: ParsedRequest) -> int:
@@ -212,38 +215,44 @@ class Proxy:
             self._propagator.inject(headers, context=trace.set_span_in_context(upstream_span))
         sent = time.perf_counter()
         try:
-            response = await until_disconnect(
+            response, data = await until_disconnect(
                 request,
-                self._upstream.post(f"{replica.url}/{ex.endpoint.value}", body, headers),
+                self._call(f"{replica.url}/{ex.endpoint.value}", body, headers, ex.parsed.stream),
             )
         except (GatewayError, ClientGone) as e:
             replica.outstanding -= 1
             upstream_span.end()
             self._count_upstream(ex, "cancelled" if isinstance(e, ClientGone) else "error")
             raise
-        if ex.parsed.stream and response.status == 200:
+        finally:
             ex.upstream_seconds = time.perf_counter() - sent
+        if data is None:
             return self._relay(request, ex, response, upstream_span)
+        replica.outstanding -= 1
+        upstream_span.end()
+        return self._answer(request, ex, response, data)
+
+    async def _call(
+        self, url: str, body: bytes, headers: dict[str, str], stream: bool
+    ) -> tuple[ClientResponse, bytes | None]:
+        """The replica's response, read whole unless it is a stream to relay (then ``None``)."""
+        response = await self._upstream.post(url, body, headers)
+        if stream and response.status == 200:
+            return response, None
         try:
-            data = await until_disconnect(request, self._upstream.read(response))
+            return response, await self._upstream.read(response)
         finally:
             response.release()
-            replica.outstanding -= 1
-            upstream_span.end()
-            ex.upstream_seconds = time.perf_counter() - sent
-        return self._answer(request, ex, response, data)
 
     def _upstream_request(self, ex: Exchange) -> tuple[bytes, dict[str, str]]:
         assert ex.parsed is not None
-        body = ex.parsed.body
-        if ex.parsed.stream and not ex.parsed.include_usage:
-            # Ask for usage to settle the reservation; the extra chunk is not relayed.
-            body = {
-                **body,
-                "stream_options": {**(body.get("stream_options") or {}), "include_usage": True},
-            }
         headers = {"content-type": "application/json", "accept": "application/json"}
-        return orjson.dumps(body), headers
+        body = ex.parsed.body
+        if not ex.parsed.stream or ex.parsed.include_usage:
+            return ex.parsed.raw, headers
+        # Ask for usage to settle the reservation; the extra chunk is not relayed.
+        options = {**(body.get("stream_options") or {}), "include_usage": True}
+        return orjson.dumps({**body, "stream_options": options}), headers
 
     def _answer(
         self, request: Request, ex: Exchange, response: ClientResponse, data: bytes

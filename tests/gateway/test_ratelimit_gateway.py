@@ -98,3 +98,35 @@ def test_redis_down_is_503_not_500(echo: EchoServer, sqlite_url: str) -> None:
         ready = call("GET", f"{gw.url}/readyz")
         assert ready.status == 503
         assert ready.json()["checks"]["limits"].startswith("unavailable")
+
+
+def test_prompt_tokens_are_counted_with_the_models_tokenizer(
+    echo: EchoServer, tmp_path: Path
+) -> None:
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    vocab = {"[UNK]": 0, "one": 1, "two": 2, "three": 3}
+    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer.save(str(tmp_path / "tokenizer.json"))
+    settings = settings_for(
+        f"sqlite:///{tmp_path / 'k.db'}",
+        {"estimated": [echo.url]},
+        models=[
+            {
+                "name": "counted",
+                "upstreams": [echo.url],
+                "tokenizer": str(tmp_path / "tokenizer.json"),
+            },
+            {"name": "estimated", "upstreams": [echo.url]},
+        ],
+    )
+    with gateway_in_thread(settings) as gw:
+        for model, prompt_tokens in (
+            ("counted", 3),
+            ("estimated", 4),
+        ):  # "one two three": 3 words, 13 chars
+            key = new_key(gw.url, f"team-{model}", tpm=1000)
+            reply = chat(gw.url, key, {**HELLO, "model": model})
+            reserved = prompt_tokens + 4 + 3 + HELLO["max_tokens"]  # type: ignore[operator]
+            assert reply.headers["x-ratelimit-remaining-tokens"] == str(1000 - reserved)
