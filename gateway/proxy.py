@@ -32,13 +32,14 @@ from gateway.errors import (
     ModelNotFound,
     PermissionDenied,
     RateLimited,
+    ServiceUnavailable,
     UpstreamError,
 )
 from gateway.keys.store import Principal
 from gateway.metrics import GatewayMetrics
 from gateway.openai_schema import Endpoint, ParsedRequest
 from gateway.ratelimit import policy
-from gateway.ratelimit.base import Limit, RateLimiter
+from gateway.ratelimit.base import Admission, Limit, RateLimiter
 from gateway.relay import ClientGone, RelayStream, until_disconnect
 from gateway.routing import Replica, ReplicaPool
 from gateway.settings import GatewaySettings
@@ -156,9 +157,7 @@ class Proxy:
         reserved = ex.prompt_tokens + self._completion_reserve(parsed)
         ex.limits = policy.limits_for(ex.principal, self._settings.limits.window_seconds)
         with self._child(ex, "gateway.ratelimit"):
-            admission = await self._limiter.admit(
-                ex.limits, tokens=reserved, reservation=ex.reservation
-            )
+            admission = await self._admission(ex, reserved)
         request.state.ratelimit_headers = policy.headers(admission)
         if not admission.admitted:
             ex.limits = ()  # nothing was counted: nothing to settle
@@ -169,6 +168,18 @@ class Proxy:
                 f"({', '.join(lim.name for lim in admission.exceeded())}); "
                 f"retry in {admission.retry_after_seconds:.1f}s.",
                 headers=request.state.ratelimit_headers,
+            )
+
+    async def _admission(self, ex: Exchange, reserved: int) -> Admission:
+        try:
+            return await self._limiter.admit(ex.limits, tokens=reserved, reservation=ex.reservation)
+        except ServiceUnavailable:
+            if not self._settings.limits.fail_open:
+                raise
+            log.warning("limit store unreachable: admitting without limits (fail_open)")
+            ex.limits = ()
+            return Admission(
+                admitted=True, reservation=ex.reservation, retry_after_seconds=0.0, states=()
             )
 
     async def _read_body(self, request: Request) -> bytes:

@@ -98,6 +98,11 @@ def test_redis_down_is_503_not_500(echo: EchoServer, sqlite_url: str) -> None:
         ready = call("GET", f"{gw.url}/readyz")
         assert ready.status == 503
         assert ready.json()["checks"]["limits"].startswith("unavailable")
+    fail_open = settings.model_copy(
+        update={"limits": settings.limits.model_copy(update={"fail_open": True})}
+    )
+    with gateway_in_thread(fail_open) as gw:
+        assert chat(gw.url, key, HELLO).status == 200
 
 
 def test_prompt_tokens_are_counted_with_the_models_tokenizer(
