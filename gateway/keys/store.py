@@ -115,6 +115,10 @@ _KEY_COLUMNS = (
 )
 
 
+def _team(row: Any) -> Team:
+    return Team(name=row.name, rpm=row.rpm, tpm=row.tpm, created_at=_utc(row.created_at) or _now())
+
+
 def _key_record(row: Any) -> KeyRecord:
     return KeyRecord(
         id=row.id,
@@ -175,17 +179,12 @@ class KeyStore:
                 await conn.execute(teams.update().where(teams.c.id == team_id).values(**changes))
                 await self._audit(conn, actor, "team.limits_changed", name, changes)
             row = (await conn.execute(sa.select(teams).where(teams.c.id == team_id))).one()
-        return Team(
-            name=row.name, rpm=row.rpm, tpm=row.tpm, created_at=_utc(row.created_at) or _now()
-        )
+        return _team(row)
 
     async def list_teams(self) -> list[Team]:
         async with self._engine.connect() as conn:
             rows = (await conn.execute(sa.select(teams).order_by(teams.c.name))).all()
-        return [
-            Team(name=r.name, rpm=r.rpm, tpm=r.tpm, created_at=_utc(r.created_at) or _now())
-            for r in rows
-        ]
+        return [_team(r) for r in rows]
 
     # -- keys ----------------------------------------------------------------------------
 
