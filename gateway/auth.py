@@ -7,6 +7,7 @@ that time without a database query on every request.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -42,6 +43,7 @@ class Authenticator:
         self._ttl = cache_seconds
         self._clock = clock
         self._cache: OrderedDict[str, tuple[float, Principal | None]] = OrderedDict()
+        self._pending: dict[str, asyncio.Future[Principal | None]] = {}
 
     async def authenticate(self, authorization: str | None) -> Principal:
         token = bearer_token(authorization)
@@ -50,12 +52,26 @@ class Authenticator:
         if cached is not None and cached[0] > now:
             principal = cached[1]
         else:
-            principal = await self._store.principal(token)
-            ttl = self._ttl if principal is not None else min(self._ttl, NEGATIVE_SECONDS)
-            if ttl > 0:
-                self._remember(token, now + ttl, principal)
+            principal = await self._look_up(token)
         if principal is None:
             raise AuthenticationFailed("Incorrect API key provided.")
+        return principal
+
+    async def _look_up(self, token: str) -> Principal | None:
+        """One store query per key at a time: concurrent requests share its answer."""
+        pending = self._pending.get(token)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        lookup = asyncio.ensure_future(self._store.principal(token))
+        self._pending[token] = lookup
+        try:
+            principal = await asyncio.shield(lookup)
+        finally:
+            if self._pending.get(token) is lookup:
+                del self._pending[token]
+        ttl = self._ttl if principal is not None else min(self._ttl, NEGATIVE_SECONDS)
+        if ttl > 0:
+            self._remember(token, self._clock() + ttl, principal)
         return principal
 
     def _remember(self, token: str, expires: float, principal: Principal | None) -> None:

@@ -21,7 +21,7 @@ import orjson
 from aiohttp import ClientResponse
 from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from gateway import openai_schema, sse, tokens
@@ -133,7 +133,7 @@ class Proxy:
             ex.status = e.status
             self._finish(ex, None)
             raise
-        except ClientGone:
+        except (ClientGone, ClientDisconnect):
             ex.status = CLIENT_CLOSED
             self._finish(ex, None)
             return Response(status_code=CLIENT_CLOSED)

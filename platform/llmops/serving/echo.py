@@ -17,6 +17,7 @@ import hashlib
 import math
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ import orjson
 from aiohttp import web
 
 CHARS_PER_TOKEN = 4
+RECORDED = 1000
 
 
 @dataclass
@@ -42,7 +44,8 @@ class EchoBehaviour:
 
 @dataclass
 class EchoRecord:
-    requests: list[dict[str, Any]] = field(default_factory=list)
+    requests: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=RECORDED))
+    """The latest request bodies (a bounded number)."""
     streams_started: int = 0
     streams_finished: int = 0
     streams_abandoned: int = 0

@@ -1,0 +1,49 @@
+"""Key lookups: cached for a few seconds, and one store query per key however many ask."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from gateway.auth import Authenticator
+from gateway.errors import AuthenticationFailed
+from gateway.keys.store import Principal
+
+PRINCIPAL = Principal("key_1", "t", None, None, None, None, None)
+
+
+class CountingStore:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def principal(self, secret: str) -> Principal | None:
+        self.calls += 1
+        await asyncio.sleep(0.01)
+        return PRINCIPAL if secret == "good" else None
+
+
+async def test_concurrent_lookups_share_one_query_and_expire() -> None:
+    now = [0.0]
+    store = CountingStore()
+    auth = Authenticator(store, cache_seconds=2.0, clock=lambda: now[0])  # type: ignore[arg-type]
+    found = await asyncio.gather(*(auth.authenticate("Bearer good") for _ in range(128)))
+    assert found == [PRINCIPAL] * 128
+    assert store.calls == 1
+    now[0] = 3.0  # past the cache time: one new query for everyone again
+    await asyncio.gather(*(auth.authenticate("Bearer good") for _ in range(64)))
+    assert store.calls == 2
+
+
+async def test_unknown_keys_are_remembered_briefly() -> None:
+    now = [0.0]
+    store = CountingStore()
+    auth = Authenticator(store, cache_seconds=5.0, clock=lambda: now[0])  # type: ignore[arg-type]
+    for _ in range(3):
+        with pytest.raises(AuthenticationFailed):
+            await auth.authenticate("Bearer bad")
+    assert store.calls == 1
+    now[0] = 1.5  # unknown keys are kept at most a second: a new key works at once
+    with pytest.raises(AuthenticationFailed):
+        await auth.authenticate("Bearer bad")
+    assert store.calls == 2
