@@ -15,10 +15,11 @@ from fastapi.exceptions import RequestValidationError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from gateway import admin, db, tokens
 from gateway.auth import Authenticator
-from gateway.errors import GatewayError, InvalidRequest, NotFound
+from gateway.errors import GatewayError, InvalidRequest, MethodNotAllowed, NotFound
 from gateway.keys.material import KeyHasher
 from gateway.keys.store import KeyStore
 from gateway.metrics import GatewayMetrics
@@ -94,8 +95,14 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
     return Response(orjson.dumps(data), status, headers, media_type="application/json")
 
 
-def _error_response(error: GatewayError) -> Response:
+def error_response(error: GatewayError) -> Response:
+    """The one place a gateway error becomes an HTTP response."""
     return _json(error.body(), error.status, error.headers)
+
+
+def unexpected_error(exc: Exception) -> Response:
+    log.error("unexpected error", exc_info=exc)
+    return error_response(GatewayError("The gateway failed unexpectedly.", code="internal_error"))
 
 
 def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
@@ -108,49 +115,66 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(GatewayError)
     async def gateway_error(_: Request, exc: GatewayError) -> Response:
-        return _error_response(exc)
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> Response:
         message, param = _validation_message(exc)
-        return _error_response(InvalidRequest(message, param=param))
+        return error_response(InvalidRequest(message, param=param))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
-            return _error_response(NotFound("Unknown path.", code="unknown_url"))
+            return error_response(NotFound("Unknown path.", code="unknown_url"))
+        if exc.status_code == 405:
+            return error_response(MethodNotAllowed(str(exc.detail), headers=exc.headers))
         error = InvalidRequest(str(exc.detail))
         error.status = exc.status_code
-        return _error_response(error)
+        return error_response(error)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> Response:
-        log.exception("unexpected error", exc_info=exc)
-        return _error_response(
-            GatewayError("The gateway failed unexpectedly.", code="internal_error")
-        )
+        return unexpected_error(exc)
+
+
+OPENAI_POSTS = {
+    "/v1/chat/completions": Endpoint.CHAT,
+    "/v1/completions": Endpoint.COMPLETIONS,
+    "/v1/embeddings": Endpoint.EMBEDDINGS,
+}
+
+
+class Gateway:
+    """The ASGI app: the OpenAI POST endpoints go straight to the proxy (the hot path skips
+    the framework's routing and middleware); everything else is the FastAPI app."""
+
+    def __init__(self, api: FastAPI) -> None:
+        self.api = api
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint = OPENAI_POSTS.get(scope["path"]) if scope["type"] == "http" else None
+        if endpoint is None:
+            await self.api(scope, receive, send)
+            return
+        try:
+            response = await self._proxy(Request(scope, receive), endpoint)
+        except GatewayError as e:
+            response = error_response(e)
+        except Exception as e:  # noqa: BLE001 (the hot path's last resort, like the app's handler)
+            response = unexpected_error(e)
+        await response(scope, receive, send)
+
+    async def _proxy(self, request: Request, endpoint: Endpoint) -> Response:
+        if request.method != "POST":
+            raise MethodNotAllowed(f"Use POST for {request.url.path}.", headers={"allow": "POST"})
+        services: Services = self.api.state.services
+        return await services.proxy.handle(request, endpoint)
 
 
 def _install_openai_routes(app: FastAPI) -> None:
-    def services(request: Request) -> Services:
-        result: Services = request.app.state.services
-        return result
-
-    @app.post("/v1/chat/completions", include_in_schema=False)
-    async def chat(request: Request) -> Response:
-        return await services(request).proxy.handle(request, Endpoint.CHAT)
-
-    @app.post("/v1/completions", include_in_schema=False)
-    async def completions(request: Request) -> Response:
-        return await services(request).proxy.handle(request, Endpoint.COMPLETIONS)
-
-    @app.post("/v1/embeddings", include_in_schema=False)
-    async def embeddings(request: Request) -> Response:
-        return await services(request).proxy.handle(request, Endpoint.EMBEDDINGS)
-
     @app.get("/v1/models", include_in_schema=False)
     async def models(request: Request) -> Response:
-        proxy = services(request).proxy
+        proxy = request.app.state.services.proxy
         principal = await proxy.authenticate(request)
         data = [
             {"id": m, "object": "model", "created": 0, "owned_by": "llmops"}
@@ -172,7 +196,7 @@ def _install_ops_routes(app: FastAPI) -> None:
             try:
                 await asyncio.wait_for(probe(), timeout=2.0)
                 checks[name] = "ok"
-            except Exception as e:
+            except Exception as e:  # noqa: BLE001 (a probe reports any failure; it never raises)
                 checks[name] = f"unavailable: {type(e).__name__}"
         ready = all(v == "ok" for v in checks.values())
         return _json({"ready": ready, "checks": checks}, 200 if ready else 503)
@@ -183,7 +207,7 @@ def _install_ops_routes(app: FastAPI) -> None:
         return Response(generate_latest(svc.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-def create_app(settings: GatewaySettings) -> FastAPI:
+def create_app(settings: GatewaySettings) -> Gateway:
     metrics = GatewayMetrics()
 
     @contextlib.asynccontextmanager
@@ -197,4 +221,4 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     _install_openai_routes(app)
     _install_ops_routes(app)
     app.include_router(admin.router)
-    return app
+    return Gateway(app)

@@ -3,6 +3,7 @@
     GatewayError                          500 api_error
     +-- InvalidRequest                    400 invalid_request_error
     |   +-- BodyTooLarge                  413
+    |   +-- MethodNotAllowed              405
     |   +-- ModelNotFound                 404
     +-- AuthenticationFailed              401 authentication_error
     +-- PermissionDenied                  403 permission_error
@@ -61,6 +62,11 @@ class InvalidRequest(GatewayError):
 class BodyTooLarge(InvalidRequest):
     status = 413
     code = "request_too_large"
+
+
+class MethodNotAllowed(InvalidRequest):
+    status = 405
+    code = "method_not_allowed"
 
 
 class ModelNotFound(InvalidRequest):

@@ -70,6 +70,7 @@ class Exchange:
     upstream_seconds: float = 0.0
     first_token_at: float | None = None
     status: int = 200
+    ratelimit_headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def model_label(self) -> str:
@@ -158,7 +159,7 @@ class Proxy:
         ex.limits = policy.limits_for(ex.principal, self._settings.limits.window_seconds)
         with self._child(ex, "gateway.ratelimit"):
             admission = await self._admission(ex, reserved)
-        request.state.ratelimit_headers = policy.headers(admission)
+        ex.ratelimit_headers = policy.headers(admission)
         if not admission.admitted:
             ex.limits = ()  # nothing was counted: nothing to settle
             for limit in admission.exceeded():
@@ -167,7 +168,7 @@ class Proxy:
                 f"Rate limit reached for team '{ex.team}' "
                 f"({', '.join(lim.name for lim in admission.exceeded())}); "
                 f"retry in {admission.retry_after_seconds:.1f}s.",
-                headers=request.state.ratelimit_headers,
+                headers=ex.ratelimit_headers,
             )
 
     async def _admission(self, ex: Exchange, reserved: int) -> Admission:
@@ -346,7 +347,7 @@ class Proxy:
         overhead = time.perf_counter() - ex.started - ex.upstream_seconds
         self._metrics.overhead.observe(overhead)
         return {
-            **getattr(request.state, "ratelimit_headers", {}),
+            **ex.ratelimit_headers,
             "x-llmops-cache": "bypass",
             "x-llmops-upstream": ex.replica.url,
             "x-llmops-model-version": response.headers.get("x-llmops-model-version")

@@ -1,24 +1,33 @@
 """Limits shared by every gateway replica: one atomic Lua script per admission.
 
 The script reads the clock of Redis itself, so replicas with drifting clocks
-still agree on every window.
+still agree on every window. Calls travel on one pipelined connection
+(:mod:`gateway.ratelimit.resp`), so concurrent admissions never queue for a
+connection.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
-
 from gateway.errors import ServiceUnavailable
 from gateway.ratelimit.base import Admission, Limit, LimitKind, LimitState, cost_of
+from gateway.ratelimit.resp import RespConnection, RespError
 
 _HERE = Path(__file__).parent
-_ADMIT = (_HERE / "admit.lua").read_text()
-_SETTLE = (_HERE / "settle.lua").read_text()
+
+
+class _Script:
+    def __init__(self, name: str) -> None:
+        self.source = (_HERE / name).read_text()
+        self.sha = hashlib.sha1(self.source.encode()).hexdigest()  # noqa: S324 (Redis names scripts so)
+
+
+_ADMIT = _Script("admit.lua")
+_SETTLE = _Script("settle.lua")
 
 
 def _keys(limit: Limit) -> tuple[str, str, str]:
@@ -26,23 +35,12 @@ def _keys(limit: Limit) -> tuple[str, str, str]:
 
 
 class RedisRateLimiter:
-    def __init__(self, client: aioredis.Redis) -> None:
-        self._redis = client
-        self._admit = client.register_script(_ADMIT)
-        self._settle = client.register_script(_SETTLE)
+    def __init__(self, connection: RespConnection) -> None:
+        self._redis = connection
 
     @classmethod
-    def from_url(cls, url: str, *, max_connections: int = 256) -> RedisRateLimiter:
-        # A blocking pool: a burst beyond max_connections waits for a connection
-        # instead of failing.
-        pool = aioredis.BlockingConnectionPool.from_url(
-            url,
-            max_connections=max_connections,
-            timeout=2.0,
-            socket_timeout=2.0,
-            socket_connect_timeout=2.0,
-        )
-        return cls(aioredis.Redis.from_pool(pool))  # the client owns and closes the pool
+    def from_url(cls, url: str) -> RedisRateLimiter:
+        return cls(RespConnection(url))
 
     async def admit(self, limits: Sequence[Limit], *, tokens: int, reservation: str) -> Admission:
         if not limits:
@@ -50,13 +48,10 @@ class RedisRateLimiter:
                 admitted=True, reservation=reservation, retry_after_seconds=0.0, states=()
             )
         keys = [k for limit in limits for k in _keys(limit)]
-        args: list[Any] = [reservation, len(limits)]
+        args: list[str | int] = [reservation, len(limits)]
         for limit in limits:
             args += [round(limit.window_seconds * 1000), limit.limit, cost_of(limit, tokens)]
-        try:
-            out = await self._admit(keys=keys, args=args)
-        except RedisError as e:
-            raise ServiceUnavailable(f"rate-limit store unreachable: {e}") from e
+        out = await self._run(_ADMIT, keys, args)
         states = tuple(
             LimitState(
                 limit=limit,
@@ -75,18 +70,26 @@ class RedisRateLimiter:
 
     async def settle(self, limits: Sequence[Limit], *, reservation: str, tokens: int) -> None:
         keys = [k for limit in limits if limit.kind is LimitKind.TOKENS for k in _keys(limit)[1:]]
-        if not keys:
-            return
-        try:
-            await self._settle(keys=keys, args=[reservation, tokens])
-        except RedisError as e:
-            raise ServiceUnavailable(f"rate-limit store unreachable: {e}") from e
+        if keys:
+            await self._run(_SETTLE, keys, [reservation, tokens])
 
     async def ping(self) -> None:
         try:
-            await self._redis.ping()
-        except RedisError as e:
+            await self._redis.call("PING")
+        except RespError as e:
             raise ServiceUnavailable(f"rate-limit store unreachable: {e}") from e
 
     async def close(self) -> None:
-        await self._redis.aclose()
+        await self._redis.close()
+
+    async def _run(self, script: _Script, keys: list[str], args: list[str | int]) -> Any:
+        try:
+            try:
+                return await self._redis.call("EVALSHA", script.sha, len(keys), *keys, *args)
+            except RespError as e:
+                if not str(e).startswith("NOSCRIPT"):
+                    raise
+                # First use on this Redis (or it was restarted): send the script itself once.
+                return await self._redis.call("EVAL", script.source, len(keys), *keys, *args)
+        except RespError as e:
+            raise ServiceUnavailable(f"rate-limit store unreachable: {e}") from e
