@@ -7,16 +7,19 @@ one that rotates it. Every change is recorded with its actor in the audit trail.
 from __future__ import annotations
 
 import hmac
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.errors import AuthenticationFailed, PermissionDenied
-from gateway.keys.store import UNSET, CreatedKey, KeyRecord, KeyStore, Team, Unset
+from gateway.auth import bearer
+from gateway.errors import AuthenticationFailed, InvalidRequest, PermissionDenied
+from gateway.keys.store import MAX_LIMIT, UNSET, CreatedKey, KeyRecord, KeyStore, Team, Unset
 from gateway.settings import GatewaySettings
 
-Limit = Annotated[int, Field(ge=1)]
+Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT)]
+ACTOR = re.compile(r"[\x20-\x7e]{1,128}")
 
 
 class _Body(BaseModel):
@@ -88,12 +91,15 @@ def _actor(request: Request) -> str:
     settings: GatewaySettings = request.app.state.services.settings
     if settings.admin_token is None:
         raise PermissionDenied("The admin API is disabled: set admin_token.", code="admin_disabled")
-    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        token.strip().encode(), settings.admin_token.encode()
-    ):
+    token = bearer(request.headers.get("authorization"))
+    if token is None or not hmac.compare_digest(token.encode(), settings.admin_token.encode()):
         raise AuthenticationFailed("A valid admin token is required.", code="invalid_admin_token")
-    return request.headers.get("x-llmops-actor") or "admin-api"
+    actor = request.headers.get("x-llmops-actor") or "admin-api"
+    if not ACTOR.fullmatch(actor):
+        raise InvalidRequest(
+            "X-LLMOps-Actor must be 1 to 128 printable characters.", param="x-llmops-actor"
+        )
+    return actor
 
 
 Actor = Annotated[str, Depends(_actor)]

@@ -22,7 +22,7 @@ from gateway.auth import Authenticator
 from gateway.errors import GatewayError, InvalidRequest, MethodNotAllowed, NotFound
 from gateway.keys.material import KeyHasher
 from gateway.keys.store import KeyStore
-from gateway.metrics import GatewayMetrics
+from gateway.metrics import GatewayMetrics, InFlight
 from gateway.openai_schema import Endpoint
 from gateway.proxy import Proxy
 from gateway.ratelimit.base import RateLimiter
@@ -62,19 +62,24 @@ async def _services(settings: GatewaySettings, metrics: GatewayMetrics) -> Async
     engine = db.create_engine(settings.database_url)
     store = KeyStore(engine, KeyHasher(settings.key_hash_secret))
     limiter: RateLimiter = (
-        RedisRateLimiter.from_url(settings.redis_url) if settings.redis_url else MemoryRateLimiter()
+        RedisRateLimiter.from_url(settings.redis_url, timeout=settings.limits.store_timeout_seconds)
+        if settings.redis_url
+        else MemoryRateLimiter()
     )
     upstream = UpstreamClient(settings.upstream)
     tracing = Tracing(settings.tracing)
     await upstream.start()
+    pools = {m.name: ReplicaPool.of(m.name, m.upstream_urls(), m.version) for m in settings.models}
+    in_flight = InFlight(
+        lambda: [(p.model, r.url, r.outstanding) for p in pools.values() for r in p.replicas]
+    )
+    metrics.registry.register(in_flight)
     proxy = Proxy(
         settings=settings,
         authenticator=Authenticator(store, cache_seconds=settings.key_cache_seconds),
         limiter=limiter,
         upstream=upstream,
-        pools={
-            m.name: ReplicaPool.of(m.name, m.upstream_urls(), m.version) for m in settings.models
-        },
+        pools=pools,
         counters=_counters(settings),
         metrics=metrics,
         tracing=tracing,
@@ -89,6 +94,7 @@ async def _services(settings: GatewaySettings, metrics: GatewayMetrics) -> Async
         await limiter.close()
         await engine.dispose()
         tracing.shutdown()
+        metrics.registry.unregister(in_flight)
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

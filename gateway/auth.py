@@ -13,10 +13,18 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from gateway.errors import AuthenticationFailed
+from gateway.keys import material
 from gateway.keys.store import KeyStore, Principal
 
 MAX_CACHED_KEYS = 100_000
 NEGATIVE_SECONDS = 1.0
+
+
+def bearer(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, or ``None``."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -24,9 +32,8 @@ def bearer_token(authorization: str | None) -> str:
         raise AuthenticationFailed(
             "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'."
         )
-    scheme, _, token = authorization.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    token = bearer(authorization)
+    if token is None:
         raise AuthenticationFailed("The Authorization header must be 'Bearer <key>'.")
     return token
 
@@ -47,10 +54,13 @@ class Authenticator:
 
     async def authenticate(self, authorization: str | None) -> Principal:
         token = bearer_token(authorization)
+        if not material.well_formed(token):
+            raise AuthenticationFailed("Incorrect API key provided.")  # not one of ours
         now = self._clock()
         cached = self._cache.get(token)
         if cached is not None and cached[0] > now:
             principal = cached[1]
+            self._cache.move_to_end(token)  # recently used keys are the last evicted
         else:
             principal = await self._look_up(token)
         if principal is None:

@@ -8,8 +8,11 @@
     +-- AuthenticationFailed              401 authentication_error
     +-- PermissionDenied                  403 permission_error
     +-- NotFound                          404 not_found_error
+    +-- Conflict                          409 conflict_error
     +-- RateLimited                       429 rate_limit_error (carries headers)
+    |   +-- RequestTooLarge               429 (larger than the limit itself: never retried)
     +-- UpstreamError                     502 upstream_error
+    |   +-- UpstreamUnreachable           502 (no connection: the replica saw nothing)
     |   +-- UpstreamTimeout               504
     +-- ServiceUnavailable                503 service_unavailable
 
@@ -91,15 +94,29 @@ class NotFound(GatewayError):
     type = "not_found_error"
 
 
+class Conflict(GatewayError):
+    status = 409
+    type = "conflict_error"
+    code = "already_exists"
+
+
 class RateLimited(GatewayError):
     status = 429
     type = "rate_limit_error"
     code = "rate_limit_exceeded"
 
 
+class RequestTooLarge(RateLimited):
+    code = "request_too_large"
+
+
 class UpstreamError(GatewayError):
     status = 502
     type = "upstream_error"
+    code = "upstream_error"
+
+
+class UpstreamUnreachable(UpstreamError):
     code = "upstream_unavailable"
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 OVERHEAD_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1)
@@ -58,3 +62,21 @@ class GatewayMetrics:
             ["model", "upstream", "outcome"],
             registry=r,
         )
+
+
+class InFlight(Collector):
+    """``llmops_upstream_in_flight{model,upstream}``: requests this gateway has at each
+    replica right now, read from the routing state when scraped (no cost per request)."""
+
+    def __init__(self, source: Callable[[], Iterable[tuple[str, str, int]]]) -> None:
+        self._source = source
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "llmops_upstream_in_flight",
+            "Requests this gateway has in flight at each model replica.",
+            labels=["model", "upstream"],
+        )
+        for model, upstream, count in self._source():
+            family.add_metric([model, upstream], count)
+        yield family

@@ -72,26 +72,46 @@ def _check_messages(messages: Any) -> None:
         if not isinstance(message, dict):
             raise InvalidRequest(f"'messages[{i}]' must be an object", param=f"messages[{i}]")
         role = message.get("role")
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:
             raise InvalidRequest(
                 f"'messages[{i}].role' must be one of {', '.join(sorted(ROLES))}",
                 param=f"messages[{i}].role",
             )
-        content = message.get("content")
-        if content is not None and not isinstance(content, str | list):
+        _check_content(message.get("content"), f"messages[{i}].content")
+
+
+def _check_content(content: Any, where: str) -> None:
+    if content is None or isinstance(content, str):
+        return
+    if not isinstance(content, list):
+        raise InvalidRequest(f"'{where}' must be a string or an array of parts", param=where)
+    for j, part in enumerate(content):
+        if not isinstance(part, dict) or not isinstance(part.get("type"), str):
             raise InvalidRequest(
-                f"'messages[{i}].content' must be a string or an array of parts",
-                param=f"messages[{i}].content",
+                f"'{where}[{j}]' must be an object with a 'type'", param=f"{where}[{j}]"
             )
+        if part["type"] == "text" and not isinstance(part.get("text"), str):
+            raise InvalidRequest(
+                f"'{where}[{j}].text' must be a string", param=f"{where}[{j}].text"
+            )
+
+
+def _is_prompt_item(value: Any) -> bool:
+    """A text, a token id, or an array of token ids."""
+    if isinstance(value, str) or _is_int(value):
+        return True
+    return isinstance(value, list) and all(_is_int(v) for v in value)
 
 
 def _check_input(body: dict[str, Any], name: str) -> None:
     value = body.get(name)
     if isinstance(value, str):
         return
-    if isinstance(value, list) and value and all(isinstance(v, str | int | list) for v in value):
+    if isinstance(value, list) and value and all(_is_prompt_item(v) for v in value):
         return
-    raise InvalidRequest(f"'{name}' must be a string or a non-empty array", param=name)
+    raise InvalidRequest(
+        f"'{name}' must be a string, or a non-empty array of strings or token ids", param=name
+    )
 
 
 def decode(raw: bytes) -> dict[str, Any]:

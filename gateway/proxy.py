@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
-import uuid
-from collections.abc import AsyncIterator, Coroutine
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import orjson
 from aiohttp import ClientResponse
 from opentelemetry import trace
@@ -32,16 +30,19 @@ from gateway.errors import (
     ModelNotFound,
     PermissionDenied,
     RateLimited,
+    RequestTooLarge,
     ServiceUnavailable,
     UpstreamError,
+    UpstreamUnreachable,
 )
+from gateway.exchange import CLIENT_CLOSED, Accounts, Exchange, UpstreamCall
 from gateway.keys.store import Principal
 from gateway.metrics import GatewayMetrics
 from gateway.openai_schema import Endpoint, ParsedRequest
 from gateway.ratelimit import policy
-from gateway.ratelimit.base import Admission, Limit, RateLimiter
+from gateway.ratelimit.base import Admission, RateLimiter
 from gateway.relay import ClientGone, RelayStream, until_disconnect
-from gateway.routing import Replica, ReplicaPool
+from gateway.routing import ReplicaPool
 from gateway.settings import GatewaySettings
 from gateway.tracing import Tracing
 from gateway.upstream import UpstreamClient
@@ -49,36 +50,8 @@ from gateway.usage import StreamTally, Usage
 
 log = logging.getLogger("llmops.gateway.access")
 
-CLIENT_CLOSED = 499  # nginx's status for a request whose client left first
 DRAIN_BYTES = 16 * 1024 * 1024
-
-
-@dataclass(slots=True)
-class Exchange:
-    """One request's state as it crosses the gateway."""
-
-    endpoint: Endpoint
-    started: float
-    span: trace.Span
-    principal: Principal | None = None
-    parsed: ParsedRequest | None = None
-    pool: ReplicaPool | None = None
-    replica: Replica | None = None
-    limits: tuple[Limit, ...] = ()
-    reservation: str = field(default_factory=lambda: uuid.uuid4().hex)
-    prompt_tokens: int = 0
-    upstream_seconds: float = 0.0
-    first_token_at: float | None = None
-    status: int = 200
-    ratelimit_headers: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def model_label(self) -> str:
-        return self.pool.model if self.pool is not None else "unknown"
-
-    @property
-    def team(self) -> str:
-        return self.principal.team if self.principal is not None else ""
+HEADER_VALUE = re.compile(r"[\x21-\x7e]{1,128}")
 
 
 class Proxy:
@@ -104,7 +77,7 @@ class Proxy:
         self._metrics = metrics
         self._tracing = tracing
         self._propagator = TraceContextTextMapPropagator()
-        self._background: set[asyncio.Task[None]] = set()
+        self._accounts = Accounts(limiter=limiter, metrics=metrics, access_log=settings.access_log)
 
     def models_for(self, principal: Principal) -> list[str]:
         return [m for m in self._pools if principal.may_use(m)]
@@ -114,8 +87,7 @@ class Proxy:
 
     async def drain(self) -> None:
         """Wait for settlements still in flight (at shutdown)."""
-        if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
+        await self._accounts.drain()
 
     # -- the request path ----------------------------------------------------------------
 
@@ -127,17 +99,28 @@ class Proxy:
                 f"POST /v1/{endpoint.value}", kind=trace.SpanKind.SERVER
             ),
         )
+        streaming = False
         try:
             await self._admit(request, ex)
             response = await self._forward(request, ex)
+            streaming = isinstance(response, RelayStream)  # it finishes the exchange itself
         except GatewayError as e:
             ex.status = e.status
-            self._finish(ex, None)
+            if isinstance(e, UpstreamError):
+                e.headers = {**ex.ratelimit_headers, **e.headers}
             raise
         except (ClientGone, ClientDisconnect):
             ex.status = CLIENT_CLOSED
-            self._finish(ex, None)
             return Response(status_code=CLIENT_CLOSED)
+        except asyncio.CancelledError:
+            ex.status = CLIENT_CLOSED
+            raise
+        except Exception:
+            ex.status = 500
+            raise
+        finally:
+            if not streaming:
+                self._accounts.finish(ex)
         return response
 
     async def _admit(self, request: Request, ex: Exchange) -> None:
@@ -155,10 +138,19 @@ class Proxy:
                 f"This key may not use the model '{parsed.model}'.", param="model"
             )
         ex.prompt_tokens = self._prompt_tokens(parsed)
-        reserved = ex.prompt_tokens + self._completion_reserve(parsed)
-        ex.limits = policy.limits_for(ex.principal, self._settings.limits.window_seconds)
+        ex.reserved_tokens = ex.prompt_tokens + self._completion_reserve(parsed)
+        limits = policy.limits_for(ex.principal, self._settings.limits.window_seconds)
+        too_small = policy.too_small_for(limits, ex.reserved_tokens)
+        if too_small is not None:
+            raise RequestTooLarge(
+                f"Request too large for team '{ex.team}' on {too_small.name}: limit "
+                f"{too_small.limit} tokens per window, requested {ex.reserved_tokens} "
+                "(prompt plus max_tokens). Shorten the prompt or lower max_tokens.",
+                headers={"x-should-retry": "false"},
+            )
+        ex.limits = limits
         with self._child(ex, "gateway.ratelimit"):
-            admission = await self._admission(ex, reserved)
+            admission = await self._admission(ex)
         ex.ratelimit_headers = policy.headers(admission)
         if not admission.admitted:
             ex.limits = ()  # nothing was counted: nothing to settle
@@ -171,9 +163,11 @@ class Proxy:
                 headers=ex.ratelimit_headers,
             )
 
-    async def _admission(self, ex: Exchange, reserved: int) -> Admission:
+    async def _admission(self, ex: Exchange) -> Admission:
         try:
-            return await self._limiter.admit(ex.limits, tokens=reserved, reservation=ex.reservation)
+            return await self._limiter.admit(
+                ex.limits, tokens=ex.reserved_tokens, reservation=ex.reservation
+            )
         except ServiceUnavailable:
             if not self._settings.limits.fail_open:
                 raise
@@ -214,35 +208,42 @@ class Proxy:
 
     async def _forward(self, request: Request, ex: Exchange) -> Response:
         assert ex.pool is not None and ex.parsed is not None
-        ex.replica = replica = ex.pool.pick()
         body, headers = self._upstream_request(ex)
-        replica.outstanding += 1
-        upstream_span = self._tracing.tracer.start_span(
-            "gateway.upstream",
-            context=trace.set_span_in_context(ex.span),
-            kind=trace.SpanKind.CLIENT,
-            attributes={"server.address": replica.url},
+        ex.replica = replica = ex.pool.pick()
+        call = UpstreamCall(
+            self._accounts,
+            ex,
+            replica,
+            self._tracing.tracer.start_span(
+                "gateway.upstream",
+                context=trace.set_span_in_context(ex.span),
+                kind=trace.SpanKind.CLIENT,
+                attributes={"server.address": replica.url},
+            ),
         )
-        if self._tracing.enabled:
-            self._propagator.inject(headers, context=trace.set_span_in_context(upstream_span))
-        sent = time.perf_counter()
         try:
-            response, data = await until_disconnect(
-                request,
-                self._call(f"{replica.url}/{ex.endpoint.value}", body, headers, ex.parsed.stream),
-            )
-        except (GatewayError, ClientGone) as e:
-            replica.outstanding -= 1
-            upstream_span.end()
-            self._count_upstream(ex, "cancelled" if isinstance(e, ClientGone) else "error")
+            if self._tracing.enabled:
+                self._propagator.inject(headers, context=trace.set_span_in_context(call.span))
+            url = f"{replica.url}/{ex.endpoint.value}"
+            sent = time.perf_counter()
+            ex.sent = True
+            try:
+                response, data = await until_disconnect(
+                    request, self._call(url, body, headers, ex.parsed.stream)
+                )
+            finally:
+                ex.upstream_seconds = time.perf_counter() - sent
+            if data is None:
+                call.response = response
+                return self._relay(request, ex, call)
+            call.close(_outcome(response.status))
+            return self._answer(request, ex, response, data)
+        except BaseException as e:
+            if isinstance(e, UpstreamUnreachable):
+                ex.sent = False  # the connection was refused: the replica saw nothing
+            gone = isinstance(e, ClientGone | asyncio.CancelledError)
+            call.close("cancelled" if gone else "error")
             raise
-        finally:
-            ex.upstream_seconds = time.perf_counter() - sent
-        if data is None:
-            return self._relay(request, ex, response, upstream_span)
-        replica.outstanding -= 1
-        upstream_span.end()
-        return self._answer(request, ex, response, data)
 
     async def _call(
         self, url: str, body: bytes, headers: dict[str, str], stream: bool
@@ -270,21 +271,17 @@ class Proxy:
         self, request: Request, ex: Exchange, response: ClientResponse, data: bytes
     ) -> Response:
         if response.status >= 500:
-            self._count_upstream(ex, "error")
             raise UpstreamError(
                 f"The model replica failed with status {response.status}.",
                 code="upstream_error",
             )
-        self._count_upstream(ex, "success" if response.status < 400 else "client_error")
         ex.status = response.status
-        usage = None
         if response.status < 400:
             try:
                 parsed = orjson.loads(data)
             except orjson.JSONDecodeError:
                 parsed = None
-            usage = Usage.of(parsed if isinstance(parsed, dict) else None)
-        self._finish(ex, usage or Usage())
+            ex.usage = Usage.of(parsed if isinstance(parsed, dict) else None)
         return Response(
             content=data,
             status_code=response.status,
@@ -292,22 +289,29 @@ class Proxy:
             media_type=response.headers.get("content-type", "application/json"),
         )
 
-    def _relay(
-        self, request: Request, ex: Exchange, response: ClientResponse, span: trace.Span
-    ) -> Response:
-        assert ex.parsed is not None
-        headers = self._headers(request, ex, response)
+    def _relay(self, request: Request, ex: Exchange, call: UpstreamCall) -> Response:
+        assert ex.parsed is not None and call.response is not None
+        tally = StreamTally(relay_usage=ex.parsed.include_usage)
+
+        def close() -> None:
+            call.close(tally.outcome)
+            if tally.outcome != "success":
+                ex.status = CLIENT_CLOSED if tally.outcome == "cancelled" else 502
+            ex.first_token_at = tally.first_token_at
+            ex.usage = tally.final_usage(ex.prompt_tokens)
+            self._accounts.finish(ex)
+
+        headers = self._headers(request, ex, call.response)
         return RelayStream(
-            self._events(ex, response, span, relay_usage=ex.parsed.include_usage),
+            self._events(ex, call.response, tally),
+            on_close=close,
             headers={**headers, "cache-control": "no-cache"},
         )
 
     async def _events(
-        self, ex: Exchange, response: ClientResponse, span: trace.Span, *, relay_usage: bool
+        self, ex: Exchange, response: ClientResponse, tally: StreamTally
     ) -> AsyncIterator[bytes]:
         splitter = sse.EventSplitter()
-        tally = StreamTally(relay_usage=relay_usage)
-        outcome = "cancelled"
         try:
             async for chunk in response.content.iter_any():
                 for event in splitter.feed(chunk):
@@ -316,99 +320,43 @@ class Proxy:
             tail = splitter.rest()
             if tail:
                 yield tail
-            outcome = "success"
-        except (aiohttp.ClientError, TimeoutError) as e:
+            tally.outcome = "success"
+        except Exception as e:  # noqa: BLE001 (a broken stream must end in an error event)
             # Headers are sent: the status cannot change, so the stream ends with an error
             # event (the OpenAI SDK raises on it) instead of ending as if it had completed.
-            outcome = "error"
+            tally.outcome = "error"
             log.warning(
                 "upstream stream broke",
-                extra={"upstream": ex.replica and ex.replica.url, "error": str(e)},
+                extra={"upstream": ex.replica and ex.replica.url, "error": repr(e)},
             )
             error = UpstreamError(
                 "The model replica broke off the stream.", code="upstream_stream_broken"
             )
             yield b"data: " + orjson.dumps(error.body()) + b"\n\n"
-        finally:
-            response.close()
-            assert ex.replica is not None
-            ex.replica.outstanding -= 1
-            span.end()
-            self._count_upstream(ex, outcome)
-            if outcome != "success":
-                ex.status = CLIENT_CLOSED if outcome == "cancelled" else 502
-            ex.first_token_at = tally.first_token_at
-            self._finish(ex, tally.final_usage(ex.prompt_tokens))
 
-    # -- accounting ----------------------------------------------------------------------
+    # -- helpers -------------------------------------------------------------------------
 
     def _headers(self, request: Request, ex: Exchange, response: ClientResponse) -> dict[str, str]:
         assert ex.replica is not None and ex.pool is not None
-        overhead = time.perf_counter() - ex.started - ex.upstream_seconds
-        self._metrics.overhead.observe(overhead)
+        overhead = ex.note_overhead()
+        reported = response.headers.get("x-llmops-model-version")
+        if reported is not None and not HEADER_VALUE.fullmatch(reported):
+            reported = None  # not a value a header may carry: the configured one stands
         return {
             **ex.ratelimit_headers,
             "x-llmops-cache": "bypass",
             "x-llmops-upstream": ex.replica.url,
-            "x-llmops-model-version": response.headers.get("x-llmops-model-version")
-            or ex.pool.version
-            or ex.pool.model,
+            "x-llmops-model-version": reported or ex.pool.version or ex.pool.model,
             "x-llmops-overhead-ms": f"{overhead * 1000:.3f}",
         }
-
-    def _count_upstream(self, ex: Exchange, outcome: str) -> None:
-        assert ex.replica is not None
-        self._metrics.upstream.labels(ex.model_label, ex.replica.url, outcome).inc()
-
-    def _finish(self, ex: Exchange, usage: Usage | None) -> None:
-        """Metrics, log line, span end and settlement: once per request, whatever happened."""
-        elapsed = time.perf_counter() - ex.started
-        model, team, m = ex.model_label, ex.team, self._metrics
-        m.requests.labels(model, team, str(ex.status), "bypass").inc()
-        m.duration.labels(model).observe(elapsed)
-        if ex.first_token_at is not None:
-            m.ttft.labels(model).observe(ex.first_token_at - ex.started)
-        if usage is not None and usage.total:
-            m.tokens.labels(model, team, "prompt").inc(usage.prompt)
-            m.tokens.labels(model, team, "completion").inc(usage.completion)
-            ex.span.set_attribute("gen_ai.usage.input_tokens", usage.prompt)
-            ex.span.set_attribute("gen_ai.usage.output_tokens", usage.completion)
-        ex.span.set_attribute("http.response.status_code", ex.status)
-        ex.span.end()
-        if ex.limits:
-            self._spawn(
-                self._limiter.settle(
-                    ex.limits, reservation=ex.reservation, tokens=usage.total if usage else 0
-                )
-            )
-        if self._settings.access_log:
-            log.info(
-                "request",
-                extra={
-                    "endpoint": ex.endpoint.value,
-                    "model": model,
-                    "team": team,
-                    "key_id": ex.principal.key_id if ex.principal else None,
-                    "status": ex.status,
-                    "stream": bool(ex.parsed and ex.parsed.stream),
-                    "upstream": ex.replica.url if ex.replica else None,
-                    "duration_ms": round(elapsed * 1000, 3),
-                    "prompt_tokens": usage.prompt if usage else 0,
-                    "completion_tokens": usage.completion if usage else 0,
-                },
-            )
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(work)
-        self._background.add(task)
-        task.add_done_callback(self._settled)
-
-    def _settled(self, task: asyncio.Task[None]) -> None:
-        self._background.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("settlement failed", extra={"error": str(task.exception())})
 
     def _child(self, ex: Exchange, name: str) -> Any:
         return self._tracing.tracer.start_as_current_span(
             name, context=trace.set_span_in_context(ex.span)
         )
+
+
+def _outcome(status: int) -> str:
+    if status >= 500:
+        return "error"
+    return "success" if status < 400 else "client_error"

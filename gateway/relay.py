@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from starlette.requests import Request
@@ -35,7 +35,10 @@ async def _race(work: asyncio.Future[T], receive: Receive) -> T:
     try:
         await asyncio.wait(racers, return_when=asyncio.FIRST_COMPLETED)
     except asyncio.CancelledError:
+        # Cancelled from outside: the work must have stopped before the caller goes on
+        # (it may be running a generator the caller is about to close).
         work.cancel()
+        await asyncio.wait({work})
         raise
     finally:
         watcher.cancel()
@@ -55,11 +58,12 @@ async def until_disconnect(request: Request, awaitable: Awaitable[T]) -> T:
     """
     current = asyncio.current_task()
     assert current is not None
-    gone = False
+    gone = done = False
 
     def on_disconnect(watcher: asyncio.Task[None]) -> None:
+        # Callbacks run on a later loop turn: by then the await may be over.
         nonlocal gone
-        if not watcher.cancelled() and watcher.exception() is None:
+        if not done and not watcher.cancelled() and watcher.exception() is None:
             gone = True
             current.cancel()
 
@@ -68,27 +72,33 @@ async def until_disconnect(request: Request, awaitable: Awaitable[T]) -> T:
     try:
         return await awaitable
     except asyncio.CancelledError:
-        if not gone:
-            raise
-        current.uncancel()
+        if not gone or current.uncancel() > 0:
+            raise  # cancelled from outside as well: that cancellation goes on
         raise ClientGone from None
     finally:
+        done = True
         watcher.remove_done_callback(on_disconnect)
         watcher.cancel()
 
 
 class RelayStream(Response):
-    """A streaming response that cancels its source the moment the client disconnects."""
+    """A streaming response that cancels its source the moment the client disconnects.
+
+    ``on_close`` runs once when the response is over, however it ended, even if the
+    source never started.
+    """
 
     def __init__(
         self,
         source: AsyncIterator[bytes],
         *,
+        on_close: Callable[[], None],
         status_code: int = 200,
         headers: Mapping[str, str] | None = None,
         media_type: str = "text/event-stream",
     ) -> None:
         self.source = source
+        self.on_close = on_close
         self.status_code = status_code
         self.media_type = media_type
         self.background = None
@@ -108,6 +118,9 @@ class RelayStream(Response):
         except (ClientGone, OSError):
             pass  # the source's own cleanup has run: nothing is left to send to
         finally:
-            aclose = getattr(self.source, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            try:
+                aclose = getattr(self.source, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+            finally:
+                self.on_close()

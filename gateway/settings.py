@@ -43,6 +43,8 @@ class LimitSettings(_Strict):
     """Completion tokens reserved when a request names no ``max_tokens``."""
     fail_open: bool = False
     """Admit requests when the limit store is unreachable (else answer 503)."""
+    store_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 1.0
+    """How long an admission waits on Redis before the store counts as unreachable."""
 
 
 class UpstreamSettings(_Strict):

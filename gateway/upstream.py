@@ -1,8 +1,8 @@
 """Calls to model replicas over pooled keep-alive connections.
 
 Failures of the transport are translated here, once, into the gateway's errors:
-a refused or reset connection is :class:`UpstreamError` (502), a timeout is
-:class:`UpstreamTimeout` (504).
+a connection that cannot be made is :class:`UpstreamUnreachable` (502), one
+broken later :class:`UpstreamError` (502), a timeout :class:`UpstreamTimeout` (504).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 import aiohttp
 
-from gateway.errors import UpstreamError, UpstreamTimeout
+from gateway.errors import UpstreamError, UpstreamTimeout, UpstreamUnreachable
 from gateway.settings import UpstreamSettings
 
 
@@ -50,15 +50,17 @@ class UpstreamClient:
         try:
             return await self._session.post(url, data=body, headers=dict(headers))
         except TimeoutError as e:
-            raise UpstreamTimeout(f"the model replica at {url} did not answer in time") from e
+            raise UpstreamTimeout(f"The model replica at {url} did not answer in time.") from e
+        except aiohttp.ClientConnectorError as e:
+            raise UpstreamUnreachable(f"The model replica at {url} is unreachable: {e}") from e
         except aiohttp.ClientError as e:
-            raise UpstreamError(f"the model replica at {url} is unreachable: {e}") from e
+            raise UpstreamError(f"The model replica at {url} broke the connection: {e}") from e
 
     @staticmethod
     async def read(response: aiohttp.ClientResponse) -> bytes:
         try:
             return await response.read()
         except TimeoutError as e:
-            raise UpstreamTimeout("the model replica stopped answering") from e
+            raise UpstreamTimeout("The model replica stopped answering.") from e
         except aiohttp.ClientError as e:
-            raise UpstreamError(f"the model replica broke the connection: {e}") from e
+            raise UpstreamError(f"The model replica broke the connection: {e}") from e

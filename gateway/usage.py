@@ -9,6 +9,13 @@ from typing import Any
 from gateway import sse
 
 
+def _count(value: Any) -> int:
+    """A token count as a replica reported it; anything but a whole number >= 0 reads as 0."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return 0
+
+
 @dataclass(slots=True)
 class Usage:
     prompt: int = 0
@@ -21,8 +28,8 @@ class Usage:
         if not isinstance(usage, dict):
             return None
         return cls(
-            prompt=int(usage.get("prompt_tokens") or 0),
-            completion=int(usage.get("completion_tokens") or 0),
+            prompt=_count(usage.get("prompt_tokens")),
+            completion=_count(usage.get("completion_tokens")),
         )
 
     @property
@@ -39,6 +46,8 @@ class StreamTally:
     usage: Usage | None = None
     content_chunks: int = 0
     first_token_at: float | None = None
+    outcome: str = "cancelled"
+    """How the stream ended: ``success``, ``error``, or ``cancelled`` until it ends."""
 
     def passes(self, event: bytes) -> bool:
         """Take note of one event; whether it goes on to the client."""
@@ -50,7 +59,7 @@ class StreamTally:
             if self.first_token_at is None:
                 self.first_token_at = time.perf_counter()
         if chunk.get("usage"):
-            self.usage = Usage.of(chunk)
+            self.usage = Usage.of(chunk) or self.usage
             return self.relay_usage or not sse.is_usage_only(chunk)
         return True
 

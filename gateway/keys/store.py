@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.errors import InvalidRequest, NotFound
+from gateway.errors import Conflict, InvalidRequest, NotFound, ServiceUnavailable
 from gateway.keys import material
 from gateway.keys.tables import api_keys, audit_log, teams
 
@@ -20,6 +20,9 @@ class Unset:
 
 
 UNSET = Unset()
+
+MAX_LIMIT = 2**31 - 1
+"""The largest requests or tokens per minute a limit may hold (a SQL ``INTEGER``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +93,8 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
 
 
 def _validate_limit(name: str, value: int | Unset | None) -> None:
-    if isinstance(value, int) and value < 1:
-        raise InvalidRequest(f"{name} must be a positive integer", param=name)
+    if isinstance(value, int) and not 1 <= value <= MAX_LIMIT:
+        raise InvalidRequest(f"{name} must be an integer from 1 to {MAX_LIMIT}", param=name)
 
 
 def _validate_models(models: Sequence[str] | Unset | None) -> None:
@@ -154,10 +157,13 @@ class KeyStore:
             raise InvalidRequest("team must be 1 to 128 characters", param="team")
         _validate_limit("rpm", rpm)
         _validate_limit("tpm", tpm)
-        async with self._engine.begin() as conn:
-            if await self._team_id(conn, name) is not None:
-                raise InvalidRequest(f"team {name!r} already exists", param="name")
-            await self._insert_team(conn, name, rpm, tpm, actor)
+        try:
+            async with self._engine.begin() as conn:
+                if await self._team_id(conn, name) is not None:
+                    raise Conflict(f"team {name!r} already exists", param="name")
+                await self._insert_team(conn, name, rpm, tpm, actor)
+        except sa.exc.IntegrityError as e:  # created meanwhile by another replica
+            raise Conflict(f"team {name!r} already exists", param="name") from e
         return Team(name=name, rpm=rpm, tpm=tpm, created_at=_now())
 
     async def update_team(
@@ -202,6 +208,22 @@ class KeyStore:
         _validate_limit("rpm", rpm)
         _validate_limit("tpm", tpm)
         _validate_models(models)
+        try:
+            return await self._create_key(team, models, rpm, tpm, name=name, actor=actor)
+        except sa.exc.IntegrityError:
+            # Another replica created the team at the same moment: it exists now.
+            return await self._create_key(team, models, rpm, tpm, name=name, actor=actor)
+
+    async def _create_key(
+        self,
+        team: str,
+        models: Sequence[str] | None,
+        rpm: int | None,
+        tpm: int | None,
+        *,
+        name: str | None,
+        actor: str,
+    ) -> CreatedKey:
         async with self._engine.begin() as conn:
             team_id = await self._team_id(conn, team)
             if team_id is None:
@@ -244,18 +266,27 @@ class KeyStore:
     async def revoke_key(self, key_id: str, *, actor: str) -> KeyRecord:
         async with self._engine.begin() as conn:
             record = await self._key(conn, key_id)
-            if record.revoked_at is None:
-                await conn.execute(
-                    api_keys.update().where(api_keys.c.id == key_id).values(revoked_at=_now())
-                )
+            if await self._revoke(conn, key_id):
                 await self._audit(conn, actor, "key.revoked", key_id, {"team": record.team})
             return await self._key(conn, key_id)
+
+    @staticmethod
+    async def _revoke(conn: AsyncConnection, key_id: str) -> bool:
+        """Revoke a live key; ``False`` if it was revoked already (perhaps a moment ago)."""
+        result = await conn.execute(
+            api_keys.update()
+            .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+            .values(revoked_at=_now())
+        )
+        return result.rowcount == 1
 
     async def rotate_key(self, key_id: str, *, actor: str) -> CreatedKey:
         """A new secret with the old key's team, models and limits; the old key is revoked."""
         async with self._engine.begin() as conn:
             old = await self._key(conn, key_id)
-            if old.revoked_at is not None:
+            # Revoking first, only if still live, makes concurrent rotations of one key
+            # yield one new key: the loser's transaction rolls back.
+            if not await self._revoke(conn, key_id):
                 raise InvalidRequest(
                     f"key {key_id} is revoked and cannot be rotated", param="key_id"
                 )
@@ -270,9 +301,6 @@ class KeyStore:
                 tpm=old.tpm,
                 name=old.name,
                 rotated_from=old.id,
-            )
-            await conn.execute(
-                api_keys.update().where(api_keys.c.id == key_id).values(revoked_at=_now())
             )
             await self._audit(
                 conn,
@@ -327,8 +355,11 @@ class KeyStore:
             .join(teams, teams.c.id == api_keys.c.team_id)
             .where(api_keys.c.key_hash == digest)
         )
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(query)).first()
+        try:
+            async with self._engine.connect() as conn:
+                row = (await conn.execute(query)).first()
+        except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError) as e:
+            raise ServiceUnavailable("The key store is unreachable.", code="key_store_down") from e
         if row is None or row.revoked_at is not None:
             return None
         if not material.KeyHasher.matches(row.key_hash, digest):

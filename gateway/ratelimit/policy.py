@@ -30,6 +30,14 @@ def limits_for(principal: Principal, window_seconds: float) -> tuple[Limit, ...]
     )
 
 
+def too_small_for(limits: tuple[Limit, ...], tokens: int) -> Limit | None:
+    """A token limit that could never admit a request of ``tokens``, if there is one."""
+    for limit in limits:
+        if limit.kind is LimitKind.TOKENS and tokens > limit.limit:
+            return limit
+    return None
+
+
 def go_duration(seconds: float) -> str:
     """``1m30s``, ``2.5s``, ``120ms``: the format of OpenAI's reset headers."""
     if seconds < 1:

@@ -39,8 +39,8 @@ class RedisRateLimiter:
         self._redis = connection
 
     @classmethod
-    def from_url(cls, url: str) -> RedisRateLimiter:
-        return cls(RespConnection(url))
+    def from_url(cls, url: str, *, timeout: float = 1.0) -> RedisRateLimiter:
+        return cls(RespConnection(url, timeout=timeout))
 
     async def admit(self, limits: Sequence[Limit], *, tokens: int, reservation: str) -> Admission:
         if not limits:

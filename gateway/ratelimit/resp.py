@@ -7,7 +7,10 @@ gateway's hot path this costs a fraction of a general-purpose client's
 per-call work, and concurrent admissions pipeline by themselves.
 
 A connection that breaks or stops answering fails every waiting call with
-:class:`RespError` and is replaced on the next call.
+:class:`RespError` and is replaced on the next call. Connecting is
+single-flight: callers arriving meanwhile share the attempt, and for a short
+while after a failed attempt calls fail at once instead of queueing behind
+timeouts.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import asyncio
 import collections
 import contextlib
 import ssl
+import time
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -34,6 +38,9 @@ def encode(args: tuple[bytes | str | int, ...]) -> bytes:
     return b"".join(parts)
 
 
+RETRY_AFTER_FAILURE_SECONDS = 0.5
+
+
 class RespConnection:
     def __init__(self, url: str, *, timeout: float = 2.0) -> None:
         parts = urlsplit(url)
@@ -49,11 +56,15 @@ class RespConnection:
         self._writer: asyncio.StreamWriter | None = None
         self._reader_task: asyncio.Task[None] | None = None
         self._waiting: collections.deque[asyncio.Future[Any]] = collections.deque()
-        self._connecting: asyncio.Lock | None = None
+        self._connecting: asyncio.Future[asyncio.StreamWriter] | None = None
+        self._failed: tuple[float, RespError] | None = None
 
     async def call(self, *args: bytes | str | int) -> Any:
         """Send one command and return its reply (an error reply raises :class:`RespError`)."""
-        writer = self._writer if self._writer is not None else await self._connect()
+        writer = self._writer if self._writer is not None else await self._connected()
+        return await self._send(writer, args)
+
+    async def _send(self, writer: asyncio.StreamWriter, args: tuple[bytes | str | int, ...]) -> Any:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiting.append(future)
         writer.write(encode(args))
@@ -69,28 +80,52 @@ class RespConnection:
         return reply
 
     async def close(self) -> None:
+        if self._connecting is not None:
+            self._connecting.cancel()
         self._break(RespError("connection closed"))
 
-    async def _connect(self) -> asyncio.StreamWriter:
+    async def _connected(self) -> asyncio.StreamWriter:
+        """The connection, made by one attempt that every caller meanwhile shares."""
+        if self._failed is not None:
+            failed_at, error = self._failed
+            if time.monotonic() - failed_at < RETRY_AFTER_FAILURE_SECONDS:
+                raise error
         if self._connecting is None:
-            self._connecting = asyncio.Lock()
-        async with self._connecting:
-            if self._writer is not None:
-                return self._writer
-            try:
-                async with asyncio.timeout(self._timeout):
-                    reader, writer = await asyncio.open_connection(
-                        self._host,
-                        self._port,
-                        ssl=ssl.create_default_context() if self._tls else None,
-                    )
-            except (OSError, TimeoutError) as e:
-                raise RespError(f"cannot reach Redis at {self._host}:{self._port}: {e}") from e
-            self._reader_task = asyncio.ensure_future(self._read(reader))
-            self._writer = writer
+            self._connecting = asyncio.ensure_future(self._connect())
+            self._connecting.add_done_callback(self._connect_done)
+        return await asyncio.shield(self._connecting)
+
+    def _connect_done(self, attempt: asyncio.Future[asyncio.StreamWriter]) -> None:
+        self._connecting = None
+        if attempt.cancelled():
+            return
+        error = attempt.exception()
+        if isinstance(error, RespError):
+            self._failed = (time.monotonic(), error)
+        elif error is None:
+            self._failed = None
+
+    async def _connect(self) -> asyncio.StreamWriter:
+        try:
+            async with asyncio.timeout(self._timeout):
+                reader, writer = await asyncio.open_connection(
+                    self._host,
+                    self._port,
+                    ssl=ssl.create_default_context() if self._tls else None,
+                )
+        except (OSError, TimeoutError) as e:
+            raise RespError(f"cannot reach Redis at {self._host}:{self._port}: {e}") from e
+        self._reader_task = asyncio.ensure_future(self._read(reader))
+        self._writer = None  # installed only once the handshake has passed
+        try:
             for command in self._handshake():
-                await self.call(*command)
-            return writer
+                await self._send(writer, command)
+        except BaseException as e:
+            self._writer = writer  # so that _break closes it
+            self._break(RespError(f"Redis refused the connection's set-up: {e}"))
+            raise
+        self._writer = writer
+        return writer
 
     def _handshake(self) -> list[tuple[str | int, ...]]:
         commands: list[tuple[str | int, ...]] = []

@@ -8,9 +8,12 @@ import pytest
 
 from gateway.auth import Authenticator
 from gateway.errors import AuthenticationFailed
+from gateway.keys import material
 from gateway.keys.store import Principal
 
 PRINCIPAL = Principal("key_1", "t", None, None, None, None, None)
+GOOD = material.generate()
+BAD = material.generate()
 
 
 class CountingStore:
@@ -20,18 +23,18 @@ class CountingStore:
     async def principal(self, secret: str) -> Principal | None:
         self.calls += 1
         await asyncio.sleep(0.01)
-        return PRINCIPAL if secret == "good" else None
+        return PRINCIPAL if secret == GOOD else None
 
 
 async def test_concurrent_lookups_share_one_query_and_expire() -> None:
     now = [0.0]
     store = CountingStore()
     auth = Authenticator(store, cache_seconds=2.0, clock=lambda: now[0])  # type: ignore[arg-type]
-    found = await asyncio.gather(*(auth.authenticate("Bearer good") for _ in range(128)))
+    found = await asyncio.gather(*(auth.authenticate(f"Bearer {GOOD}") for _ in range(128)))
     assert found == [PRINCIPAL] * 128
     assert store.calls == 1
     now[0] = 3.0  # past the cache time: one new query for everyone again
-    await asyncio.gather(*(auth.authenticate("Bearer good") for _ in range(64)))
+    await asyncio.gather(*(auth.authenticate(f"Bearer {GOOD}") for _ in range(64)))
     assert store.calls == 2
 
 
@@ -41,9 +44,21 @@ async def test_unknown_keys_are_remembered_briefly() -> None:
     auth = Authenticator(store, cache_seconds=5.0, clock=lambda: now[0])  # type: ignore[arg-type]
     for _ in range(3):
         with pytest.raises(AuthenticationFailed):
-            await auth.authenticate("Bearer bad")
+            await auth.authenticate(f"Bearer {BAD}")
     assert store.calls == 1
     now[0] = 1.5  # unknown keys are kept at most a second: a new key works at once
     with pytest.raises(AuthenticationFailed):
-        await auth.authenticate("Bearer bad")
+        await auth.authenticate(f"Bearer {BAD}")
     assert store.calls == 2
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    ["Bearer sk-nope", f"Bearer {GOOD}x", f"Bearer {GOOD[:-1]}!", "Bearer " + "a" * 10_000],
+)
+async def test_tokens_that_are_not_keys_never_reach_the_store(authorization: str) -> None:
+    store = CountingStore()
+    auth = Authenticator(store, cache_seconds=5.0)  # type: ignore[arg-type]
+    with pytest.raises(AuthenticationFailed):
+        await auth.authenticate(authorization)
+    assert store.calls == 0

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from gateway.keys import material
 from llmops.serving.echo import EchoServer
 from tests.support.gateways import RunningGateway, gateway_in_thread, settings_for
 from tests.support.http import Reply, call, chat, new_key
@@ -44,6 +45,21 @@ def test_missing_and_wrong_keys_are_401(gateway: RunningGateway) -> None:
         ({"model": "echo", "messages": "hi"}, "messages"),
         ({"model": "echo", "messages": [{"role": "wizard", "content": "x"}]}, "messages[0].role"),
         ({"model": "echo", "messages": [{"role": "user", "content": 5}]}, "messages[0].content"),
+        (
+            {"model": "echo", "messages": [{"role": "user", "content": [{"type": "text"}]}]},
+            "messages[0].content[0].text",
+        ),
+        (
+            {
+                "model": "echo",
+                "messages": [{"role": "user", "content": [{"type": "text", "text": 7}]}],
+            },
+            "messages[0].content[0].text",
+        ),
+        (
+            {"model": "echo", "messages": [{"role": "user", "content": ["hi"]}]},
+            "messages[0].content[0]",
+        ),
         ({**HELLO, "max_tokens": 0}, "max_tokens"),
         ({**HELLO, "max_tokens": "ten"}, "max_tokens"),
         ({**HELLO, "temperature": 3}, "temperature"),
@@ -152,6 +168,14 @@ def test_admin_errors(gateway: RunningGateway) -> None:
     assert_error(admin("POST", gateway.url, "/keys", {"team": "t", "rpm": -1}), 400, param="rpm")
     assert_error(admin("POST", gateway.url, "/keys", {"team": "t", "bogus": 1}), 400, param="bogus")
     assert_error(admin("POST", gateway.url, "/keys/key_missing/revoke"), 404)
+    assert_error(admin("POST", gateway.url, "/keys", {"team": "t", "tpm": 2**40}), 400, param="tpm")
+    assert admin("POST", gateway.url, "/teams", {"name": "dup"}).status == 201
+    assert_error(admin("POST", gateway.url, "/teams", {"name": "dup"}), 409, param="name")
+    long_actor = {
+        "authorization": "Bearer test-admin-token-0123456789",
+        "x-llmops-actor": "a" * 129,
+    }
+    assert_error(call("GET", url, headers=long_actor), 400, param="x-llmops-actor")
     assert_error(
         call(
             "POST", url, raw=b"{", headers={"authorization": "Bearer test-admin-token-0123456789"}
@@ -166,3 +190,11 @@ def test_admin_disabled_without_a_token(echo: EchoServer, sqlite_url: str) -> No
         assert_error(
             call("GET", f"{gw.url}/admin/keys", headers={"authorization": "Bearer x"}), 403
         )
+
+
+def test_an_unreachable_key_store_is_503_not_500(echo: EchoServer) -> None:
+    url = f"postgresql+asyncpg://nobody@127.0.0.1:{free_port()}/none"
+    settings = settings_for(url, {"echo": [echo.url]}, migrate_on_start=False)
+    with gateway_in_thread(settings) as gw:
+        reply = chat(gw.url, material.generate(), HELLO)
+        assert_error(reply, 503, code="key_store_down")

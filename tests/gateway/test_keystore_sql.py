@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from gateway import db
-from gateway.errors import InvalidRequest, NotFound
+from gateway.errors import Conflict, InvalidRequest, NotFound
 from gateway.keys.material import KeyHasher
 from gateway.keys.store import KeyStore
 
@@ -76,3 +76,28 @@ async def test_store_round_trip(store: KeyStore) -> None:
     assert actions[0] == "key.rotated" and "team.created" in actions
     timestamps = [e.at for e in await store.audit_entries()]
     assert all(t.tzinfo is not None for t in timestamps)
+
+
+async def test_concurrent_rotations_leave_one_live_key(store: KeyStore) -> None:
+    created = await store.create_key("racers", actor="test")
+    results = await asyncio.gather(
+        *(store.rotate_key(created.record.id, actor=f"r{i}") for i in range(4)),
+        return_exceptions=True,
+    )
+    rotated = [r for r in results if not isinstance(r, BaseException)]
+    assert len(rotated) == 1
+    assert all(isinstance(r, InvalidRequest) for r in results if isinstance(r, BaseException))
+    live = await store.list_keys(team="racers")
+    assert [k.id for k in live] == [rotated[0].record.id]
+    assert await store.principal(created.secret) is None
+    assert await store.principal(rotated[0].secret) is not None
+
+
+async def test_concurrent_creations_of_a_team(store: KeyStore) -> None:
+    results = await asyncio.gather(
+        *(store.create_team("twins", actor="test") for _ in range(3)), return_exceptions=True
+    )
+    assert sum(not isinstance(r, BaseException) for r in results) == 1
+    assert all(isinstance(r, Conflict) for r in results if isinstance(r, BaseException))
+    keys = await asyncio.gather(*(store.create_key("fresh", actor="test") for _ in range(3)))
+    assert {k.record.team for k in keys} == {"fresh"}

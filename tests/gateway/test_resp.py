@@ -115,3 +115,39 @@ async def test_password_and_database_from_the_url() -> None:
         await plain.close()
     finally:
         server.stop()
+
+
+async def test_a_failed_set_up_never_leaves_a_half_made_connection(redis: RedisProcess) -> None:
+    # SELECT of a database Redis does not have fails: the connection must not stay on db 0.
+    conn = RespConnection(f"redis://127.0.0.1:{redis.port}/99", timeout=0.5)
+    for _ in range(3):
+        with pytest.raises(RespError, match="DB index"):
+            await conn.call("SET", "stray", "v")
+        await asyncio.sleep(0.6)  # past the fail-fast pause: each call tries afresh
+    plain = RespConnection(redis.url)
+    assert await plain.call("EXISTS", "stray") == 0
+    await conn.close()
+    await plain.close()
+
+
+async def test_callers_share_one_connection_attempt_and_fail_fast_after_it() -> None:
+    # A server that accepts and never answers: the AUTH of the set-up times out.
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    conn = RespConnection(f"redis://:pw@127.0.0.1:{port}/0", timeout=0.3)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    results = await asyncio.gather(*(conn.call("PING") for _ in range(32)), return_exceptions=True)
+    assert all(isinstance(r, RespError) for r in results)
+    assert loop.time() - start < 1.0  # one timeout for all, not 32 in a row
+    start = loop.time()
+    with pytest.raises(RespError):
+        await conn.call("PING")
+    assert loop.time() - start < 0.05  # right after a failed attempt: no new wait
+    await conn.close()
+    server.close()
+    await server.wait_closed()

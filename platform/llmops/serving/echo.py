@@ -40,6 +40,8 @@ class EchoBehaviour:
     """Drop the connection after this many stream chunks."""
     model_version: str | None = None
     """Sent back as ``x-llmops-model-version``."""
+    usage: Any = None
+    """Reported as ``usage`` instead of the real counts (a replica that misreports)."""
 
 
 @dataclass
@@ -187,7 +189,7 @@ class EchoServer:
         if isinstance(body, web.Response):
             return body
         words = reply_words(body)
-        usage = {
+        usage = self.behaviour.usage or {
             "prompt_tokens": prompt_tokens(body),
             "completion_tokens": len(words),
             "total_tokens": prompt_tokens(body) + len(words),
@@ -220,7 +222,7 @@ class EchoServer:
         request: web.Request,
         body: dict[str, Any],
         words: list[str],
-        usage: dict[str, int],
+        usage: Any,
         ident: str,
         *,
         chat: bool,

@@ -1,0 +1,191 @@
+"""One request's state as it crosses the gateway, and the books kept when it ends.
+
+Two things must happen exactly once per request whatever path it takes (answered,
+refused, failed, cut off, cancelled): the replica slot it took is given back
+(:class:`UpstreamCall`), and its metrics, log line, span and rate-limit
+settlement are written (:meth:`Accounts.finish`). Both are idempotent so that
+every exit path may call them without counting twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import ClientResponse
+from opentelemetry import trace
+
+from gateway.keys.store import Principal
+from gateway.metrics import GatewayMetrics
+from gateway.openai_schema import Endpoint, ParsedRequest
+from gateway.ratelimit.base import Limit, RateLimiter
+from gateway.routing import Replica, ReplicaPool
+from gateway.usage import Usage
+
+log = logging.getLogger("llmops.gateway.access")
+
+CLIENT_CLOSED = 499  # nginx's status for a request whose client left first
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One request's state as it crosses the gateway."""
+
+    endpoint: Endpoint
+    started: float
+    span: trace.Span
+    principal: Principal | None = None
+    parsed: ParsedRequest | None = None
+    pool: ReplicaPool | None = None
+    replica: Replica | None = None
+    limits: tuple[Limit, ...] = ()
+    reservation: str = field(default_factory=lambda: uuid.uuid4().hex)
+    prompt_tokens: int = 0
+    reserved_tokens: int = 0
+    sent: bool = False
+    """Whether the request may have reached a replica (it then may have cost tokens)."""
+    upstream_seconds: float = 0.0
+    overhead_seconds: float | None = None
+    first_token_at: float | None = None
+    status: int = 200
+    usage: Usage | None = None
+    ratelimit_headers: dict[str, str] = field(default_factory=dict)
+    finished: bool = False
+
+    @property
+    def model_label(self) -> str:
+        return self.pool.model if self.pool is not None else "unknown"
+
+    @property
+    def team(self) -> str:
+        return self.principal.team if self.principal is not None else ""
+
+    def settled_tokens(self) -> int:
+        """What the token reservation becomes when the request ends.
+
+        The replica's reported usage when there is one. Otherwise: nothing if the
+        request never reached a replica or the replica refused it (a 4xx); the
+        whole reservation if an answer was delivered without usage (it may have
+        used all of it); the prompt alone if the request failed or its client left
+        after it was sent (the replica read the prompt, the completion was cut).
+        """
+        if self.usage is not None:
+            return self.usage.total
+        if not self.sent or 400 <= self.status < CLIENT_CLOSED:
+            return 0
+        if self.status < 400:
+            return self.reserved_tokens
+        return self.prompt_tokens
+
+    def note_overhead(self) -> float:
+        """The gateway's own time so far (upstream time excluded), fixed at its first call."""
+        if self.overhead_seconds is None:
+            self.overhead_seconds = time.perf_counter() - self.started - self.upstream_seconds
+        return self.overhead_seconds
+
+
+class UpstreamCall:
+    """A request in flight to one replica: its slot, span and response, let go once."""
+
+    __slots__ = ("_accounts", "_ex", "closed", "replica", "response", "span")
+
+    def __init__(
+        self, accounts: Accounts, ex: Exchange, replica: Replica, span: trace.Span
+    ) -> None:
+        self._accounts = accounts
+        self._ex = ex
+        self.replica = replica
+        self.span = span
+        self.response: ClientResponse | None = None
+        self.closed = False
+        replica.outstanding += 1
+
+    def close(self, outcome: str) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self.response is not None:
+            self.response.close()
+        self.replica.outstanding -= 1
+        self.span.end()
+        self._accounts.count_upstream(self._ex, outcome)
+
+
+class Accounts:
+    """Metrics, access log, spans and rate-limit settlements of finished requests."""
+
+    def __init__(self, *, limiter: RateLimiter, metrics: GatewayMetrics, access_log: bool) -> None:
+        self._limiter = limiter
+        self._metrics = metrics
+        self._access_log = access_log
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def drain(self) -> None:
+        """Wait for settlements still in flight (at shutdown)."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+    def count_upstream(self, ex: Exchange, outcome: str) -> None:
+        assert ex.replica is not None
+        self._metrics.upstream.labels(ex.model_label, ex.replica.url, outcome).inc()
+
+    def finish(self, ex: Exchange) -> None:
+        """Metrics, log line, span end and settlement: once per request, whatever happened."""
+        if ex.finished:
+            return
+        ex.finished = True
+        elapsed = time.perf_counter() - ex.started
+        model, team, m, usage = ex.model_label, ex.team, self._metrics, ex.usage
+        m.requests.labels(model, team, str(ex.status), "bypass").inc()
+        m.duration.labels(model).observe(elapsed)
+        m.overhead.observe(max(0.0, ex.note_overhead()))
+        if ex.first_token_at is not None:
+            m.ttft.labels(model).observe(ex.first_token_at - ex.started)
+        if usage is not None and usage.total:
+            m.tokens.labels(model, team, "prompt").inc(usage.prompt)
+            m.tokens.labels(model, team, "completion").inc(usage.completion)
+            ex.span.set_attribute("gen_ai.usage.input_tokens", usage.prompt)
+            ex.span.set_attribute("gen_ai.usage.output_tokens", usage.completion)
+        ex.span.set_attribute("http.response.status_code", ex.status)
+        ex.span.end()
+        if ex.limits:
+            self._spawn(
+                self._limiter.settle(
+                    ex.limits, reservation=ex.reservation, tokens=ex.settled_tokens()
+                )
+            )
+        if self._access_log:
+            self._log(ex, elapsed)
+
+    def _log(self, ex: Exchange, elapsed: float) -> None:
+        usage = ex.usage
+        log.info(
+            "request",
+            extra={
+                "endpoint": ex.endpoint.value,
+                "model": ex.model_label,
+                "team": ex.team,
+                "key_id": ex.principal.key_id if ex.principal else None,
+                "status": ex.status,
+                "stream": bool(ex.parsed and ex.parsed.stream),
+                "upstream": ex.replica.url if ex.replica else None,
+                "duration_ms": round(elapsed * 1000, 3),
+                "prompt_tokens": usage.prompt if usage else 0,
+                "completion_tokens": usage.completion if usage else 0,
+            },
+        )
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._settled)
+
+    def _settled(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("settlement failed", extra={"error": str(task.exception())})
