@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,12 +38,13 @@ class Exchange:
     endpoint: Endpoint
     started: float
     span: trace.Span
+    reservation: str
+    """Identifies this request's entries in the rate-limit windows."""
     principal: Principal | None = None
     parsed: ParsedRequest | None = None
     pool: ReplicaPool | None = None
     replica: Replica | None = None
     limits: tuple[Limit, ...] = ()
-    reservation: str = field(default_factory=lambda: uuid.uuid4().hex)
     prompt_tokens: int = 0
     reserved_tokens: int = 0
     sent: bool = False
@@ -132,7 +132,7 @@ class Accounts:
 
     def count_upstream(self, ex: Exchange, outcome: str) -> None:
         assert ex.replica is not None
-        self._metrics.upstream.labels(ex.model_label, ex.replica.url, outcome).inc()
+        self._metrics.child(self._metrics.upstream, ex.model_label, ex.replica.url, outcome).inc()
 
     def finish(self, ex: Exchange) -> None:
         """Metrics, log line, span end and settlement: once per request, whatever happened."""
@@ -141,14 +141,14 @@ class Accounts:
         ex.finished = True
         elapsed = time.perf_counter() - ex.started
         model, team, m, usage = ex.model_label, ex.team, self._metrics, ex.usage
-        m.requests.labels(model, team, str(ex.status), "bypass").inc()
-        m.duration.labels(model).observe(elapsed)
+        m.child(m.requests, model, team, str(ex.status), "bypass").inc()
+        m.child(m.duration, model).observe(elapsed)
         m.overhead.observe(max(0.0, ex.note_overhead()))
         if ex.first_token_at is not None:
-            m.ttft.labels(model).observe(ex.first_token_at - ex.started)
+            m.child(m.ttft, model).observe(ex.first_token_at - ex.started)
         if usage is not None and usage.total:
-            m.tokens.labels(model, team, "prompt").inc(usage.prompt)
-            m.tokens.labels(model, team, "completion").inc(usage.completion)
+            m.child(m.tokens, model, team, "prompt").inc(usage.prompt)
+            m.child(m.tokens, model, team, "completion").inc(usage.completion)
             ex.span.set_attribute("gen_ai.usage.input_tokens", usage.prompt)
             ex.span.set_attribute("gen_ai.usage.output_tokens", usage.completion)
         ex.span.set_attribute("http.response.status_code", ex.status)

@@ -9,8 +9,10 @@ response ends, whether it completed, failed, or the client left.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import re
+import secrets
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -77,6 +79,9 @@ class Proxy:
         self._metrics = metrics
         self._tracing = tracing
         self._propagator = TraceContextTextMapPropagator()
+        # Reservation ids: unique across replicas (a random prefix), cheap to make (a counter).
+        self._reservation_prefix = secrets.token_hex(8) + "-"
+        self._reservation_ids = itertools.count()
         self._accounts = Accounts(limiter=limiter, metrics=metrics, access_log=settings.access_log)
 
     def models_for(self, principal: Principal) -> list[str]:
@@ -95,9 +100,8 @@ class Proxy:
         ex = Exchange(
             endpoint=endpoint,
             started=time.perf_counter(),
-            span=self._tracing.tracer.start_span(
-                f"POST /v1/{endpoint.value}", kind=trace.SpanKind.SERVER
-            ),
+            span=self._tracing.start(f"POST /v1/{endpoint.value}", kind=trace.SpanKind.SERVER),
+            reservation=f"{self._reservation_prefix}{next(self._reservation_ids):x}",
         )
         streaming = False
         try:
@@ -214,9 +218,9 @@ class Proxy:
             self._accounts,
             ex,
             replica,
-            self._tracing.tracer.start_span(
+            self._tracing.start(
                 "gateway.upstream",
-                context=trace.set_span_in_context(ex.span),
+                parent=ex.span,
                 kind=trace.SpanKind.CLIENT,
                 attributes={"server.address": replica.url},
             ),
@@ -351,9 +355,7 @@ class Proxy:
         }
 
     def _child(self, ex: Exchange, name: str) -> Any:
-        return self._tracing.tracer.start_as_current_span(
-            name, context=trace.set_span_in_context(ex.span)
-        )
+        return self._tracing.child(ex.span, name)
 
 
 def _outcome(status: int) -> str:

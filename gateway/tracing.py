@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Mapping
+from typing import Any
+
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -30,6 +34,26 @@ class Tracing:
         exporter = OTLPSpanExporter(endpoint=str(settings.otlp_endpoint))
         self._provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
         self.tracer = self._provider.get_tracer("llmops.gateway")
+
+    def start(
+        self,
+        name: str,
+        *,
+        kind: trace.SpanKind = trace.SpanKind.INTERNAL,
+        parent: trace.Span | None = None,
+        attributes: Mapping[str, str] | None = None,
+    ) -> trace.Span:
+        """A new span (ended by the caller); without tracing, the shared no-op span."""
+        if self._provider is None:
+            return trace.INVALID_SPAN
+        context = trace.set_span_in_context(parent) if parent is not None else None
+        return self.tracer.start_span(name, context=context, kind=kind, attributes=attributes)
+
+    def child(self, parent: trace.Span, name: str) -> contextlib.AbstractContextManager[Any]:
+        """A span under ``parent`` for the duration of a ``with`` block."""
+        if self._provider is None:
+            return contextlib.nullcontext()
+        return self.tracer.start_as_current_span(name, context=trace.set_span_in_context(parent))
 
     @property
     def enabled(self) -> bool:

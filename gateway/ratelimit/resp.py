@@ -31,11 +31,18 @@ class RespError(Exception):
 
 
 def encode(args: tuple[bytes | str | int, ...]) -> bytes:
-    parts = [b"*%d\r\n" % len(args)]
+    out = bytearray(b"*%d\r\n" % len(args))
     for arg in args:
-        data = arg if isinstance(arg, bytes) else str(arg).encode()
-        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(parts)
+        if isinstance(arg, str):
+            data = arg.encode()
+        elif isinstance(arg, int):
+            data = b"%d" % arg
+        else:
+            data = arg
+        out += b"$%d\r\n" % len(data)
+        out += data
+        out += b"\r\n"
+    return bytes(out)
 
 
 RETRY_AFTER_FAILURE_SECONDS = 0.5

@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from opentelemetry.trace import INVALID_SPAN
 
 from gateway.exchange import Exchange
 from gateway.openai_schema import Endpoint
@@ -187,7 +188,7 @@ def test_a_request_larger_than_the_limit_is_refused_for_good(
 
 
 def _exchange(**fields: Any) -> Exchange:
-    ex = Exchange(endpoint=Endpoint.CHAT, started=0.0, span=None)  # type: ignore[arg-type]
+    ex = Exchange(endpoint=Endpoint.CHAT, started=0.0, span=INVALID_SPAN, reservation="r")
     ex.prompt_tokens, ex.reserved_tokens = 20, 532
     for name, value in fields.items():
         setattr(ex, name, value)
