@@ -16,7 +16,6 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import ClientResponse
 from opentelemetry import trace
 
 from gateway.keys.store import Principal
@@ -24,6 +23,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.openai_schema import Endpoint, ParsedRequest
 from gateway.ratelimit.base import Limit, RateLimiter
 from gateway.routing import Replica, ReplicaPool
+from gateway.upstream import UpstreamResponse
 from gateway.usage import Usage
 
 log = logging.getLogger("llmops.gateway.access")
@@ -101,7 +101,7 @@ class UpstreamCall:
         self._ex = ex
         self.replica = replica
         self.span = span
-        self.response: ClientResponse | None = None
+        self.response: UpstreamResponse | None = None
         self.closed = False
         replica.outstanding += 1
 
@@ -110,7 +110,7 @@ class UpstreamCall:
             return
         self.closed = True
         if self.response is not None:
-            self.response.close()
+            self.response.release()
         self.replica.outstanding -= 1
         self.span.end()
         self._accounts.count_upstream(self._ex, outcome)

@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
-from aiohttp import ClientResponse
 from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from starlette.requests import ClientDisconnect, Request
@@ -47,7 +46,7 @@ from gateway.relay import ClientGone, RelayStream, until_disconnect
 from gateway.routing import ReplicaPool
 from gateway.settings import GatewaySettings
 from gateway.tracing import Tracing
-from gateway.upstream import UpstreamClient
+from gateway.upstream import UpstreamClient, UpstreamResponse
 from gateway.usage import StreamTally, Usage
 
 log = logging.getLogger("llmops.gateway.access")
@@ -251,7 +250,7 @@ class Proxy:
 
     async def _call(
         self, url: str, body: bytes, headers: dict[str, str], stream: bool
-    ) -> tuple[ClientResponse, bytes | None]:
+    ) -> tuple[UpstreamResponse, bytes | None]:
         """The replica's response, read whole unless it is a stream to relay (then ``None``)."""
         response = await self._upstream.post(url, body, headers)
         if stream and response.status == 200:
@@ -272,7 +271,7 @@ class Proxy:
         return orjson.dumps({**body, "stream_options": options}), headers
 
     def _answer(
-        self, request: Request, ex: Exchange, response: ClientResponse, data: bytes
+        self, request: Request, ex: Exchange, response: UpstreamResponse, data: bytes
     ) -> Response:
         if response.status >= 500:
             raise UpstreamError(
@@ -313,11 +312,11 @@ class Proxy:
         )
 
     async def _events(
-        self, ex: Exchange, response: ClientResponse, tally: StreamTally
+        self, ex: Exchange, response: UpstreamResponse, tally: StreamTally
     ) -> AsyncIterator[bytes]:
         splitter = sse.EventSplitter()
         try:
-            async for chunk in response.content.iter_any():
+            async for chunk in self._upstream.chunks(response):
                 for event in splitter.feed(chunk):
                     if tally.passes(event):
                         yield event
@@ -340,7 +339,9 @@ class Proxy:
 
     # -- helpers -------------------------------------------------------------------------
 
-    def _headers(self, request: Request, ex: Exchange, response: ClientResponse) -> dict[str, str]:
+    def _headers(
+        self, request: Request, ex: Exchange, response: UpstreamResponse
+    ) -> dict[str, str]:
         assert ex.replica is not None and ex.pool is not None
         overhead = ex.note_overhead()
         reported = response.headers.get("x-llmops-model-version")

@@ -7,60 +7,54 @@ broken later :class:`UpstreamError` (502), a timeout :class:`UpstreamTimeout` (5
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 
-import aiohttp
-
+from gateway import http1
 from gateway.errors import UpstreamError, UpstreamTimeout, UpstreamUnreachable
 from gateway.settings import UpstreamSettings
+
+UpstreamResponse = http1.Response
 
 
 class UpstreamClient:
     def __init__(self, settings: UpstreamSettings) -> None:
         self._settings = settings
-        self._session: aiohttp.ClientSession | None = None
+        self._pool: http1.ConnectionPool | None = None
 
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(
-            limit=self._settings.max_connections,
-            keepalive_timeout=self._settings.keepalive_seconds,
-            enable_cleanup_closed=True,
-        )
-        timeout = aiohttp.ClientTimeout(
-            total=None,
-            sock_connect=self._settings.connect_timeout_seconds,
-            sock_read=self._settings.read_timeout_seconds,
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            timeout=timeout,
-            auto_decompress=False,
-            skip_auto_headers=("User-Agent",),
+        self._pool = http1.ConnectionPool(
+            max_connections=self._settings.max_connections,
+            keepalive_seconds=self._settings.keepalive_seconds,
+            connect_timeout=self._settings.connect_timeout_seconds,
+            read_timeout=self._settings.read_timeout_seconds,
         )
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        if self._pool is not None:
+            await self._pool.close()
 
-    async def post(
-        self, url: str, body: bytes, headers: Mapping[str, str]
-    ) -> aiohttp.ClientResponse:
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> UpstreamResponse:
         """Send a request and wait for the status line and headers (not the body)."""
-        assert self._session is not None, "UpstreamClient.start() was not awaited"
+        assert self._pool is not None, "UpstreamClient.start() was not awaited"
         try:
-            return await self._session.post(url, data=body, headers=dict(headers))
-        except TimeoutError as e:
-            raise UpstreamTimeout(f"The model replica at {url} did not answer in time.") from e
-        except aiohttp.ClientConnectorError as e:
+            return await self._pool.post(url, body, headers)
+        except http1.ConnectFailed as e:
             raise UpstreamUnreachable(f"The model replica at {url} is unreachable: {e}") from e
-        except aiohttp.ClientError as e:
+        except http1.ReadTimeout as e:
+            raise UpstreamTimeout(f"The model replica at {url} did not answer in time.") from e
+        except http1.HttpClientError as e:
             raise UpstreamError(f"The model replica at {url} broke the connection: {e}") from e
 
     @staticmethod
-    async def read(response: aiohttp.ClientResponse) -> bytes:
+    async def read(response: UpstreamResponse) -> bytes:
         try:
             return await response.read()
-        except TimeoutError as e:
+        except http1.ReadTimeout as e:
             raise UpstreamTimeout("The model replica stopped answering.") from e
-        except aiohttp.ClientError as e:
+        except http1.HttpClientError as e:
             raise UpstreamError(f"The model replica broke the connection: {e}") from e
+
+    @staticmethod
+    def chunks(response: UpstreamResponse) -> AsyncGenerator[bytes, None]:
+        """The body as it arrives; transport failures raise :class:`http1.HttpClientError`."""
+        return response.chunks()
