@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,13 +23,14 @@ from gateway.auth import Authenticator
 from gateway.errors import GatewayError, InvalidRequest, MethodNotAllowed, NotFound
 from gateway.keys.material import KeyHasher
 from gateway.keys.store import KeyStore
-from gateway.metrics import GatewayMetrics, InFlight
+from gateway.metrics import GatewayMetrics, ReplicaGauges
 from gateway.openai_schema import Endpoint
 from gateway.proxy import Proxy
 from gateway.ratelimit.base import RateLimiter
 from gateway.ratelimit.memory import MemoryRateLimiter
 from gateway.ratelimit.redis import RedisRateLimiter
-from gateway.routing import ReplicaPool
+from gateway.routing.health import HealthChecker
+from gateway.routing.pools import pools_from, replica_states
 from gateway.settings import DEFAULT_KEY_HASH_SECRET, GatewaySettings
 from gateway.tracing import Tracing
 from gateway.upstream import UpstreamClient
@@ -69,11 +71,17 @@ async def _services(settings: GatewaySettings, metrics: GatewayMetrics) -> Async
     upstream = UpstreamClient(settings.upstream)
     tracing = Tracing(settings.tracing)
     await upstream.start()
-    pools = {m.name: ReplicaPool.of(m.name, m.upstream_urls(), m.version) for m in settings.models}
-    in_flight = InFlight(
-        lambda: [(p.model, r.url, r.outstanding) for p in pools.values() for r in p.replicas]
+    pools = pools_from(settings.models, settings.routing.circuit)
+    gauges = ReplicaGauges(lambda: replica_states(pools, time.monotonic()))
+    metrics.registry.register(gauges)
+    health = settings.routing.health
+    checker = HealthChecker(
+        [r for p in pools.values() for r in p.replicas],
+        lambda url: upstream.probe(f"{url}/models", seconds=health.timeout_seconds),
+        interval_seconds=health.interval_seconds,
+        unhealthy_after=health.unhealthy_after,
     )
-    metrics.registry.register(in_flight)
+    checker.start()
     proxy = Proxy(
         settings=settings,
         authenticator=Authenticator(store, cache_seconds=settings.key_cache_seconds),
@@ -89,12 +97,13 @@ async def _services(settings: GatewaySettings, metrics: GatewayMetrics) -> Async
             settings=settings, store=store, limiter=limiter, proxy=proxy, metrics=metrics
         )
     finally:
+        await checker.close()
         await proxy.drain()
         await upstream.close()
         await limiter.close()
         await engine.dispose()
         tracing.shutdown()
-        metrics.registry.unregister(in_flight)
+        metrics.registry.unregister(gauges)
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

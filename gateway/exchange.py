@@ -22,7 +22,7 @@ from gateway.keys.store import Principal
 from gateway.metrics import GatewayMetrics
 from gateway.openai_schema import Endpoint, ParsedRequest
 from gateway.ratelimit.base import Limit, RateLimiter
-from gateway.routing import Replica, ReplicaPool
+from gateway.routing.pools import ModelPool, Replica
 from gateway.upstream import UpstreamResponse
 from gateway.usage import Usage
 
@@ -42,8 +42,10 @@ class Exchange:
     """Identifies this request's entries in the rate-limit windows."""
     principal: Principal | None = None
     parsed: ParsedRequest | None = None
-    pool: ReplicaPool | None = None
+    pool: ModelPool | None = None
     replica: Replica | None = None
+    version: str | None = None
+    """The model version the chosen replica belongs to."""
     limits: tuple[Limit, ...] = ()
     prompt_tokens: int = 0
     reserved_tokens: int = 0

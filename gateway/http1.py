@@ -304,10 +304,19 @@ class ConnectionPool:
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> Response:
         """Send a POST; the response once its status line and headers are in."""
+        return await self._send(url, _request(b"POST", self._target(url), body, headers))
+
+    async def get(self, url: str, headers: Mapping[str, str]) -> Response:
+        return await self._send(url, _request(b"GET", self._target(url), None, headers))
+
+    def _target(self, url: str) -> Target:
         target = self._targets.get(url)
         if target is None:
             target = self._targets[url] = Target.of(url)
-        request = _request(target, body, headers)
+        return target
+
+    async def _send(self, url: str, request: bytes) -> Response:
+        target = self._target(url)
         while True:
             connection = await self._acquire(target.origin)
             reused = connection.used
@@ -385,14 +394,16 @@ class ConnectionPool:
             self._slots.release()
 
 
-def _request(target: Target, body: bytes, headers: Mapping[str, str]) -> bytes:
-    lines = [
-        b"POST %s HTTP/1.1\r\nhost: %s\r\ncontent-length: %d\r\n"
-        % (target.path, target.host, len(body))
-    ]
+def _request(
+    method: bytes, target: Target, body: bytes | None, headers: Mapping[str, str]
+) -> bytes:
+    lines = [b"%s %s HTTP/1.1\r\nhost: %s\r\n" % (method, target.path, target.host)]
+    if body is not None:
+        lines.append(b"content-length: %d\r\n" % len(body))
     lines.extend(
         b"%s: %s\r\n" % (k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
     )
     lines.append(b"\r\n")
-    lines.append(body)
+    if body is not None:
+        lines.append(body)
     return b"".join(lines)

@@ -77,19 +77,31 @@ class GatewayMetrics:
         return found
 
 
-class InFlight(Collector):
-    """``llmops_upstream_in_flight{model,upstream}``: requests this gateway has at each
-    replica right now, read from the routing state when scraped (no cost per request)."""
+class ReplicaGauges(Collector):
+    """Read from the routing state when scraped (no cost per request):
+    ``llmops_upstream_in_flight{model,upstream}``, the requests this gateway has at each
+    replica, and ``llmops_upstream_circuit_open{upstream}``, 1 while a replica's circuit
+    is open or half-open."""
 
-    def __init__(self, source: Callable[[], Iterable[tuple[str, str, int]]]) -> None:
+    def __init__(self, source: Callable[[], Iterable[tuple[str, str, int, bool]]]) -> None:
         self._source = source
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        family = GaugeMetricFamily(
+        in_flight = GaugeMetricFamily(
             "llmops_upstream_in_flight",
             "Requests this gateway has in flight at each model replica.",
             labels=["model", "upstream"],
         )
-        for model, upstream, count in self._source():
-            family.add_metric([model, upstream], count)
-        yield family
+        circuit = GaugeMetricFamily(
+            "llmops_upstream_circuit_open",
+            "1 while the replica's circuit is open or half-open (requests held back).",
+            labels=["upstream"],
+        )
+        seen: set[str] = set()
+        for model, upstream, count, open_ in self._source():
+            in_flight.add_metric([model, upstream], count)
+            if upstream not in seen:
+                seen.add(upstream)
+                circuit.add_metric([upstream], 1.0 if open_ else 0.0)
+        yield in_flight
+        yield circuit

@@ -19,12 +19,12 @@ from typing import Any
 
 import orjson
 from opentelemetry import trace
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from gateway import openai_schema, sse, tokens
 from gateway.auth import Authenticator
+from gateway.dispatch import Dispatcher
 from gateway.errors import (
     BodyTooLarge,
     GatewayError,
@@ -34,7 +34,6 @@ from gateway.errors import (
     RequestTooLarge,
     ServiceUnavailable,
     UpstreamError,
-    UpstreamUnreachable,
 )
 from gateway.exchange import CLIENT_CLOSED, Accounts, Exchange, UpstreamCall
 from gateway.keys.store import Principal
@@ -42,8 +41,8 @@ from gateway.metrics import GatewayMetrics
 from gateway.openai_schema import Endpoint, ParsedRequest
 from gateway.ratelimit import policy
 from gateway.ratelimit.base import Admission, RateLimiter
-from gateway.relay import ClientGone, RelayStream, until_disconnect
-from gateway.routing import ReplicaPool
+from gateway.relay import ClientGone, RelayStream
+from gateway.routing.pools import ModelPool
 from gateway.settings import GatewaySettings
 from gateway.tracing import Tracing
 from gateway.upstream import UpstreamClient, UpstreamResponse
@@ -63,7 +62,7 @@ class Proxy:
         authenticator: Authenticator,
         limiter: RateLimiter,
         upstream: UpstreamClient,
-        pools: dict[str, ReplicaPool],
+        pools: dict[str, ModelPool],
         counters: dict[str, tokens.TokenCounter],
         metrics: GatewayMetrics,
         tracing: Tracing,
@@ -77,11 +76,17 @@ class Proxy:
         self._estimate = tokens.EstimatedCounter()
         self._metrics = metrics
         self._tracing = tracing
-        self._propagator = TraceContextTextMapPropagator()
         # Reservation ids: unique across replicas (a random prefix), cheap to make (a counter).
         self._reservation_prefix = secrets.token_hex(8) + "-"
         self._reservation_ids = itertools.count()
         self._accounts = Accounts(limiter=limiter, metrics=metrics, access_log=settings.access_log)
+        self._dispatcher = Dispatcher(
+            pools=pools,
+            upstream=upstream,
+            accounts=self._accounts,
+            tracing=tracing,
+            retries=settings.routing.retries,
+        )
 
     def models_for(self, principal: Principal) -> list[str]:
         return [m for m in self._pools if principal.may_use(m)]
@@ -210,55 +215,16 @@ class Proxy:
         return per_choice * parsed.choices
 
     async def _forward(self, request: Request, ex: Exchange) -> Response:
-        assert ex.pool is not None and ex.parsed is not None
         body, headers = self._upstream_request(ex)
-        ex.replica = replica = ex.pool.pick()
-        call = UpstreamCall(
-            self._accounts,
-            ex,
-            replica,
-            self._tracing.start(
-                "gateway.upstream",
-                parent=ex.span,
-                kind=trace.SpanKind.CLIENT,
-                attributes={"server.address": replica.url},
-            ),
-        )
+        call, response, data = await self._dispatcher.send(request, ex, body, headers)
         try:
-            if self._tracing.enabled:
-                self._propagator.inject(headers, context=trace.set_span_in_context(call.span))
-            url = f"{replica.url}/{ex.endpoint.value}"
-            sent = time.perf_counter()
-            ex.sent = True
-            try:
-                response, data = await until_disconnect(
-                    request, self._call(url, body, headers, ex.parsed.stream)
-                )
-            finally:
-                ex.upstream_seconds = time.perf_counter() - sent
             if data is None:
-                call.response = response
                 return self._relay(request, ex, call)
-            call.close(_outcome(response.status))
+            call.close("success" if response.status < 400 else "client_error")
             return self._answer(request, ex, response, data)
-        except BaseException as e:
-            if isinstance(e, UpstreamUnreachable):
-                ex.sent = False  # the connection was refused: the replica saw nothing
-            gone = isinstance(e, ClientGone | asyncio.CancelledError)
-            call.close("cancelled" if gone else "error")
+        except BaseException:
+            call.close("error")
             raise
-
-    async def _call(
-        self, url: str, body: bytes, headers: dict[str, str], stream: bool
-    ) -> tuple[UpstreamResponse, bytes | None]:
-        """The replica's response, read whole unless it is a stream to relay (then ``None``)."""
-        response = await self._upstream.post(url, body, headers)
-        if stream and response.status == 200:
-            return response, None
-        try:
-            return response, await self._upstream.read(response)
-        finally:
-            response.release()
 
     def _upstream_request(self, ex: Exchange) -> tuple[bytes, dict[str, str]]:
         assert ex.parsed is not None
@@ -273,11 +239,6 @@ class Proxy:
     def _answer(
         self, request: Request, ex: Exchange, response: UpstreamResponse, data: bytes
     ) -> Response:
-        if response.status >= 500:
-            raise UpstreamError(
-                f"The model replica failed with status {response.status}.",
-                code="upstream_error",
-            )
         ex.status = response.status
         if response.status < 400:
             try:
@@ -351,7 +312,8 @@ class Proxy:
             **ex.ratelimit_headers,
             "x-llmops-cache": "bypass",
             "x-llmops-upstream": ex.replica.url,
-            "x-llmops-model-version": reported or ex.pool.version or ex.pool.model,
+            "x-llmops-model": ex.pool.model,
+            "x-llmops-model-version": reported or ex.version or ex.pool.default_version,
             "x-llmops-overhead-ms": f"{overhead * 1000:.3f}",
         }
 

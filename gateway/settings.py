@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from llmops import settings as core_settings
 
@@ -18,23 +18,99 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class ModelRoute(_Strict):
-    """A model name that clients send and the replicas that serve it."""
+Strategy = Literal["least_outstanding", "round_robin", "session", "prefix"]
 
-    name: Annotated[str, Field(min_length=1)]
+
+def _urls(urls: list[AnyHttpUrl]) -> list[str]:
+    return [str(u).rstrip("/") for u in urls]
+
+
+class VersionRoute(_Strict):
+    """One version of a model, its share of the traffic and its replicas."""
+
+    version: Annotated[str, Field(min_length=1, max_length=128)]
+    weight: Annotated[float, Field(ge=0)] = 1.0
     upstreams: Annotated[list[AnyHttpUrl], Field(min_length=1)]
-    tokenizer: Path | None = None
-    """A ``tokenizer.json`` used to count prompt tokens; without it tokens are estimated."""
-    version: str | None = None
-    """Reported in ``x-llmops-model-version`` when the replica does not say."""
-
-    @field_validator("upstreams")
-    @classmethod
-    def _no_trailing_slash(cls, urls: list[AnyHttpUrl]) -> list[AnyHttpUrl]:
-        return [AnyHttpUrl(str(u).rstrip("/")) for u in urls]
 
     def upstream_urls(self) -> list[str]:
-        return [str(u).rstrip("/") for u in self.upstreams]
+        return _urls(self.upstreams)
+
+
+class ModelRoute(_Strict):
+    """A model name that clients send, the versions and replicas that serve it, and how
+    requests are spread over them. ``upstreams`` (with ``version``) is the short form of
+    a single version; ``versions`` splits traffic by weight (a canary)."""
+
+    name: Annotated[str, Field(min_length=1)]
+    upstreams: list[AnyHttpUrl] = Field(default_factory=list)
+    version: str | None = None
+    """Reported in ``x-llmops-model-version`` when the replica does not say."""
+    versions: list[VersionRoute] = Field(default_factory=list)
+    tokenizer: Path | None = None
+    """A ``tokenizer.json`` used to count prompt tokens; without it tokens are estimated."""
+    strategy: Strategy = "least_outstanding"
+    session_header: str = "x-session-id"
+    """For ``session``: the header naming a session (else the body's ``user`` field)."""
+    prefix_tokens: Annotated[int, Field(ge=1, le=4096)] = 64
+    """For ``prefix``: how much of the prompt's start picks the replica (KV-cache reuse)."""
+    fallbacks: list[str] = Field(default_factory=list)
+    """Models tried in order when no replica of this one can answer."""
+
+    @model_validator(mode="after")
+    def _one_form(self) -> ModelRoute:
+        if bool(self.upstreams) == bool(self.versions):
+            raise ValueError(f"model {self.name!r}: give either 'upstreams' or 'versions'")
+        names = [v.version for v in self.versions]
+        if len(set(names)) != len(names):
+            raise ValueError(f"model {self.name!r}: version names must be unique")
+        if self.versions and not any(v.weight > 0 for v in self.versions):
+            raise ValueError(f"model {self.name!r}: at least one version needs a weight above 0")
+        return self
+
+    def version_routes(self) -> list[VersionRoute]:
+        if self.versions:
+            return list(self.versions)
+        return [
+            VersionRoute(
+                version=self.version or self.name, weight=1.0, upstreams=list(self.upstreams)
+            )
+        ]
+
+    def upstream_urls(self) -> list[str]:
+        return [u for v in self.version_routes() for u in v.upstream_urls()]
+
+
+class RetrySettings(_Strict):
+    max_attempts: Annotated[int, Field(ge=1, le=10)] = 3
+    """Attempts per request, over different replicas, on connect errors and 5xx answers
+    that came before any byte was relayed."""
+    budget_ratio: Annotated[float, Field(ge=0, le=1)] = 0.2
+    """Retries allowed as a share of recent requests, across all requests."""
+    budget_floor_per_second: Annotated[float, Field(ge=0)] = 5.0
+    backoff_base_seconds: Annotated[float, Field(ge=0)] = 0.025
+    backoff_max_seconds: Annotated[float, Field(ge=0)] = 0.5
+
+
+class CircuitSettings(_Strict):
+    failure_threshold: Annotated[int, Field(ge=1)] = 5
+    """Failures in a row that open a replica's circuit."""
+    open_seconds: Annotated[float, Field(gt=0)] = 5.0
+    max_open_seconds: Annotated[float, Field(gt=0)] = 60.0
+
+
+class HealthSettings(_Strict):
+    interval_seconds: Annotated[float, Field(ge=0)] = 5.0
+    """How often each replica is probed (``GET <upstream>/models``); 0 turns probes off."""
+    timeout_seconds: Annotated[float, Field(gt=0)] = 2.0
+    unhealthy_after: Annotated[int, Field(ge=1)] = 2
+    """Failed probes in a row that take a replica out of rotation (one success brings
+    it back)."""
+
+
+class RoutingSettings(_Strict):
+    retries: RetrySettings = RetrySettings()
+    circuit: CircuitSettings = CircuitSettings()
+    health: HealthSettings = HealthSettings()
 
 
 class LimitSettings(_Strict):
@@ -82,6 +158,7 @@ class GatewaySettings(_Strict):
     limits: LimitSettings = LimitSettings()
     upstream: UpstreamSettings = UpstreamSettings()
     tracing: TracingSettings = TracingSettings()
+    routing: RoutingSettings = RoutingSettings()
 
     @field_validator("models")
     @classmethod
@@ -90,6 +167,13 @@ class GatewaySettings(_Strict):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"model names must be unique, repeated: {', '.join(duplicates)}")
+        for model in models:
+            unknown = [f for f in model.fallbacks if f not in names or f == model.name]
+            if unknown:
+                raise ValueError(
+                    f"model {model.name!r}: fallbacks must name other configured models, "
+                    f"not {', '.join(unknown)}"
+                )
         return models
 
     def model_route(self, name: str) -> ModelRoute | None:

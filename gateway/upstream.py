@@ -7,6 +7,7 @@ broken later :class:`UpstreamError` (502), a timeout :class:`UpstreamTimeout` (5
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, Mapping
 
 from gateway import http1
@@ -44,6 +45,20 @@ class UpstreamClient:
             raise UpstreamTimeout(f"The model replica at {url} did not answer in time.") from e
         except http1.HttpClientError as e:
             raise UpstreamError(f"The model replica at {url} broke the connection: {e}") from e
+
+    async def probe(self, url: str, *, seconds: float) -> bool:
+        """Whether ``GET url`` answers 2xx within ``seconds`` (a health check)."""
+        assert self._pool is not None, "UpstreamClient.start() was not awaited"
+        try:
+            async with asyncio.timeout(seconds):
+                response = await self._pool.get(url, {"accept": "application/json"})
+                try:
+                    await response.read()
+                finally:
+                    response.release()
+        except (http1.HttpClientError, TimeoutError):
+            return False
+        return 200 <= response.status < 300
 
     @staticmethod
     async def read(response: UpstreamResponse) -> bytes:

@@ -52,7 +52,16 @@ def test_lists_from_the_environment(tmp_path: Path) -> None:
         ("port: [1\n", "not valid YAML"),
         ("- a list\n", "mapping at the top level"),
         ("unknown_field: 1\n", "unknown_field: Extra inputs are not permitted"),
-        ("models: [{name: m, upstreams: []}]\n", "models.0.upstreams"),
+        ("models: [{name: m, upstreams: []}]\n", "models.0: .*either 'upstreams' or 'versions'"),
+        (
+            "models: [{name: m, upstreams: ['http://a/v1'], fallbacks: [n]}]\n",
+            "fallbacks must name other configured models, not n",
+        ),
+        (
+            "models: [{name: m, versions: [{version: a, weight: 0, upstreams: ['http://a/v1']}]}]\n",
+            "weight above 0",
+        ),
+        ("models: [{name: m, upstreams: ['http://a/v1'], strategy: random}]\n", "strategy"),
         (
             "models: [{name: m, upstreams: ['http://a/v1']}, {name: m, upstreams: ['http://b/v1']}]\n",
             "repeated: m",

@@ -5,16 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway import sse, tokens
-from gateway.routing import Replica, least_outstanding
 from gateway.usage import StreamTally
-
-
-def test_least_outstanding_prefers_idle_replicas_and_takes_turns() -> None:
-    a, b, c = Replica("a", 2), Replica("b", 0), Replica("c", 0)
-    assert least_outstanding([a, b, c], 0).url == "b"
-    assert least_outstanding([a, b, c], 2).url == "c"
-    idle = [Replica("x"), Replica("y")]
-    assert [least_outstanding(idle, t).url for t in range(4)] == ["x", "y", "x", "y"]
 
 
 def test_event_splitter_handles_events_split_across_chunks() -> None:

@@ -1,0 +1,73 @@
+"""Active health checks: each replica probed in the background, out of rotation while
+its probes fail, back in at the first success.
+
+Passive checks (the circuit breakers) only learn from traffic; probes also catch a
+replica that is down while idle, before a request pays for finding out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from gateway.routing.pools import Replica
+
+log = logging.getLogger("llmops.gateway.health")
+
+Probe = Callable[[str], Awaitable[bool]]
+
+
+def judge(replica: Replica, ok: bool, unhealthy_after: int) -> None:
+    """Update ``replica`` with one probe's result."""
+    if ok:
+        replica.probe_failures = 0
+        replica.healthy = True
+    else:
+        replica.probe_failures += 1
+        if replica.probe_failures >= unhealthy_after:
+            replica.healthy = False
+
+
+class HealthChecker:
+    def __init__(
+        self,
+        replicas: Sequence[Replica],
+        probe: Probe,
+        *,
+        interval_seconds: float,
+        unhealthy_after: int,
+    ) -> None:
+        self._replicas = replicas
+        self._probe = probe
+        self._interval = interval_seconds
+        self._unhealthy_after = unhealthy_after
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._interval > 0 and self._replicas:
+            self._task = asyncio.ensure_future(self._run())
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def check_once(self) -> None:
+        results = await asyncio.gather(*(self._probe(r.url) for r in self._replicas))
+        for replica, ok in zip(self._replicas, results, strict=True):
+            was = replica.healthy
+            judge(replica, ok, self._unhealthy_after)
+            if replica.healthy != was:
+                log.warning(
+                    "replica %s",
+                    "back in rotation" if ok else "out of rotation",
+                    extra={"upstream": replica.url},
+                )
+
+    async def _run(self) -> None:
+        while True:
+            await self.check_once()
+            await asyncio.sleep(self._interval)

@@ -1,0 +1,152 @@
+"""The replicas of each model version and what the gateway knows of them.
+
+A :class:`ModelPool` holds a model's versions (one, or several with weights for
+a canary split), each with its replicas; :meth:`ModelPool.pick` applies the
+model's strategy to the replicas that are healthy and whose circuit lets
+requests through.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from gateway.routing import strategies
+from gateway.routing.circuit import CircuitBreaker, CircuitState
+from gateway.settings import CircuitSettings, ModelRoute
+
+
+class Strategy(StrEnum):
+    LEAST_OUTSTANDING = "least_outstanding"
+    ROUND_ROBIN = "round_robin"
+    SESSION = "session"
+    PREFIX = "prefix"
+
+
+@dataclass(slots=True, eq=False)
+class Replica:
+    url: str
+    breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
+    outstanding: int = 0
+    healthy: bool = True
+    """As the last active health checks found it (always true without checks)."""
+    probe_failures: int = 0
+
+    def available(self, now: float) -> bool:
+        return self.healthy and self.breaker.available(now)
+
+
+@dataclass(slots=True, eq=False)
+class VersionPool:
+    version: str
+    weight: float
+    replicas: list[Replica]
+
+
+@dataclass(slots=True)
+class Pick:
+    version: VersionPool
+    replica: Replica
+
+
+@dataclass(slots=True, eq=False)
+class ModelPool:
+    """One model's versions and replicas, and how a request chooses among them."""
+
+    model: str
+    versions: list[VersionPool]
+    strategy: Strategy = Strategy.LEAST_OUTSTANDING
+    fallbacks: tuple[str, ...] = ()
+    session_header: str = "x-session-id"
+    prefix_tokens: int = 64
+    _turn: itertools.count[int] = field(default_factory=itertools.count)
+    _rng: random.Random = field(default_factory=random.Random)
+
+    @classmethod
+    def single(cls, model: str, urls: list[str], version: str | None = None) -> ModelPool:
+        """A model with one version."""
+        replicas = [Replica(u) for u in urls]
+        return cls(model=model, versions=[VersionPool(version or model, 1.0, replicas)])
+
+    @property
+    def needs_session(self) -> bool:
+        """Whether picks read a session key (a split to keep, or session affinity)."""
+        return len(self.versions) > 1 or self.strategy is Strategy.SESSION
+
+    @property
+    def default_version(self) -> str:
+        """The version named when no replica answered: the one with the largest share."""
+        return max(self.versions, key=lambda v: v.weight).version
+
+    @property
+    def replicas(self) -> list[Replica]:
+        return [r for v in self.versions for r in v.replicas]
+
+    def pick(
+        self,
+        *,
+        session: str | None = None,
+        affinity: str | None = None,
+        exclude: Collection[Replica] = (),
+        now: float,
+    ) -> Pick | None:
+        """A version by the split (fixed for a ``session``), then a replica of it by the
+        strategy (``affinity`` is the key the session and prefix strategies hash);
+        versions with nothing available give way to the others. ``None`` when no
+        replica is available at all."""
+        if len(self.versions) == 1:
+            order = [0]
+        else:
+            order = strategies.weighted_order(
+                [v.weight for v in self.versions], strategies.draw_for(session, self._rng)
+            )
+        for index in order:
+            version = self.versions[index]
+            candidates = [r for r in version.replicas if r not in exclude and r.available(now)]
+            if candidates:
+                return Pick(version, self._choose(candidates, affinity))
+        return None
+
+    def _choose(self, candidates: list[Replica], key: str | None) -> Replica:
+        if self.strategy in (Strategy.SESSION, Strategy.PREFIX) and key is not None:
+            return strategies.rendezvous(candidates, key)
+        if self.strategy is Strategy.ROUND_ROBIN:
+            return strategies.round_robin(candidates, next(self._turn))
+        return strategies.least_outstanding(candidates, next(self._turn))
+
+
+def pools_from(models: Sequence[ModelRoute], circuit: CircuitSettings) -> dict[str, ModelPool]:
+    """The pools of the configured models, every replica with its own circuit breaker."""
+
+    def replica(url: str) -> Replica:
+        breaker = CircuitBreaker(
+            failure_threshold=circuit.failure_threshold,
+            open_seconds=circuit.open_seconds,
+            max_open_seconds=circuit.max_open_seconds,
+        )
+        return Replica(url, breaker)
+
+    return {
+        m.name: ModelPool(
+            model=m.name,
+            versions=[
+                VersionPool(v.version, v.weight, [replica(u) for u in v.upstream_urls()])
+                for v in m.version_routes()
+            ],
+            strategy=Strategy(m.strategy),
+            fallbacks=tuple(m.fallbacks),
+            session_header=m.session_header,
+            prefix_tokens=m.prefix_tokens,
+        )
+        for m in models
+    }
+
+
+def replica_states(pools: dict[str, ModelPool], now: float) -> Iterator[tuple[str, str, int, bool]]:
+    """(model, url, requests in flight, circuit open) of every replica, for metrics."""
+    for pool in pools.values():
+        for r in pool.replicas:
+            yield pool.model, r.url, r.outstanding, r.breaker.state(now) is not CircuitState.CLOSED
