@@ -273,3 +273,21 @@ def start_gateway(
     url = f"http://127.0.0.1:{port}"
     service.wait_until(lambda: http_get(f"{url}/readyz") == 200, timeout=60)
     return url
+
+
+def write_gateway_config_for(
+    workdir: Path, *, models: dict[str, str], redis_url: str | None = None
+) -> Path:
+    """A gateway settings file routing each model name to its upstream (an OpenAI base URL)."""
+    settings: dict[str, Any] = {
+        "database_url": f"sqlite:///{workdir / 'gateway.db'}",
+        "key_hash_secret": "bench-key-hash-secret-" + secrets.token_hex(8),
+        "access_log": False,
+        "log_level": "warning",
+        "models": [{"name": name, "upstreams": [url]} for name, url in models.items()],
+    }
+    if redis_url is not None:
+        settings["redis_url"] = redis_url
+    path = workdir / "gateway.yaml"
+    path.write_text(yaml.safe_dump(settings))
+    return path

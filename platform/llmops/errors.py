@@ -2,6 +2,8 @@
 
 LlmopsError
 +-- ConfigError        a settings file or override is missing or invalid
++-- StartFailed        a process of the local stack exited or was not ready in time
+                       (in :mod:`llmops.local.processes`)
 """
 
 

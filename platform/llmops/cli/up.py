@@ -1,24 +1,33 @@
-"""``llmops up``: the whole local stack in one command, on embedded defaults.
+"""``llmops up``: the whole platform on one machine, in one command.
 
-SQLite for keys, in-process limits, and a local replica. Until the serving
-engines land, the replica is the echo model; the gateway in front of it is the
-production gateway, unchanged.
+MLflow (SQLite), a model replica on Ray Serve running the bundled SmolLM2 on the
+CPU, and the gateway in front of it (SQLite keys, in-process limits). Each
+service is a child process in its own process group; Ctrl-C stops them all.
 """
 
 from __future__ import annotations
 
 import asyncio
 import secrets
+import shlex
+import sys
+import threading
+import time
 from pathlib import Path
 
 import click
+import yaml
 
 from gateway import db, server
 from gateway.keys.material import KeyHasher
 from gateway.keys.store import KeyStore
 from gateway.settings import GatewaySettings, ModelRoute
 from llmops.cli.common import load_gateway_settings
+from llmops.errors import LlmopsError
+from llmops.local.processes import Child, Children, http_ok
 from llmops.serving.echo import EchoServer
+
+MODEL = "smollm2"
 
 
 def _secret_file(path: Path) -> str:
@@ -47,42 +56,120 @@ def _dev_key(settings: GatewaySettings, path: Path) -> str:
     return path.read_text().strip()
 
 
+def _start_mlflow(children: Children, data_dir: Path, port: int) -> str:
+    url = f"http://127.0.0.1:{port}"
+    argv = [
+        sys.executable, "-m", "mlflow", "server",
+        "--backend-store-uri", f"sqlite:///{(data_dir / 'mlflow.db').resolve()}",
+        "--artifacts-destination", str((data_dir / "mlartifacts").resolve()),
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+    ]  # fmt: skip
+    child = children.start(Child("MLflow", argv, log=data_dir / "logs" / "mlflow.log"))
+    child.wait_ready(lambda: http_ok(f"{url}/health"), timeout=120, what=f"MLflow on {url}")
+    return url
+
+
+def _start_replica(children: Children, data_dir: Path, port: int) -> str:
+    """Ray Serve with the CPU engine and the bundled model; its OpenAI base URL."""
+    config = data_dir / "serving.yaml"
+    config.write_text(yaml.safe_dump({"model": MODEL, "port": port, "engine": "cpu"}))
+    argv = [sys.executable, "-m", "llmops.cli", "serve", "--config", str(config)]
+    child = children.start(Child("Ray Serve", argv, log=data_dir / "logs" / "serving.log"))
+    url = f"http://127.0.0.1:{port}/v1"
+    child.wait_ready(
+        lambda: http_ok(f"{url}/models"),
+        timeout=600,
+        what=(
+            "Ray Serve with SmolLM2-135M-Instruct on the CPU "
+            "(the first start converts the bundled weights, about a minute)"
+        ),
+    )
+    return url
+
+
+def _examples(base: str, key: str) -> str:
+    question = "What is the capital of France?"
+    python = shlex.quote(sys.executable)  # the environment that has the openai package
+    body = (
+        f'{{"model": "{MODEL}", "temperature": 0, "max_tokens": 32, '
+        f'"messages": [{{"role": "user", "content": "{question}"}}]}}'
+    )
+    return (
+        f"Try it:\n"
+        f"  curl -s {base}/chat/completions \\\n"
+        f"    -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\\n"
+        f"    -d '{body}'\n"
+        f"\n"
+        f'  {python} -c "from openai import OpenAI; '
+        f"c = OpenAI(base_url='{base}', api_key='{key}'); "
+        f"print(c.chat.completions.create(model='{MODEL}', temperature=0, max_tokens=32, "
+        f"messages=[{{'role': 'user', 'content': '{question}'}}]).choices[0].message.content)\"\n"
+    )
+
+
+def _announce_when_ready(health_url: str, text: str) -> None:
+    """Print ``text`` once the gateway answers, so every example works as soon as it shows."""
+
+    def wait() -> None:
+        deadline = time.monotonic() + 60
+        while not http_ok(health_url) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        click.echo(text)
+
+    threading.Thread(target=wait, name="announce", daemon=True).start()
+
+
 @click.command()
 @click.option(
     "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path(".llmops")
 )
 @click.option("--port", type=int, default=8080, show_default=True, help="The gateway's port.")
-@click.option("--replica-port", type=int, default=9001, show_default=True)
-def up(data_dir: Path, port: int, replica_port: int) -> None:
-    """Start the local stack: a model replica and the gateway in front of it."""
+@click.option("--replica-port", type=int, default=8000, show_default=True)
+@click.option("--mlflow-port", type=int, default=5000, show_default=True)
+@click.option(
+    "--echo", is_flag=True, help="Serve the instant echo model instead (no Ray, no model load)."
+)
+def up(data_dir: Path, port: int, replica_port: int, mlflow_port: int, echo: bool) -> None:
+    """Start the local platform: MLflow, a model replica on Ray Serve, and the gateway."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    replica = EchoServer(port=replica_port, model="echo").start_in_thread()
-    base = load_gateway_settings(None)
-    settings = base.model_copy(
-        update={
-            "database_url": f"sqlite:///{data_dir / 'gateway.db'}",
-            "admin_token": _secret_file(data_dir / "admin-token"),
-            "key_hash_secret": _secret_file(data_dir / "key-hash-secret"),
-            "port": port,
-            "models": [ModelRoute.model_validate({"name": "echo", "upstreams": [replica.url]})],
-        }
-    )
-    db.migrate(settings.database_url)
-    key = _dev_key(settings, data_dir / "api-key")
-    click.echo(
-        f"llmops is up.\n"
-        f"  gateway:  http://{settings.host}:{port}/v1   (model: echo, replica {replica.url})\n"
-        f"  API key:  {key}   (also in {data_dir / 'api-key'})\n"
-        f"  admin:    token in {data_dir / 'admin-token'}\n"
-        f"  metrics:  http://{settings.host}:{port}/metrics\n"
-        f"Try:\n"
-        f"  curl -s http://{settings.host}:{port}/v1/chat/completions \\\n"
-        f"    -H 'Authorization: Bearer {key}' -H 'content-type: application/json' \\\n"
-        f"""    -d '{{"model": "echo", "messages": [{{"role": "user", "content": "hi"}}]}}'\n"""
-        f"Stop with Ctrl-C.",
-        err=True,
-    )
-    try:
-        server.serve(settings)
-    finally:
-        replica.stop_thread()
+    click.echo("Starting llmops:", err=True)
+    echo_replica: EchoServer | None = None
+    with Children() as children:
+        try:
+            mlflow_url = _start_mlflow(children, data_dir, mlflow_port)
+            if echo:
+                echo_replica = EchoServer(port=replica_port, model=MODEL).start_in_thread()
+                replica_url = echo_replica.url
+            else:
+                replica_url = _start_replica(children, data_dir, replica_port)
+        except LlmopsError as e:
+            raise click.ClickException(str(e)) from e
+        settings = load_gateway_settings(None).model_copy(
+            update={
+                "database_url": f"sqlite:///{data_dir / 'gateway.db'}",
+                "admin_token": _secret_file(data_dir / "admin-token"),
+                "key_hash_secret": _secret_file(data_dir / "key-hash-secret"),
+                "port": port,
+                "models": [ModelRoute.model_validate({"name": MODEL, "upstreams": [replica_url]})],
+            }
+        )
+        db.migrate(settings.database_url)
+        key = _dev_key(settings, data_dir / "api-key")
+        base = f"http://{settings.host}:{port}/v1"
+        _announce_when_ready(
+            f"http://{settings.host}:{port}/healthz",
+            f"\nllmops is up.\n"
+            f"  gateway:  {base}   (model: {MODEL}, replica {replica_url})\n"
+            f"  MLflow:   {mlflow_url}\n"
+            f"  metrics:  http://{settings.host}:{port}/metrics\n"
+            f"  admin:    token in {data_dir / 'admin-token'}; logs in {data_dir / 'logs'}\n"
+            f"API key: {key}\n\n" + _examples(base, key) + "\nStop with Ctrl-C.",
+        )
+        try:
+            server.serve(settings)
+        except KeyboardInterrupt:
+            pass  # the server re-raises the Ctrl-C it shut down on: stopping is what was asked
+        finally:
+            click.echo("Stopping llmops ...", err=True)
+            if echo_replica is not None:
+                echo_replica.stop_thread()

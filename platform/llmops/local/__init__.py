@@ -1,0 +1,1 @@
+"""The local stack of ``llmops up``: the platform's processes on one machine."""

@@ -1,0 +1,17 @@
+"""The engine a replica's settings ask for (each engine's heavy imports happen only if chosen)."""
+
+from __future__ import annotations
+
+from llmops.serving.engine import Engine
+from llmops.serving.settings import ServingSettings
+
+
+def build_engine(settings: ServingSettings) -> Engine:
+    """A new, not yet started engine of the kind ``settings.engine`` names."""
+    if settings.engine == "vllm":
+        from llmops.serving.vllm import VllmEngine  # noqa: PLC0415 - keeps torch out of vLLM's way
+
+        return VllmEngine(settings)
+    from llmops.serving.cpu import CpuEngine  # noqa: PLC0415 - torch loads only for this engine
+
+    return CpuEngine(settings)

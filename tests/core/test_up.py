@@ -1,0 +1,53 @@
+"""``llmops up`` as a newcomer runs it: it starts, prints a key that works, and Ctrl-C
+leaves nothing running."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.support.http import chat
+from tests.support.services import free_port
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_up_starts_the_stack_prints_a_working_key_and_stops_cleanly(tmp_path: Path) -> None:
+    ports = {"--port": free_port(), "--replica-port": free_port(), "--mlflow-port": free_port()}
+    argv = [sys.executable, "-m", "llmops.cli", "up", "--echo"]
+    for flag, port in ports.items():
+        argv += [flag, str(port)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LLMOPS_")}
+    with (tmp_path / "stdout").open("w") as out:
+        proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=out, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 90
+        while "Stop with Ctrl-C" not in (text := (tmp_path / "stdout").read_text()):
+            assert proc.poll() is None, text
+            assert time.monotonic() < deadline, text
+            time.sleep(0.5)
+        key = next(line for line in text.splitlines() if line.startswith("API key: ")).split()[-1]
+        reply = chat(
+            f"http://127.0.0.1:{ports['--port']}",
+            key,
+            {
+                "model": "smollm2",
+                "messages": [{"role": "user", "content": "hello"}],
+            },
+        )
+        assert reply.status == 200, reply.body
+        assert f"http://127.0.0.1:{ports['--port']}/v1/chat/completions" in text
+        assert "from openai import OpenAI" in text
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 0
+    assert not any(listening(p) for p in ports.values())
+    assert (tmp_path / ".llmops" / "api-key").read_text().strip() == key

@@ -1,0 +1,71 @@
+"""The serving tests' shared model: SmolLM2 converted once per session, one engine for all.
+
+Converting the bundled GGUF file takes about 20 seconds, so it happens once, into a
+session directory (the user's own cache is left alone); every engine and replica of
+the session then loads the converted weights in about a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from llmops.serving import weights
+from llmops.serving.cpu import CpuEngine
+from llmops.serving.openai_api import create_app
+from llmops.serving.settings import BundledSource, ServingSettings
+from tests.support.services import free_port
+
+# Requests submitted together wait up to this long for each other (generous: CI is slow).
+BATCH_WAIT_MS = 50
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache directory holding the converted bundled model."""
+    cache = tmp_path_factory.mktemp("models")
+    weights.model_dir(BundledSource("smollm2"), cache)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def serving_settings(model_cache: Path) -> ServingSettings:
+    return ServingSettings.model_validate(
+        {"cache_dir": model_cache, "cpu": {"max_batch_size": 8, "batch_wait_ms": BATCH_WAIT_MS}}
+    )
+
+
+@pytest.fixture(scope="session")
+def cpu_engine(serving_settings: ServingSettings) -> Iterator[CpuEngine]:
+    """One started CPU engine for the session (its decode thread serves any event loop)."""
+    engine = CpuEngine(serving_settings)
+    asyncio.run(engine.start())
+    yield engine
+    asyncio.run(engine.close())
+
+
+@pytest.fixture(scope="session")
+def replica_url(cpu_engine: CpuEngine) -> Iterator[str]:
+    """The OpenAI app over the session's engine, in uvicorn in a thread; its base URL (no /v1)."""
+    port = free_port()
+    app = create_app(cpu_engine, manage_engine=False)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, access_log=False, log_config=None, lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="replica", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the replica did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(20)
