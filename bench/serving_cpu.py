@@ -136,6 +136,27 @@ def start_gateway(stack: _services.Stack, replica_url: str, model: str = MODEL) 
     return f"{_services.start_gateway(stack, config)}/v1", key
 
 
+def run_phases(
+    replica: str, gateway: str, key: str, args: argparse.Namespace, *, model: str = MODEL
+) -> list[Phase]:
+    """Each target loaded at 1 and at ``args.streams`` streams, the replica then the gateway."""
+    phases = []
+    for streams in (1, args.streams):
+        for name, url, token in (("direct", replica, "unused"), ("gateway", gateway, key)):
+            print(f"{name}, {streams} stream(s), {args.duration:.0f} s ...", flush=True)
+            phase = load(
+                name,
+                url,
+                token,
+                streams=streams,
+                duration=args.duration,
+                max_tokens=args.max_tokens,
+                model=model,
+            )
+            phases.append(asyncio.run(phase))
+    return phases
+
+
 def report(phases: list[Phase], streams: int) -> None:
     print(
         f"\n{'target':<10}{'streams':>8}{'requests':>10}{'tokens':>8}{'tok/s':>9}{'mean latency':>14}"
@@ -183,20 +204,7 @@ def main(argv: list[str] | None = None) -> None:
         gateway, key = start_gateway(stack, replica)
         print("warming up ...", flush=True)
         asyncio.run(load("warmup", replica, "unused", streams=2, duration=1, max_tokens=8))
-        phases = []
-        for streams in (1, args.streams):
-            for name, url, token in (("direct", replica, "unused"), ("gateway", gateway, key)):
-                print(f"{name}, {streams} stream(s), {args.duration:.0f} s ...", flush=True)
-                phase = load(
-                    name,
-                    url,
-                    token,
-                    streams=streams,
-                    duration=args.duration,
-                    max_tokens=args.max_tokens,
-                )
-                phases.append(asyncio.run(phase))
-        report(phases, args.streams)
+        report(run_phases(replica, gateway, key, args), args.streams)
 
 
 if __name__ == "__main__":

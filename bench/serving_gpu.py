@@ -76,20 +76,7 @@ def main(argv: list[str] | None = None) -> None:
                 "warmup", replica, "unused", streams=4, duration=5, max_tokens=16, model=args.model
             )
         )
-        phases = []
-        for streams in (1, args.streams):
-            for name, url, token in (("direct", replica, "unused"), ("gateway", gateway, key)):
-                print(f"{name}, {streams} stream(s), {args.duration:.0f} s ...", flush=True)
-                phase = serving_cpu.load(
-                    name,
-                    url,
-                    token,
-                    streams=streams,
-                    duration=args.duration,
-                    max_tokens=args.max_tokens,
-                    model=args.model,
-                )
-                phases.append(asyncio.run(phase))
+        phases = serving_cpu.run_phases(replica, gateway, key, args, model=args.model)
         serving_cpu.report(phases, args.streams)
 
 

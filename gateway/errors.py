@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from llmops.openai_errors import error_body
+
 
 class GatewayError(Exception):
     status = 500
@@ -47,14 +49,7 @@ class GatewayError(Exception):
         self.headers = dict(headers or {})
 
     def body(self) -> dict[str, Any]:
-        return {
-            "error": {
-                "message": self.message,
-                "type": self.type,
-                "param": self.param,
-                "code": self.code,
-            }
-        }
+        return error_body(self.message, type=self.type, param=self.param, code=self.code)
 
 
 class InvalidRequest(GatewayError):

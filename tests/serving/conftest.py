@@ -8,19 +8,16 @@ the session then loads the converted weights in about a second.
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from llmops.serving import weights
 from llmops.serving.cpu import CpuEngine
 from llmops.serving.openai_api import create_app
 from llmops.serving.settings import BundledSource, ServingSettings
-from tests.support.services import free_port
+from tests.support.asgi import uvicorn_in_thread
 
 # Requests submitted together wait up to this long for each other (generous: CI is slow).
 BATCH_WAIT_MS = 50
@@ -53,19 +50,6 @@ def cpu_engine(serving_settings: ServingSettings) -> Iterator[CpuEngine]:
 @pytest.fixture(scope="session")
 def replica_url(cpu_engine: CpuEngine) -> Iterator[str]:
     """The OpenAI app over the session's engine, in uvicorn in a thread; its base URL (no /v1)."""
-    port = free_port()
     app = create_app(cpu_engine, manage_engine=False)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, access_log=False, log_config=None, lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="replica", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the replica did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(20)
+    with uvicorn_in_thread(app, name="replica") as url:
+        yield url

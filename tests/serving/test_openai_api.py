@@ -8,15 +8,10 @@ import time
 
 import openai
 import pytest
-from openai.types.chat import ChatCompletionMessageParam
 
 from llmops.serving.cpu import CpuEngine
+from tests.serving.capital import CAPITAL, MODEL, stream_with_usage, streamed_text
 from tests.support.http import call
-
-MODEL = "SmolLM2-135M-Instruct"
-CAPITAL: list[ChatCompletionMessageParam] = [
-    {"role": "user", "content": "What is the capital of France?"}
-]
 
 
 @pytest.fixture
@@ -39,18 +34,8 @@ def test_chat_completion(client: openai.OpenAI) -> None:
 
 
 def test_chat_stream_with_usage(client: openai.OpenAI) -> None:
-    chunks = list(
-        client.chat.completions.create(
-            model=MODEL,
-            messages=CAPITAL,
-            temperature=0,
-            max_tokens=32,
-            stream=True,
-            stream_options={"include_usage": True},
-        )
-    )
-    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    assert "Paris" in text
+    chunks = stream_with_usage(client)
+    assert "Paris" in streamed_text(chunks)
     assert chunks[0].choices[0].delta.role == "assistant"
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
     last = chunks[-1]

@@ -7,18 +7,13 @@ from collections.abc import Iterator
 import openai
 import pytest
 import ray
-from openai.types.chat import ChatCompletionMessageParam
 
 from llmops.serving.ray_app import LocalRayServe, deployment_options
 from llmops.serving.settings import ServingSettings
+from tests.serving.capital import CAPITAL, MODEL, stream_with_usage, streamed_text
 from tests.support.gateways import gateway_in_thread, settings_for
 from tests.support.http import new_key
 from tests.support.services import free_port
-
-MODEL = "SmolLM2-135M-Instruct"
-CAPITAL: list[ChatCompletionMessageParam] = [
-    {"role": "user", "content": "What is the capital of France?"}
-]
 
 
 @pytest.fixture(scope="module")
@@ -51,17 +46,8 @@ def test_chat_through_ray_serve(client: openai.OpenAI) -> None:
 
 
 def test_stream_through_ray_serve(client: openai.OpenAI) -> None:
-    chunks = list(
-        client.chat.completions.create(
-            model=MODEL,
-            messages=CAPITAL,
-            temperature=0,
-            max_tokens=32,
-            stream=True,
-            stream_options={"include_usage": True},
-        )
-    )
-    assert "Paris" in "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    chunks = stream_with_usage(client)
+    assert "Paris" in streamed_text(chunks)
     assert chunks[-1].usage is not None
 
 
@@ -105,16 +91,6 @@ def test_the_gateway_routes_to_the_ray_replica(ray_serve: LocalRayServe, sqlite_
         reply = raw.parse()
         assert "Paris" in (reply.choices[0].message.content or "")
         assert reply.usage is not None and reply.usage.completion_tokens > 0
-        chunks = list(
-            client.chat.completions.create(
-                model=MODEL,
-                messages=CAPITAL,
-                temperature=0,
-                max_tokens=32,
-                stream=True,
-                stream_options={"include_usage": True},
-            )
-        )
-        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-        assert "Paris" in text
+        chunks = stream_with_usage(client)
+        assert "Paris" in streamed_text(chunks)
         assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0

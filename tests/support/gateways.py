@@ -6,18 +6,16 @@ import contextlib
 import os
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 import yaml
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
+from tests.support.asgi import uvicorn_in_thread
 from tests.support.services import free_port, wait_for_port
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
@@ -50,30 +48,9 @@ class RunningGateway:
 
 @contextlib.contextmanager
 def gateway_in_thread(settings: GatewaySettings) -> Iterator[RunningGateway]:
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings),
-        host="127.0.0.1",
-        port=port,
-        loop="asyncio",
-        http="httptools",
-        access_log=False,
-        log_config=None,
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="gateway", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the gateway did not start")
-        time.sleep(0.02)
-    try:
-        yield RunningGateway(url=f"http://127.0.0.1:{port}", settings=settings)
-    finally:
-        server.should_exit = True
-        thread.join(20)
+    app = create_app(settings)
+    with uvicorn_in_thread(app, name="gateway", loop="asyncio", http="httptools") as url:
+        yield RunningGateway(url=url, settings=settings)
 
 
 @contextlib.contextmanager

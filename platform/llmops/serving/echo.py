@@ -24,6 +24,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from llmops.openai_errors import error_body
+
 CHARS_PER_TOKEN = 4
 RECORDED = 1000
 
@@ -84,9 +86,7 @@ def reply_words(body: dict[str, Any]) -> list[str]:
 
 
 def _error(status: int, message: str) -> web.Response:
-    body = {
-        "error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}
-    }
+    body = error_body(message, type="invalid_request_error")
     return web.json_response(body, status=status, dumps=lambda v: orjson.dumps(v).decode())
 
 

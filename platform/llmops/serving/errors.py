@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from llmops.errors import LlmopsError
+from llmops.openai_errors import error_body
 
 
 class ServingError(LlmopsError):
@@ -33,14 +34,7 @@ class ServingError(LlmopsError):
 
     def body(self) -> dict[str, Any]:
         """OpenAI's error body for this error."""
-        return {
-            "error": {
-                "message": self.message,
-                "type": self.type,
-                "param": self.param,
-                "code": self.code,
-            }
-        }
+        return error_body(self.message, type=self.type, param=self.param, code=self.code)
 
 
 class InvalidGenerationRequest(ServingError):

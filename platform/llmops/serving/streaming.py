@@ -28,7 +28,7 @@ def event(payload: dict[str, Any]) -> bytes:
     return b"data: " + orjson.dumps(payload) + b"\n\n"
 
 
-async def chat_chunks(
+def chat_chunks(
     events: AsyncIterator[GenerationEvent],
     *,
     ident: str,
@@ -37,31 +37,23 @@ async def chat_chunks(
     on_finish: Callable[[Finished], None],
 ) -> AsyncIterator[bytes]:
     """A chat completion's SSE stream from an engine's events."""
-    base: dict[str, Any] = {
-        "id": ident,
-        "object": "chat.completion.chunk",
-        "created": int(time.time()),
-        "model": model,
-    }
-    if include_usage:
-        base["usage"] = None
+    base = _chunk_base(ident, "chat.completion.chunk", model, include_usage)
 
-    def chunk(delta: dict[str, str], finish: str | None = None) -> bytes:
-        return event({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+    def choice(delta: dict[str, str], finish: str | None = None) -> dict[str, Any]:
+        return {"index": 0, "delta": delta, "finish_reason": finish}
 
-    yield chunk({"role": "assistant", "content": ""})
-    async for item in events:
-        if isinstance(item, TextDelta):
-            yield chunk({"content": item.text})
-            continue
-        on_finish(item)
-        yield chunk({}, item.finish_reason)
-        if include_usage:
-            yield event({**base, "choices": [], "usage": usage_json(item.usage)})
-    yield DONE
+    return _chunks(
+        events,
+        base,
+        opening=choice({"role": "assistant", "content": ""}),
+        text=lambda text: choice({"content": text}),
+        last=lambda finish: choice({}, finish),
+        include_usage=include_usage,
+        on_finish=on_finish,
+    )
 
 
-async def text_chunks(
+def text_chunks(
     events: AsyncIterator[GenerationEvent],
     *,
     ident: str,
@@ -70,25 +62,54 @@ async def text_chunks(
     on_finish: Callable[[Finished], None],
 ) -> AsyncIterator[bytes]:
     """A text completion's SSE stream from an engine's events."""
+    base = _chunk_base(ident, "text_completion", model, include_usage)
+
+    def choice(text: str, finish: str | None = None) -> dict[str, Any]:
+        return {"index": 0, "text": text, "logprobs": None, "finish_reason": finish}
+
+    return _chunks(
+        events,
+        base,
+        opening=None,
+        text=choice,
+        last=lambda finish: choice("", finish),
+        include_usage=include_usage,
+        on_finish=on_finish,
+    )
+
+
+def _chunk_base(ident: str, kind: str, model: str, include_usage: bool) -> dict[str, Any]:
+    """The fields every chunk of one stream repeats."""
     base: dict[str, Any] = {
         "id": ident,
-        "object": "text_completion",
+        "object": kind,
         "created": int(time.time()),
         "model": model,
     }
     if include_usage:
         base["usage"] = None
+    return base
 
-    def chunk(text: str, finish: str | None = None) -> bytes:
-        choice = {"index": 0, "text": text, "logprobs": None, "finish_reason": finish}
-        return event({**base, "choices": [choice]})
 
+async def _chunks(
+    events: AsyncIterator[GenerationEvent],
+    base: dict[str, Any],
+    *,
+    opening: dict[str, Any] | None,
+    text: Callable[[str], dict[str, Any]],
+    last: Callable[[str], dict[str, Any]],
+    include_usage: bool,
+    on_finish: Callable[[Finished], None],
+) -> AsyncIterator[bytes]:
+    """The ``opening`` choice's chunk, one per text delta, the finish, the usage, then DONE."""
+    if opening is not None:
+        yield event({**base, "choices": [opening]})
     async for item in events:
         if isinstance(item, TextDelta):
-            yield chunk(item.text)
+            yield event({**base, "choices": [text(item.text)]})
             continue
         on_finish(item)
-        yield chunk("", item.finish_reason)
+        yield event({**base, "choices": [last(item.finish_reason)]})
         if include_usage:
             yield event({**base, "choices": [], "usage": usage_json(item.usage)})
     yield DONE

@@ -1,0 +1,42 @@
+"""An ASGI app served by uvicorn in a thread of the test process, on a free port."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from tests.support.services import free_port
+
+
+@contextlib.contextmanager
+def uvicorn_in_thread(app: ASGIApp, *, name: str, **options: Any) -> Iterator[str]:
+    """``app`` in uvicorn (``options`` go to its config), started; its base URL (no ``/v1``)."""
+    port = free_port()
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        access_log=False,
+        log_config=None,
+        lifespan="on",
+        **options,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=name, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the {name} did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(20)
