@@ -8,7 +8,7 @@ import openai
 import pytest
 import ray
 
-from llmops.serving.ray_app import LocalRayServe, deployment_options
+from llmops.serving.ray_app import LocalRayServe, deployment_options, ray_environment
 from llmops.serving.settings import ServingSettings
 from tests.serving.capital import CAPITAL, MODEL, stream_with_usage, streamed_text
 from tests.support.gateways import gateway_in_thread, settings_for
@@ -26,8 +26,11 @@ def ray_serve(serving_settings: ServingSettings) -> Iterator[LocalRayServe]:
             "ray": {"num_cpus": 2},
         }
     )
-    with LocalRayServe(settings) as running:
-        yield running
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in ray_environment(settings.ray).items():
+            env.setenv(name, value)
+        with LocalRayServe(settings) as running:
+            yield running
     assert not ray.is_initialized()
 
 

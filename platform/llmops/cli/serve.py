@@ -57,8 +57,9 @@ def _serve_standalone(settings: ServingSettings) -> None:
 
 
 def _serve_on_ray(settings: ServingSettings) -> None:
-    from llmops.serving.ray_app import LocalRayServe
+    from llmops.serving.ray_app import LocalRayServe, ray_environment
 
+    os.environ.update(ray_environment(settings.ray))
     stopped = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

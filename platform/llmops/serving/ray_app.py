@@ -10,7 +10,6 @@ for it (``llmops serve``, tests, benchmarks) and leaves no process behind.
 from __future__ import annotations
 
 import logging
-import os
 from types import TracebackType
 from typing import Any
 
@@ -21,7 +20,7 @@ from ray.serve import Application
 
 from llmops.serving.engines import build_engine
 from llmops.serving.openai_api import create_app
-from llmops.serving.settings import ServingSettings
+from llmops.serving.settings import RaySettings, ServingSettings
 
 # Replicas must never reach for a model hub: every model is on local disk.
 REPLICA_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
@@ -71,12 +70,17 @@ def build_app(settings: ServingSettings) -> Application:
     return deployment.bind(settings)
 
 
+def ray_environment(settings: RaySettings) -> dict[str, str]:
+    """What Ray must find in the environment before it starts: it reads its authentication
+    mode from there only. ``disabled`` unless ``token_auth`` asks for tokens. The entry
+    point that starts Ray applies it (settings are read nowhere else)."""
+    return {"RAY_AUTH_MODE": "token" if settings.token_auth else "disabled"}
+
+
 class LocalRayServe:
     """Ray (local, or the cluster ``ray.address`` names) with the application deployed on it.
 
-    Ray reads its authentication mode from the environment only, so this sets
-    ``RAY_AUTH_MODE`` for the processes it starts: ``disabled`` unless
-    ``ray.token_auth`` asks for tokens.
+    Start it with :func:`ray_environment` applied to the process's environment.
     """
 
     def __init__(self, settings: ServingSettings) -> None:
@@ -90,7 +94,6 @@ class LocalRayServe:
 
     def start(self) -> str:
         ray_settings = self.settings.ray
-        os.environ["RAY_AUTH_MODE"] = "token" if ray_settings.token_auth else "disabled"
         local: dict[str, Any] = (
             {"num_cpus": ray_settings.num_cpus} if ray_settings.address is None else {}
         )
