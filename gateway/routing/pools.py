@@ -65,12 +65,6 @@ class ModelPool:
     _turn: itertools.count[int] = field(default_factory=itertools.count)
     _rng: random.Random = field(default_factory=random.Random)
 
-    @classmethod
-    def single(cls, model: str, urls: list[str], version: str | None = None) -> ModelPool:
-        """A model with one version."""
-        replicas = [Replica(u) for u in urls]
-        return cls(model=model, versions=[VersionPool(version or model, 1.0, replicas)])
-
     @property
     def needs_session(self) -> bool:
         """Whether picks read a session key (a split to keep, or session affinity)."""

@@ -6,12 +6,9 @@ leaked its slot would steer traffic away from a healthy replica forever.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import aiohttp
 import pytest
 from opentelemetry.trace import INVALID_SPAN
 
@@ -20,31 +17,18 @@ from gateway.openai_schema import Endpoint
 from gateway.usage import Usage
 from llmops.serving.echo import EchoServer
 from tests.support.gateways import RunningGateway, gateway_in_thread, settings_for
-from tests.support.http import Reply, call, chat, new_key
+from tests.support.http import (
+    Reply,
+    call,
+    chat,
+    in_flight,
+    metric_values,
+    new_key,
+    settle_in_flight,
+)
 from tests.support.services import free_port
 
 HELLO = {"model": "echo", "messages": [{"role": "user", "content": "one two three"}]}
-
-
-def metric_values(gateway_url: str, name: str) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for line in call("GET", f"{gateway_url}/metrics").body.decode().splitlines():
-        if line.startswith(name + "{"):
-            labels, _, value = line.rpartition(" ")
-            out[labels] = float(value)
-    return out
-
-
-def in_flight(gateway_url: str) -> float:
-    return sum(metric_values(gateway_url, "llmops_upstream_in_flight").values())
-
-
-def settle_in_flight(gateway_url: str, timeout: float = 3.0) -> float:
-    """The in-flight count once the gateway had time to see a departed client."""
-    deadline = time.monotonic() + timeout
-    while (value := in_flight(gateway_url)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return value
 
 
 @pytest.fixture
@@ -145,31 +129,6 @@ def test_a_version_header_no_header_may_carry_falls_back_to_the_configured_one(
     reply = chat(gateway.url, api_key, HELLO)
     assert reply.status == 200
     assert reply.headers["x-llmops-model-version"] == "echo"
-
-
-async def test_clients_leaving_give_the_slot_back(
-    gateway: RunningGateway, api_key: str, echo: EchoServer
-) -> None:
-    echo.behaviour.token_delay_seconds = 0.2
-    async with aiohttp.ClientSession(headers={"authorization": f"Bearer {api_key}"}) as session:
-        response = await session.post(f"{gateway.v1}/chat/completions", json=stream(HELLO))
-        await response.content.readline()
-        assert in_flight(gateway.url) == 1
-        response.close()
-    assert await asyncio.to_thread(settle_in_flight, gateway.url) == 0
-
-    echo.behaviour.token_delay_seconds = 0
-    echo.behaviour.delay_seconds = 1.0
-    async with aiohttp.ClientSession(headers={"authorization": f"Bearer {api_key}"}) as session:
-        with pytest.raises(asyncio.TimeoutError):
-            await session.post(
-                f"{gateway.v1}/chat/completions",
-                json=HELLO,
-                timeout=aiohttp.ClientTimeout(total=0.3),
-            )
-    assert await asyncio.to_thread(settle_in_flight, gateway.url) == 0
-    statuses = metric_values(gateway.url, "llmops_gateway_requests_total")
-    assert sum(v for k, v in statuses.items() if 'status="499"' in k) == 2
 
 
 def test_a_request_larger_than_the_limit_is_refused_for_good(

@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 
 from llmops.serving.echo import EchoServer
-from tests.gateway.test_accounting import metric_values
 from tests.support.gateways import RunningGateway, gateway_in_thread, settings_for
-from tests.support.http import Reply, call, chat, new_key
+from tests.support.http import Reply, call, chat, metric_values, new_key
 from tests.support.services import free_port
 
 HELLO = {"model": "m", "messages": [{"role": "user", "content": "one two"}]}

@@ -11,7 +11,7 @@ import pytest
 
 from llmops.serving.echo import EchoServer
 from tests.support.gateways import RunningGateway
-from tests.support.http import call
+from tests.support.http import call, in_flight, metric_values, settle_in_flight
 
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa"
 
@@ -51,7 +51,9 @@ async def test_client_leaving_a_stream_cancels_the_upstream(
     async with aiohttp.ClientSession(headers={"authorization": f"Bearer {api_key}"}) as session:
         response = await session.post(f"{gateway.v1}/chat/completions", json=body(True))
         await response.content.readline()
+        assert in_flight(gateway.url) == 1
         response.close()  # the client goes away after the first chunk
+    assert await asyncio.to_thread(settle_in_flight, gateway.url) == 0  # its slot is back
     deadline = time.monotonic() + 2.0
     while echo.record.streams_abandoned == 0:
         assert time.monotonic() < deadline, "the replica kept generating for a client that left"
@@ -73,8 +75,11 @@ async def test_client_leaving_a_pending_request_cancels_the_upstream(
                 json=body(False),
                 timeout=aiohttp.ClientTimeout(total=0.3),
             )
+    assert await asyncio.to_thread(settle_in_flight, gateway.url) == 0  # its slot is back
     await asyncio.sleep(1.2)
     assert echo.record.requests_abandoned == 1
+    statuses = metric_values(gateway.url, "llmops_gateway_requests_total")
+    assert sum(v for k, v in statuses.items() if 'status="499"' in k) == 1
 
 
 def test_a_stream_cut_by_the_replica_ends_in_an_error_event(

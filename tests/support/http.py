@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -68,3 +69,26 @@ def chat(gateway_url: str, key: str, body: dict[str, Any]) -> Reply:
         body=body,
         headers={"authorization": f"Bearer {key}"},
     )
+
+
+def metric_values(gateway_url: str, name: str) -> dict[str, float]:
+    """Every sample of the metric ``name`` at ``gateway_url``, by its labelled name."""
+    out: dict[str, float] = {}
+    for line in call("GET", f"{gateway_url}/metrics").body.decode().splitlines():
+        if line.startswith(name + "{"):
+            labels, _, value = line.rpartition(" ")
+            out[labels] = float(value)
+    return out
+
+
+def in_flight(gateway_url: str) -> float:
+    """Requests the gateway has in flight at its replicas, all together."""
+    return sum(metric_values(gateway_url, "llmops_upstream_in_flight").values())
+
+
+def settle_in_flight(gateway_url: str, timeout: float = 3.0) -> float:
+    """The in-flight count once the gateway had time to see a departed client."""
+    deadline = time.monotonic() + timeout
+    while (value := in_flight(gateway_url)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return value
