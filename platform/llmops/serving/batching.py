@@ -8,6 +8,10 @@ its) and stacked under the others. A row leaves by selection; columns that only
 padding still uses are then cut away, so the cache never outgrows its longest row.
 Each row's position ids count its real tokens, which keeps rotary embeddings right
 whatever padding sits before it.
+
+The batch's cache layers keep spare columns: a decode step writes its token's keys
+and values in place instead of concatenating a new cache, which at 8 rows took a
+third of each step.
 """
 
 from __future__ import annotations
@@ -45,6 +49,57 @@ def _layers(cache: DynamicCache) -> list[DynamicLayer]:
     return layers
 
 
+class GrowingLayer(DynamicLayer):  # type: ignore[no-untyped-call]  # transformers is untyped here
+    """A full-attention cache layer that appends into spare capacity.
+
+    ``keys`` and ``values`` are views of the first ``length`` columns of larger
+    buffers; when the buffers are full they are reallocated at twice the size, so a
+    step costs amortised O(1) copies instead of a copy of the whole cache.
+    """
+
+    def __init__(self, keys: torch.Tensor, values: torch.Tensor, spare_columns: int) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._spare = spare_columns
+        self.dtype, self.device = keys.dtype, keys.device
+        self.is_initialized = True
+        self._length = 0
+        self._key_buffer = keys.new_empty(0)
+        self._value_buffer = values.new_empty(0)
+        self._store(keys, values)
+
+    def _store(self, keys: torch.Tensor, values: torch.Tensor) -> None:
+        batch, heads, length, dim = keys.shape
+        capacity = length + max(self._spare, length)
+        self._key_buffer = keys.new_empty(batch, heads, capacity, dim)
+        self._value_buffer = values.new_empty(batch, heads, capacity, dim)
+        self._key_buffer[:, :, :length] = keys
+        self._value_buffer[:, :, :length] = values
+        self._set_length(length)
+
+    def _set_length(self, length: int) -> None:
+        self._length = length
+        self.keys = self._key_buffer[:, :, :length]
+        self.values = self._value_buffer[:, :, :length]
+
+    def update(
+        self, key_states: torch.Tensor, value_states: torch.Tensor, *args: object, **kwargs: object
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        end = self._length + int(key_states.shape[-2])
+        if end > self._key_buffer.shape[2]:
+            assert self.keys is not None and self.values is not None
+            self._store(self.keys, self.values)
+        self._key_buffer[:, :, self._length : end] = key_states
+        self._value_buffer[:, :, self._length : end] = value_states
+        self._set_length(end)
+        assert self.keys is not None and self.values is not None
+        return self.keys, self.values
+
+    def select(self, rows: torch.Tensor, first_column: int) -> None:
+        """Keep only ``rows`` and the columns from ``first_column`` on."""
+        assert self.keys is not None and self.values is not None
+        self._store(self.keys[rows, :, first_column:], self.values[rows, :, first_column:])
+
+
 def _left_pad(states: torch.Tensor | None, columns: int) -> torch.Tensor:
     assert states is not None
     if columns == 0:
@@ -56,8 +111,10 @@ def _left_pad(states: torch.Tensor | None, columns: int) -> torch.Tensor:
 class KvBatch:
     """The KV cache and attention mask of the rows being decoded together."""
 
-    def __init__(self, model: PreTrainedModel) -> None:
+    def __init__(self, model: PreTrainedModel, spare_columns: int = 64) -> None:
         self._model = model
+        self._spare = spare_columns
+        """Columns the cache can grow by, at least, before its buffers are reallocated."""
         self._cache: DynamicCache | None = None
         self._mask = torch.zeros(0, 0, dtype=torch.long)
 
@@ -87,7 +144,8 @@ class KvBatch:
                 keys.append(_left_pad(part_layers[index].keys, pad))
                 values.append(_left_pad(part_layers[index].values, pad))
             layers.append((torch.cat(keys), torch.cat(values)))
-        self._cache = DynamicCache(ddp_cache_data=layers, config=self._model.config)
+        self._cache = DynamicCache(config=self._model.config)
+        self._cache.layers = [GrowingLayer(keys, values, self._spare) for keys, values in layers]
         self._mask = torch.cat(
             [torch.nn.functional.pad(mask, (width - int(mask.shape[1]), 0)) for _, mask in parts]
         )
@@ -119,10 +177,9 @@ class KvBatch:
         used = torch.nonzero(self._mask.sum(dim=0)).flatten()
         first = int(used[0]) if used.numel() else 0
         self._mask = self._mask[:, first:]
-        for layer in _layers(self._cache):
-            assert layer.keys is not None and layer.values is not None
-            layer.keys = layer.keys[index, :, first:]
-            layer.values = layer.values[index, :, first:]
+        for layer in self._cache.layers:
+            assert isinstance(layer, GrowingLayer)
+            layer.select(index, first)
 
     def clear(self) -> None:
         self._cache = None
