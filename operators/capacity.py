@@ -106,6 +106,4 @@ def pool_capacities(
             free.sort(reverse=True)
             if free:
                 free[0] = max(0, free[0] - r.gpus_per_node)
-    return [
-        PoolCapacity(p.name, p.gpu_type, p.priority, tuple(members[p.name])) for p in pools
-    ]
+    return [PoolCapacity(p.name, p.gpu_type, p.priority, tuple(members[p.name])) for p in pools]

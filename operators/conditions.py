@@ -35,7 +35,9 @@ def merge(
             entry["observedGeneration"] = generation
         merged[update["type"]] = entry
     order = ["Ready", "Progressing", "Degraded"]
-    return sorted(merged.values(), key=lambda c: order.index(c["type"]) if c["type"] in order else 9)
+    return sorted(
+        merged.values(), key=lambda c: order.index(c["type"]) if c["type"] in order else 9
+    )
 
 
 def for_phase(phase: str, reason: str, message: str = "") -> list[dict[str, Any]]:

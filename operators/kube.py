@@ -119,7 +119,9 @@ class Kube:
                 )
             return orjson.loads(raw) if raw else None
 
-    async def get(self, resource: Resource, namespace: str | None, name: str) -> dict[str, Any] | None:
+    async def get(
+        self, resource: Resource, namespace: str | None, name: str
+    ) -> dict[str, Any] | None:
         try:
             found: dict[str, Any] = await self._call("GET", resource.path(namespace, name))
         except errors.NotFound:

@@ -23,7 +23,9 @@ log = logging.getLogger("llmops.operator")
 def connection_info(config: OperatorConfig, **kwargs: Any) -> kopf.ConnectionInfo | None:
     """The API server: the configured one, else in-cluster, else the kubeconfig."""
     if config.kubernetes.server:
-        return kopf.ConnectionInfo(server=config.kubernetes.server, insecure=config.kubernetes.insecure or None)
+        return kopf.ConnectionInfo(
+            server=config.kubernetes.server, insecure=config.kubernetes.insecure or None
+        )
     return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
 
 
@@ -38,7 +40,9 @@ async def _prefill(ctx: Context) -> None:
             cluster.see_job(ctx.cluster, "ADDED", job)  # type: ignore[arg-type]
 
 
-def build_registry(config: OperatorConfig, resolver: VersionResolver | None = None) -> kopf.OperatorRegistry:
+def build_registry(
+    config: OperatorConfig, resolver: VersionResolver | None = None
+) -> kopf.OperatorRegistry:
     """Every handler, registered on a registry of its own."""
     registry = kopf.OperatorRegistry()
 
@@ -47,7 +51,9 @@ def build_registry(config: OperatorConfig, resolver: VersionResolver | None = No
         return connection_info(config, **kwargs)
 
     @kopf.on.startup(registry=registry)
-    async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any) -> None:
+    async def startup(
+        settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any
+    ) -> None:
         settings.posting.enabled = config.kubernetes.post_events
         settings.persistence.finalizer = "llmops.io/operator"
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="llmops.io")
@@ -57,7 +63,14 @@ def build_registry(config: OperatorConfig, resolver: VersionResolver | None = No
         info = connection_info(config, settings=settings, logger=logger, **kwargs)
         if info is None:
             raise kopf.PermanentError("no Kubernetes API server to talk to")
-        client = kube.Kube(kube.Connection(info.server, info.token, str(info.ca_path) if info.ca_path else None, bool(info.insecure)))
+        client = kube.Kube(
+            kube.Connection(
+                info.server,
+                info.token,
+                str(info.ca_path) if info.ca_path else None,
+                bool(info.insecure),
+            )
+        )
         await client.open()
         own_resolver = resolver is None
         chosen: VersionResolver = resolver or MlflowResolver(config.mlflow.tracking_uri)

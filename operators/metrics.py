@@ -23,9 +23,7 @@ class OperatorMetrics(Collector):
         self.registry.register(self)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        jobs = GaugeMetricFamily(
-            "llmops_finetune_jobs", "FineTuneJobs by phase.", labels=["phase"]
-        )
+        jobs = GaugeMetricFamily("llmops_finetune_jobs", "FineTuneJobs by phase.", labels=["phase"])
         counts = Counter(self.job_phases.values())
         for phase in PHASES:
             jobs.add_metric([phase], counts.get(phase, 0))

@@ -58,16 +58,14 @@ def _eligible(pools: Sequence[PoolCapacity], request: PlacementRequest) -> list[
 
 def fits(pool: PoolCapacity, request: PlacementRequest) -> bool:
     """Whether ``request.nodes`` workers of ``request.gpus_per_node`` GPUs each find nodes."""
+    if request.gpus_per_node == 0:
+        return bool(pool.free_per_node)
     workers = request.nodes
-    for free in sorted(pool.free_per_node, reverse=True):
-        if workers == 0:
-            break
-        if request.gpus_per_node == 0:
+    for free in pool.free_per_node:
+        workers -= free // request.gpus_per_node
+        if workers <= 0:
             return True
-        while free >= request.gpus_per_node and workers > 0:
-            free -= request.gpus_per_node
-            workers -= 1
-    return workers == 0
+    return False
 
 
 def place(pools: Sequence[PoolCapacity], request: PlacementRequest) -> PlacementDecision:

@@ -23,13 +23,19 @@ def see_node(state: ClusterState, event: str | None, body: kopf.Body) -> None:
     if event == "DELETED":
         state.nodes.pop(name, None)
     else:
-        state.nodes[name] = capacity.node_info(name, body["metadata"].get("labels"), body.get("status") or {})
+        state.nodes[name] = capacity.node_info(
+            name, body["metadata"].get("labels"), body.get("status") or {}
+        )
 
 
 def see_pod(state: ClusterState, event: str | None, body: kopf.Body) -> None:
     meta = body["metadata"]
     uid = str(meta.get("uid") or f"{meta.get('namespace')}/{meta['name']}")
-    load = None if event == "DELETED" else capacity.pod_load(body.get("spec") or {}, body.get("status") or {})
+    load = (
+        None
+        if event == "DELETED"
+        else capacity.pod_load(body.get("spec") or {}, body.get("status") or {})
+    )
     if load is None:
         state.pods.pop(uid, None)
     else:
@@ -72,15 +78,19 @@ def see_job(state: ClusterState, event: str | None, body: kopf.Body) -> None:
 
 def register(registry: kopf.OperatorRegistry) -> None:
     @kopf.on.event("", "v1", "nodes", registry=registry)
-    async def node_seen(body: kopf.Body, memo: kopf.Memo, type: str | None, **_: Any) -> None:  # noqa: A002
+    async def node_seen(body: kopf.Body, memo: kopf.Memo, type: str | None, **_: Any) -> None:
         see_node(memo.ctx.cluster, type, body)
 
     @kopf.on.event("", "v1", "pods", registry=registry)
-    async def pod_seen(body: kopf.Body, memo: kopf.Memo, type: str | None, **_: Any) -> None:  # noqa: A002
+    async def pod_seen(body: kopf.Body, memo: kopf.Memo, type: str | None, **_: Any) -> None:
         see_pod(memo.ctx.cluster, type, body)
 
     for group, version, plural in (("batch", "v1", "jobs"), ("ray.io", "v1", "rayjobs")):
 
-        @kopf.on.event(group, version, plural, registry=registry, labels={labels.MANAGED_BY: labels.MANAGER})
-        async def placed_job_seen(body: kopf.Body, memo: kopf.Memo, type: str | None, **_: Any) -> None:  # noqa: A002
+        @kopf.on.event(
+            group, version, plural, registry=registry, labels={labels.MANAGED_BY: labels.MANAGER}
+        )
+        async def placed_job_seen(
+            body: kopf.Body, memo: kopf.Memo, type: str | None, **_: Any
+        ) -> None:
             see_job(memo.ctx.cluster, type, body)

@@ -18,7 +18,12 @@ async def ensure_cronjob(ctx: Context, body: Mapping[str, Any]) -> None:
     manifest = cronjob.render(body, ctx.config)
     existing, created = await ctx.kube.ensure(manifest)
     if not created and existing.get("spec") != manifest["spec"]:
-        await ctx.kube.patch(kube.CRONJOBS, meta["namespace"], manifest["metadata"]["name"], {"spec": manifest["spec"]})
+        await ctx.kube.patch(
+            kube.CRONJOBS,
+            meta["namespace"],
+            manifest["metadata"]["name"],
+            {"spec": manifest["spec"]},
+        )
     status = body.get("status") or {}
     if status.get("cronJob") != manifest["metadata"]["name"] or not status.get("conditions"):
         new = {
@@ -26,10 +31,14 @@ async def ensure_cronjob(ctx: Context, body: Mapping[str, Any]) -> None:
             "observedGeneration": meta.get("generation"),
             "conditions": conditions.merge(
                 status.get("conditions"),
-                conditions.for_phase("Ready", "Scheduled", f"checks run on {manifest['spec']['schedule']}"),
+                conditions.for_phase(
+                    "Ready", "Scheduled", f"checks run on {manifest['spec']['schedule']}"
+                ),
             ),
         }
-        await ctx.kube.patch(kube.DRIFTMONITORS, meta["namespace"], meta["name"], {"status": new}, sub="status")
+        await ctx.kube.patch(
+            kube.DRIFTMONITORS, meta["namespace"], meta["name"], {"status": new}, sub="status"
+        )
 
 
 def _parse_time(text: str | None) -> datetime.datetime | None:
@@ -51,11 +60,24 @@ async def check_finished(ctx: Context, monitor: Mapping[str, Any], job: Mapping[
     now = datetime.datetime.now(datetime.UTC)
     new: dict[str, Any] = {"lastCheckJob": job_name, "lastCheckTime": conditions.now()}
     if raw is None:
-        new["conditions"] = conditions.merge(status.get("conditions"), [conditions.condition("Degraded", True, "CheckFailed", f"check {job_name} left no result")])
-        await ctx.kube.patch(kube.DRIFTMONITORS, meta["namespace"], meta["name"], {"status": new}, sub="status")
+        new["conditions"] = conditions.merge(
+            status.get("conditions"),
+            [
+                conditions.condition(
+                    "Degraded", True, "CheckFailed", f"check {job_name} left no result"
+                )
+            ],
+        )
+        await ctx.kube.patch(
+            kube.DRIFTMONITORS, meta["namespace"], meta["name"], {"status": new}, sub="status"
+        )
         return
     thresholds = spec.get("thresholds") or {}
-    result = driftpolicy.read_result(raw, share_threshold=float(thresholds.get("driftShare", 0.5)), min_samples=int(spec.get("minSamples", 200)))
+    result = driftpolicy.read_result(
+        raw,
+        share_threshold=float(thresholds.get("driftShare", 0.5)),
+        min_samples=int(spec.get("minSamples", 200)),
+    )
     previous = status.get("lastResult") or {}
     decision = driftpolicy.decide(
         result,
@@ -65,15 +87,35 @@ async def check_finished(ctx: Context, monitor: Mapping[str, Any], job: Mapping[
         last_retrain=_parse_time(status.get("lastRetrainTime")),
         cooldown_seconds=driftpolicy.seconds(spec.get("cooldown", "24h")),
     )
-    new["lastResult"] = {"drifted": result.drifted, "driftShare": result.share, "samples": result.samples, "episode": decision.episode, "decision": decision.reason}
-    updates = [conditions.condition("Degraded", result.drifted, decision.reason, f"drift share {result.share}")]
+    new["lastResult"] = {
+        "drifted": result.drifted,
+        "driftShare": result.share,
+        "samples": result.samples,
+        "episode": decision.episode,
+        "decision": decision.reason,
+    }
+    updates = [
+        conditions.condition(
+            "Degraded", result.drifted, decision.reason, f"drift share {result.share}"
+        )
+    ]
     if decision.retrain and decision.episode is not None:
         manifest = cronjob.finetune_job(monitor, decision.episode, list(result.retrain_data))
         await ctx.kube.ensure(manifest)
-        new.update(lastFineTuneJob=manifest["metadata"]["name"], lastRetrainTime=conditions.now(), lastEpisode=decision.episode)
-        updates.append(conditions.condition("Progressing", True, "RetrainStarted", f"FineTuneJob {manifest['metadata']['name']}"))
+        new.update(
+            lastFineTuneJob=manifest["metadata"]["name"],
+            lastRetrainTime=conditions.now(),
+            lastEpisode=decision.episode,
+        )
+        updates.append(
+            conditions.condition(
+                "Progressing", True, "RetrainStarted", f"FineTuneJob {manifest['metadata']['name']}"
+            )
+        )
     new["conditions"] = conditions.merge(status.get("conditions"), updates)
-    await ctx.kube.patch(kube.DRIFTMONITORS, meta["namespace"], meta["name"], {"status": new}, sub="status")
+    await ctx.kube.patch(
+        kube.DRIFTMONITORS, meta["namespace"], meta["name"], {"status": new}, sub="status"
+    )
 
 
 def register(registry: kopf.OperatorRegistry) -> None:
@@ -88,11 +130,22 @@ def register(registry: kopf.OperatorRegistry) -> None:
     @kopf.on.delete(*resource, registry=registry)
     async def monitor_deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
         meta = body["metadata"]
-        await memo.ctx.kube.delete(kube.CRONJOBS, meta["namespace"], cronjob.cronjob_name(meta["name"]))
+        await memo.ctx.kube.delete(
+            kube.CRONJOBS, meta["namespace"], cronjob.cronjob_name(meta["name"])
+        )
 
-    @kopf.on.event("batch", "v1", "jobs", registry=registry, labels={labels.MANAGED_BY: labels.MANAGER, labels.OWNER_KIND: cronjob.KIND})
-    async def check_job_seen(body: kopf.Body, memo: kopf.Memo, type: str | None, **_: Any) -> None:  # noqa: A002
-        if type == "DELETED" or phases.child_state(body) not in (phases.ChildState.SUCCEEDED, phases.ChildState.FAILED):
+    @kopf.on.event(
+        "batch",
+        "v1",
+        "jobs",
+        registry=registry,
+        labels={labels.MANAGED_BY: labels.MANAGER, labels.OWNER_KIND: cronjob.KIND},
+    )
+    async def check_job_seen(body: kopf.Body, memo: kopf.Memo, type: str | None, **_: Any) -> None:
+        if type == "DELETED" or phases.child_state(body) not in (
+            phases.ChildState.SUCCEEDED,
+            phases.ChildState.FAILED,
+        ):
             return
         ctx: Context = memo.ctx
         meta = body["metadata"]

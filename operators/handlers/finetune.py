@@ -42,7 +42,9 @@ async def write_status(ctx: Context, body: Mapping[str, Any], status: dict[str, 
         generation=meta.get("generation"),
     )
     ctx.metrics.job_phases[key(meta["namespace"], meta["name"])] = status["phase"]
-    await ctx.kube.patch(kube.FINETUNEJOBS, meta["namespace"], meta["name"], {"status": status}, sub="status")
+    await ctx.kube.patch(
+        kube.FINETUNEJOBS, meta["namespace"], meta["name"], {"status": status}, sub="status"
+    )
 
 
 async def _place(ctx: Context, body: Mapping[str, Any], attempt: int) -> dict[str, Any]:
@@ -60,7 +62,12 @@ async def _place(ctx: Context, body: Mapping[str, Any], attempt: int) -> dict[st
         )
         if config.kueue.enabled:
             # Kueue admits by quota; the pool only needs the right GPU type.
-            pools = [placement.PoolCapacity(p.name, p.gpu_type, p.priority, (1 << 20,) * max(1, request.nodes)) for p in pools]
+            pools = [
+                placement.PoolCapacity(
+                    p.name, p.gpu_type, p.priority, (1 << 20,) * max(1, request.nodes)
+                )
+                for p in pools
+            ]
         decision = placement.place(pools, request)
         if not decision.placed:
             return _status("Pending", decision.reason, decision.message, attempt=attempt - 1)
@@ -95,21 +102,28 @@ async def _place(ctx: Context, body: Mapping[str, Any], attempt: int) -> dict[st
 async def _result(ctx: Context, namespace: str, job_name: str) -> dict[str, Any] | None:
     for pod in await ctx.kube.list(kube.PODS, namespace):
         pod_labels = pod.get("metadata", {}).get("labels") or {}
-        if pod_labels.get("job-name") == job_name or pod_labels.get("batch.kubernetes.io/job-name") == job_name:
+        if (
+            pod_labels.get("job-name") == job_name
+            or pod_labels.get("batch.kubernetes.io/job-name") == job_name
+        ):
             result = phases.termination_result(pod)
             if result is not None:
                 return result
     return None
 
 
-async def _follow(ctx: Context, body: Mapping[str, Any], child: Mapping[str, Any]) -> dict[str, Any] | None:
+async def _follow(
+    ctx: Context, body: Mapping[str, Any], child: Mapping[str, Any]
+) -> dict[str, Any] | None:
     """The status that the child's state implies (``None``: leave it as it is)."""
     meta, spec, status = body["metadata"], body["spec"], body.get("status") or {}
     attempt = int(status.get("attempt") or 1)
     child_name = child["metadata"]["name"]
     state = phases.child_state(child)
     if state is phases.ChildState.SUSPENDED:
-        return _status("Queued", "WaitingForKueue", f"{child['kind']} {child_name} waits for admission")
+        return _status(
+            "Queued", "WaitingForKueue", f"{child['kind']} {child_name} waits for admission"
+        )
     if state is phases.ChildState.RUNNING:
         return _status("Running", "JobRunning", f"{child['kind']} {child_name} is running")
     ctx.cluster.reservations.pop(key(meta["namespace"], child_name), None)
@@ -126,7 +140,12 @@ async def _follow(ctx: Context, body: Mapping[str, Any], child: Mapping[str, Any
     retries = spec.get("retries") or {}
     limit = int(retries.get("limit", 2))
     if attempt > limit:
-        return _status("Failed", "BackoffLimitExceeded", f"{attempt} attempt(s) failed", completionTime=conditions.now())
+        return _status(
+            "Failed",
+            "BackoffLimitExceeded",
+            f"{attempt} attempt(s) failed",
+            completionTime=conditions.now(),
+        )
     retry_after = status.get("retryAfter")
     if not retry_after:
         wait = phases.backoff_seconds(int(retries.get("backoffSeconds", 30)), attempt)
@@ -180,7 +199,12 @@ async def _reconcile(ctx: Context, body: dict[str, Any]) -> None:
     else:
         # Not created yet, or its child vanished: (re)create this attempt.
         new = await _place(ctx, body, max(attempt, 1))
-        if new["phase"] == "Pending" and status.get("phase") == "Pending" and status.get("reason") == new["reason"] and status.get("message") == new["message"]:
+        if (
+            new["phase"] == "Pending"
+            and status.get("phase") == "Pending"
+            and status.get("reason") == new["reason"]
+            and status.get("message") == new["message"]
+        ):
             return
     await write_status(ctx, body, new)
 
@@ -218,7 +242,7 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
         await cleanup(memo.ctx, body)
 
     @kopf.on.event(*resource, registry=registry)
-    async def finetune_seen(body: kopf.Body, memo: kopf.Memo, type: str | None, **_: Any) -> None:  # noqa: A002 (kopf's name)
+    async def finetune_seen(body: kopf.Body, memo: kopf.Memo, type: str | None, **_: Any) -> None:
         meta = body["metadata"]
         k = key(meta["namespace"], meta["name"])
         if type == "DELETED":
@@ -236,4 +260,6 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
             meta = body["metadata"]
             owner = (meta.get("labels") or {}).get(labels.OWNER_NAME)
             if owner and not meta.get("deletionTimestamp"):
-                await reconcile(memo.ctx, {"metadata": {"namespace": meta["namespace"], "name": owner}})
+                await reconcile(
+                    memo.ctx, {"metadata": {"namespace": meta["namespace"], "name": owner}}
+                )

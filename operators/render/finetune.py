@@ -62,7 +62,9 @@ def script(spec: Mapping[str, Any], tracking_uri: str) -> str:
     lines = ["set -eu", f"{run} > /tmp/result.json", f"cp /tmp/result.json {RESULT_FILE}"]
     promotion = spec.get("promotion") or {}
     if promotion.get("to", "none") != "none":
-        version = "$(python -c 'import json; print(json.load(open(\"/tmp/result.json\"))[\"version\"])')"
+        version = (
+            '$(python -c \'import json; print(json.load(open("/tmp/result.json"))["version"])\')'
+        )
         promote = [
             "llmops", "models", "promote", str(spec["outputModel"]),
             "--to", str(promotion["to"]), "--tracking-uri", tracking_uri,

@@ -82,7 +82,10 @@ def serve_config(spec: Mapping[str, Any], versions: list[ServedVersion], trackin
     config = {
         "http_options": {"host": "0.0.0.0", "port": 8000},  # noqa: S104
         "applications": [
-            {**application(spec, v), "runtime_env": {"env_vars": {"MLFLOW_TRACKING_URI": tracking_uri}}}
+            {
+                **application(spec, v),
+                "runtime_env": {"env_vars": {"MLFLOW_TRACKING_URI": tracking_uri}},
+            }
             for v in versions
         ],
     }
@@ -126,14 +129,19 @@ def render(
     """The RayService serving ``versions`` of ``body``'s model."""
     meta = body["metadata"]
     spec = body["spec"]
-    image = config.images.serving if spec.get("engine", "vllm") == "vllm" else config.images.serving_cpu
+    image = (
+        config.images.serving if spec.get("engine", "vllm") == "vllm" else config.images.serving_cpu
+    )
     extra = {labels.NODE_POOL: pool.name} if pool is not None else {}
     head = {
         "containers": [
             {
                 "name": "ray-head",
                 "image": image,
-                "resources": {"requests": {"cpu": "2", "memory": "8Gi"}, "limits": {"memory": "8Gi"}},
+                "resources": {
+                    "requests": {"cpu": "2", "memory": "8Gi"},
+                    "limits": {"memory": "8Gi"},
+                },
                 "ports": [
                     {"containerPort": 6379, "name": "gcs"},
                     {"containerPort": 8265, "name": "dashboard"},

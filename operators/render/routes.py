@@ -30,7 +30,10 @@ def model_route(
         return {"name": name, "versions": [version(canary, 1.0)]}
     return {
         "name": name,
-        "versions": [version(stable, float(100 - canary_weight)), version(canary, float(canary_weight))],
+        "versions": [
+            version(stable, float(100 - canary_weight)),
+            version(canary, float(canary_weight)),
+        ],
     }
 
 
@@ -47,7 +50,11 @@ def config_map(name: str, namespace: str, text: str) -> dict[str, Any]:
         "metadata": {
             "name": name,
             "namespace": namespace,
-            "labels": {labels.MANAGED_BY: labels.MANAGER, labels.PART_OF: "llmops", labels.COMPONENT: "routes"},
+            "labels": {
+                labels.MANAGED_BY: labels.MANAGER,
+                labels.PART_OF: "llmops",
+                labels.COMPONENT: "routes",
+            },
         },
         "data": {KEY: text},
     }

@@ -16,7 +16,12 @@ def result(**raw: object) -> driftpolicy.CheckResult:
 
 
 def decide(r: driftpolicy.CheckResult, **history: object) -> driftpolicy.RetrainDecision:
-    args: dict[str, object] = {"current_episode": None, "last_episode_retrained": None, "last_retrain": None, "cooldown_seconds": 3600}
+    args: dict[str, object] = {
+        "current_episode": None,
+        "last_episode_retrained": None,
+        "last_retrain": None,
+        "cooldown_seconds": 3600,
+    }
     args.update(history)
     return driftpolicy.decide(r, now=NOW, **args)  # type: ignore[arg-type]
 
@@ -31,20 +36,32 @@ def test_share_threshold_flag_and_minimum_samples() -> None:
 def test_a_new_episode_retrains_and_the_same_episode_does_not_again() -> None:
     first = decide(result(drift_share=0.7, samples=500))
     assert first.retrain and first.reason == "DriftDetected" and first.episode == "20261123120000"
-    again = decide(result(drift_share=0.8, samples=500), current_episode=first.episode, last_episode_retrained=first.episode)
+    again = decide(
+        result(drift_share=0.8, samples=500),
+        current_episode=first.episode,
+        last_episode_retrained=first.episode,
+    )
     assert not again.retrain and again.reason == "AlreadyRetrained"
 
 
 def test_cooldown_holds_back_a_new_episode() -> None:
     recent = NOW - datetime.timedelta(minutes=30)
-    held = decide(result(drift_share=0.7, samples=500), last_episode_retrained="old", last_retrain=recent)
+    held = decide(
+        result(drift_share=0.7, samples=500), last_episode_retrained="old", last_retrain=recent
+    )
     assert not held.retrain and held.reason == "CoolingDown"
-    later = decide(result(drift_share=0.7, samples=500), last_episode_retrained="old", last_retrain=NOW - datetime.timedelta(hours=2))
+    later = decide(
+        result(drift_share=0.7, samples=500),
+        last_episode_retrained="old",
+        last_retrain=NOW - datetime.timedelta(hours=2),
+    )
     assert later.retrain
 
 
 def test_no_drift_ends_nothing_and_starts_nothing() -> None:
-    assert decide(result(drift_share=0.1, samples=500)) == driftpolicy.RetrainDecision(False, None, "NoDrift")
+    assert decide(result(drift_share=0.1, samples=500)) == driftpolicy.RetrainDecision(
+        False, None, "NoDrift"
+    )
 
 
 def test_durations() -> None:

@@ -41,19 +41,26 @@ def test_gpus_must_fit_on_one_node_per_worker() -> None:
 
 def test_a_pool_named_wins_over_gpu_type_and_unknown_types_say_so() -> None:
     pools = [pool("l4", "nvidia-l4", (4,), priority=5), pool("a100", "nvidia-a100", (8,))]
-    assert place(pools, PlacementRequest(gpus_per_node=1, pool="a100", gpu_type="nvidia-l4")).pool == "a100"
+    assert (
+        place(pools, PlacementRequest(gpus_per_node=1, pool="a100", gpu_type="nvidia-l4")).pool
+        == "a100"
+    )
     decision = place(pools, PlacementRequest(gpus_per_node=1, gpu_type="tpu"))
     assert decision.reason == "NoMatchingPool" and "'tpu'" in decision.message
 
 
 def test_free_capacity_is_allocatable_minus_running_pods_and_unbound_reservations() -> None:
     pools = [
-        NodePool.model_validate({"name": "a", "gpuType": "a100", "nodeSelector": {"pool": "a"}, "priority": 1}),
+        NodePool.model_validate(
+            {"name": "a", "gpuType": "a100", "nodeSelector": {"pool": "a"}, "priority": 1}
+        ),
         NodePool.model_validate({"name": "b", "gpuType": "a100", "nodeSelector": {"pool": "b"}}),
     ]
     nodes = [
         capacity.node_info("a1", {"pool": "a"}, {"allocatable": {"nvidia.com/gpu": "8"}}),
-        capacity.node_info("a2", {"pool": "a", "zone": "z"}, {"allocatable": {"nvidia.com/gpu": "8"}}),
+        capacity.node_info(
+            "a2", {"pool": "a", "zone": "z"}, {"allocatable": {"nvidia.com/gpu": "8"}}
+        ),
         capacity.node_info("b1", {"pool": "b"}, {"allocatable": {"nvidia.com/gpu": 4}}),
         capacity.node_info("cpu", {"pool": "c"}, {"allocatable": {"cpu": "32"}}),
     ]
@@ -64,11 +71,18 @@ def test_free_capacity_is_allocatable_minus_running_pods_and_unbound_reservation
         capacity.pod_load(done, {"phase": "Succeeded"}),  # terminated: holds nothing
     ]
     reserved = [capacity.Reservation("ml/j", "a", 4, 1)]
-    result = {p.name: p for p in capacity.pool_capacities(pools, nodes, [x for x in loads if x], reserved)}
+    result = {
+        p.name: p for p in capacity.pool_capacities(pools, nodes, [x for x in loads if x], reserved)
+    }
     assert sorted(result["a"].free_per_node) == [2, 4]
     assert result["b"].free_per_node == (4,)
-    assert place(list(result.values()), PlacementRequest(gpus_per_node=4, gpu_type="a100")).pool == "a"
-    assert place(list(result.values()), PlacementRequest(gpus_per_node=5, gpu_type="a100")).pool is None
+    assert (
+        place(list(result.values()), PlacementRequest(gpus_per_node=4, gpu_type="a100")).pool == "a"
+    )
+    assert (
+        place(list(result.values()), PlacementRequest(gpus_per_node=5, gpu_type="a100")).pool
+        is None
+    )
 
 
 def test_pod_gpus_counts_containers_and_the_largest_init_container() -> None:

@@ -82,7 +82,9 @@ async def operator_in_thread(
 
     def work() -> None:
         try:
-            asyncio.run(main.run(config, resolver=resolver, memo=memo, stop_flag=stop, ready_flag=ready))
+            asyncio.run(
+                main.run(config, resolver=resolver, memo=memo, stop_flag=stop, ready_flag=ready)
+            )
         except BaseException as e:  # noqa: BLE001 (reported to the test below)
             failure.append(e)
 

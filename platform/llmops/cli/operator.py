@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from pathlib import Path
 
@@ -31,21 +32,24 @@ def run(config_path: Path | None, namespace: str | None, verbose: bool) -> None:
         config = operator_config.load(config_path, namespace=namespace)
     except LlmopsError as e:
         raise click.ClickException(str(e)) from e
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
     pools = ", ".join(f"{p.name} ({p.gpu_type})" for p in config.node_pools) or "none"
     click.echo(
         f"llmops operator: watching {namespace or 'all namespaces'}; node pools: {pools}; "
         f"Kueue {'on' if config.kueue.enabled else 'off'}",
         err=True,
     )
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main.run(config))
-    except KeyboardInterrupt:
-        pass
 
 
 @operator.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @json_option
 def validate(files: tuple[Path, ...], as_json: bool) -> None:
     """Check ModelDeployment, FineTuneJob and DriftMonitor manifests against the CRDs.
@@ -61,7 +65,14 @@ def validate(files: tuple[Path, ...], as_json: bool) -> None:
             raise click.UsageError(f"{path} is not valid YAML: {e}") from e
         for index, document in enumerate(documents):
             name = (document.get("metadata") or {}).get("name", f"document {index + 1}")
-            report.append({"file": str(path), "kind": document.get("kind"), "name": name, "problems": schemas.problems(document)})
+            report.append(
+                {
+                    "file": str(path),
+                    "kind": document.get("kind"),
+                    "name": name,
+                    "problems": schemas.problems(document),
+                }
+            )
     if as_json:
         print_json(report)
     else:
