@@ -60,6 +60,10 @@ def build_registry(
         settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix="llmops.io")
         settings.watching.server_timeout = 300
         settings.queueing.worker_limit = 64
+        # Handlers are level-triggered (a restart converges), so a stopping operator need
+        # not wait for queues to drain: it stops in about a second instead of seven.
+        settings.queueing.idle_timeout = 1.0
+        settings.queueing.exit_timeout = 0.5
         info = connection_info(config, settings=settings, logger=logger, **kwargs)
         if info is None:
             raise kopf.PermanentError("no Kubernetes API server to talk to")
