@@ -224,7 +224,7 @@ async def test_a_failed_job_is_retried_after_a_backoff_then_fails_for_good(clust
         )
         assert "attempt 2 in 1s" in retrying["message"]
         await kube.eventually(lambda: live(cluster, "batch/v1/jobs") == ["flaky-ft2"], timeout=10)
-        assert finetune_status(cluster, "flaky")["attempt"] == 2
+        await kube.eventually(lambda: finetune_status(cluster, "flaky")["attempt"] == 2)
         await patch(
             cluster, "/apis/batch/v1/namespaces/ml/jobs/flaky-ft2/status", {"status": {"failed": 1}}
         )
