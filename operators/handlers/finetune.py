@@ -57,7 +57,7 @@ async def _place(ctx: Context, body: Mapping[str, Any], attempt: int) -> dict[st
         started = time.perf_counter()
         state = ctx.cluster
         pools = capacity.pool_capacities(
-            config.node_pools,
+            placement.eligible(config.node_pools, request),
             state.nodes.values(),
             state.pods.values(),
             state.unbound_reservations(),
