@@ -56,9 +56,7 @@ def emulator_process() -> Iterator[str]:
     """kmock's emulator in a process of its own (as an API server is): its URL."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, *PROFILE, "/tmp/emu.py", str(port)]
-        if PROFILE
-        else [sys.executable, "-c", EMULATOR, str(port)],
+        [sys.executable, "-c", EMULATOR, str(port)],
         stdin=subprocess.PIPE,
         cwd=ROOT,
     )
