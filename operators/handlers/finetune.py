@@ -259,11 +259,15 @@ def _news(child: Mapping[str, Any]) -> bool:
 def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
     resource = ("llmops.io", "v1alpha1", "finetunejobs")
 
-    @kopf.on.resume(*resource, registry=registry)
     @kopf.on.create(*resource, registry=registry)
     async def finetune_created(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-        # A new or resumed object as listed: nothing of ours has written to it since.
+        # A new object as listed: nothing of ours has written to it yet.
         await reconcile(memo.ctx, body, refetch=False)
+
+    @kopf.on.resume(*resource, registry=registry)
+    async def finetune_resumed(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+        # kopf also mixes resuming into a new object's first events: read it afresh.
+        await reconcile(memo.ctx, body)
 
     @kopf.timer(
         *resource,
@@ -289,6 +293,11 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
         else:
             memo.ctx.metrics.job_phases[k] = (body.get("status") or {}).get("phase") or "Pending"
 
+    _register_children(registry)
+
+
+def _register_children(registry: kopf.OperatorRegistry) -> None:
+    """A Job's or RayJob's news moves its FineTuneJob at once (no wait for a timer)."""
     for group, version, plural in (("batch", "v1", "jobs"), ("ray.io", "v1", "rayjobs")):
 
         @kopf.on.event(

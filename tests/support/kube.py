@@ -42,7 +42,14 @@ class _OnlyCurrentRequest(kmock.KubernetesScaffold):
 
 
 class ForgetfulEmulator(kmock.KubernetesEmulator, _OnlyCurrentRequest):
-    """kmock's emulator keeping no request log: for benchmarks (tests assert on the log)."""
+    """kmock's emulator for benchmarks: no request log (tests assert on it), and one
+    object found by its key rather than by scanning every stored object."""
+
+    def _KubernetesEmulator__get_obj(self, request: Any, strict: bool) -> Any:
+        key = (request.resource, request.namespace, request.name)
+        if strict and request.name is not None and key in self._objects:
+            return self._objects[key]
+        return None
 
 
 def crds() -> list[dict[str, Any]]:
