@@ -78,7 +78,7 @@ async def add_nodes(cluster: Any) -> None:
 async def test_finetunejob_becomes_a_job_on_the_matching_pool_and_follows_it(cluster: Any) -> None:
     await add_nodes(cluster)
     config = kube.config_for(str(cluster.url), nodePools=POOLS)
-    async with kube.operator_in_thread(config, Aliases()):
+    async with kube.operator_in_thread(config, Aliases()) as memo:
         await create(
             cluster, FTJ, finetunejob("tune", gpuType="nvidia-l4", hyperparameters={"maxSteps": 5})
         )
@@ -122,6 +122,11 @@ async def test_finetunejob_becomes_a_job_on_the_matching_pool_and_follows_it(clu
         assert done["runId"] == "r-123" and done["registeredVersion"] == "7"
         ready = {c["type"]: c for c in done["conditions"]}["Ready"]
         assert ready["status"] == "True" and ready["reason"] == "Registered"
+        jobs_by_phase = memo.ctx.metrics.registry.get_sample_value
+        await kube.eventually(
+            lambda: jobs_by_phase("llmops_finetune_jobs", {"phase": "Succeeded"}) == 1.0
+        )
+        assert jobs_by_phase("llmops_finetune_jobs", {"phase": "Running"}) == 0.0
 
 
 def finetune_status(cluster: Any, name: str) -> dict[str, Any]:
