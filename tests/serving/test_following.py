@@ -75,7 +75,8 @@ def _new_version_like(registry: ModelRegistry, name: str, version: str) -> str:
     """Another version of ``name`` registered from the same run (the same adapter)."""
     source = registry.version(name, version)
     assert source.run_id is not None
-    return registry.register(name, run_id=source.run_id, tags=source.tags).version
+    lineage = {k: v for k, v in source.tags.items() if "." not in k}  # not promotion records
+    return registry.register(name, run_id=source.run_id, tags=lineage).version
 
 
 @pytest.mark.timeout(240)

@@ -87,6 +87,10 @@ def finetune() -> None:
     "--workers", type=click.IntRange(min=0), default=0, show_default=True,
     help="Train on Ray Train with N workers (0: in this process).",
 )  # fmt: skip
+@click.option(
+    "--threads", type=click.IntRange(min=1),
+    help="torch threads per process (default: every core; fewer on a shared machine).",
+)  # fmt: skip
 @click.option("--gpu", "use_gpu", is_flag=True, help="Give each Ray Train worker a GPU.")
 @click.option("--ray-address", help="An existing Ray cluster for --workers (default: a local Ray).")
 @click.option(
@@ -112,6 +116,7 @@ def run(
     output: Path | None,
     resume: bool,
     workers: int,
+    threads: int | None,
     use_gpu: bool,
     ray_address: str | None,
     cache_dir: Path | None,
@@ -145,6 +150,7 @@ def run(
         workers=workers,
         use_gpu=use_gpu,
         ray_address=ray_address,
+        threads=threads,
     )
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # every model is on local disk
     if workers:

@@ -40,6 +40,8 @@ class FinetuneRequest:
     """0: train in this process; N: on Ray Train with N workers."""
     use_gpu: bool = False
     ray_address: str | None = None
+    threads: int | None = None
+    """torch threads per process; default: torch's (every core)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +93,13 @@ def _run_log(request: FinetuneRequest, registry: ModelRegistry, say: Say) -> Run
     return run
 
 
+def _limit_threads(threads: int | None) -> None:
+    if threads:
+        import torch  # noqa: PLC0415 - heavy
+
+        torch.set_num_threads(threads)
+
+
 def finetune(
     request: FinetuneRequest, *, registry: ModelRegistry, cache_dir: Path, say: Say
 ) -> FinetuneResult:
@@ -106,6 +115,7 @@ def finetune(
     from llmops.serving import weights  # noqa: PLC0415
     from llmops.training.evaluate import evaluate  # noqa: PLC0415
 
+    _limit_threads(request.threads)
     model, tokenizer = weights.load(base.path, dtype="float32")
     pad_id = int(
         tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
@@ -135,7 +145,13 @@ def finetune(
         )
         run.log_metrics({f"base_{k}": v for k, v in before.metrics().items()}, step=0)
         job = session.TrainingJob(
-            base.path, tuple(examples), recipe, request.output, request.resume, pad_id
+            base.path,
+            tuple(examples),
+            recipe,
+            request.output,
+            request.resume,
+            pad_id,
+            threads=request.threads,
         )
         if request.workers:
             from llmops.training import distributed  # noqa: PLC0415 - Ray only when asked
