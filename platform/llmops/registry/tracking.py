@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -74,6 +76,8 @@ class RunLog:
 
     def finish(self, *, failed: bool = False) -> None:
         status = "FAILED" if failed else "FINISHED"
-        self.registry.call(
-            "ending the run", lambda: self.registry.client.set_terminated(self.run_id, status)
-        )
+        # MLflow prints the run's URL on stdout here; stdout carries only --json answers.
+        with contextlib.redirect_stdout(sys.stderr):
+            self.registry.call(
+                "ending the run", lambda: self.registry.client.set_terminated(self.run_id, status)
+            )
