@@ -81,18 +81,18 @@ def test_a_killed_run_resumes_from_its_checkpoint_on_a_registered_base(
         extra=["--checkpoint-every", "2", "--batch-size", "2"],
     )
     args[args.index("bundled:smollm2")] = f"models:/facts/{finetuned['version']}"
-    log = (tmp_path / "killed.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "llmops.cli", *args],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-    )
-    try:
-        _wait_for(output / "checkpoints" / "step-000002.pt", process, timeout=600)
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait(10)
+    with (tmp_path / "killed.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "llmops.cli", *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        )
+        try:
+            _wait_for(output / "checkpoints" / "step-000002.pt", process, timeout=600)
+        finally:
+            process.send_signal(signal.SIGKILL)
+            process.wait(10)
     run_id = json.loads((output / "run.json").read_text())["run_id"]
     assert not list(output.glob("adapter/*.safetensors"))  # it never finished
 
