@@ -169,7 +169,7 @@ def by_kind(pairs: list[dict[str, Any]], hits: list[bool], table: dict[str, Vect
 def sweep(pairs: list[dict[str, Any]], embedder: TableEmbedder, run: Callable[..., Any]) -> None:
     tune = [p for p in pairs if p["split"] == "tune"]
     print("threshold sweep, tune split only (ours):")
-    for t in (0.70, 0.74, 0.78, 0.80, 0.82, 0.84, 0.86, 0.88, 0.90):
+    for t in (0.78, 0.80, 0.82, 0.84, 0.86, 0.88, 0.90, 0.92):
         hits = asyncio.run(run(tune, embedder, CacheSettings(enabled=True, similarity_threshold=t)))
         print(line(f"threshold {t:.2f}", tune, hits))
 

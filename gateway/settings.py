@@ -145,7 +145,7 @@ class CacheSettings(_Strict):
     """``redis`` shares entries across gateway replicas (through ``redis_url``)."""
     semantic: bool = True
     """Also reuse answers to reworded questions (needs the ``cache`` extra); else exact only."""
-    similarity_threshold: Annotated[float, Field(gt=0, le=1)] = 0.86
+    similarity_threshold: Annotated[float, Field(gt=0, le=1)] = 0.88
     """Cosine similarity of the last messages' embeddings from which a verified match counts."""
     verify: bool = True
     """Refuse near-matches that differ in negation, numbers, named entities or dates."""

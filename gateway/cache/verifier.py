@@ -74,6 +74,7 @@ COMMON_OPENERS = frozenset(
     create suggest recommend translate convert calculate compute in on at for from to of
     by with about and or but if so any some all every each one hey hi hello ok okay thanks
     let let's lets need want would've yes yeah quick briefly simply also now then multiply
+    explain describe summarize summarise define
     add subtract divide recommend suggest compose draft rewrite is isn't are"""
     )
 )
@@ -88,7 +89,8 @@ STOPWORDS = frozenset(
     please tell know want need like get got make let lets just also really actually
     best good better great quick quickly simple simply briefly brief exactly kind sort
     type one ones someone something anything everything able possible use using used
-    go going out up down off again once idea step steps process number amount"""
+    go going out up down off again once idea step steps process number amount explain
+    describe summarize summarise define recommend suggest"""
     )
 )
 DIRECTIONAL = frozenset({"to", "into", "than", "versus", "vs"})
@@ -199,7 +201,10 @@ def facts_of(text: str) -> Facts:
 
 
 def _stem(token: str) -> str:
+    """A crude stem ("boiling" and "boil" meet); stop words keep their form."""
     word = token.lower().removesuffix("'s").replace("'", "")
+    if word in STOPWORDS:
+        return word
     for suffix in ("ingly", "edly", "ment", "ing", "ied", "ies", "ed", "ly", "es", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             word = word[: -len(suffix)]
