@@ -10,9 +10,11 @@ local max_bytes, max_entries = tonumber(ARGV[4]), tonumber(ARGV[5])
 
 local function drop(m)
   redis.call('DEL', ARGV[6] .. m)
-  local size = tonumber(redis.call('HGET', KEYS[3], m) or '0')
-  redis.call('HDEL', KEYS[3], m)
-  redis.call('HINCRBY', KEYS[3], '~total', -size)
+  local size = redis.call('HGET', KEYS[3], m)
+  if size then
+    redis.call('HDEL', KEYS[3], m)
+    redis.call('HINCRBY', KEYS[3], '~total', 0 - tonumber(size))
+  end
   redis.call('ZREM', KEYS[2], m)
 end
 

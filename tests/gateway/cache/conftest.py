@@ -24,9 +24,7 @@ def minilm() -> Encode:
 
 
 @pytest.fixture
-def cached_gateway(
-    minilm: Encode, echo: EchoServer, sqlite_url: str
-) -> Iterator[GatewayFactory]:
+def cached_gateway(minilm: Encode, echo: EchoServer, sqlite_url: str) -> GatewayFactory:
     """Starts gateways with the cache on (``cache`` settings as keyword arguments), each
     with its own batching embedder over the one loaded model."""
 

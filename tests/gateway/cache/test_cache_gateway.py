@@ -17,6 +17,7 @@ from tests.support.http import chat, metric_values, new_key
 QUESTION = "How do I reverse a list in Python?"
 REWORDED = "In Python, how do you reverse a list?"
 NEGATED = "How do I iterate over a list in Python without reversing it?"
+NUMBERED = "How do I reverse a list in Python 2?"
 
 
 def client(gateway: RunningGateway, key: str) -> openai.OpenAI:
@@ -134,7 +135,9 @@ def test_sampled_requests_bypass_the_cache_unless_configured(
                     model="echo", messages=[{"role": "user", "content": QUESTION}]
                 )  # no temperature: OpenAI's default of 1
             assert sampled.headers["x-llmops-cache"] == "bypass"
-            assert ask(gateway, key, QUESTION, temperature=0.8).headers["x-llmops-cache"] == "bypass"
+            assert (
+                ask(gateway, key, QUESTION, temperature=0.8).headers["x-llmops-cache"] == "bypass"
+            )
     with cached_gateway(cache_sampled=True) as gateway:
         key = new_key(gateway.url, "t")
         ask(gateway, key, QUESTION, temperature=0.8)
@@ -195,7 +198,10 @@ def test_partial_streams_and_errors_are_never_cached(
     echo.behaviour.cut_after_tokens = 3
     with pytest.raises(openai.APIError):
         for _ in sdk.chat.completions.create(
-            model="echo", messages=[{"role": "user", "content": QUESTION}], temperature=0, stream=True
+            model="echo",
+            messages=[{"role": "user", "content": QUESTION}],
+            temperature=0,
+            stream=True,
         ):
             pass
     echo.behaviour.cut_after_tokens = None
@@ -220,7 +226,7 @@ def test_metrics_count_results_rejections_and_lookups(
 ) -> None:
     ask(gateway, api_key, QUESTION)
     eventually_hit(gateway, api_key, REWORDED)
-    ask(gateway, api_key, "How do I reverse a list in Python 2?")  # a number differs
+    ask(gateway, api_key, NUMBERED)  # a number differs
     ask(gateway, api_key, QUESTION, temperature=1)
     results = metric_values(gateway.url, "llmops_cache_requests_total")
     assert results['llmops_cache_requests_total{result="hit"}'] == 1
@@ -229,13 +235,18 @@ def test_metrics_count_results_rejections_and_lookups(
     rejections = metric_values(gateway.url, "llmops_cache_rejections_total")
     assert rejections['llmops_cache_rejections_total{reason="number"}'] >= 1
     requests = metric_values(gateway.url, "llmops_gateway_requests_total")
-    assert requests['llmops_gateway_requests_total{cache="hit",model="echo",status="200",team="team-a"}'] == 1
+    assert (
+        requests[
+            'llmops_gateway_requests_total{cache="hit",model="echo",status="200",team="team-a"}'
+        ]
+        == 1
+    )
     lookups = metric_values(gateway.url, "llmops_cache_lookup_seconds_count")
     assert lookups['llmops_cache_lookup_seconds_count{tier="semantic"}'] >= 2
     # A hit used no model tokens.
     tokens = metric_values(gateway.url, "llmops_gateway_tokens_total")
     completion = tokens['llmops_gateway_tokens_total{kind="completion",model="echo",team="team-a"}']
-    assert completion == 2 * len(QUESTION.split()) + len("How do I reverse a list in Python 2?".split())
+    assert completion == 2 * len(QUESTION.split()) + len(NUMBERED.split())
 
 
 def test_a_hit_counts_against_the_request_limit(gateway: RunningGateway) -> None:

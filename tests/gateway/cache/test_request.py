@@ -117,8 +117,12 @@ def test_parameters_that_do_not_change_the_output_keep_the_cache(change: dict[st
 def test_the_system_prompt_and_every_earlier_turn_must_match() -> None:
     other_system = chat(("system", "Answer in French."), ("user", "What is the capital of France?"))
     assert namespace(BASE) != namespace(other_system)
-    history_1 = chat(("user", "Talk about Spain."), ("assistant", "Spain..."), ("user", "And its capital?"))
-    history_2 = chat(("user", "Talk about Peru."), ("assistant", "Peru..."), ("user", "And its capital?"))
+    history_1 = chat(
+        ("user", "Talk about Spain."), ("assistant", "Spain..."), ("user", "And its capital?")
+    )
+    history_2 = chat(
+        ("user", "Talk about Peru."), ("assistant", "Peru..."), ("user", "And its capital?")
+    )
     assert namespace(history_1) != namespace(history_2)
     # The last message is what the semantic tier compares; the rest is in the namespace.
     assert planned(history_1).text == "And its capital?"
@@ -134,7 +138,10 @@ def test_the_client_namespace_header_splits_the_cache() -> None:
 def test_only_a_user_text_is_compared_semantically() -> None:
     assert planned(BASE).text == "What is the capital of France?"
     parts = chat(("user", "x"))
-    parts["messages"][0]["content"] = [{"type": "text", "text": "Hello"}, {"type": "text", "text": "there"}]
+    parts["messages"][0]["content"] = [
+        {"type": "text", "text": "Hello"},
+        {"type": "text", "text": "there"},
+    ]
     assert planned(parts).text == "Hello\nthere"
     image = chat(("user", "x"))
     image["messages"][0]["content"] = [{"type": "image_url", "image_url": {"url": "http://i"}}]

@@ -17,16 +17,40 @@ from gateway.cache.verifier import Difference, difference
         ("Convert 5 miles to km.", "Convert 50 miles to km.", Difference.NUMBER),
         ("Convert 1,000 miles to km.", "Convert 100 miles to km.", Difference.NUMBER),
         ("Give me three ideas.", "Give me four ideas.", Difference.NUMBER),
-        ("What is the second tallest building?", "What is the tallest building?", Difference.NUMBER),
+        (
+            "What is the second tallest building?",
+            "What is the tallest building?",
+            Difference.NUMBER,
+        ),
         ("What is the capital of France?", "What is the capital of Spain?", Difference.ENTITY),
         ("Who founded Apple?", "Who founded Microsoft?", Difference.ENTITY),
-        ("What is the weather in Paris on Monday?", "What is the weather in Paris on Friday?", Difference.DATE),
+        (
+            "What is the weather in Paris on Monday?",
+            "What is the weather in Paris on Friday?",
+            Difference.DATE,
+        ),
         ("Will it rain today?", "Will it rain tomorrow?", Difference.DATE),
         ("What happened in March 1969?", "What happened in July 1969?", Difference.DATE),
-        ("How do I center a div horizontally?", "How do I center a div vertically?", Difference.TERM),
-        ("What is the population of Tokyo?", "What is the population density of Tokyo?", Difference.TERM),
-        ("How long is the flight from London to Paris?", "How long is the flight from Paris to London?", Difference.ENTITY),
-        ("How do I convert a string to an integer?", "How do I convert an integer to a string?", Difference.TERM),
+        (
+            "How do I center a div horizontally?",
+            "How do I center a div vertically?",
+            Difference.TERM,
+        ),
+        (
+            "What is the population of Tokyo?",
+            "What is the population density of Tokyo?",
+            Difference.TERM,
+        ),
+        (
+            "How long is the flight from London to Paris?",
+            "How long is the flight from Paris to London?",
+            Difference.ENTITY,
+        ),
+        (
+            "How do I convert a string to an integer?",
+            "How do I convert an integer to a string?",
+            Difference.TERM,
+        ),
     ],
 )
 def test_near_misses_are_refused(cached: str, query: str, expected: Difference) -> None:
