@@ -29,11 +29,14 @@ def cached_gateway(minilm: Encode, echo: EchoServer, sqlite_url: str) -> Gateway
     with its own batching embedder over the one loaded model."""
 
     @contextlib.contextmanager
-    def start(redis_url: str | None = None, **cache: Any) -> Iterator[RunningGateway]:
+    def start(
+        redis_url: str | None = None, limits: dict[str, Any] | None = None, **cache: Any
+    ) -> Iterator[RunningGateway]:
         settings = settings_for(
             sqlite_url,
             {"echo": [echo.url]},
             redis_url=redis_url,
+            limits=limits or {},
             cache={"enabled": True, **cache},
         )
         embedder = BatchingEmbedder(minilm, dimensions=MINILM_DIMENSIONS)

@@ -55,3 +55,25 @@ def test_an_answer_stored_through_one_replica_hits_on_the_other(
         stranger = new_key(two.url, "team-b")
         assert ask(one, stranger, question)[0] == "miss"
         assert ask(two, stranger, other)[0] == "miss"
+
+
+def test_requests_are_answered_while_the_cache_store_is_down(
+    cached_gateway: GatewayFactory,
+) -> None:
+    redis = redis_server()
+    url = redis.__enter__()
+    stopped = False
+    try:
+        with cached_gateway(redis_url=url, store="redis", limits={"fail_open": True}) as gateway:
+            key = new_key(gateway.url, "team-a")
+            question = "What is the boiling point of water at sea level?"
+            assert ask(gateway, key, question) == ("miss", question)
+            assert first_hit_within(gateway, key, question, 1.0) == question
+            redis.__exit__(None, None, None)
+            stopped = True
+            # The cache stands aside: the replica answers, nothing fails.
+            for text in (question, "How many days are there in a leap year?"):
+                assert ask(gateway, key, text) == ("bypass", text)
+    finally:
+        if not stopped:
+            redis.__exit__(None, None, None)
