@@ -222,12 +222,15 @@ def main() -> None:
     print(
         f"lookups per figure: {args.lookups}; one namespace; embedding excluded; target p99 <= 2 ms"
     )
+    print("wall: as the caller waits; cpu: this thread's own time (no wait for a core or Redis)")
     for n in args.sizes:
         print(asyncio.run(run_memory(n, args.lookups)), flush=True)
     with tempfile.TemporaryDirectory() as tmp, Stack(Path(tmp)) as stack:
         url = start_redis(stack)
         for n in args.sizes:
             print(asyncio.run(run_redis(url, n, args.lookups)), flush=True)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"load average (1, 5, 15 min) at the end: {load} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

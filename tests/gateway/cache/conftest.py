@@ -19,8 +19,9 @@ GatewayFactory = Callable[..., contextlib.AbstractContextManager[RunningGateway]
 
 @pytest.fixture(scope="session")
 def minilm() -> Encode:
-    """all-MiniLM-L6-v2 from its package, offline (a few seconds, once per session)."""
-    return load_minilm(threads=1)
+    """all-MiniLM-L6-v2 from its package, offline (a few seconds, once per session).
+    torch's thread count is left alone: other tests of the session run models too."""
+    return load_minilm(threads=None)
 
 
 @pytest.fixture
