@@ -20,6 +20,9 @@ from starlette.types import Receive, Scope, Send
 
 from gateway import admin, db, tokens
 from gateway.auth import Authenticator
+from gateway.cache import build as cache_build
+from gateway.cache.embedding import Embedder
+from gateway.cache.service import ResponseCache
 from gateway.errors import GatewayError, InvalidRequest, MethodNotAllowed, NotFound
 from gateway.keys.material import KeyHasher
 from gateway.keys.store import KeyStore
@@ -46,6 +49,7 @@ class Services:
     limiter: RateLimiter
     proxy: Proxy
     metrics: GatewayMetrics
+    cache: ResponseCache | None = None
 
 
 def _counters(settings: GatewaySettings) -> dict[str, tokens.TokenCounter]:
@@ -57,7 +61,9 @@ def _counters(settings: GatewaySettings) -> dict[str, tokens.TokenCounter]:
 
 
 @contextlib.asynccontextmanager
-async def _services(settings: GatewaySettings, metrics: GatewayMetrics) -> AsyncIterator[Services]:
+async def _services(
+    settings: GatewaySettings, metrics: GatewayMetrics, embedder: Embedder | None
+) -> AsyncIterator[Services]:
     if settings.key_hash_secret == DEFAULT_KEY_HASH_SECRET:
         log.warning("key_hash_secret is the public default: set it before storing real keys")
     if settings.migrate_on_start:
@@ -96,6 +102,9 @@ async def _services(settings: GatewaySettings, metrics: GatewayMetrics) -> Async
         unhealthy_after=health.unhealthy_after,
     )
     checker.start()
+    cache: ResponseCache | None = None
+    if settings.cache.enabled:
+        cache = await cache_build.response_cache(settings, metrics, embedder)
     proxy = Proxy(
         settings=settings,
         authenticator=Authenticator(store, cache_seconds=settings.key_cache_seconds),
@@ -105,16 +114,24 @@ async def _services(settings: GatewaySettings, metrics: GatewayMetrics) -> Async
         counters=counters,
         metrics=metrics,
         tracing=tracing,
+        cache=cache,
     )
     try:
         yield Services(
-            settings=settings, store=store, limiter=limiter, proxy=proxy, metrics=metrics
+            settings=settings,
+            store=store,
+            limiter=limiter,
+            proxy=proxy,
+            metrics=metrics,
+            cache=cache,
         )
     finally:
         if watcher is not None:
             await watcher.close()
         await checker.close()
         await proxy.drain()
+        if cache is not None:
+            await cache.close()
         await upstream.close()
         await limiter.close()
         await engine.dispose()
@@ -223,7 +240,10 @@ def _install_ops_routes(app: FastAPI) -> None:
     async def readyz(request: Request) -> Response:
         svc: Services = request.app.state.services
         checks: dict[str, str] = {}
-        for name, probe in (("database", svc.store.ping), ("limits", svc.limiter.ping)):
+        probes = [("database", svc.store.ping), ("limits", svc.limiter.ping)]
+        if svc.cache is not None:
+            probes.append(("cache", svc.cache.ping))
+        for name, probe in probes:
             try:
                 await asyncio.wait_for(probe(), timeout=2.0)
                 checks[name] = "ok"
@@ -238,12 +258,14 @@ def _install_ops_routes(app: FastAPI) -> None:
         return Response(generate_latest(svc.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-def create_app(settings: GatewaySettings) -> Gateway:
+def create_app(settings: GatewaySettings, *, embedder: Embedder | None = None) -> Gateway:
+    """The gateway app. ``embedder`` serves the semantic cache instead of loading the
+    model here (several apps in one process may share one)."""
     metrics = GatewayMetrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with _services(settings, metrics) as services:
+        async with _services(settings, metrics, embedder) as services:
             app.state.services = services
             yield
 

@@ -14,6 +14,7 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
 from opentelemetry import trace
@@ -201,17 +202,21 @@ class Dispatcher:
         """The session key (keeps a client on one side of a split, and on one replica for
         the ``session`` strategy) and the affinity key the strategy hashes."""
         assert ex.parsed is not None
-        session = None
-        if pool.needs_session:
-            session = request.headers.get(pool.session_header)
-            if session is None:
-                user = ex.parsed.body.get("user")
-                session = user if isinstance(user, str) and user else None
+        session = session_of(request, ex.parsed.body, pool) if pool.needs_session else None
         if pool.strategy is Strategy.SESSION:
             return session, session
         if pool.strategy is Strategy.PREFIX:
             return session, _prefix(ex, pool.prefix_tokens * CHARS_PER_TOKEN)
         return session, None
+
+
+def session_of(request: Request, body: dict[str, Any], pool: ModelPool) -> str | None:
+    """The session a request names: the pool's session header, else the body's ``user``."""
+    session = request.headers.get(pool.session_header)
+    if session is None:
+        user = body.get("user")
+        session = user if isinstance(user, str) and user else None
+    return session
 
 
 def _prefix(ex: Exchange, chars: int) -> str:

@@ -46,6 +46,8 @@ class Exchange:
     replica: Replica | None = None
     version: str | None = None
     """The model version the chosen replica belongs to."""
+    reported_version: str = ""
+    """The version the answer names in ``x-llmops-model-version``."""
     limits: tuple[Limit, ...] = ()
     prompt_tokens: int = 0
     reserved_tokens: int = 0
@@ -57,6 +59,8 @@ class Exchange:
     status: int = 200
     usage: Usage | None = None
     ratelimit_headers: dict[str, str] = field(default_factory=dict)
+    cache: str = "bypass"
+    """What the response cache did: ``hit``, ``miss`` or ``bypass``."""
     finished: bool = False
 
     @property
@@ -143,7 +147,7 @@ class Accounts:
         ex.finished = True
         elapsed = time.perf_counter() - ex.started
         model, team, m, usage = ex.model_label, ex.team, self._metrics, ex.usage
-        m.child(m.requests, model, team, str(ex.status), "bypass").inc()
+        m.child(m.requests, model, team, str(ex.status), ex.cache).inc()
         m.child(m.duration, model).observe(elapsed)
         m.overhead.observe(max(0.0, ex.note_overhead()))
         if ex.first_token_at is not None:
@@ -176,6 +180,7 @@ class Accounts:
                 "status": ex.status,
                 "stream": bool(ex.parsed and ex.parsed.stream),
                 "upstream": ex.replica.url if ex.replica else None,
+                "cache": ex.cache,
                 "duration_ms": round(elapsed * 1000, 3),
                 "prompt_tokens": usage.prompt if usage else 0,
                 "completion_tokens": usage.completion if usage else 0,

@@ -10,6 +10,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+CACHE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.1)
 OVERHEAD_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1)
 
 
@@ -72,6 +73,26 @@ class GatewayMetrics:
             "llmops_gateway_routes_reloads_total",
             "Reads of the routes file that changed the routes (ok) or were rejected (error).",
             ["result"],
+            registry=r,
+        )
+        self.cache_requests = Counter(
+            "llmops_cache_requests_total",
+            "Requests by what the response cache did: hit, miss or bypass.",
+            ["result"],
+            registry=r,
+        )
+        self.cache_rejections = Counter(
+            "llmops_cache_rejections_total",
+            "Near-matches the verifier refused, by the difference found.",
+            ["reason"],
+            registry=r,
+        )
+        self.cache_lookup = Histogram(
+            "llmops_cache_lookup_seconds",
+            "Cache lookup time by tier (exact: the read; semantic: search and reads, "
+            "embedding excluded).",
+            ["tier"],
+            buckets=CACHE_BUCKETS,
             registry=r,
         )
 

@@ -24,7 +24,9 @@ from starlette.responses import Response
 
 from gateway import openai_schema, sse, tokens
 from gateway.auth import Authenticator
-from gateway.dispatch import Dispatcher
+from gateway.cache.replay import StreamRecorder, hit_response
+from gateway.cache.service import Lookup, ResponseCache, Result
+from gateway.dispatch import Dispatcher, session_of
 from gateway.errors import (
     BodyTooLarge,
     GatewayError,
@@ -66,6 +68,7 @@ class Proxy:
         counters: dict[str, tokens.TokenCounter],
         metrics: GatewayMetrics,
         tracing: Tracing,
+        cache: ResponseCache | None = None,
     ) -> None:
         self._settings = settings
         self._auth = authenticator
@@ -76,6 +79,8 @@ class Proxy:
         self._estimate = tokens.EstimatedCounter()
         self._metrics = metrics
         self._tracing = tracing
+        self._cache = cache
+        self._max_entry_bytes = settings.cache.max_entry_bytes
         # Reservation ids: unique across replicas (a random prefix), cheap to make (a counter).
         self._reservation_prefix = secrets.token_hex(8) + "-"
         self._reservation_ids = itertools.count()
@@ -110,7 +115,11 @@ class Proxy:
         streaming = False
         try:
             await self._admit(request, ex)
-            response = await self._forward(request, ex)
+            lookup = await self._look_up(request, ex)
+            if lookup.result is Result.HIT:
+                response = self._cached(ex, lookup)
+            else:
+                response = await self._forward(request, ex, lookup)
             streaming = isinstance(response, RelayStream)  # it finishes the exchange itself
         except GatewayError as e:
             ex.status = e.status
@@ -185,6 +194,50 @@ class Proxy:
                 admitted=True, reservation=ex.reservation, retry_after_seconds=0.0, states=()
             )
 
+    async def _look_up(self, request: Request, ex: Exchange) -> Lookup:
+        """What the cache holds for this request. It comes after admission: a hit is a
+        request like any other for the request limits, and settles its tokens to 0."""
+        if self._cache is None:
+            return Lookup(Result.BYPASS)
+        assert ex.parsed is not None and ex.pool is not None
+        session = session_of(request, ex.parsed.body, ex.pool) if ex.pool.needs_session else None
+        with self._child(ex, "gateway.cache"):
+            lookup = await self._cache.lookup(
+                ex.parsed,
+                team=ex.team,
+                version=ex.pool.split_version(session),
+                headers=request.headers,
+            )
+        ex.cache = lookup.result.value
+        self._cache.count(lookup.result)
+        return lookup
+
+    def _cached(self, ex: Exchange, lookup: Lookup) -> Response:
+        assert ex.parsed is not None and ex.pool is not None and lookup.entry is not None
+        ex.version = lookup.version
+        return hit_response(
+            lookup.entry,
+            similarity=lookup.similarity or 0.0,
+            headers={
+                **ex.ratelimit_headers,
+                "x-llmops-model": ex.pool.model,
+                "x-llmops-overhead-ms": f"{ex.note_overhead() * 1000:.3f}",
+            },
+            include_usage=ex.parsed.include_usage,
+            on_close=lambda: self._accounts.finish(ex),
+        )
+
+    def _keep(self, ex: Exchange, lookup: Lookup, data: bytes, *, stream: bool) -> None:
+        """Store a complete answer of the model asked for (not a fallback's)."""
+        if self._cache is None or not lookup.storable or ex.version is None:
+            return
+        assert ex.parsed is not None and ex.pool is not None
+        if ex.pool.model != ex.parsed.model:
+            return
+        self._cache.store(
+            lookup, response=data, stream=stream, version=ex.version, reported=ex.reported_version
+        )
+
     async def _read_body(self, request: Request) -> bytes:
         limit = self._settings.max_body_bytes
         chunks: list[bytes] = []
@@ -214,14 +267,14 @@ class Proxy:
         per_choice = parsed.max_tokens or self._settings.limits.default_max_tokens
         return per_choice * parsed.choices
 
-    async def _forward(self, request: Request, ex: Exchange) -> Response:
+    async def _forward(self, request: Request, ex: Exchange, lookup: Lookup) -> Response:
         body, headers = self._upstream_request(ex)
         call, response, data = await self._dispatcher.send(request, ex, body, headers)
         try:
             if data is None:
-                return self._relay(request, ex, call)
+                return self._relay(request, ex, call, lookup)
             call.close("success" if response.status < 400 else "client_error")
-            return self._answer(request, ex, response, data)
+            return self._answer(request, ex, response, data, lookup)
         except BaseException:
             call.close("error")
             raise
@@ -237,52 +290,73 @@ class Proxy:
         return orjson.dumps({**body, "stream_options": options}), headers
 
     def _answer(
-        self, request: Request, ex: Exchange, response: UpstreamResponse, data: bytes
+        self,
+        request: Request,
+        ex: Exchange,
+        response: UpstreamResponse,
+        data: bytes,
+        lookup: Lookup,
     ) -> Response:
         ex.status = response.status
+        headers = self._headers(request, ex, response)
         if response.status < 400:
             try:
                 parsed = orjson.loads(data)
             except orjson.JSONDecodeError:
                 parsed = None
             ex.usage = Usage.of(parsed if isinstance(parsed, dict) else None)
+            if response.status == 200 and isinstance(parsed, dict) and parsed.get("choices"):
+                self._keep(ex, lookup, data, stream=False)
         return Response(
             content=data,
             status_code=response.status,
-            headers=self._headers(request, ex, response),
+            headers=headers,
             media_type=response.headers.get("content-type", "application/json"),
         )
 
-    def _relay(self, request: Request, ex: Exchange, call: UpstreamCall) -> Response:
+    def _relay(
+        self, request: Request, ex: Exchange, call: UpstreamCall, lookup: Lookup
+    ) -> Response:
         assert ex.parsed is not None and call.response is not None
         tally = StreamTally(relay_usage=ex.parsed.include_usage)
+        recorder = StreamRecorder(self._max_entry_bytes) if lookup.storable else None
 
         def close() -> None:
             call.close(tally.outcome)
             if tally.outcome != "success":
                 ex.status = CLIENT_CLOSED if tally.outcome == "cancelled" else 502
+            elif recorder is not None and (complete := recorder.complete()) is not None:
+                self._keep(ex, lookup, complete, stream=True)
             ex.first_token_at = tally.first_token_at
             ex.usage = tally.final_usage(ex.prompt_tokens)
             self._accounts.finish(ex)
 
         headers = self._headers(request, ex, call.response)
         return RelayStream(
-            self._events(ex, call.response, tally),
+            self._events(ex, call.response, tally, recorder),
             on_close=close,
             headers={**headers, "cache-control": "no-cache"},
         )
 
     async def _events(
-        self, ex: Exchange, response: UpstreamResponse, tally: StreamTally
+        self,
+        ex: Exchange,
+        response: UpstreamResponse,
+        tally: StreamTally,
+        recorder: StreamRecorder | None,
     ) -> AsyncIterator[bytes]:
         splitter = sse.EventSplitter()
         try:
             async for chunk in self._upstream.chunks(response):
                 for event in splitter.feed(chunk):
+                    if recorder is not None:
+                        recorder.record(event)
                     if tally.passes(event):
                         yield event
             tail = splitter.rest()
             if tail:
+                if recorder is not None:
+                    recorder.record(tail)
                 yield tail
             tally.outcome = "success"
         except Exception as e:  # noqa: BLE001 (a broken stream must end in an error event)
@@ -308,12 +382,13 @@ class Proxy:
         reported = response.headers.get("x-llmops-model-version")
         if reported is not None and not HEADER_VALUE.fullmatch(reported):
             reported = None  # not a value a header may carry: the configured one stands
+        ex.reported_version = reported or ex.version or ex.pool.default_version
         return {
             **ex.ratelimit_headers,
-            "x-llmops-cache": "bypass",
+            "x-llmops-cache": ex.cache,
             "x-llmops-upstream": ex.replica.url,
             "x-llmops-model": ex.pool.model,
-            "x-llmops-model-version": reported or ex.version or ex.pool.default_version,
+            "x-llmops-model-version": ex.reported_version,
             "x-llmops-overhead-ms": f"{overhead * 1000:.3f}",
         }
 

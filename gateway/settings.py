@@ -154,6 +154,39 @@ class TracingSettings(_Strict):
     sample_ratio: Annotated[float, Field(ge=0, le=1)] = 1.0
 
 
+class CacheSettings(_Strict):
+    """The response cache (off unless enabled: reusing answers is a choice per deployment)."""
+
+    enabled: bool = False
+    store: Literal["memory", "redis"] = "memory"
+    """``redis`` shares entries across gateway replicas (through ``redis_url``)."""
+    semantic: bool = True
+    """Also reuse answers to reworded questions (needs the ``cache`` extra); else exact only."""
+    similarity_threshold: Annotated[float, Field(gt=0, le=1)] = 0.88
+    """Cosine similarity of the last messages' embeddings from which a verified match counts."""
+    verify: bool = True
+    """Refuse near-matches that differ in negation, numbers, named entities or dates."""
+    candidates: Annotated[int, Field(ge=1, le=32)] = 4
+    """Nearest entries checked per lookup."""
+    ttl_seconds: Annotated[float, Field(gt=0)] = 3600.0
+    max_bytes: Annotated[int, Field(ge=1024 * 1024)] = 256 * 1024 * 1024
+    """Bound on the entries' memory (in this process, or in Redis)."""
+    max_entries: Annotated[int, Field(ge=1)] = 1_000_000
+    """Bound on all entries (Redis, and each replica's mirror of its vectors)."""
+    max_entries_per_namespace: Annotated[int, Field(ge=1)] = 100_000
+    max_entry_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
+    """Answers larger than this are not kept."""
+    cache_sampled: bool = False
+    """Also cache requests with temperature above 0 (OpenAI's default is 1)."""
+    shared_models: list[str] = Field(default_factory=list)
+    """Models whose answers every team may reuse (the cache never crosses teams otherwise)."""
+    namespace_header: str = "x-llmops-cache-namespace"
+    """A client header that splits the cache further (per user, per document...)."""
+    embedding_batch: Annotated[int, Field(ge=1, le=256)] = 32
+    embedding_threads: Annotated[int, Field(ge=1, le=64)] = 1
+    store_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 0.5
+
+
 class GatewaySettings(_Strict):
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str | None = None
@@ -181,6 +214,13 @@ class GatewaySettings(_Strict):
     upstream: UpstreamSettings = UpstreamSettings()
     tracing: TracingSettings = TracingSettings()
     routing: RoutingSettings = RoutingSettings()
+    cache: CacheSettings = CacheSettings()
+
+    @model_validator(mode="after")
+    def _cache_store(self) -> GatewaySettings:
+        if self.cache.enabled and self.cache.store == "redis" and not self.redis_url:
+            raise ValueError("cache.store 'redis' needs redis_url")
+        return self
 
     @field_validator("models")
     @classmethod

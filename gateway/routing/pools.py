@@ -79,6 +79,16 @@ class ModelPool:
     def replicas(self) -> list[Replica]:
         return [r for v in self.versions for r in v.replicas]
 
+    def split_version(self, session: str | None) -> str:
+        """The version the split gives a request (whatever its replicas' state): the
+        cache looks answers up under it."""
+        if len(self.versions) == 1:
+            return self.versions[0].version
+        order = strategies.weighted_order(
+            [v.weight for v in self.versions], strategies.draw_for(session, self._rng)
+        )
+        return self.versions[order[0]].version
+
     def pick(
         self,
         *,

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from gateway.app import create_app
+from gateway.cache.embedding import Embedder
 from gateway.settings import GatewaySettings
 from tests.support.asgi import uvicorn_in_thread
 from tests.support.services import free_port, wait_for_port
@@ -47,8 +48,10 @@ class RunningGateway:
 
 
 @contextlib.contextmanager
-def gateway_in_thread(settings: GatewaySettings) -> Iterator[RunningGateway]:
-    app = create_app(settings)
+def gateway_in_thread(
+    settings: GatewaySettings, *, embedder: Embedder | None = None
+) -> Iterator[RunningGateway]:
+    app = create_app(settings, embedder=embedder)
     with uvicorn_in_thread(app, name="gateway", loop="asyncio", http="httptools") as url:
         yield RunningGateway(url=url, settings=settings)
 

@@ -1,0 +1,220 @@
+"""Looking answers up and storing them: the cache as the request path sees it.
+
+A lookup tries the exact tier (one read by hash), then, when the request has a
+last message to compare, the semantic tier: embed it, search the namespace's
+nearest entries, and take the first above the threshold that the verifier
+accepts. Any failure of the store or the embedder makes the request a miss
+(or a bypass), never an error: the cache only ever saves work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from gateway.cache import request, verifier
+from gateway.cache.base import CacheStore, CacheStoreError, Entry
+from gateway.cache.embedding import CacheUnavailable, Embedder, Vector
+from gateway.metrics import GatewayMetrics
+from gateway.openai_schema import ParsedRequest
+from gateway.settings import CacheSettings
+
+log = logging.getLogger("llmops.gateway.cache")
+
+
+class Result(StrEnum):
+    HIT = "hit"
+    MISS = "miss"
+    BYPASS = "bypass"
+
+
+@dataclass(slots=True)
+class Lookup:
+    """What the cache said about one request, and what it needs to store the answer."""
+
+    result: Result
+    plan: request.CachePlan | None = None
+    version: str = ""
+    entry: Entry | None = None
+    similarity: float | None = None
+    vector: Vector | None = None
+
+    @property
+    def storable(self) -> bool:
+        return self.plan is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    entry: Entry
+    similarity: float
+
+
+class Decision(StrEnum):
+    """How one candidate fared (for the quality benchmark and the rejection metric)."""
+
+    ACCEPTED = "accepted"
+    BELOW_THRESHOLD = "below_threshold"
+
+
+def judge(
+    query: str, candidate: Entry, similarity: float, *, threshold: float, verify: bool
+) -> Decision | verifier.Difference:
+    """Whether ``candidate`` may answer ``query``: the pure rule of the semantic tier."""
+    if similarity < threshold:
+        return Decision.BELOW_THRESHOLD
+    if verify:
+        found = verifier.difference(query, candidate.text)
+        if found is not None:
+            return found
+    return Decision.ACCEPTED
+
+
+class ResponseCache:
+    def __init__(
+        self,
+        *,
+        settings: CacheSettings,
+        store: CacheStore,
+        embedder: Embedder | None,
+        metrics: GatewayMetrics,
+        owns_embedder: bool = True,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._embedder = embedder if settings.semantic else None
+        self._owns_embedder = owns_embedder
+        self._metrics = metrics
+        self._shared = frozenset(settings.shared_models)
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        await self._store.start()
+
+    async def drain(self) -> None:
+        """Wait for the writes still in flight."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+    async def close(self) -> None:
+        await self.drain()
+        await self._store.close()
+        if self._embedder is not None and self._owns_embedder:
+            await self._embedder.close()
+
+    async def ping(self) -> None:
+        await self._store.ping()
+
+    def count(self, result: Result) -> None:
+        self._metrics.child(self._metrics.cache_requests, result.value).inc()
+
+    async def lookup(
+        self, parsed: ParsedRequest, *, team: str, version: str, headers: Mapping[str, str]
+    ) -> Lookup:
+        plan = request.plan_for(
+            parsed,
+            team=team,
+            headers=headers,
+            namespace_header=self._settings.namespace_header,
+            shared=parsed.model in self._shared,
+            cache_sampled=self._settings.cache_sampled,
+        )
+        if isinstance(plan, request.Skip):
+            return Lookup(Result.BYPASS)
+        lookup = Lookup(Result.MISS if plan.lookup else Result.BYPASS, plan, version)
+        if not plan.lookup:
+            return lookup
+        try:
+            match = await self._find(plan, version, lookup)
+        except (CacheStoreError, CacheUnavailable) as e:
+            log.warning("cache lookup failed: answering without it", extra={"error": str(e)})
+            return Lookup(Result.BYPASS, plan, version, vector=lookup.vector)
+        if match is not None:
+            lookup.result, lookup.entry, lookup.similarity = (
+                Result.HIT,
+                match.entry,
+                match.similarity,
+            )
+        return lookup
+
+    async def _find(self, plan: request.CachePlan, version: str, lookup: Lookup) -> Match | None:
+        namespace = plan.namespace(version)
+        started = time.perf_counter()
+        entry = await self._store.get(namespace, plan.exact_key(version))
+        self._metrics.child(self._metrics.cache_lookup, "exact").observe(
+            time.perf_counter() - started
+        )
+        if entry is not None and entry.scope == plan.scope:
+            return Match(entry, 1.0)
+        if self._embedder is None or plan.text is None:
+            return None
+        lookup.vector = vector = await self._embedder.embed(plan.text)
+        started = time.perf_counter()
+        try:
+            return await self._nearest(plan, namespace, vector)
+        finally:
+            self._metrics.child(self._metrics.cache_lookup, "semantic").observe(
+                time.perf_counter() - started
+            )
+
+    async def _nearest(
+        self, plan: request.CachePlan, namespace: str, vector: Vector
+    ) -> Match | None:
+        assert plan.text is not None
+        settings = self._settings
+        for key, similarity in await self._store.similar(namespace, vector, settings.candidates):
+            if similarity < settings.similarity_threshold:
+                break
+            entry = await self._store.get(namespace, key)
+            if entry is None or entry.scope != plan.scope:
+                continue
+            decision = judge(
+                plan.text,
+                entry,
+                similarity,
+                threshold=settings.similarity_threshold,
+                verify=settings.verify,
+            )
+            if decision is Decision.ACCEPTED:
+                return Match(entry, similarity)
+            self._metrics.child(self._metrics.cache_rejections, decision.value).inc()
+        return None
+
+    def store(
+        self, lookup: Lookup, *, response: bytes, stream: bool, version: str, reported: str
+    ) -> None:
+        """Keep a complete answer (in the background: the client does not wait for it)
+        under ``version``, the configured version whose replica answered; ``reported``
+        is what the answer said of its version."""
+        plan = lookup.plan
+        if plan is None or len(response) > self._settings.max_entry_bytes:
+            return
+        entry = Entry(
+            namespace=plan.namespace(version),
+            key=plan.exact_key(version),
+            scope=plan.scope,
+            text=plan.text or "",
+            response=response,
+            stream=stream,
+            version=reported,
+            created=time.time(),
+        )
+        self._spawn(self._put(entry, plan.text, lookup.vector))
+
+    async def _put(self, entry: Entry, text: str | None, vector: Vector | None) -> None:
+        try:
+            if vector is None and text is not None and self._embedder is not None:
+                vector = await self._embedder.embed(text)
+            await self._store.put(entry, vector)
+        except (CacheStoreError, CacheUnavailable) as e:
+            log.warning("cache store failed", extra={"error": str(e)})
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
