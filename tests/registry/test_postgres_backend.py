@@ -11,14 +11,14 @@ from click.testing import CliRunner
 from llmops.cli.main import cli
 from llmops.registry.store import ModelRegistry
 from tests.registry.conftest import register_version
+from tests.support import services
 from tests.support.mlflow import mlflow_server
 
 
 @pytest.mark.timeout(240)
-def test_versions_promotion_and_rollback_on_a_postgresql_backend(
-    postgres_url: str, tmp_path: Path
-) -> None:
-    with mlflow_server(postgres_url, tmp_path) as url:
+def test_versions_promotion_and_rollback_on_a_postgresql_backend(tmp_path: Path) -> None:
+    # A database of its own: MLflow's migrations and the gateway's must not share one.
+    with services.postgres_database() as database, mlflow_server(database, tmp_path) as url:
         registry = ModelRegistry(url)
         first = register_version(registry, "pg-bot", tmp_path, eval_loss=1.4)
         second = register_version(registry, "pg-bot", tmp_path, eval_loss=1.2)
