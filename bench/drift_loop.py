@@ -108,6 +108,8 @@ def write_configs(
             for _ in range(16)
         )
     )  # fmt: skip
+    evaluation = workdir / "eval.jsonl"  # two held-out rows: evaluation generates answers
+    evaluation.write_text("".join(train.read_text().splitlines(keepends=True)[:2]))
     monitor: dict[str, Any] = {
         "database_url": f"sqlite:///{workdir / 'gateway.db'}",
         "tracking_uri": mlflow_url,
@@ -126,6 +128,7 @@ def write_configs(
                 "retrain": {
                     "base": "bundled:smollm2",
                     "data": [str(train)],
+                    "eval": str(evaluation),
                     "options": {
                         "max-steps": args.steps,
                         "batch-size": 2,
@@ -148,7 +151,7 @@ def main() -> None:
     parser.add_argument("--reference", type=float, default=120.0, help="reference window, s")
     parser.add_argument("--current", type=float, default=45.0, help="current window, s")
     parser.add_argument("--interval", type=float, default=30.0, help="monitor interval, s")
-    parser.add_argument("--steps", type=int, default=8, help="fine-tune steps")
+    parser.add_argument("--steps", type=int, default=4, help="fine-tune steps")
     parser.add_argument("--limit", type=float, default=900.0, help="give up after, s")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="drift-bench-") as tmp, Stack(Path(tmp)) as stack:
