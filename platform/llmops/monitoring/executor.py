@@ -99,7 +99,8 @@ class CliRunner:
             tail = stderr_path.read_text()[-2000:] if stderr_path else ""
             raise RetrainFailed(f"{what} failed (exit {code}): {tail.strip()}")
         try:
-            value = orjson.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+            # stdout holds the one JSON object (indented); progress goes to stderr.
+            value = orjson.loads(out) if out.strip() else {}
         except orjson.JSONDecodeError as e:
             raise RetrainFailed(f"{what} printed no JSON object: {out[-500:]!r}") from e
         if not isinstance(value, dict):
