@@ -98,9 +98,10 @@ class CliRunner:
         if code not in ok:
             tail = stderr_path.read_text()[-2000:] if stderr_path else ""
             raise RetrainFailed(f"{what} failed (exit {code}): {tail.strip()}")
+        # The JSON object (indented) ends stdout; MLflow may print run links before it.
+        start = 0 if out.startswith(b"{") else out.rfind(b"\n{") + 1
         try:
-            # stdout holds the one JSON object (indented); progress goes to stderr.
-            value = orjson.loads(out) if out.strip() else {}
+            value = orjson.loads(out[start:]) if out.strip() else {}
         except orjson.JSONDecodeError as e:
             raise RetrainFailed(f"{what} printed no JSON object: {out[-500:]!r}") from e
         if not isinstance(value, dict):
