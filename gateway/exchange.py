@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from opentelemetry import trace
 
@@ -61,6 +61,10 @@ class Exchange:
     ratelimit_headers: dict[str, str] = field(default_factory=dict)
     cache: str = "bypass"
     """What the response cache did: ``hit``, ``miss`` or ``bypass``."""
+    answer: Any = None
+    """The parsed body of a JSON answer (read by the request log)."""
+    streamed: list[str] | None = None
+    """The text of a relayed stream's content chunks (read by the request log)."""
     finished: bool = False
 
     @property
@@ -122,13 +126,28 @@ class UpstreamCall:
         self._accounts.count_upstream(self._ex, outcome)
 
 
-class Accounts:
-    """Metrics, access log, spans and rate-limit settlements of finished requests."""
+class RequestRecorder(Protocol):
+    """Takes note of each finished request (the request log); must never block or raise."""
 
-    def __init__(self, *, limiter: RateLimiter, metrics: GatewayMetrics, access_log: bool) -> None:
+    def record(self, ex: Exchange, elapsed: float) -> None: ...
+
+
+class Accounts:
+    """Metrics, access log, request log, spans and rate-limit settlements of finished
+    requests."""
+
+    def __init__(
+        self,
+        *,
+        limiter: RateLimiter,
+        metrics: GatewayMetrics,
+        access_log: bool,
+        recorder: RequestRecorder | None = None,
+    ) -> None:
         self._limiter = limiter
         self._metrics = metrics
         self._access_log = access_log
+        self._recorder = recorder
         self._background: set[asyncio.Task[None]] = set()
 
     async def drain(self) -> None:
@@ -167,6 +186,8 @@ class Accounts:
             )
         if self._access_log:
             self._log(ex, elapsed)
+        if self._recorder is not None:
+            self._recorder.record(ex, elapsed)
 
     def _log(self, ex: Exchange, elapsed: float) -> None:
         usage = ex.usage

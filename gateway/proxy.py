@@ -37,7 +37,7 @@ from gateway.errors import (
     ServiceUnavailable,
     UpstreamError,
 )
-from gateway.exchange import CLIENT_CLOSED, Accounts, Exchange, UpstreamCall
+from gateway.exchange import CLIENT_CLOSED, Accounts, Exchange, RequestRecorder, UpstreamCall
 from gateway.keys.store import Principal
 from gateway.metrics import GatewayMetrics
 from gateway.openai_schema import Endpoint, ParsedRequest
@@ -69,6 +69,7 @@ class Proxy:
         metrics: GatewayMetrics,
         tracing: Tracing,
         cache: ResponseCache | None = None,
+        recorder: RequestRecorder | None = None,
     ) -> None:
         self._settings = settings
         self._auth = authenticator
@@ -84,7 +85,9 @@ class Proxy:
         # Reservation ids: unique across replicas (a random prefix), cheap to make (a counter).
         self._reservation_prefix = secrets.token_hex(8) + "-"
         self._reservation_ids = itertools.count()
-        self._accounts = Accounts(limiter=limiter, metrics=metrics, access_log=settings.access_log)
+        self._accounts = Accounts(
+            limiter=limiter, metrics=metrics, access_log=settings.access_log, recorder=recorder
+        )
         self._dispatcher = Dispatcher(
             pools=pools,
             upstream=upstream,
@@ -307,6 +310,7 @@ class Proxy:
             ex.usage = Usage.of(parsed if isinstance(parsed, dict) else None)
             if response.status == 200 and isinstance(parsed, dict) and parsed.get("choices"):
                 self._keep(ex, lookup, data, stream=False)
+            ex.answer = parsed
         return Response(
             content=data,
             status_code=response.status,
@@ -329,6 +333,7 @@ class Proxy:
                 self._keep(ex, lookup, complete, stream=True)
             ex.first_token_at = tally.first_token_at
             ex.usage = tally.final_usage(ex.prompt_tokens)
+            ex.streamed = tally.text
             self._accounts.finish(ex)
 
         headers = self._headers(request, ex, call.response)

@@ -1,0 +1,258 @@
+"""The loop end to end on the laptop stack's pieces.
+
+Real: the gateway (uvicorn, SQLite request log, routes file reloads), the MLflow
+server, Evidently, ``llmops finetune run`` on the bundled SmolLM2 (a couple of
+LoRA steps) and ``llmops models promote`` as child processes through the local
+executor. The replicas are echo replicas: what is under test is the loop, not the
+answers, and a CPU replica per version would add minutes and gigabytes.
+Embedding drift is off here (its t-SNE picture costs tens of seconds; the drift
+check's own tests cover it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+
+from llmops.monitoring.checker import DriftChecker
+from llmops.monitoring.executor import CliRegistry, CliRunner, LocalExecutor
+from llmops.monitoring.metrics import DriftMetrics
+from llmops.monitoring.monitor import DriftMonitor, PolicyStore
+from llmops.monitoring.policy import Verdict
+from llmops.monitoring.reader import RequestLogReader, Window, engine_for
+from llmops.monitoring.reports import MlflowReports
+from llmops.monitoring.retrain import RetrainLoop
+from llmops.monitoring.routes import RoutesFile, VersionShare
+from llmops.monitoring.settings import MonitorSettings
+from llmops.serving.echo import EchoBehaviour, EchoServer
+from tests.support import finetuning
+from tests.support.gateways import RunningGateway, gateway_in_thread, settings_for
+from tests.support.http import chat, new_key
+from tests.support.traffic import new_domain_prompt, ordinary_prompt
+
+# MLflow's start, the bundled model's conversion and a fine-tune run in a child process.
+pytestmark = pytest.mark.timeout(900)
+
+MODEL = "smollm2"
+REGISTERED = "drift-support"
+
+
+@dataclass
+class Stack:
+    gateway: RunningGateway
+    key: str
+    database_url: str
+    routes: Path
+    champion: EchoServer
+    challenger: EchoServer
+    workdir: Path
+
+    def send(self, prompts: list[str]) -> list[int]:
+        return [
+            chat(
+                self.gateway.url,
+                self.key,
+                {"model": MODEL, "messages": [{"role": "user", "content": p}], "max_tokens": 16},
+            ).status
+            for p in prompts
+        ]
+
+
+@pytest.fixture
+def stack(echo: EchoServer, tmp_path: Path) -> Iterator[Stack]:
+    challenger = EchoServer(model=MODEL).start_in_thread()
+    routes = tmp_path / "routes.yaml"
+    RoutesFile(routes).set_versions(MODEL, [VersionShare("champion", 1.0, (echo.url,))])
+    database_url = f"sqlite:///{tmp_path / 'gateway.db'}"
+    settings = settings_for(
+        database_url,
+        {MODEL: [echo.url]},
+        routes_file=str(routes),
+        routes_poll_seconds=0.2,
+        request_log={"flush_seconds": 0.05},
+    )
+    try:
+        with gateway_in_thread(settings) as gateway:
+            yield Stack(
+                gateway,
+                new_key(gateway.url, "team-a"),
+                database_url,
+                routes,
+                echo,
+                challenger,
+                tmp_path,
+            )
+    finally:
+        challenger.stop_thread()
+
+
+def monitor_settings(
+    stack: Stack, mlflow_url: str, model_cache: Path, current: float
+) -> MonitorSettings:
+    train, evaluation = finetuning.write_facts(stack.workdir)
+    # One held-out conversation: evaluation generates answers, the slowest part of a run.
+    evaluation.write_text(evaluation.read_text().splitlines()[0] + "\n")
+    return MonitorSettings.model_validate(
+        {
+            "database_url": stack.database_url,
+            "tracking_uri": mlflow_url,
+            "routes_file": str(stack.routes),
+            "state_dir": str(stack.workdir / "drift"),
+            "deployments": [
+                {
+                    "name": MODEL,
+                    "registered_model": REGISTERED,
+                    "champion_upstreams": [stack.champion.url],
+                    "reference_window": 3600,
+                    "current_window": current,
+                    "embeddings": False,
+                    "policy": {"min_samples": 30, "cooldown_seconds": 3600, "budget": 2},
+                    "retrain": {
+                        "base": "bundled:smollm2",
+                        "data": [str(train)],
+                        "eval": str(evaluation),
+                        "options": {
+                            "cache-dir": str(model_cache),
+                            "output": str(stack.workdir / "finetune"),
+                            "max-steps": 1,
+                            "batch-size": 2,
+                            "max-seq-len": 160,
+                        },
+                    },
+                    "canary": {
+                        "weight": 0.5,
+                        "upstreams": [stack.challenger.url],
+                        "gates": ["eval_loss<=champion", "eval_loss<=50"],
+                        "soak_seconds": 600,
+                        "min_requests": 5,
+                    },
+                }
+            ],
+        }
+    )
+
+
+def build(settings: MonitorSettings, reader: RequestLogReader) -> DriftMonitor:
+    runner = CliRunner(tracking_uri=settings.tracking_uri, log_dir=settings.state_dir / "logs")
+    deployment = settings.deployments[0]
+    loop = RetrainLoop(
+        deployment,
+        executor=LocalExecutor(runner),
+        registry=CliRegistry(runner),
+        reader=reader,
+        work_dir=settings.state_dir / "work",
+        routes=RoutesFile(settings.routes_file) if settings.routes_file else None,
+    )
+    assert settings.tracking_uri is not None
+    checker = DriftChecker(
+        reader, metrics=DriftMetrics(), reports=MlflowReports(settings.tracking_uri)
+    )
+    return DriftMonitor(settings, checker, {deployment.name: loop}, PolicyStore(settings.state_dir))
+
+
+def replay(stack: Stack, *, second_phase_new_domain: bool) -> float:
+    """Ordinary traffic, then a second phase; the second phase's length in seconds."""
+    rng = random.Random(7)
+    assert stack.send([ordinary_prompt(rng) for _ in range(40)]) == [200] * 40
+    time.sleep(0.3)
+    split = time.time()
+    second = new_domain_prompt if second_phase_new_domain else ordinary_prompt
+    assert stack.send([second(rng) for _ in range(40)]) == [200] * 40
+    time.sleep(0.5)  # the log's last batch
+    return time.time() - split + 0.1
+
+
+async def rows_by_version(database_url: str) -> dict[str | None, int]:
+    reader = RequestLogReader(engine_for(database_url))
+    try:
+        ever = Window(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+        found: dict[str | None, int] = {}
+        for r in await reader.window(MODEL, ever):
+            found[r.model_version] = found.get(r.model_version, 0) + 1
+        return found
+    finally:
+        await reader.close()
+
+
+def test_new_domain_traffic_retrains_and_the_challenger_takes_canary_traffic(
+    stack: Stack, mlflow_url: str, model_cache: Path
+) -> None:
+    current = replay(stack, second_phase_new_domain=True)
+    settings = monitor_settings(stack, mlflow_url, model_cache, current)
+
+    async def scenario() -> DriftMonitor:
+        reader = RequestLogReader(engine_for(settings.database_url))
+        monitor = build(settings, reader)
+        try:
+            await monitor.tick()  # one interval after the onset
+        finally:
+            await reader.close()
+        return monitor
+
+    monitor = asyncio.run(scenario())
+    outcome, decision = monitor.history[-1]
+    assert outcome.drifted and decision.verdict is Verdict.RETRAIN, outcome.as_json()
+    assert {"prompt_tokens", "prompt_length"} <= set(outcome.result.drifted_features)  # type: ignore[union-attr]
+    assert outcome.report_uri is not None and outcome.report_uri.endswith("drift_report.html")
+    # The retrain registered a version that passed the gates and became challenger ...
+    routes = yaml.safe_load(stack.routes.read_text())["models"][0]
+    versions = {v["version"]: v for v in routes["versions"]}
+    challenger_version = next(v for v in versions if v != "champion")
+    assert versions[challenger_version]["upstreams"] == [stack.challenger.url]
+    assert versions[challenger_version]["weight"] == 0.5
+    # ... and, once the gateway reloaded its routes, receives its share of the traffic.
+    time.sleep(1.0)
+    before = len(stack.challenger.record.requests)
+    assert stack.send([ordinary_prompt(random.Random(i)) for i in range(30)]) == [200] * 30
+    assert len(stack.challenger.record.requests) - before >= 5
+    time.sleep(0.3)
+    assert asyncio.run(rows_by_version(stack.database_url)).get(challenger_version, 0) >= 5
+    # The challenger then fails its requests: the next watch rolls the canary back.
+    stack.challenger.behaviour = EchoBehaviour(status=500)
+    stack.send([ordinary_prompt(random.Random(i)) for i in range(20)])
+    time.sleep(0.3)
+    loop = next(iter(monitor._loops.values()))
+
+    async def watch() -> None:
+        reader = RequestLogReader(engine_for(settings.database_url))
+        loop._reader = reader
+        try:
+            decision = await loop.watch(datetime.now(UTC))
+            assert decision is not None and decision.verdict == "rollback", decision
+        finally:
+            await reader.close()
+
+    asyncio.run(watch())
+    routes = yaml.safe_load(stack.routes.read_text())["models"][0]
+    assert [v["version"] for v in routes["versions"]] == ["champion"]
+
+
+def test_ordinary_traffic_triggers_nothing(
+    stack: Stack, mlflow_url: str, model_cache: Path
+) -> None:
+    current = replay(stack, second_phase_new_domain=False)
+    settings = monitor_settings(stack, mlflow_url, model_cache, current)
+    before = stack.routes.read_text()
+
+    async def scenario() -> DriftMonitor:
+        reader = RequestLogReader(engine_for(settings.database_url))
+        monitor = build(settings, reader)
+        try:
+            await monitor.tick()
+        finally:
+            await reader.close()
+        return monitor
+
+    monitor = asyncio.run(scenario())
+    outcome, decision = monitor.history[-1]
+    assert not outcome.drifted and decision.verdict is Verdict.NO_DRIFT, outcome.as_json()
+    assert stack.routes.read_text() == before
+    assert not (settings.state_dir / "logs").exists()  # no fine-tune was started
