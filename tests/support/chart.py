@@ -1,0 +1,146 @@
+"""The Helm chart as tests meet it: rendered by Helm's own engine (helm-python-sdk), with
+the values profiles of ``helm/llmops/ci`` and the cluster capabilities a test asks for.
+
+``python -m tests.support.chart`` rewrites the gateway part of ``values.schema.json``
+from the gateway's settings model (run it when ``GatewaySettings`` changes).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import helm_python
+import yaml
+from helm_python import _native
+
+from gateway.settings import GatewaySettings
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "helm" / "llmops"
+SCHEMA = CHART / "values.schema.json"
+PROFILES = CHART / "ci"
+PROMETHEUS_OPERATOR = (
+    "monitoring.coreos.com/v1",
+    "monitoring.coreos.com/v1/ServiceMonitor",
+    "monitoring.coreos.com/v1/PrometheusRule",
+)
+# Gateway settings the chart sets itself (listener, database, Redis, secrets, routes).
+CHART_SET_GATEWAY_KEYS = (
+    "host",
+    "port",
+    "migrate_on_start",
+    "database_url",
+    "redis_url",
+    "admin_token",
+    "key_hash_secret",
+    "routes_file",
+)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    template: str
+    body: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return str(self.body["kind"])
+
+    @property
+    def name(self) -> str:
+        return str(self.body["metadata"]["name"])
+
+    @property
+    def api_version(self) -> str:
+        return str(self.body["apiVersion"])
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.name} ({self.template})"
+
+
+def profile(name: str) -> dict[str, Any]:
+    """The values of ``helm/llmops/ci/<name>-values.yaml``."""
+    data = yaml.safe_load((PROFILES / f"{name}-values.yaml").read_text())
+    return data or {}
+
+
+def render(
+    values: dict[str, Any] | None = None,
+    *,
+    api_versions: Iterable[str] = (),
+    kube_version: str = "v1.34.0",
+    release: str = "llmops",
+    namespace: str = "llmops",
+) -> list[Manifest]:
+    """Every object the chart renders (CRDs of ``crds/`` excluded, as Helm installs them
+    apart), as a cluster with these extra API versions would see it."""
+    options = {
+        "name": release,
+        "namespace": namespace,
+        "is_install": True,
+        "api_versions": list(api_versions),
+        "kube_version": kube_version,
+    }
+    with helm_python.Chart.load(CHART) as chart:
+        # Chart.render has no parameter for the capabilities; the engine takes them.
+        raw = _native.call_string(
+            "helm_render", chart._raw(), json.dumps(values or {}), json.dumps(options)
+        )
+    rendered: dict[str, str] = json.loads(raw)
+    manifests = []
+    for template, text in sorted(rendered.items()):
+        if not template.endswith((".yaml", ".yml")):
+            continue
+        for doc in yaml.safe_load_all(text):
+            if doc:
+                manifests.append(Manifest(template, doc))
+    return manifests
+
+
+def notes(values: dict[str, Any] | None = None, **kwargs: Any) -> str:
+    with helm_python.Chart.load(CHART) as chart:
+        rendered = chart.render(values or {}, name="llmops", namespace="llmops", **kwargs)
+    return next(text for path, text in rendered.items() if path.endswith("NOTES.txt"))
+
+
+def find(manifests: list[Manifest], kind: str, name_suffix: str = "") -> Manifest:
+    found = [m for m in manifests if m.kind == kind and m.name.endswith(name_suffix)]
+    assert len(found) == 1, f"expected one {kind} *{name_suffix}, got {[str(m) for m in found]}"
+    return found[0]
+
+
+def gateway_config_schema() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The JSON schema of ``gateway.config``: the gateway's settings model without the keys
+    the chart sets, and the definitions it refers to."""
+    schema = copy.deepcopy(GatewaySettings.model_json_schema())
+    defs = schema.pop("$defs", {})
+    for key in CHART_SET_GATEWAY_KEYS:
+        schema["properties"].pop(key, None)
+    schema["additionalProperties"] = False
+    schema["description"] = (
+        "The gateway's settings (docs/gateway.md); the chart sets the listener, database, "
+        "Redis, secrets and routes file."
+    )
+    return schema, defs
+
+
+def write_gateway_schema() -> None:
+    schema = json.loads(SCHEMA.read_text())
+    config, defs = gateway_config_schema()
+    schema["$defs"] = {
+        **{k: v for k, v in schema["$defs"].items() if k not in defs},
+        **defs,
+        "gatewayConfig": config,
+    }
+    SCHEMA.write_text(json.dumps(schema, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    write_gateway_schema()
+    sys.stdout.write(f"wrote {SCHEMA.relative_to(ROOT)}\n")
