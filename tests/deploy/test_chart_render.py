@@ -89,15 +89,17 @@ def test_production_profile_uses_external_services(
     manifests = rendered["production"]
     kinds = _kinds(manifests)
     assert not any(k.startswith(("StatefulSet/", "Secret/")) for k in kinds)
-    gateway = chart.find(manifests, "Deployment", "-gateway")
+    gateway = chart.find(manifests, "Deployment", "llmops-gateway")
     env = {e["name"]: e for e in gateway.body["spec"]["template"]["spec"]["containers"][0]["env"]}
     for name, key in (("LLMOPS_DATABASE_URL", "database-url"), ("LLMOPS_REDIS_URL", "redis-url")):
         assert env[name]["valueFrom"]["secretKeyRef"] == {"name": "llmops-prod", "key": key}
-    mlflow = chart.find(manifests, "Deployment", "-mlflow").body["spec"]["template"]["spec"]
+    mlflow = chart.find(manifests, "Deployment", "llmops-mlflow").body["spec"]["template"]["spec"]
     command = mlflow["containers"][0]["command"]
-    assert command[command.index("--artifacts-destination") + 1] == "s3://my-llmops-artifacts/mlflow"
+    assert (
+        command[command.index("--artifacts-destination") + 1] == "s3://my-llmops-artifacts/mlflow"
+    )
     assert "PersistentVolumeClaim/llmops-mlflow" not in kinds
-    hpa = chart.find(manifests, "HorizontalPodAutoscaler", "-gateway").body["spec"]
+    hpa = chart.find(manifests, "HorizontalPodAutoscaler", "llmops-gateway").body["spec"]
     assert (hpa["minReplicas"], hpa["maxReplicas"]) == (3, 20)
 
 
@@ -140,13 +142,16 @@ def test_dashboards_are_shipped_for_the_grafana_sidecar(
 
 def _pod(manifest: chart.Manifest) -> dict[str, Any]:
     body = manifest.body
-    return body["spec"] if manifest.kind == "Pod" else body["spec"]["template"]["spec"]
+    spec: dict[str, Any] = (
+        body["spec"] if manifest.kind == "Pod" else body["spec"]["template"]["spec"]
+    )
+    return spec
 
 
 def test_helm_test_hook_checks_the_gateway_and_mlflow(
     rendered: dict[str, list[chart.Manifest]],
 ) -> None:
-    hook = chart.find(rendered["default"], "Pod", "-test")
+    hook = chart.find(rendered["default"], "Pod", "llmops-test")
     assert hook.body["metadata"]["annotations"]["helm.sh/hook"] == "test"
     args = _pod(hook)["containers"][0]["args"]
     assert "http://llmops-gateway:80/readyz" in args

@@ -109,9 +109,10 @@ def notes(values: dict[str, Any] | None = None, **kwargs: Any) -> str:
     return next(text for path, text in rendered.items() if path.endswith("NOTES.txt"))
 
 
-def find(manifests: list[Manifest], kind: str, name_suffix: str = "") -> Manifest:
-    found = [m for m in manifests if m.kind == kind and m.name.endswith(name_suffix)]
-    assert len(found) == 1, f"expected one {kind} *{name_suffix}, got {[str(m) for m in found]}"
+def find(manifests: list[Manifest], kind: str, name: str | None = None) -> Manifest:
+    """The one object of this kind (and name)."""
+    found = [m for m in manifests if m.kind == kind and name in (None, m.name)]
+    assert len(found) == 1, f"expected one {kind} {name or ''}, got {[str(m) for m in found]}"
     return found[0]
 
 

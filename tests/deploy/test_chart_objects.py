@@ -1,0 +1,151 @@
+"""What the rendered objects promise: pods locked down, the gateway's and the operator's
+configuration accepted by the real settings loaders, least-privilege RBAC."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from gateway.settings import GatewaySettings
+from llmops import settings as core_settings
+from tests.deploy.conftest import PROFILES
+from tests.support import chart
+
+WORKLOADS = {"Deployment", "StatefulSet", "Pod"}
+
+
+def _pods(manifests: list[chart.Manifest]) -> list[tuple[chart.Manifest, dict[str, Any]]]:
+    out = []
+    for m in manifests:
+        if m.kind in WORKLOADS:
+            spec = m.body["spec"] if m.kind == "Pod" else m.body["spec"]["template"]["spec"]
+            out.append((m, spec))
+    return out
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_every_pod_is_locked_down(rendered: dict[str, list[chart.Manifest]], profile: str) -> None:
+    pods = _pods(rendered[profile])
+    assert len(pods) >= 3
+    for manifest, pod in pods:
+        assert pod["securityContext"]["runAsNonRoot"] is True, manifest
+        assert pod["securityContext"]["runAsUser"] > 0, manifest
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, manifest
+        is_hook = "helm.sh/hook" in manifest.body["metadata"].get("annotations", {})
+        for kind in ("initContainers", "containers"):
+            for container in pod.get(kind, []):
+                where = f"{manifest} container {container['name']}"
+                sc = container["securityContext"]
+                assert sc["readOnlyRootFilesystem"] is True, where
+                assert sc["allowPrivilegeEscalation"] is False, where
+                assert sc["capabilities"]["drop"] == ["ALL"], where
+                resources = container["resources"]
+                assert {"cpu", "memory"} <= set(resources["requests"]), where
+                assert {"cpu", "memory"} <= set(resources["limits"]), where
+                # Long-running containers only: init containers and the `helm test` hook
+                # run to completion, where probes mean nothing.
+                if kind == "containers" and not is_hook:
+                    assert "livenessProbe" in container and "readinessProbe" in container, where
+
+
+def _secret_env(manifest: chart.Manifest, container: dict[str, Any]) -> dict[str, str]:
+    """The container's environment as the kubelet builds it, with made-up secret values
+    and ``$(VAR)`` references expanded."""
+    env: dict[str, str] = {}
+    for item in container["env"]:
+        if "valueFrom" in item:
+            ref = item["valueFrom"]["secretKeyRef"]
+            fake = {
+                "database-url": "postgresql://u:p@db.example:5432/llmops",
+                "redis-url": "redis://:p@redis.example:6379/0",
+            }
+            env[item["name"]] = fake.get(ref["key"], f"secret-{ref['key']}-0123456789abcdef")
+        else:
+            env[item["name"]] = re.sub(r"\$\((\w+)\)", lambda m: env[m.group(1)], item["value"])
+    return env
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_gateway_settings_load_as_the_pod_sees_them(
+    rendered: dict[str, list[chart.Manifest]], profile: str, tmp_path: Path
+) -> None:
+    manifests = rendered[profile]
+    config_map = chart.find(manifests, "ConfigMap", "llmops-gateway")
+    deployment = chart.find(manifests, "Deployment", "llmops-gateway")
+    container = deployment.body["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"][:3] == ["llmops", "gateway", "serve"]
+    config = tmp_path / "gateway.yaml"
+    config.write_text(config_map.body["data"]["gateway.yaml"])
+    env = _secret_env(deployment, container)
+    settings = core_settings.load(GatewaySettings, config, environ=env)
+    assert settings.host == "0.0.0.0"
+    assert settings.port == container["ports"][0]["containerPort"]
+    assert settings.database_url.startswith("postgresql://")
+    assert settings.key_hash_secret == "secret-key-hash-secret-0123456789abcdef"
+    assert settings.redis_url is not None and settings.redis_url.startswith("redis://")
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert str(settings.routes_file).startswith(mounts["routes"])  # type: ignore[attr-defined]
+
+
+def test_gateway_database_password_comes_from_the_secret(
+    rendered: dict[str, list[chart.Manifest]],
+) -> None:
+    manifests = rendered["default"]
+    secret = chart.find(manifests, "Secret")
+    password = base64.b64decode(secret.body["data"]["postgres-password"]).decode()
+    assert len(password) == 40
+    gateway = chart.find(manifests, "Deployment", "llmops-gateway")
+    env = gateway.body["spec"]["template"]["spec"]["containers"][0]["env"]
+    url = next(e["value"] for e in env if e["name"] == "LLMOPS_DATABASE_URL")
+    assert url == "postgresql://llmops:$(PGPASSWORD)@llmops-postgresql:5432/llmops"
+    assert "value" not in next(e for e in env if e["name"] == "PGPASSWORD")
+
+
+def _operator_config(manifests: list[chart.Manifest]) -> dict[str, Any]:
+    config_map = chart.find(manifests, "ConfigMap", "llmops-operator")
+    data: dict[str, Any] = yaml.safe_load(config_map.body["data"]["operator.yaml"])
+    return data
+
+
+def test_operator_config_carries_node_pools_and_kueue(
+    rendered: dict[str, list[chart.Manifest]],
+) -> None:
+    gpu = _operator_config(rendered["gpu"])
+    assert gpu["nodePools"] == chart.profile("gpu")["operator"]["nodePools"]
+    assert gpu["routes"] == {"configMap": "llmops-routes"}
+    assert gpu["mlflow"] == {"trackingUri": "http://llmops-mlflow:5000"}
+    assert gpu["kueue"] == {"enabled": False, "defaultQueue": "llmops"}
+    assert set(gpu["images"]) == {"serving", "servingCpu", "trainer", "ray"}
+    assert _operator_config(rendered["kueue"])["kueue"] == {
+        "enabled": True,
+        "defaultQueue": "research",
+    }
+    operator = chart.find(rendered["gpu"], "Deployment", "llmops-operator")
+    command = operator.body["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert command[:5] == ["llmops", "operator", "run", "--config", "/etc/llmops/operator.yaml"]
+
+
+def _rules(manifest: chart.Manifest) -> list[dict[str, Any]]:
+    rules: list[dict[str, Any]] = manifest.body["rules"]
+    return rules
+
+
+def test_operator_rbac_is_least_privilege(rendered: dict[str, list[chart.Manifest]]) -> None:
+    manifests = rendered["default"]
+    cluster_role = chart.find(manifests, "ClusterRole")
+    for rule in _rules(cluster_role):
+        # Cluster-wide, the operator only reads.
+        assert set(rule["verbs"]) <= {"get", "list", "watch"}, rule
+        assert "secrets" not in rule["resources"], rule
+    role = chart.find(manifests, "Role")
+    for rule in _rules(role):
+        assert "*" not in rule["verbs"] and "*" not in rule["resources"], rule
+        assert "secrets" not in rule["resources"], rule
+        assert not {"roles", "rolebindings"} & set(rule["resources"]), rule
+    writes = [r for r in _rules(role) if "configmaps" in r["resources"] and "patch" in r["verbs"]]
+    assert [r.get("resourceNames") for r in writes] == [["llmops-routes"]]
