@@ -23,6 +23,6 @@ ENV PATH=/opt/llmops/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     HOME=/tmp
 USER 10001:10001
-EXPOSE 8081 9090
+EXPOSE 9090
 ENTRYPOINT ["llmops"]
 CMD ["operator", "run", "--config", "/etc/llmops/operator.yaml"]

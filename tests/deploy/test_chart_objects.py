@@ -70,26 +70,50 @@ def _secret_env(manifest: chart.Manifest, container: dict[str, Any]) -> dict[str
     return env
 
 
+def _gateway_pod_config(
+    manifests: list[chart.Manifest],
+) -> tuple[dict[str, Any], dict[str, str], dict[str, Any]]:
+    """The gateway's settings file, environment and container, as its pod gets them."""
+    config_map = chart.find(manifests, "ConfigMap", "llmops-gateway")
+    deployment = chart.find(manifests, "Deployment", "llmops-gateway")
+    container = deployment.body["spec"]["template"]["spec"]["containers"][0]
+    data: dict[str, Any] = yaml.safe_load(config_map.body["data"]["gateway.yaml"])
+    return data, _secret_env(deployment, container), container
+
+
 @pytest.mark.parametrize("profile", sorted(PROFILES))
 def test_gateway_settings_load_as_the_pod_sees_them(
     rendered: dict[str, list[chart.Manifest]], profile: str, tmp_path: Path
 ) -> None:
-    manifests = rendered[profile]
-    config_map = chart.find(manifests, "ConfigMap", "llmops-gateway")
-    deployment = chart.find(manifests, "Deployment", "llmops-gateway")
-    container = deployment.body["spec"]["template"]["spec"]["containers"][0]
+    data, env, container = _gateway_pod_config(rendered[profile])
     assert container["command"][:3] == ["llmops", "gateway", "serve"]
+    # The operator's routes (contract: ConfigMap key routes.yaml) where the pod mounts them.
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert data.pop("routes_file") == f"{mounts['routes']}/routes.yaml"
     config = tmp_path / "gateway.yaml"
-    config.write_text(config_map.body["data"]["gateway.yaml"])
-    env = _secret_env(deployment, container)
+    config.write_text(yaml.safe_dump(data))
     settings = core_settings.load(GatewaySettings, config, environ=env)
     assert settings.host == "0.0.0.0"
     assert settings.port == container["ports"][0]["containerPort"]
     assert settings.database_url.startswith("postgresql://")
     assert settings.key_hash_secret == "secret-key-hash-secret-0123456789abcdef"
     assert settings.redis_url is not None and settings.redis_url.startswith("redis://")
-    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
-    assert str(settings.routes_file).startswith(mounts["routes"])  # type: ignore[attr-defined]
+    assert not settings.migrate_on_start  # the init container migrates
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="contract 2: the gateway has no `routes_file` setting yet, so it cannot read the "
+    "operator's routes; remove this mark when it has",
+)
+def test_gateway_accepts_the_routes_file_it_is_given(
+    rendered: dict[str, list[chart.Manifest]], tmp_path: Path
+) -> None:
+    data, env, _ = _gateway_pod_config(rendered["default"])
+    config = tmp_path / "gateway.yaml"
+    config.write_text(yaml.safe_dump(data))
+    settings = core_settings.load(GatewaySettings, config, environ=env)
+    assert settings.model_dump()["routes_file"] == data["routes_file"]
 
 
 def test_gateway_database_password_comes_from_the_secret(
