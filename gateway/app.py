@@ -31,6 +31,7 @@ from gateway.ratelimit.memory import MemoryRateLimiter
 from gateway.ratelimit.redis import RedisRateLimiter
 from gateway.routing.health import HealthChecker
 from gateway.routing.pools import pools_from, replica_states
+from gateway.routing.routesfile import RoutesWatcher, RouteTable
 from gateway.settings import DEFAULT_KEY_HASH_SECRET, GatewaySettings
 from gateway.tracing import Tracing
 from gateway.upstream import UpstreamClient
@@ -72,11 +73,24 @@ async def _services(settings: GatewaySettings, metrics: GatewayMetrics) -> Async
     tracing = Tracing(settings.tracing)
     await upstream.start()
     pools = pools_from(settings.models, settings.routing.circuit)
+    counters = _counters(settings)
+    table = RouteTable(pools, counters, settings.routing.circuit)
+    watcher = None
+    if settings.routes_file is not None:
+        watcher = RoutesWatcher(
+            settings.routes_file,
+            table,
+            settings.models,
+            interval_seconds=settings.routes_poll_seconds,
+            on_reload=lambda ok: metrics.routes_reloads.labels("ok" if ok else "error").inc(),
+        )
+        await asyncio.to_thread(watcher.load)
+        watcher.start()
     gauges = ReplicaGauges(lambda: replica_states(pools, time.monotonic()))
     metrics.registry.register(gauges)
     health = settings.routing.health
     checker = HealthChecker(
-        [r for p in pools.values() for r in p.replicas],
+        table.replicas,
         lambda url: upstream.probe(f"{url}/models", seconds=health.timeout_seconds),
         interval_seconds=health.interval_seconds,
         unhealthy_after=health.unhealthy_after,
@@ -88,7 +102,7 @@ async def _services(settings: GatewaySettings, metrics: GatewayMetrics) -> Async
         limiter=limiter,
         upstream=upstream,
         pools=pools,
-        counters=_counters(settings),
+        counters=counters,
         metrics=metrics,
         tracing=tracing,
     )
@@ -97,6 +111,8 @@ async def _services(settings: GatewaySettings, metrics: GatewayMetrics) -> Async
             settings=settings, store=store, limiter=limiter, proxy=proxy, metrics=metrics
         )
     finally:
+        if watcher is not None:
+            await watcher.close()
         await checker.close()
         await proxy.drain()
         await upstream.close()

@@ -68,6 +68,13 @@ class GatewayMetrics:
             registry=r,
         )
 
+        self.routes_reloads = Counter(
+            "llmops_gateway_routes_reloads_total",
+            "Reads of the routes file that changed the routes (ok) or were rejected (error).",
+            ["result"],
+            registry=r,
+        )
+
     def child(self, metric: M, *labels: str) -> M:
         """``metric.labels(*labels)``, remembered: the request path asks for the same few."""
         key = (id(metric), *labels)

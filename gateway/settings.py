@@ -80,6 +80,23 @@ class ModelRoute(_Strict):
         return [u for v in self.version_routes() for u in v.upstream_urls()]
 
 
+def check_models(models: list[ModelRoute]) -> list[ModelRoute]:
+    """``models`` when their names are unique and their fallbacks name each other;
+    raises ``ValueError`` saying what is wrong."""
+    names = [m.name for m in models]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"model names must be unique, repeated: {', '.join(duplicates)}")
+    for model in models:
+        unknown = [f for f in model.fallbacks if f not in names or f == model.name]
+        if unknown:
+            raise ValueError(
+                f"model {model.name!r}: fallbacks must name other configured models, "
+                f"not {', '.join(unknown)}"
+            )
+    return models
+
+
 class RetrySettings(_Strict):
     max_attempts: Annotated[int, Field(ge=1, le=10)] = 3
     """Attempts per request, over different replicas, on connect errors and 5xx answers
@@ -155,6 +172,11 @@ class GatewaySettings(_Strict):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = True
     models: list[ModelRoute] = Field(default_factory=list)
+    routes_file: Path | None = None
+    """A routes file (``{"models": [...]}``, the operator's ``llmops-routes`` ConfigMap
+    mounted in the pod): its models are merged over ``models`` (same name: the file
+    wins) and re-read when it changes, without a restart."""
+    routes_poll_seconds: Annotated[float, Field(gt=0, le=300)] = 2.0
     limits: LimitSettings = LimitSettings()
     upstream: UpstreamSettings = UpstreamSettings()
     tracing: TracingSettings = TracingSettings()
@@ -163,18 +185,7 @@ class GatewaySettings(_Strict):
     @field_validator("models")
     @classmethod
     def _unique_names(cls, models: list[ModelRoute]) -> list[ModelRoute]:
-        names = [m.name for m in models]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"model names must be unique, repeated: {', '.join(duplicates)}")
-        for model in models:
-            unknown = [f for f in model.fallbacks if f not in names or f == model.name]
-            if unknown:
-                raise ValueError(
-                    f"model {model.name!r}: fallbacks must name other configured models, "
-                    f"not {', '.join(unknown)}"
-                )
-        return models
+        return check_models(models)
 
     def model_route(self, name: str) -> ModelRoute | None:
         return next((m for m in self.models if m.name == name), None)

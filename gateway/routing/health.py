@@ -33,7 +33,7 @@ def judge(replica: Replica, ok: bool, unhealthy_after: int) -> None:
 class HealthChecker:
     def __init__(
         self,
-        replicas: Sequence[Replica],
+        replicas: Callable[[], Sequence[Replica]],
         probe: Probe,
         *,
         interval_seconds: float,
@@ -46,7 +46,7 @@ class HealthChecker:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        if self._interval > 0 and self._replicas:
+        if self._interval > 0:
             self._task = asyncio.ensure_future(self._run())
 
     async def close(self) -> None:
@@ -56,8 +56,9 @@ class HealthChecker:
                 await self._task
 
     async def check_once(self) -> None:
-        results = await asyncio.gather(*(self._probe(r.url) for r in self._replicas))
-        for replica, ok in zip(self._replicas, results, strict=True):
+        replicas = list(self._replicas())  # the current routes (a reload may change them)
+        results = await asyncio.gather(*(self._probe(r.url) for r in replicas))
+        for replica, ok in zip(replicas, results, strict=True):
             was = replica.healthy
             judge(replica, ok, self._unhealthy_after)
             if replica.healthy != was:

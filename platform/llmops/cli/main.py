@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from llmops import __version__
-from llmops.cli import gateway, keys, serve, up
+from llmops.cli import gateway, keys, operator, serve, up
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,6 +17,7 @@ def cli() -> None:
 cli.add_command(gateway.gateway)
 cli.add_command(keys.keys)
 cli.add_command(keys.teams)
+cli.add_command(operator.operator)
 cli.add_command(serve.serve)
 cli.add_command(up.up)
 

@@ -70,6 +70,13 @@ def build_app(settings: ServingSettings) -> Application:
     return deployment.bind(settings)
 
 
+def app_from_args(args: dict[str, Any]) -> Application:
+    """The application builder a RayService's ``serveConfigV2`` names
+    (``import_path: llmops.serving.ray_app:app_from_args``): ``args`` are the replica's
+    settings, validated here (Ray hands the builder a plain dict)."""
+    return build_app(ServingSettings.model_validate(args))
+
+
 def ray_environment(settings: RaySettings) -> dict[str, str]:
     """What Ray must find in the environment before it starts: it reads its authentication
     mode from there only. ``disabled`` unless ``token_auth`` asks for tokens. The entry

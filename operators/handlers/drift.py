@@ -1,0 +1,158 @@
+"""DriftMonitor: a CronJob of drift checks; a check past the policy starts a FineTuneJob."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+
+from operators import conditions, driftpolicy, kube, labels, phases
+from operators.context import Context
+from operators.render import cronjob
+
+
+async def ensure_cronjob(ctx: Context, body: Mapping[str, Any]) -> None:
+    meta = body["metadata"]
+    manifest = cronjob.render(body, ctx.config)
+    existing, created = await ctx.kube.ensure(manifest)
+    if not created and existing.get("spec") != manifest["spec"]:
+        await ctx.kube.patch(
+            kube.CRONJOBS,
+            meta["namespace"],
+            manifest["metadata"]["name"],
+            {"spec": manifest["spec"]},
+        )
+    status = body.get("status") or {}
+    if status.get("cronJob") != manifest["metadata"]["name"] or not status.get("conditions"):
+        new = {
+            "cronJob": manifest["metadata"]["name"],
+            "observedGeneration": meta.get("generation"),
+            "conditions": conditions.merge(
+                status.get("conditions"),
+                conditions.for_phase(
+                    "Ready", "Scheduled", f"checks run on {manifest['spec']['schedule']}"
+                ),
+            ),
+        }
+        await ctx.kube.patch(
+            kube.DRIFTMONITORS, meta["namespace"], meta["name"], {"status": new}, sub="status"
+        )
+
+
+def _parse_time(text: str | None) -> datetime.datetime | None:
+    if not text:
+        return None
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
+
+
+async def check_finished(ctx: Context, monitor: Mapping[str, Any], job: Mapping[str, Any]) -> None:
+    """Record a finished check's result once, and start a retrain when the policy says so."""
+    meta, spec, status = monitor["metadata"], monitor["spec"], monitor.get("status") or {}
+    job_name = job["metadata"]["name"]
+    if status.get("lastCheckJob") == job_name:
+        return  # seen already (a repeated event, or a restart)
+    raw = None
+    for pod in await ctx.kube.list(kube.PODS, meta["namespace"]):
+        if (pod["metadata"].get("labels") or {}).get("job-name") == job_name:
+            raw = phases.termination_result(pod) or raw
+    now = datetime.datetime.now(datetime.UTC)
+    new: dict[str, Any] = {"lastCheckJob": job_name, "lastCheckTime": conditions.now()}
+    if raw is None:
+        new["conditions"] = conditions.merge(
+            status.get("conditions"),
+            [
+                conditions.condition(
+                    "Degraded", True, "CheckFailed", f"check {job_name} left no result"
+                )
+            ],
+        )
+        await ctx.kube.patch(
+            kube.DRIFTMONITORS, meta["namespace"], meta["name"], {"status": new}, sub="status"
+        )
+        return
+    thresholds = spec.get("thresholds") or {}
+    result = driftpolicy.read_result(
+        raw,
+        share_threshold=float(thresholds.get("driftShare", 0.5)),
+        min_samples=int(spec.get("minSamples", 200)),
+    )
+    previous = status.get("lastResult") or {}
+    decision = driftpolicy.decide(
+        result,
+        now=now,
+        current_episode=previous.get("episode") if previous.get("drifted") else None,
+        last_episode_retrained=status.get("lastEpisode"),
+        last_retrain=_parse_time(status.get("lastRetrainTime")),
+        cooldown_seconds=driftpolicy.seconds(spec.get("cooldown", "24h")),
+    )
+    new["lastResult"] = {
+        "drifted": result.drifted,
+        "driftShare": result.share,
+        "samples": result.samples,
+        "episode": decision.episode,
+        "decision": decision.reason,
+    }
+    updates = [
+        conditions.condition(
+            "Degraded", result.drifted, decision.reason, f"drift share {result.share}"
+        )
+    ]
+    if decision.retrain and decision.episode is not None:
+        manifest = cronjob.finetune_job(monitor, decision.episode, list(result.retrain_data))
+        await ctx.kube.ensure(manifest)
+        new.update(
+            lastFineTuneJob=manifest["metadata"]["name"],
+            lastRetrainTime=conditions.now(),
+            lastEpisode=decision.episode,
+        )
+        updates.append(
+            conditions.condition(
+                "Progressing", True, "RetrainStarted", f"FineTuneJob {manifest['metadata']['name']}"
+            )
+        )
+    new["conditions"] = conditions.merge(status.get("conditions"), updates)
+    await ctx.kube.patch(
+        kube.DRIFTMONITORS, meta["namespace"], meta["name"], {"status": new}, sub="status"
+    )
+
+
+def register(registry: kopf.OperatorRegistry) -> None:
+    resource = ("llmops.io", "v1alpha1", "driftmonitors")
+
+    @kopf.on.resume(*resource, registry=registry)
+    @kopf.on.create(*resource, registry=registry)
+    @kopf.on.update(*resource, registry=registry, field="spec")
+    async def monitor_changed(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+        await ensure_cronjob(memo.ctx, body)
+
+    @kopf.on.delete(*resource, registry=registry)
+    async def monitor_deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+        meta = body["metadata"]
+        await memo.ctx.kube.delete(
+            kube.CRONJOBS, meta["namespace"], cronjob.cronjob_name(meta["name"])
+        )
+
+    @kopf.on.event(
+        "batch",
+        "v1",
+        "jobs",
+        registry=registry,
+        labels={labels.MANAGED_BY: labels.MANAGER, labels.OWNER_KIND: cronjob.KIND},
+    )
+    async def check_job_seen(body: kopf.Body, memo: kopf.Memo, type: str | None, **_: Any) -> None:
+        if type == "DELETED" or phases.child_state(body) not in (
+            phases.ChildState.SUCCEEDED,
+            phases.ChildState.FAILED,
+        ):
+            return
+        ctx: Context = memo.ctx
+        meta = body["metadata"]
+        owner = (meta.get("labels") or {}).get(labels.OWNER_NAME)
+        if not owner:
+            return
+        async with ctx.object_locks[f"dm/{meta['namespace']}/{owner}"]:
+            monitor = await ctx.kube.get(kube.DRIFTMONITORS, meta["namespace"], owner)
+            if monitor is not None and not monitor["metadata"].get("deletionTimestamp"):
+                await check_finished(ctx, monitor, body)

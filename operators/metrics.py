@@ -1,0 +1,39 @@
+"""The operator's metrics: ``llmops_finetune_jobs{phase}`` and
+``llmops_model_version_info{model,alias,version}``, from what the handlers last saw."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+PHASES = ("Pending", "Queued", "Running", "Retrying", "Succeeded", "Failed")
+
+
+class OperatorMetrics(Collector):
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.job_phases: dict[str, str] = {}
+        """FineTuneJob (``namespace/name``) to its phase."""
+        self.served: dict[str, list[tuple[str, str, str]]] = {}
+        """ModelDeployment to its (model, alias, version) rows."""
+        self.registry.register(self)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        jobs = GaugeMetricFamily("llmops_finetune_jobs", "FineTuneJobs by phase.", labels=["phase"])
+        counts = Counter(self.job_phases.values())
+        for phase in PHASES:
+            jobs.add_metric([phase], counts.get(phase, 0))
+        yield jobs
+        info = GaugeMetricFamily(
+            "llmops_model_version_info",
+            "Model versions served, by registry alias (1 while served).",
+            labels=["model", "alias", "version"],
+        )
+        for rows in self.served.values():
+            for model, alias, version in rows:
+                info.add_metric([model, alias, version], 1)
+        yield info

@@ -1,0 +1,125 @@
+"""A DriftMonitor as a ``batch/v1`` CronJob running ``llmops drift check``.
+
+The check's JSON result goes to the container's termination message; the operator
+reads it when the check's Job finishes and records it on the DriftMonitor's status
+(the check needs no API access, so its pod runs without a service account token).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from operators import labels
+from operators.config import OperatorConfig
+
+KIND = "DriftMonitor"
+RESULT_FILE = "/dev/termination-log"
+
+
+def cronjob_name(owner: str) -> str:
+    return labels.child_name(owner, "drift", limit=52)  # CronJob names leave room for Job suffixes
+
+
+def check_command(spec: Mapping[str, Any]) -> str:
+    """The check, its JSON kept as the termination message (exit status kept too)."""
+    deployment = spec["deployment"]
+    return (
+        f"llmops drift check --deployment '{deployment}' --json > /tmp/drift.json; "
+        f"status=$?; cp /tmp/drift.json {RESULT_FILE}; exit $status"
+    )
+
+
+def _env(spec: Mapping[str, Any], config: OperatorConfig) -> list[dict[str, str]]:
+    windows = spec.get("windows") or {}
+    thresholds = spec.get("thresholds") or {}
+    values = {
+        "LLMOPS_MLFLOW__TRACKING_URI": config.mlflow.tracking_uri,
+        "LLMOPS_DRIFT__REFERENCE_WINDOW": str(windows.get("reference", "7d")),
+        "LLMOPS_DRIFT__CURRENT_WINDOW": str(windows.get("current", "1h")),
+        "LLMOPS_DRIFT__MIN_SAMPLES": str(spec.get("minSamples", 200)),
+        "LLMOPS_DRIFT__FEATURE_THRESHOLD": str(thresholds.get("featureScore", 0.05)),
+        "LLMOPS_DRIFT__SHARE_THRESHOLD": str(thresholds.get("driftShare", 0.5)),
+    }
+    if spec.get("features"):
+        values["LLMOPS_DRIFT__FEATURES"] = "[" + ", ".join(spec["features"]) + "]"
+    return [{"name": k, "value": v} for k, v in values.items()]
+
+
+def render(body: Mapping[str, Any], config: OperatorConfig) -> dict[str, Any]:
+    meta = body["metadata"]
+    spec = body["spec"]
+    pod_labels = labels.ours(KIND, meta["name"], "drift-check")
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {
+            "name": cronjob_name(meta["name"]),
+            "namespace": meta["namespace"],
+            "labels": labels.ours(KIND, meta["name"], "drift-check"),
+            "ownerReferences": [labels.owner_reference(body)],
+        },
+        "spec": {
+            "schedule": spec.get("schedule", "*/15 * * * *"),
+            "suspend": bool(spec.get("suspend", False)),
+            "concurrencyPolicy": "Forbid",
+            "successfulJobsHistoryLimit": 3,
+            "failedJobsHistoryLimit": 3,
+            "jobTemplate": {
+                "metadata": {"labels": pod_labels},
+                "spec": {
+                    "backoffLimit": 1,
+                    "ttlSecondsAfterFinished": 24 * 3600,
+                    "template": {
+                        "metadata": {"labels": pod_labels},
+                        "spec": {
+                            "restartPolicy": "Never",
+                            "automountServiceAccountToken": False,
+                            "containers": [
+                                {
+                                    "name": "drift-check",
+                                    "image": config.images.trainer,
+                                    "command": ["sh", "-c", check_command(spec)],
+                                    "env": _env(spec, config),
+                                    "resources": {
+                                        "requests": {"cpu": "500m", "memory": "1Gi"},
+                                        "limits": {"memory": "2Gi"},
+                                    },
+                                    "terminationMessagePath": RESULT_FILE,
+                                    "terminationMessagePolicy": "File",
+                                }
+                            ],
+                        },
+                    },
+                },
+            },
+        },
+    }
+
+
+def finetune_job(
+    monitor: Mapping[str, Any], episode: str, extra_datasets: list[str]
+) -> dict[str, Any]:
+    """The FineTuneJob a drift episode starts, from the monitor's template; its name is
+    derived from the episode so the same episode never starts two."""
+    meta = monitor["metadata"]
+    template = monitor["spec"]["fineTuneTemplate"]
+    spec = dict(template["spec"])
+    spec["datasets"] = [*extra_datasets, *spec["datasets"]]
+    template_meta = template.get("metadata") or {}
+    return {
+        "apiVersion": labels.API_VERSION,
+        "kind": "FineTuneJob",
+        "metadata": {
+            "name": labels.child_name(meta["name"], f"retrain-{episode}"),
+            "namespace": meta["namespace"],
+            "labels": {
+                **(template_meta.get("labels") or {}),
+                **labels.ours(KIND, meta["name"], "retrain"),
+                labels.EPISODE: episode,
+            },
+            "annotations": dict(template_meta.get("annotations") or {}),
+            "ownerReferences": [{**labels.owner_reference(monitor), "controller": False}],
+        },
+        "spec": spec,
+    }

@@ -1,0 +1,121 @@
+"""Every manifest the operator renders passes kubernetes-validate (strict) for Kubernetes
+1.30 and 1.34; KubeRay objects' pod templates are checked as the PodTemplates they are."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from operators.config import OperatorConfig
+from operators.render import cronjob, finetune, rayservice, routes
+from tests.support import kube
+
+VERSIONS = ["1.30.0", "1.34.0"]
+CONFIG = OperatorConfig.model_validate(
+    {
+        "nodePools": [
+            {
+                "name": "a100",
+                "gpuType": "nvidia-tesla-a100",
+                "nodeSelector": {"cloud.google.com/gke-nodepool": "gpu-a100"},
+                "tolerations": [
+                    {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+                ],
+            }
+        ],
+    }
+)
+POOL = CONFIG.node_pools[0]
+
+
+def example(kind: str) -> dict[str, Any]:
+    body: dict[str, Any] = yaml.safe_load(
+        (kube.ROOT / "helm/llmops/examples" / f"{kind}.yaml").read_text()
+    )
+    body["metadata"]["uid"] = "0b7c1c8e-6e0b-4a53-9a57-4b2b9c6f7b11"
+    return body
+
+
+def pod_templates(ray_object: dict[str, Any]) -> list[dict[str, Any]]:
+    spec = ray_object["spec"]
+    cluster = spec.get("rayClusterConfig") or spec.get("rayClusterSpec")
+    groups = [cluster["headGroupSpec"], *cluster["workerGroupSpecs"]]
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "PodTemplate",
+            "metadata": {"name": "t"},
+            "template": g["template"],
+        }
+        for g in groups
+    ]
+
+
+def rendered() -> list[tuple[str, dict[str, Any]]]:
+    ftj, md, dm = example("finetunejob"), example("modeldeployment"), example("driftmonitor")
+    wide = {**ftj, "spec": {**ftj["spec"], "nodes": 4}}
+    service = rayservice.render(
+        md,
+        CONFIG,
+        [rayservice.ServedVersion("3", "stable"), rayservice.ServedVersion("4", "canary")],
+        POOL,
+    )
+    ray_job = finetune.render(wide, CONFIG, finetune.Attempt(1, POOL, "team-a"))
+    text = routes.document([routes.model_route("support-bot", "http://svc:8000", "3", "4", 10)])
+    objects = [
+        ("job", finetune.render(ftj, CONFIG, finetune.Attempt(1, POOL, None))),
+        ("job-kueue", finetune.render(ftj, CONFIG, finetune.Attempt(2, POOL, "team-a"))),
+        ("cronjob", cronjob.render(dm, CONFIG)),
+        ("configmap", routes.config_map("llmops-routes", "llmops", text)),
+    ]
+    objects += [(f"rayservice-pod-{i}", t) for i, t in enumerate(pod_templates(service))]
+    objects += [(f"rayjob-pod-{i}", t) for i, t in enumerate(pod_templates(ray_job))]
+    return objects
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize(("name", "manifest"), rendered(), ids=[n for n, _ in rendered()])
+def test_rendered_manifest_is_valid_kubernetes(
+    name: str, manifest: dict[str, Any], version: str
+) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter(
+            "ignore", DeprecationWarning
+        )  # jsonschema's RefResolver in the validator
+        kubernetes_validate.validate(manifest, version, strict=True)
+
+
+def test_the_crds_are_valid_customresourcedefinitions() -> None:
+    for crd in kube.crds():
+        for version in VERSIONS:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                kubernetes_validate.validate(crd, version, strict=True)
+
+
+def test_an_invalid_manifest_is_caught() -> None:
+    job = rendered()[0][1]
+    job["spec"]["template"]["spec"]["containers"][0]["resoures"] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with pytest.raises(kubernetes_validate.ValidationError, match="resoures"):
+            kubernetes_validate.validate(job, "1.34.0", strict=True)
+
+
+def test_rayservice_runs_our_serving_app_with_valid_replica_settings() -> None:
+    from llmops.serving.settings import ServingSettings
+
+    service = rayservice.render(
+        example("modeldeployment"), CONFIG, [rayservice.ServedVersion("3", "stable")], POOL
+    )
+    config = yaml.safe_load(service["spec"]["serveConfigV2"])
+    (app,) = config["applications"]
+    assert app["import_path"] == "llmops.serving.ray_app:app_from_args"
+    settings = ServingSettings.model_validate(app["args"])
+    assert settings.engine == "vllm" and settings.source == "models:/support-bot/3"
+    assert settings.autoscaling.max_replicas == 4 and settings.max_model_len == 4096
+    assert settings.route_prefix == app["route_prefix"] == "/support-bot/v3"
