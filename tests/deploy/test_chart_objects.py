@@ -13,6 +13,8 @@ import yaml
 
 from gateway.settings import GatewaySettings
 from llmops import settings as core_settings
+from operators import config as operator_config
+from operators import schemas
 from tests.deploy.conftest import PROFILES
 from tests.support import chart
 
@@ -87,9 +89,6 @@ def test_gateway_settings_load_as_the_pod_sees_them(
 ) -> None:
     data, env, container = _gateway_pod_config(rendered[profile])
     assert container["command"][:3] == ["llmops", "gateway", "serve"]
-    # The operator's routes (contract: ConfigMap key routes.yaml) where the pod mounts them.
-    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
-    assert data.pop("routes_file") == f"{mounts['routes']}/routes.yaml"
     config = tmp_path / "gateway.yaml"
     config.write_text(yaml.safe_dump(data))
     settings = core_settings.load(GatewaySettings, config, environ=env)
@@ -99,21 +98,12 @@ def test_gateway_settings_load_as_the_pod_sees_them(
     assert settings.key_hash_secret == "secret-key-hash-secret-0123456789abcdef"
     assert settings.redis_url is not None and settings.redis_url.startswith("redis://")
     assert not settings.migrate_on_start  # the init container migrates
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="contract 2: the gateway has no `routes_file` setting yet, so it cannot read the "
-    "operator's routes; remove this mark when it has",
-)
-def test_gateway_accepts_the_routes_file_it_is_given(
-    rendered: dict[str, list[chart.Manifest]], tmp_path: Path
-) -> None:
-    data, env, _ = _gateway_pod_config(rendered["default"])
-    config = tmp_path / "gateway.yaml"
-    config.write_text(yaml.safe_dump(data))
-    settings = core_settings.load(GatewaySettings, config, environ=env)
-    assert settings.model_dump()["routes_file"] == data["routes_file"]
+    # The operator's routes (contract: ConfigMap key routes.yaml) where the pod mounts them.
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert str(settings.routes_file) == f"{mounts['routes']}/routes.yaml"
+    deployment = chart.find(rendered[profile], "Deployment", "llmops-gateway").body
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["routes"]["configMap"] == {"name": "llmops-routes", "optional": True}
 
 
 def test_gateway_database_password_comes_from_the_secret(
@@ -136,6 +126,23 @@ def _operator_config(manifests: list[chart.Manifest]) -> dict[str, Any]:
     return data
 
 
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_operator_config_loads_in_the_operator(
+    rendered: dict[str, list[chart.Manifest]], profile: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "operator.yaml"
+    path.write_text(yaml.safe_dump(_operator_config(rendered[profile])))
+    config = operator_config.load(path)
+    assert config.namespace == config.operator_namespace == "llmops"
+    assert config.routes.config_map == "llmops-routes"
+    assert config.routes_namespace == "llmops"  # where the gateway mounts it from
+    assert config.mlflow.tracking_uri == "http://llmops-mlflow:5000"
+    assert config.metrics_port == 9090
+    operator = chart.find(rendered[profile], "Deployment", "llmops-operator").body
+    ports = operator["spec"]["template"]["spec"]["containers"][0]["ports"]
+    assert ports == [{"name": "metrics", "containerPort": 9090, "protocol": "TCP"}]
+
+
 def test_operator_config_carries_node_pools_and_kueue(
     rendered: dict[str, list[chart.Manifest]],
 ) -> None:
@@ -143,6 +150,11 @@ def test_operator_config_carries_node_pools_and_kueue(
     assert gpu["nodePools"] == chart.profile("gpu")["operator"]["nodePools"]
     assert gpu["routes"] == {"configMap": "llmops-routes"}
     assert gpu["mlflow"] == {"trackingUri": "http://llmops-mlflow:5000"}
+    pools = operator_config.OperatorConfig.model_validate(gpu).node_pools
+    assert [(p.name, p.gpu_type, p.gpus_per_node) for p in pools] == [
+        ("gpu-l4", "nvidia-l4", 2),
+        ("gpu-a100", "nvidia-tesla-a100", 8),
+    ]
     assert gpu["kueue"] == {"enabled": False, "defaultQueue": "llmops"}
     assert set(gpu["images"]) == {"serving", "servingCpu", "trainer", "ray"}
     assert _operator_config(rendered["kueue"])["kueue"] == {
@@ -173,3 +185,17 @@ def test_operator_rbac_is_least_privilege(rendered: dict[str, list[chart.Manifes
         assert not {"roles", "rolebindings"} & set(rule["resources"]), rule
     writes = [r for r in _rules(role) if "configmaps" in r["resources"] and "patch" in r["verbs"]]
     assert [r.get("resourceNames") for r in writes] == [["llmops-routes"]]
+
+
+def test_default_model_deployment_is_a_valid_custom_resource(
+    rendered: dict[str, list[chart.Manifest]],
+) -> None:
+    """Checked against the CRD's schema, as the API server would."""
+    assert not any(m.kind == "ModelDeployment" for m in rendered["default"])
+    deployment = chart.find(rendered["gpu"], "ModelDeployment", "assistant")
+    assert schemas.problems(deployment.body) == []
+    assert deployment.body["spec"]["nodePool"] in {
+        p["name"] for p in _operator_config(rendered["gpu"])["nodePools"]
+    }
+    with_defaults = chart.render({"defaultModelDeployment": {"enabled": True}})
+    assert schemas.problems(chart.find(with_defaults, "ModelDeployment").body) == []

@@ -15,8 +15,9 @@ from tests.support import chart
 
 KUBERNETES = ("1.30.0", "1.34.0")
 # Kinds defined by CRDs: Kubernetes' schemas do not know them. Ours are checked against
-# our CRDs (test_chart_objects); the Prometheus Operator's CRDs are not available here,
-# so their objects are checked field by field in test_monitoring_objects instead.
+# our CRDs (test_chart_objects); the Prometheus Operator's CRD schemas are not available
+# here, so its objects are checked field by field (test_monitoring_objects_...) and their
+# PromQL against the exported metrics (test_dashboards).
 CRD_KINDS = {"ServiceMonitor", "PrometheusRule", "ModelDeployment"}
 
 

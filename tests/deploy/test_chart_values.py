@@ -69,6 +69,14 @@ from tests.support import chart
         ({"mlflow": {"artifacts": {"type": "s3"}}}, "at '/mlflow/artifacts/s3/bucket'"),
         ({"redis": {"mode": "cluster"}}, "at '/redis/mode'"),
         (
+            {"defaultModelDeployment": {"spec": {"engine": "tgi"}}},
+            "at '/defaultModelDeployment/spec/engine'",
+        ),
+        (
+            {"defaultModelDeployment": {"spec": {"replica": 2}}},
+            "at '/defaultModelDeployment/spec': additional properties 'replica' not allowed",
+        ),
+        (
             {"monitoring": {"prometheusRule": {"errorRateThreshold": 5}}},
             "/monitoring/prometheusRule/errorRateThreshold",
         ),
@@ -90,8 +98,8 @@ def test_schema_rejects_bad_values_naming_the_key(values: dict[str, Any], messag
         ),
         ({"redis": {"mode": "external"}}, "redis-url (redis.mode=external)"),
         (
-            {"defaultModelDeployment": {"enabled": True, "nodePool": "gpu-x"}},
-            'defaultModelDeployment.nodePool "gpu-x" is not one of operator.nodePools',
+            {"defaultModelDeployment": {"enabled": True, "spec": {"nodePool": "gpu-x"}}},
+            'defaultModelDeployment.spec.nodePool "gpu-x" is not one of operator.nodePools',
         ),
         (
             {"defaultModelDeployment": {"enabled": True}, "operator": {"enabled": False}},
@@ -113,10 +121,9 @@ def test_every_default_value_and_profile_passes_the_schema() -> None:
             loaded.validate_schema(yaml.safe_load(path.read_text()) or {})
 
 
-def test_gateway_config_schema_follows_the_gateway_settings() -> None:
+def test_generated_schema_parts_follow_the_gateway_settings_and_the_crd() -> None:
     schema = json.loads(chart.SCHEMA.read_text())
-    config, defs = chart.gateway_config_schema()
-    stale = schema["$defs"]["gatewayConfig"] != config or any(
-        schema["$defs"].get(name) != value for name, value in defs.items()
+    stale = sorted(
+        name for name, value in chart.generated_defs().items() if schema["$defs"].get(name) != value
     )
-    assert not stale, "values.schema.json is stale: run `python -m tests.support.chart`"
+    assert not stale, f"values.schema.json is stale ({stale}): run `python -m tests.support.chart`"

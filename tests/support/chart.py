@@ -1,8 +1,9 @@
 """The Helm chart as tests meet it: rendered by Helm's own engine (helm-python-sdk), with
 the values profiles of ``helm/llmops/ci`` and the cluster capabilities a test asks for.
 
-``python -m tests.support.chart`` rewrites the gateway part of ``values.schema.json``
-from the gateway's settings model (run it when ``GatewaySettings`` changes).
+``python -m tests.support.chart`` rewrites the generated parts of ``values.schema.json``:
+``gateway.config`` from the gateway's settings model and ``defaultModelDeployment.spec``
+from the ModelDeployment CRD (run it when either changes).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from gateway.settings import GatewaySettings
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "helm" / "llmops"
 SCHEMA = CHART / "values.schema.json"
+CRDS = CHART / "crds"
 PROFILES = CHART / "ci"
 PROMETHEUS_OPERATOR = (
     "monitoring.coreos.com/v1",
@@ -131,17 +133,50 @@ def gateway_config_schema() -> tuple[dict[str, Any], dict[str, Any]]:
     return schema, defs
 
 
-def write_gateway_schema() -> None:
-    schema = json.loads(SCHEMA.read_text())
+def _without_extensions(node: Any) -> Any:
+    """An OpenAPI schema without Kubernetes' ``x-kubernetes-*`` extensions."""
+    if isinstance(node, dict):
+        return {k: _without_extensions(v) for k, v in node.items() if not k.startswith("x-")}
+    if isinstance(node, list):
+        return [_without_extensions(v) for v in node]
+    return node
+
+
+def model_deployment_spec_schema() -> dict[str, Any]:
+    """The schema of ``defaultModelDeployment.spec``: the CRD's, closed to unknown fields
+    (the API server would prune them silently)."""
+    crd = yaml.safe_load((CRDS / "modeldeployments.yaml").read_text())
+    version = next(v for v in crd["spec"]["versions"] if v["storage"])
+    spec: dict[str, Any] = _without_extensions(
+        version["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    )
+
+    def close(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "object" and "properties" in node:
+                node.setdefault("additionalProperties", False)
+            for value in node.values():
+                close(value)
+
+    close(spec)
+    return spec
+
+
+def generated_defs() -> dict[str, Any]:
     config, defs = gateway_config_schema()
+    return {**defs, "gatewayConfig": config, "modelDeploymentSpec": model_deployment_spec_schema()}
+
+
+def write_generated_schema() -> None:
+    schema = json.loads(SCHEMA.read_text())
+    generated = generated_defs()
     schema["$defs"] = {
-        **{k: v for k, v in schema["$defs"].items() if k not in defs},
-        **defs,
-        "gatewayConfig": config,
+        **{k: v for k, v in schema["$defs"].items() if k not in generated},
+        **generated,
     }
     SCHEMA.write_text(json.dumps(schema, indent=2) + "\n")
 
 
 if __name__ == "__main__":
-    write_gateway_schema()
+    write_generated_schema()
     sys.stdout.write(f"wrote {SCHEMA.relative_to(ROOT)}\n")

@@ -14,6 +14,7 @@ from gateway.metrics import GatewayMetrics, ReplicaGauges
 from llmops.serving.metrics import ServingMetrics
 from llmops.serving.settings import ServingSettings
 from llmops.serving.vllm import VllmEngine
+from operators.metrics import OperatorMetrics
 
 # vLLM's V1 engine metrics (vLLM 0.33, docs "Production Metrics"), which its replicas
 # export; vLLM is not installed beside the CPU stack, so they cannot be read from it here.
@@ -62,7 +63,7 @@ def _registries() -> list[CollectorRegistry]:
     gateway = GatewayMetrics()
     gateway.registry.register(ReplicaGauges(lambda: []))
     serving = ServingMetrics(VllmEngine(ServingSettings(engine="vllm")))
-    return [gateway.registry, serving.registry]
+    return [gateway.registry, serving.registry, OperatorMetrics().registry]
 
 
 def platform_series() -> set[str]:
