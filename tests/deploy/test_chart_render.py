@@ -18,7 +18,7 @@ KUBERNETES = ("1.30.0", "1.34.0")
 # our CRDs (test_chart_objects); the Prometheus Operator's CRD schemas are not available
 # here, so its objects are checked field by field (test_monitoring_objects_...) and their
 # PromQL against the exported metrics (test_dashboards).
-CRD_KINDS = {"ServiceMonitor", "PrometheusRule", "ModelDeployment"}
+CRD_KINDS = {"ServiceMonitor", "PodMonitor", "PrometheusRule", "ModelDeployment"}
 
 
 @pytest.mark.parametrize("kube_version", ["v1.30.0", "v1.34.0"])
@@ -81,7 +81,7 @@ def test_default_profile_installs_the_whole_stack(
     ):
         assert expected in kinds
     # Without the Prometheus Operator's CRDs in the cluster, none of its objects.
-    assert not any(m.kind in {"ServiceMonitor", "PrometheusRule"} for m in rendered["default"])
+    assert not any(m.api_version.startswith("monitoring.coreos.com") for m in rendered["default"])
 
 
 def test_production_profile_uses_external_services(
@@ -114,6 +114,9 @@ def test_monitoring_objects_when_the_prometheus_operator_is_installed(
     services = [m for m in manifests if m.kind == "Service"]
     ports = {p["name"] for s in services for p in s.body["spec"]["ports"]}
     assert {e["port"] for e in monitor["spec"]["endpoints"]} <= ports
+    replicas = chart.find(manifests, "PodMonitor").body["spec"]
+    assert replicas["selector"] == {"matchLabels": {"ray.io/is-ray-node": "yes"}}
+    assert replicas["podMetricsEndpoints"][0]["port"] == "metrics"
     rule = chart.find(manifests, "PrometheusRule").body
     alerts = {r["alert"]: r for g in rule["spec"]["groups"] for r in g["rules"]}
     assert set(alerts) == {

@@ -31,6 +31,7 @@ PROMETHEUS_OPERATOR = (
     "monitoring.coreos.com/v1",
     "monitoring.coreos.com/v1/ServiceMonitor",
     "monitoring.coreos.com/v1/PrometheusRule",
+    "monitoring.coreos.com/v1/PodMonitor",
 )
 # Gateway settings the chart sets itself (listener, database, Redis, secrets, routes).
 CHART_SET_GATEWAY_KEYS = (
