@@ -55,6 +55,39 @@ provider "helm" {
   }
 }
 
+# KubeRay runs the RayServices (ModelDeployment) and RayJobs (FineTuneJob) the operator creates.
+resource "helm_release" "kuberay" {
+  name             = "kuberay-operator"
+  namespace        = "kuberay-system"
+  create_namespace = true
+  repository       = "https://ray-project.github.io/kuberay-helm/"
+  chart            = "kuberay-operator"
+  version          = var.kuberay_version
+}
+
+# The NVIDIA device plugin advertises nvidia.com/gpu on the GPU nodes (the NVIDIA AMI
+# brings the driver); it runs on the GPU pools only and tolerates their taint.
+resource "helm_release" "nvidia_device_plugin" {
+  name             = "nvidia-device-plugin"
+  namespace        = "nvidia-device-plugin"
+  create_namespace = true
+  repository       = "https://nvidia.github.io/k8s-device-plugin"
+  chart            = "nvidia-device-plugin"
+  version          = var.nvidia_device_plugin_version
+  values = [yamlencode({
+    affinity = {
+      nodeAffinity = {
+        requiredDuringSchedulingIgnoredDuringExecution = {
+          nodeSelectorTerms = [{
+            matchExpressions = [{ key = "llmops.io/gpu-type", operator = "Exists" }]
+          }]
+        }
+      }
+    }
+    tolerations = [{ key = "nvidia.com/gpu", operator = "Exists", effect = "NoSchedule" }]
+  })]
+}
+
 module "llmops" {
   source = "../../modules/llmops-release"
 
@@ -70,4 +103,6 @@ module "llmops" {
       }
     }
   }
+
+  depends_on = [helm_release.kuberay, helm_release.nvidia_device_plugin]
 }

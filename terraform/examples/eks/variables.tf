@@ -18,3 +18,15 @@ variable "mlflow_role_arn" {
   description = "IAM role (with access to the bucket) that MLflow's pods assume through IRSA."
   type        = string
 }
+
+variable "kuberay_version" {
+  description = "Version of the KubeRay operator chart (RayService and RayJob)."
+  type        = string
+  default     = "1.4.2"
+}
+
+variable "nvidia_device_plugin_version" {
+  description = "Version of the NVIDIA device plugin chart that advertises the GPUs."
+  type        = string
+  default     = "0.17.1"
+}

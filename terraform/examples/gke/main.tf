@@ -56,6 +56,16 @@ provider "helm" {
   }
 }
 
+# KubeRay runs the RayServices (ModelDeployment) and RayJobs (FineTuneJob) the operator creates.
+resource "helm_release" "kuberay" {
+  name             = "kuberay-operator"
+  namespace        = "kuberay-system"
+  create_namespace = true
+  repository       = "https://ray-project.github.io/kuberay-helm/"
+  chart            = "kuberay-operator"
+  version          = var.kuberay_version
+}
+
 module "llmops" {
   source = "../../modules/llmops-release"
 
@@ -71,4 +81,6 @@ module "llmops" {
       }
     }
   }
+
+  depends_on = [helm_release.kuberay]
 }

@@ -24,3 +24,9 @@ variable "mlflow_service_account" {
   description = "Google service account (with access to the bucket) that MLflow's pods act as through Workload Identity."
   type        = string
 }
+
+variable "kuberay_version" {
+  description = "Version of the KubeRay operator chart (RayService and RayJob)."
+  type        = string
+  default     = "1.4.2"
+}
