@@ -14,7 +14,8 @@ import yaml
 from gateway.settings import GatewaySettings
 from llmops import settings as core_settings
 from operators import config as operator_config
-from operators import schemas
+from operators import kube, schemas
+from operators import main as operator_main
 from tests.deploy.conftest import PROFILES
 from tests.support import chart
 
@@ -199,3 +200,53 @@ def test_default_model_deployment_is_a_valid_custom_resource(
     }
     with_defaults = chart.render({"defaultModelDeployment": {"enabled": True}})
     assert schemas.problems(chart.find(with_defaults, "ModelDeployment").body) == []
+
+
+def _grants(manifest: chart.Manifest) -> dict[tuple[str, str], set[str]]:
+    """(API group, resource) to the verbs a Role or ClusterRole grants (any name)."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for rule in _rules(manifest):
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                out.setdefault((group, resource), set()).update(rule["verbs"])
+    return out
+
+
+def _operator_needs() -> tuple[dict[tuple[str, str], set[str]], set[tuple[str, str]]]:
+    """What the operator's own code touches: the resources its kopf handlers watch (list,
+    watch; patch and status for the ones it reconciles), and every resource its API
+    client is given (operators.kube); and which of them are cluster-scoped."""
+    registry = operator_main.build_registry(operator_config.OperatorConfig())
+    needs: dict[tuple[str, str], set[str]] = {}
+    for kind in ("_watching", "_changing", "_spawning"):
+        for handler in getattr(registry, kind).get_all_handlers():
+            key = (handler.selector.group, handler.selector.any_name)
+            needs.setdefault(key, set()).update({"list", "watch"})
+            if kind != "_watching":
+                needs[key].add("patch")
+                needs.setdefault((key[0], f"{key[1]}/status"), set()).add("patch")
+    cluster_scoped = set()
+    for value in vars(kube).values():
+        if isinstance(value, kube.Resource):
+            key = (value.group, value.plural)
+            needs.setdefault(key, set()).add("get")
+            if not value.namespaced:
+                cluster_scoped.add(key)
+    return needs, cluster_scoped
+
+
+def test_operator_rbac_covers_what_the_operator_touches_and_no_more(
+    rendered: dict[str, list[chart.Manifest]],
+) -> None:
+    manifests = rendered["default"]
+    role, cluster_role = chart.find(manifests, "Role"), chart.find(manifests, "ClusterRole")
+    namespaced, cluster = _grants(role), _grants(cluster_role)
+    needs, cluster_scoped = _operator_needs()
+    for key, verbs in needs.items():
+        granted = cluster if key in cluster_scoped else namespaced
+        assert verbs <= granted.get(key, set()), f"{key} needs {sorted(verbs)}"
+    # Framework and bookkeeping beyond the code's resources: events it posts, the CRDs
+    # kopf watches to notice resources appearing.
+    framework = {("", "events"), ("events.k8s.io", "events")}
+    assert set(namespaced) - set(needs) <= framework, set(namespaced) - set(needs)
+    assert set(cluster) - cluster_scoped == {("apiextensions.k8s.io", "customresourcedefinitions")}
