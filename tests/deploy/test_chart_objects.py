@@ -102,6 +102,10 @@ def test_gateway_settings_load_as_the_pod_sees_them(
     # The operator's routes (contract: ConfigMap key routes.yaml) where the pod mounts them.
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
     assert str(settings.routes_file) == f"{mounts['routes']}/routes.yaml"
+    assert container["command"][-1] == f"{mounts['config']}/gateway.yaml"
+    # No volume inside another (a read-only ConfigMap volume cannot hold a mount point).
+    paths = sorted(mounts.values())
+    assert not any(b.startswith(a + "/") for a in paths for b in paths), paths
     deployment = chart.find(rendered[profile], "Deployment", "llmops-gateway").body
     volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
     assert volumes["routes"]["configMap"] == {"name": "llmops-routes", "optional": True}
