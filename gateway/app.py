@@ -14,6 +14,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -29,12 +30,14 @@ from gateway.proxy import Proxy
 from gateway.ratelimit.base import RateLimiter
 from gateway.ratelimit.memory import MemoryRateLimiter
 from gateway.ratelimit.redis import RedisRateLimiter
+from gateway.requestlog import RequestLog
 from gateway.routing.health import HealthChecker
 from gateway.routing.pools import pools_from, replica_states
 from gateway.routing.routesfile import RoutesWatcher, RouteTable
 from gateway.settings import DEFAULT_KEY_HASH_SECRET, GatewaySettings
 from gateway.tracing import Tracing
 from gateway.upstream import UpstreamClient
+from llmops.requestlog.redaction import PiiRedactor
 
 log = logging.getLogger("llmops.gateway")
 
@@ -56,6 +59,16 @@ def _counters(settings: GatewaySettings) -> dict[str, tokens.TokenCounter]:
     }
 
 
+def _request_log(
+    engine: AsyncEngine, settings: GatewaySettings, metrics: GatewayMetrics
+) -> RequestLog | None:
+    if not settings.request_log.enabled:
+        return None
+    request_log = RequestLog(engine, settings.request_log, PiiRedactor(), metrics.registry)
+    request_log.start()
+    return request_log
+
+
 @contextlib.asynccontextmanager
 async def _services(settings: GatewaySettings, metrics: GatewayMetrics) -> AsyncIterator[Services]:
     if settings.key_hash_secret == DEFAULT_KEY_HASH_SECRET:
@@ -71,6 +84,7 @@ async def _services(settings: GatewaySettings, metrics: GatewayMetrics) -> Async
     )
     upstream = UpstreamClient(settings.upstream)
     tracing = Tracing(settings.tracing)
+    request_log = _request_log(engine, settings, metrics)
     await upstream.start()
     pools = pools_from(settings.models, settings.routing.circuit)
     counters = _counters(settings)
@@ -105,6 +119,7 @@ async def _services(settings: GatewaySettings, metrics: GatewayMetrics) -> Async
         counters=counters,
         metrics=metrics,
         tracing=tracing,
+        recorder=request_log,
     )
     try:
         yield Services(
@@ -115,6 +130,8 @@ async def _services(settings: GatewaySettings, metrics: GatewayMetrics) -> Async
             await watcher.close()
         await checker.close()
         await proxy.drain()
+        if request_log is not None:
+            await request_log.close()
         await upstream.close()
         await limiter.close()
         await engine.dispose()

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from opentelemetry import trace
 
@@ -57,6 +57,10 @@ class Exchange:
     status: int = 200
     usage: Usage | None = None
     ratelimit_headers: dict[str, str] = field(default_factory=dict)
+    answer: Any = None
+    """The parsed body of a JSON answer (read by the request log)."""
+    streamed: list[str] | None = None
+    """The text of a relayed stream's content chunks (read by the request log)."""
     finished: bool = False
 
     @property
@@ -118,13 +122,28 @@ class UpstreamCall:
         self._accounts.count_upstream(self._ex, outcome)
 
 
-class Accounts:
-    """Metrics, access log, spans and rate-limit settlements of finished requests."""
+class RequestRecorder(Protocol):
+    """Takes note of each finished request (the request log); must never block or raise."""
 
-    def __init__(self, *, limiter: RateLimiter, metrics: GatewayMetrics, access_log: bool) -> None:
+    def record(self, ex: Exchange, elapsed: float) -> None: ...
+
+
+class Accounts:
+    """Metrics, access log, request log, spans and rate-limit settlements of finished
+    requests."""
+
+    def __init__(
+        self,
+        *,
+        limiter: RateLimiter,
+        metrics: GatewayMetrics,
+        access_log: bool,
+        recorder: RequestRecorder | None = None,
+    ) -> None:
         self._limiter = limiter
         self._metrics = metrics
         self._access_log = access_log
+        self._recorder = recorder
         self._background: set[asyncio.Task[None]] = set()
 
     async def drain(self) -> None:
@@ -163,6 +182,8 @@ class Accounts:
             )
         if self._access_log:
             self._log(ex, elapsed)
+        if self._recorder is not None:
+            self._recorder.record(ex, elapsed)
 
     def _log(self, ex: Exchange, elapsed: float) -> None:
         usage = ex.usage

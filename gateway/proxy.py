@@ -35,7 +35,7 @@ from gateway.errors import (
     ServiceUnavailable,
     UpstreamError,
 )
-from gateway.exchange import CLIENT_CLOSED, Accounts, Exchange, UpstreamCall
+from gateway.exchange import CLIENT_CLOSED, Accounts, Exchange, RequestRecorder, UpstreamCall
 from gateway.keys.store import Principal
 from gateway.metrics import GatewayMetrics
 from gateway.openai_schema import Endpoint, ParsedRequest
@@ -66,6 +66,7 @@ class Proxy:
         counters: dict[str, tokens.TokenCounter],
         metrics: GatewayMetrics,
         tracing: Tracing,
+        recorder: RequestRecorder | None = None,
     ) -> None:
         self._settings = settings
         self._auth = authenticator
@@ -79,7 +80,9 @@ class Proxy:
         # Reservation ids: unique across replicas (a random prefix), cheap to make (a counter).
         self._reservation_prefix = secrets.token_hex(8) + "-"
         self._reservation_ids = itertools.count()
-        self._accounts = Accounts(limiter=limiter, metrics=metrics, access_log=settings.access_log)
+        self._accounts = Accounts(
+            limiter=limiter, metrics=metrics, access_log=settings.access_log, recorder=recorder
+        )
         self._dispatcher = Dispatcher(
             pools=pools,
             upstream=upstream,
@@ -246,6 +249,7 @@ class Proxy:
             except orjson.JSONDecodeError:
                 parsed = None
             ex.usage = Usage.of(parsed if isinstance(parsed, dict) else None)
+            ex.answer = parsed
         return Response(
             content=data,
             status_code=response.status,
@@ -263,6 +267,7 @@ class Proxy:
                 ex.status = CLIENT_CLOSED if tally.outcome == "cancelled" else 502
             ex.first_token_at = tally.first_token_at
             ex.usage = tally.final_usage(ex.prompt_tokens)
+            ex.streamed = tally.text
             self._accounts.finish(ex)
 
         headers = self._headers(request, ex, call.response)

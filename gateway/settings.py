@@ -154,6 +154,27 @@ class TracingSettings(_Strict):
     sample_ratio: Annotated[float, Field(ge=0, le=1)] = 1.0
 
 
+class RequestLogSettings(_Strict):
+    """The request log (one row per request, for monitoring), written off the request path."""
+
+    enabled: bool = True
+    text_sample_rate: Annotated[float, Field(ge=0, le=1)] = 1.0
+    """Share of requests whose prompt and completion text are kept (redacted); the other
+    rows keep only figures."""
+    max_text_chars: Annotated[int, Field(ge=0)] = 8000
+    """Longer texts are cut to this many characters before redaction."""
+    queue_size: Annotated[int, Field(ge=1)] = 10000
+    """Rows waiting to be written; past it new rows are dropped (and counted), never waited on."""
+    batch_size: Annotated[int, Field(ge=1)] = 500
+    flush_seconds: Annotated[float, Field(gt=0)] = 1.0
+    """The longest a row waits for its batch to fill."""
+    write_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    """A batch whose write takes longer is dropped (and counted)."""
+    retention_days: Annotated[float, Field(ge=0)] = 30.0
+    """Rows older than this are deleted; 0 keeps them forever."""
+    prune_interval_seconds: Annotated[float, Field(gt=0)] = 3600.0
+
+
 class GatewaySettings(_Strict):
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str | None = None
@@ -181,6 +202,7 @@ class GatewaySettings(_Strict):
     upstream: UpstreamSettings = UpstreamSettings()
     tracing: TracingSettings = TracingSettings()
     routing: RoutingSettings = RoutingSettings()
+    request_log: RequestLogSettings = RequestLogSettings()
 
     @field_validator("models")
     @classmethod

@@ -65,3 +65,14 @@ def has_content(chunk: dict[str, Any]) -> bool:
         if choice.get("text"):
             return True
     return False
+
+
+def content_text(chunk: dict[str, Any]) -> str:
+    """The first choice's text in a chunk (``delta.content`` or ``text``)."""
+    choices = chunk.get("choices")
+    choice = choices[0] if isinstance(choices, list) and choices else None
+    if not isinstance(choice, dict):
+        return ""
+    delta = choice.get("delta")
+    text = delta.get("content") if isinstance(delta, dict) else choice.get("text")
+    return text if isinstance(text, str) else ""

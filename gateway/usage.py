@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gateway import sse
@@ -48,6 +48,8 @@ class StreamTally:
     first_token_at: float | None = None
     outcome: str = "cancelled"
     """How the stream ended: ``success``, ``error``, or ``cancelled`` until it ends."""
+    text: list[str] = field(default_factory=list)
+    """The content deltas seen (the request log keeps a sample of them)."""
 
     def passes(self, event: bytes) -> bool:
         """Take note of one event; whether it goes on to the client."""
@@ -56,6 +58,7 @@ class StreamTally:
             return True
         if sse.has_content(chunk):
             self.content_chunks += 1
+            self.text.append(sse.content_text(chunk))
             if self.first_token_at is None:
                 self.first_token_at = time.perf_counter()
         if chunk.get("usage"):

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
+from click.testing import CliRunner
 
+from llmops.cli.main import cli
+from llmops.serving import weights
 from llmops.serving.echo import EchoBehaviour, EchoRecord, EchoServer
-from tests.support import services
+from llmops.serving.settings import BundledSource
+from tests.support import finetuning, services
+from tests.support.mlflow import mlflow_server
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +49,45 @@ def echo(echo_server: EchoServer) -> EchoServer:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'gateway.db'}"
+
+
+@pytest.fixture(scope="session")
+def mlflow_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real MLflow tracking server (SQLite backend, proxied artifacts) for the session."""
+    workdir = tmp_path_factory.mktemp("mlflow")
+    with mlflow_server(f"sqlite:///{workdir / 'mlflow.db'}", workdir) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache directory holding the bundled SmolLM2 converted once for the session (~20 s)."""
+    cache = tmp_path_factory.mktemp("models")
+    weights.model_dir(BundledSource("smollm2"), cache)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def finetuned(
+    mlflow_url: str, model_cache: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """A real LoRA run on the bundled model (a dozen steps), registered as ``facts`` v1.
+
+    The ``--json`` answer of ``llmops finetune run``, with the data files added
+    under ``train`` and ``eval``.
+    """
+    workdir = tmp_path_factory.mktemp("finetune")
+    train, evaluation = finetuning.write_facts(workdir)
+    args = finetuning.finetune_args(
+        train,
+        evaluation,
+        register="facts",
+        output=workdir / "out",
+        cache_dir=model_cache,
+        tracking_uri=mlflow_url,
+        max_steps=12,
+    )
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    answer: dict[str, Any] = orjson.loads(result.stdout)
+    return {**answer, "train": train, "eval": evaluation, "output": workdir / "out"}

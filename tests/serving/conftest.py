@@ -13,22 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from llmops.serving import weights
 from llmops.serving.cpu import CpuEngine
 from llmops.serving.openai_api import create_app
-from llmops.serving.settings import BundledSource, ServingSettings
+from llmops.serving.settings import ServingSettings
 from tests.support.asgi import uvicorn_in_thread
 
 # Requests submitted together wait up to this long for each other (generous: CI is slow).
 BATCH_WAIT_MS = 50
-
-
-@pytest.fixture(scope="session")
-def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A cache directory holding the converted bundled model."""
-    cache = tmp_path_factory.mktemp("models")
-    weights.model_dir(BundledSource("smollm2"), cache)
-    return cache
 
 
 @pytest.fixture(scope="session")

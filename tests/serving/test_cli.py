@@ -16,12 +16,18 @@ def test_help_names_both_modes() -> None:
     assert "--config" in result.output
 
 
-def test_registry_sources_are_refused_before_anything_starts(tmp_path: Path) -> None:
+def test_registry_sources_without_a_registry_are_refused_before_anything_starts(
+    tmp_path: Path,
+) -> None:
     config = tmp_path / "serve.yaml"
     config.write_text("source: 'models:/support-bot@champion'\n")
-    result = CliRunner().invoke(cli, ["serve", "--standalone", "--config", str(config)])
-    assert result.exit_code == 1
-    assert "not supported yet" in result.output
+    result = CliRunner().invoke(
+        cli,
+        ["serve", "--standalone", "--config", str(config)],
+        env={"LLMOPS_MLFLOW__TRACKING_URI": ""},
+    )
+    assert result.exit_code == 2
+    assert "mlflow.tracking_uri" in result.output
 
 
 def test_invalid_settings_say_where(tmp_path: Path) -> None:

@@ -43,8 +43,8 @@ def test_local_directories(model_cache: Path, tmp_path: Path) -> None:
         weights.model_dir(LocalSource(tmp_path), model_cache)
 
 
-def test_registry_sources_are_not_supported_yet(tmp_path: Path) -> None:
-    with pytest.raises(UnsupportedModelSource, match="not supported yet"):
+def test_registry_sources_are_not_directories(tmp_path: Path) -> None:
+    with pytest.raises(UnsupportedModelSource, match="through the registry"):
         weights.model_dir(RegistrySource("bot", "champion", None), tmp_path)
 
 

@@ -18,7 +18,6 @@ from llmops.cli.common import config_option
 from llmops.errors import LlmopsError
 from llmops.serving import settings as serving_settings
 from llmops.serving import weights
-from llmops.serving.errors import UnsupportedModelSource
 from llmops.serving.settings import RegistrySource, ServingSettings
 
 
@@ -32,11 +31,16 @@ def load_settings(path: Path | None, **overrides: object) -> ServingSettings:
 def _announce_load(settings: ServingSettings) -> None:
     source = settings.model_source
     if isinstance(source, RegistrySource):
-        raise click.ClickException(
-            str(
-                UnsupportedModelSource(f"{settings.source}: registry sources are not supported yet")
+        if not settings.mlflow.tracking_uri:
+            raise click.UsageError(
+                f"{settings.source} needs the registry: set mlflow.tracking_uri "
+                "(or LLMOPS_MLFLOW__TRACKING_URI)"
             )
+        follows = " and following it" if source.alias else ""
+        click.echo(
+            f"loading {settings.source} from {settings.mlflow.tracking_uri}{follows} ...", err=True
         )
+        return
     slow = weights.needs_conversion(source, settings.cache_dir)
     note = " (first start converts the GGUF file, ~20 s)" if slow else ""
     click.echo(f"loading {settings.model}{note} ...", err=True)

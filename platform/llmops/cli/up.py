@@ -24,6 +24,7 @@ from gateway.keys.store import KeyStore
 from gateway.settings import GatewaySettings, ModelRoute
 from llmops.cli.common import load_gateway_settings
 from llmops.errors import LlmopsError
+from llmops.local import mlflow
 from llmops.local.processes import Child, Children, http_ok
 from llmops.serving.echo import EchoServer
 
@@ -58,12 +59,9 @@ def _dev_key(settings: GatewaySettings, path: Path) -> str:
 
 def _start_mlflow(children: Children, data_dir: Path, port: int) -> str:
     url = f"http://127.0.0.1:{port}"
-    argv = [
-        sys.executable, "-m", "mlflow", "server",
-        "--backend-store-uri", f"sqlite:///{(data_dir / 'mlflow.db').resolve()}",
-        "--artifacts-destination", str((data_dir / "mlartifacts").resolve()),
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-    ]  # fmt: skip
+    argv = mlflow.server_argv(
+        f"sqlite:///{(data_dir / 'mlflow.db').resolve()}", data_dir / "mlartifacts", port=port
+    )
     child = children.start(Child("MLflow", argv, log=data_dir / "logs" / "mlflow.log"))
     child.wait_ready(lambda: http_ok(f"{url}/health"), timeout=120, what=f"MLflow on {url}")
     return url

@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 from llmops.serving.engine import Engine
-from llmops.serving.settings import ServingSettings
+from llmops.serving.settings import RegistrySource, ServingSettings
 
 
 def build_engine(settings: ServingSettings) -> Engine:
-    """A new, not yet started engine of the kind ``settings.engine`` names."""
+    """A new, not yet started engine of the kind ``settings.engine`` names.
+
+    A registry source (``models:/NAME@ALIAS``) gets that engine wrapped in one that
+    follows the alias from version to version.
+    """
+    source = settings.model_source
+    if isinstance(source, RegistrySource):
+        from llmops.serving.following import (  # noqa: PLC0415
+            AliasFollowingEngine,
+            VersionResolver,
+        )
+
+        return AliasFollowingEngine(settings, _plain_engine, VersionResolver(source, settings))
+    return _plain_engine(settings)
+
+
+def _plain_engine(settings: ServingSettings) -> Engine:
     if settings.engine == "vllm":
         from llmops.serving.vllm import VllmEngine  # noqa: PLC0415 - keeps torch out of vLLM's way
 

@@ -88,7 +88,11 @@ class OpenAiApi:
     def __init__(self, engine: Engine, metrics: ServingMetrics) -> None:
         self.engine = engine
         self.metrics = metrics
-        self.headers = {VERSION_HEADER: engine.version}
+
+    @property
+    def headers(self) -> dict[str, str]:
+        # Read per response: an engine following a registry alias changes version.
+        return {VERSION_HEADER: self.engine.version}
 
     async def chat(self, request: Request) -> Response:
         return await self._generate(

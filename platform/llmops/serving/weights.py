@@ -91,8 +91,8 @@ def model_dir(source: ModelSource, cache_dir: Path) -> Path:
             return path
         case RegistrySource():
             raise UnsupportedModelSource(
-                "registry model sources (models:/...) are not supported yet; "
-                "give bundled:smollm2 or a local model directory"
+                "registry sources (models:/...) are loaded through the registry "
+                "(llmops.registry.materialize), not from a directory"
             )
 
 

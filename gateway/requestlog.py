@@ -1,0 +1,252 @@
+"""The request log's writer: one row per request, redacted, batched, off the request path.
+
+:meth:`RequestLog.record` runs when a request is settled; it only copies figures
+and references into a bounded queue and returns. A background task takes rows in
+batches, samples and redacts their texts (in a worker thread) and inserts them.
+When the queue is full or the database is slow or down, rows are dropped and
+counted (``llmops_gateway_request_log_dropped_total{reason}``): no request ever
+waits on the log or fails because of it. Another task deletes rows older than
+the retention.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from prometheus_client import CollectorRegistry, Counter
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.exchange import Exchange
+from gateway.openai_schema import Endpoint
+from gateway.settings import RequestLogSettings
+from llmops.requestlog.redaction import Redactor
+from llmops.requestlog.table import RequestRecord, request_log
+
+log = logging.getLogger("llmops.gateway.requestlog")
+
+
+@dataclass(slots=True)
+class _Pending:
+    record: RequestRecord
+    body: dict[str, Any] | None
+    """The parsed request body, when its text is sampled."""
+    endpoint: Endpoint
+    answer: Any
+    streamed: list[str] | None
+
+
+class RequestLog:
+    """Queues settled requests and writes them in batches; prunes old rows."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        settings: RequestLogSettings,
+        redactor: Redactor,
+        registry: CollectorRegistry,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._engine = engine
+        self._settings = settings
+        self._redactor = redactor
+        self._rng = rng or random.Random()  # noqa: S311 (sampling, not secrets)
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue(settings.queue_size)
+        self._full = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._inflight: asyncio.Task[None] | None = None
+        self._registry = registry
+        self.written = Counter(
+            "llmops_gateway_request_log_written_total",
+            "Rows written to the request log.",
+            registry=registry,
+        )
+        self.dropped = Counter(
+            "llmops_gateway_request_log_dropped_total",
+            "Request-log rows dropped: queue_full (writes fall behind) or write_failed.",
+            ["reason"],
+            registry=registry,
+        )
+        self._queue_full = self.dropped.labels("queue_full")
+        self._write_failed = self.dropped.labels("write_failed")
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._write_loop(), name="request-log writer")]
+        if self._settings.retention_days > 0:
+            self._tasks.append(asyncio.create_task(self._prune_loop(), name="request-log pruner"))
+
+    async def close(self) -> None:
+        """Stop the tasks, then write what is queued (each batch bounded by the write
+        timeout)."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        while not self._queue.empty():
+            await self._write(self._take(self._settings.batch_size))
+        if self._inflight is not None and not self._inflight.done():
+            await asyncio.wait({self._inflight}, timeout=self._settings.write_timeout_seconds)
+            self._inflight.cancel()
+        for collector in (self.written, self.dropped):
+            self._registry.unregister(collector)
+
+    # -- the request path: copy and enqueue, nothing else ---------------------------------
+
+    def record(self, ex: Exchange, elapsed: float) -> None:
+        sampled = self._rng.random() < self._settings.text_sample_rate
+        usage = ex.usage
+        record = RequestRecord(
+            at=datetime.now(UTC) - timedelta(seconds=elapsed),
+            team=ex.team,
+            model=ex.model_label,
+            model_version=ex.version,
+            upstream=ex.replica.url if ex.replica is not None else None,
+            endpoint=ex.endpoint.value,
+            status=ex.status,
+            prompt_tokens=usage.prompt if usage else ex.prompt_tokens,
+            completion_tokens=usage.completion if usage else 0,
+            latency_ms=elapsed * 1000,
+            ttft_ms=(ex.first_token_at - ex.started) * 1000 if ex.first_token_at else None,
+            cache="bypass",
+        )
+        pending = _Pending(
+            record=record,
+            body=ex.parsed.body if sampled and ex.parsed is not None else None,
+            endpoint=ex.endpoint,
+            answer=ex.answer if sampled else None,
+            streamed=ex.streamed if sampled else None,
+        )
+        try:
+            self._queue.put_nowait(pending)
+        except asyncio.QueueFull:
+            self._queue_full.inc()
+            return
+        if self._queue.qsize() >= self._settings.batch_size:
+            self._full.set()
+
+    # -- off the request path --------------------------------------------------------------
+
+    def _take(self, n: int) -> list[_Pending]:
+        batch: list[_Pending] = []
+        while len(batch) < n and not self._queue.empty():
+            batch.append(self._queue.get_nowait())
+        return batch
+
+    async def _write_loop(self) -> None:
+        while True:
+            first = await self._queue.get()
+            if self._queue.qsize() + 1 < self._settings.batch_size:
+                self._full.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._full.wait(), self._settings.flush_seconds)
+            await self._write([first, *self._take(self._settings.batch_size - 1)])
+
+    async def _write(self, batch: list[_Pending]) -> None:
+        """Insert one batch, waiting at most the write timeout. One insert is in flight at
+        a time: while a slow one is still running, new batches are dropped (and counted)."""
+        if not batch:
+            return
+        rows = await asyncio.to_thread(self._rows, batch)
+        if self._inflight is not None and not self._inflight.done():
+            self._write_failed.inc(len(rows))
+            log.warning("request log: %d rows dropped: the database is slow", len(rows))
+            return
+        self._inflight = asyncio.create_task(self._insert(rows), name="request-log insert")
+        # Not cancelled on timeout: a blocked driver call cannot be interrupted anyway.
+        await asyncio.wait({self._inflight}, timeout=self._settings.write_timeout_seconds)
+
+    async def _insert(self, rows: list[dict[str, Any]]) -> None:
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(request_log.insert(), rows)
+        except (SQLAlchemyError, OSError) as e:
+            self._write_failed.inc(len(rows))
+            log.warning("request log: %d rows dropped: %s", len(rows), e)
+            return
+        self.written.inc(len(rows))
+
+    def _rows(self, batch: list[_Pending]) -> list[dict[str, Any]]:
+        """Texts extracted, cut and redacted (in a worker thread)."""
+        limit = self._settings.max_text_chars
+        rows = []
+        for p in batch:
+            prompt = prompt_text(p.endpoint, p.body) if p.body is not None else None
+            completion = (
+                "".join(p.streamed) if p.streamed is not None else completion_text(p.answer)
+            )
+            spans = 0
+            texts: list[str | None] = []
+            for text in (prompt, completion):
+                if text is None:
+                    texts.append(None)
+                    continue
+                redacted = self._redactor.redact(text[:limit])
+                spans += redacted.spans
+                texts.append(redacted.text)
+            record = replace(
+                p.record, prompt_text=texts[0], completion_text=texts[1], redactions=spans
+            )
+            rows.append(record.row())
+        return rows
+
+    async def _prune_loop(self) -> None:
+        while True:
+            try:
+                deleted = await self.prune(datetime.now(UTC))
+                if deleted:
+                    log.info("request log: %d rows past retention deleted", deleted)
+            except (SQLAlchemyError, OSError) as e:
+                log.warning("request log: pruning failed: %s", e)
+            await asyncio.sleep(self._settings.prune_interval_seconds)
+
+    async def prune(self, now: datetime) -> int:
+        """Delete rows older than the retention; how many were deleted."""
+        cutoff = now - timedelta(days=self._settings.retention_days)
+        async with self._engine.begin() as conn:
+            result = await conn.execute(sa.delete(request_log).where(request_log.c.at < cutoff))
+        return int(result.rowcount or 0)
+
+
+def _content(value: Any) -> str | None:
+    """A message's text: a string, or the text parts of a list of content parts."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        parts = [p.get("text") for p in value if isinstance(p, dict)]
+        return " ".join(p for p in parts if isinstance(p, str)) or None
+    return None
+
+
+def prompt_text(endpoint: Endpoint, body: dict[str, Any]) -> str | None:
+    """What the user asked: the last user message of a chat, the prompt or the input."""
+    if endpoint is Endpoint.CHAT:
+        messages = body.get("messages")
+        for message in reversed(messages if isinstance(messages, list) else []):
+            if isinstance(message, dict) and message.get("role") == "user":
+                return _content(message.get("content"))
+        return None
+    value = body.get("prompt" if endpoint is Endpoint.COMPLETIONS else "input")
+    if isinstance(value, list):
+        value = " ".join(v for v in value if isinstance(v, str))
+    return value if isinstance(value, str) else None
+
+
+def completion_text(answer: Any) -> str | None:
+    """The first choice's text of a JSON answer."""
+    if not isinstance(answer, dict):
+        return None
+    choices = answer.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        return None
+    choice = choices[0]
+    message = choice.get("message")
+    if isinstance(message, dict):
+        return _content(message.get("content"))
+    text = choice.get("text")
+    return text if isinstance(text, str) else None

@@ -1,0 +1,1 @@
+"""Drift monitoring: read the request log, compare windows, decide and run retraining."""

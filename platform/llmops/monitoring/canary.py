@@ -1,0 +1,90 @@
+"""Whether a canary is promoted, rolled back or watched longer: a pure decision.
+
+The challenger's live figures (from the request log, grouped by model version,
+and a quality probe) are compared with the champion's over the same period.
+Worse on any count rolls it back at once; after the soak with enough requests and
+nothing worse, it is promoted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+
+@dataclass(frozen=True, slots=True)
+class LiveFigures:
+    requests: int
+    error_rate: float
+    """Share of answers with status 5xx."""
+    latency_ms: float
+    """Median latency."""
+    quality: float | None = None
+    """Share of probe prompts answered as expected (``None``: not probed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CanaryRules:
+    soak: timedelta = timedelta(minutes=30)
+    min_requests: int = 20
+    """Challenger requests needed before promotion (a rollback needs none)."""
+    error_rate_margin: float = 0.02
+    """How much higher the challenger's error rate may be."""
+    latency_ratio: float = 1.5
+    """How many times slower the challenger's median latency may be."""
+    quality_margin: float = 0.1
+    """How much lower the challenger's probe score may be."""
+
+
+class CanaryVerdict(StrEnum):
+    WATCH = "watch"
+    ROLLBACK = "rollback"
+    PROMOTE = "promote"
+
+
+@dataclass(frozen=True, slots=True)
+class CanaryDecision:
+    verdict: CanaryVerdict
+    reasons: tuple[str, ...]
+
+
+def worse(champion: LiveFigures, challenger: LiveFigures, rules: CanaryRules) -> list[str]:
+    """What the challenger does worse than the champion, in words."""
+    reasons = []
+    if (
+        challenger.requests
+        and challenger.error_rate > champion.error_rate + rules.error_rate_margin
+    ):
+        reasons.append(f"error rate {challenger.error_rate:.1%} against {champion.error_rate:.1%}")
+    if (
+        challenger.requests
+        and champion.latency_ms > 0
+        and challenger.latency_ms > champion.latency_ms * rules.latency_ratio
+    ):
+        reasons.append(
+            f"median latency {challenger.latency_ms:.0f} ms against {champion.latency_ms:.0f} ms"
+        )
+    if (
+        challenger.quality is not None
+        and champion.quality is not None
+        and challenger.quality < champion.quality - rules.quality_margin
+    ):
+        reasons.append(f"probe quality {challenger.quality:.2f} against {champion.quality:.2f}")
+    return reasons
+
+
+def judge(
+    champion: LiveFigures, challenger: LiveFigures, elapsed: timedelta, rules: CanaryRules
+) -> CanaryDecision:
+    reasons = worse(champion, challenger, rules)
+    if reasons:
+        return CanaryDecision(CanaryVerdict.ROLLBACK, tuple(reasons))
+    if elapsed < rules.soak:
+        return CanaryDecision(CanaryVerdict.WATCH, (f"soaking ({elapsed} of {rules.soak})",))
+    if challenger.requests < rules.min_requests:
+        return CanaryDecision(
+            CanaryVerdict.WATCH,
+            (f"{challenger.requests} of {rules.min_requests} requests needed",),
+        )
+    return CanaryDecision(CanaryVerdict.PROMOTE, ("no worse than the champion after the soak",))

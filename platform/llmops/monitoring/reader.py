@@ -1,0 +1,74 @@
+"""Reads the request log the gateway writes (same database, no gateway import)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from llmops.monitoring.errors import RequestLogUnavailable
+from llmops.requestlog.table import RequestRecord, request_log
+
+_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+
+
+def engine_for(database_url: str) -> AsyncEngine:
+    """An async engine for ``sqlite://`` or ``postgresql://`` URLs."""
+    url = make_url(database_url)
+    backend = url.get_backend_name()
+    if backend not in _ASYNC_DRIVERS:
+        raise RequestLogUnavailable(
+            f"unsupported database {backend!r}: use sqlite:// or postgresql://"
+        )
+    if backend == "sqlite" and url.database and not Path(url.database).exists():
+        raise RequestLogUnavailable(f"no request log at {url.database}: is the gateway running?")
+    return create_async_engine(url.set(drivername=_ASYNC_DRIVERS[backend]))
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A half-open time range ``[start, end)``."""
+
+    start: datetime
+    end: datetime
+
+    def __str__(self) -> str:
+        return f"{self.start:%Y-%m-%d %H:%M:%S}..{self.end:%H:%M:%S}"
+
+
+class RequestLogReader:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    async def window(
+        self,
+        model: str,
+        window: Window,
+        *,
+        version: str | None = None,
+        limit: int = 20000,
+    ) -> list[RequestRecord]:
+        """A model's requests in ``window``, newest last (the latest ``limit`` of them)."""
+        t = request_log
+        query = (
+            sa.select(*(t.c[f] for f in RequestRecord.__dataclass_fields__))
+            .where(t.c.model == model, t.c.at >= window.start, t.c.at < window.end)
+            .order_by(t.c.at.desc())
+            .limit(limit)
+        )
+        if version is not None:
+            query = query.where(t.c.model_version == version)
+        try:
+            async with self._engine.connect() as conn:
+                rows = (await conn.execute(query)).all()
+        except (SQLAlchemyError, OSError) as e:
+            raise RequestLogUnavailable(f"cannot read the request log: {e}") from e
+        return [RequestRecord.from_row(r) for r in reversed(rows)]

@@ -1,0 +1,233 @@
+"""The drift monitor's settings: one typed object built at the entry point.
+
+Loaded by ``llmops drift check`` and ``llmops drift monitor`` (and built by
+``llmops up``) from a YAML file overlaid with ``LLMOPS_`` variables.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+from llmops import settings as core_settings
+from llmops.errors import ConfigError
+from llmops.monitoring import canary, policy
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _seconds(value: object) -> object:
+    """``90``, ``"90s"``, ``"30m"``, ``"24h"`` or ``"7d"`` as seconds."""
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match is None:
+            raise ValueError(f"{value!r} is not a duration like 30m, 24h or 7d")
+        return float(match[1]) * _UNITS[match[2]]
+    return value
+
+
+Seconds = Annotated[float, BeforeValidator(_seconds), Field(gt=0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ThresholdSettings(_Strict):
+    feature_score: Annotated[float, Field(gt=0, lt=1)] = 0.05
+    drift_share: Annotated[float, Field(gt=0, le=1)] = 0.5
+    embedding_drift_counts: bool = True
+
+
+class PolicySettings(_Strict):
+    thresholds: ThresholdSettings = ThresholdSettings()
+    min_samples: Annotated[int, Field(ge=2)] = 100
+    cooldown_seconds: Annotated[float, Field(ge=0)] = 6 * 3600
+    budget: Annotated[int, Field(ge=0)] = 3
+    budget_period_seconds: Annotated[float, Field(gt=0)] = 24 * 3600
+
+    def policy(self) -> policy.RetrainPolicy:
+        t = self.thresholds
+        return policy.RetrainPolicy(
+            thresholds=policy.Thresholds(
+                feature_score=t.feature_score,
+                drift_share=t.drift_share,
+                embedding_drift_counts=t.embedding_drift_counts,
+            ),
+            min_samples=self.min_samples,
+            cooldown=timedelta(seconds=self.cooldown_seconds),
+            budget=self.budget,
+            budget_period=timedelta(seconds=self.budget_period_seconds),
+        )
+
+
+class FineTuneTemplate(_Strict):
+    """The fine-tune started on drift: ``llmops finetune run`` with these options."""
+
+    base: str = "bundled:smollm2"
+    data: list[Path] = Field(default_factory=list)
+    """The original training set(s); the drifted window's requests are added to them."""
+    eval: Path | None = None
+    options: dict[str, str | int | float] = Field(default_factory=dict)
+    """Further options by name: ``{max-steps: 20, learning-rate: 3e-4}``."""
+    max_window_rows: Annotated[int, Field(ge=1)] = 2000
+    """The most requests of the drifted window added to the training data."""
+
+
+class ProbeCase(_Strict):
+    prompt: str
+    expect: str
+    """Text the answer must contain (case-insensitive)."""
+
+
+class CanarySettings(_Strict):
+    weight: Annotated[float, Field(gt=0, lt=1)] = 0.1
+    """The challenger's share of the traffic."""
+    upstreams: list[str] = Field(default_factory=list)
+    """Replicas that serve the challenger alias (in Kubernetes the operator's canary)."""
+    gates: list[str] = Field(default_factory=lambda: ["eval_loss<=champion"])
+    champion_version: str = "champion"
+    """The champion's version name in the routes file (and so in the request log)."""
+    probe: list[ProbeCase] = Field(default_factory=list)
+    """Prompts sent to each version's replicas during the canary: the share answered
+    with the expected text is the version's quality."""
+    soak_seconds: Annotated[float, Field(ge=0)] = 1800
+    min_requests: Annotated[int, Field(ge=0)] = 20
+    error_rate_margin: Annotated[float, Field(ge=0)] = 0.02
+    latency_ratio: Annotated[float, Field(ge=1)] = 1.5
+    quality_margin: Annotated[float, Field(ge=0)] = 0.1
+
+    def rules(self) -> canary.CanaryRules:
+        return canary.CanaryRules(
+            soak=timedelta(seconds=self.soak_seconds),
+            min_requests=self.min_requests,
+            error_rate_margin=self.error_rate_margin,
+            latency_ratio=self.latency_ratio,
+            quality_margin=self.quality_margin,
+        )
+
+
+class DeploymentSettings(_Strict):
+    """One monitored deployment: the gateway's model name and its registered model."""
+
+    name: Annotated[str, Field(min_length=1)]
+    model: str | None = None
+    """The model name clients send through the gateway (default: ``name``)."""
+    registered_model: str | None = None
+    """The model in the registry that retraining registers to (default: ``name``)."""
+    champion_upstreams: list[str] = Field(default_factory=list)
+    """Replicas of the champion, written to the routes file beside the canary."""
+    reference_window: Seconds = 24 * 3600
+    current_window: Seconds = 3600
+    """The current window is the last ``current_window`` (seconds, or ``30m``, ``1h``);
+    the reference window is the ``reference_window`` before it."""
+    policy: PolicySettings = PolicySettings()
+    embeddings: bool = True
+    """Compare prompt embeddings (MiniLM) besides the figures and text descriptors."""
+    features: list[str] | None = None
+    """Only these features count towards the drift share (default: all)."""
+    embedding_sample: Annotated[int, Field(ge=2)] = 150
+    """Prompts per window embedded (Evidently draws a t-SNE picture of them)."""
+    retrain: FineTuneTemplate | None = None
+    """What to fine-tune on drift; without it drift is only reported."""
+    canary: CanarySettings = CanarySettings()
+
+    @property
+    def gateway_model(self) -> str:
+        return self.model or self.name
+
+    @property
+    def registry_name(self) -> str:
+        return self.registered_model or self.name
+
+
+class MonitorSettings(_Strict):
+    """The monitor's settings. The top-level window and threshold fields apply to a
+    deployment that ``deployments`` does not list (``llmops drift check --deployment D``
+    in a DriftMonitor's CronJob sets them through ``LLMOPS_DRIFT__*`` variables)."""
+
+    database_url: str = "sqlite:///.llmops/gateway.db"
+    """The gateway's database, which holds the request log."""
+    tracking_uri: str | None = None
+    """MLflow: reports are logged there (and fine-tunes register there)."""
+    experiment: str = "llmops-drift"
+    interval_seconds: Annotated[float, Field(gt=0)] = 300
+    routes_file: Path | None = None
+    """The gateway's routes file; canaries are written there."""
+    state_dir: Path = Path(".llmops/drift")
+    """Policy state, exported windows and reports between checks."""
+    deployments: list[DeploymentSettings] = Field(default_factory=list)
+    reference_window: Seconds = 7 * 86400
+    current_window: Seconds = 3600
+    min_samples: Annotated[int, Field(ge=2)] = 200
+    feature_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.05
+    share_threshold: Annotated[float, Field(gt=0, le=1)] = 0.5
+    features: list[str] | None = None
+    """Only these features count (default: all)."""
+
+    @model_validator(mode="after")
+    def _unique(self) -> MonitorSettings:
+        names = [d.name for d in self.deployments]
+        if len(set(names)) != len(names):
+            raise ValueError("deployment names must be unique")
+        return self
+
+    def deployment(self, name: str) -> DeploymentSettings:
+        """The listed deployment, or one built from the top-level windows and thresholds."""
+        listed = next((d for d in self.deployments if d.name == name), None)
+        if listed is not None:
+            return listed
+        return DeploymentSettings(
+            name=name,
+            features=self.features,
+            reference_window=self.reference_window,
+            current_window=self.current_window,
+            policy=PolicySettings(
+                min_samples=self.min_samples,
+                thresholds=ThresholdSettings(
+                    feature_score=self.feature_threshold, drift_share=self.share_threshold
+                ),
+            ),
+        )
+
+
+ENV_PREFIX = "LLMOPS_DRIFT__"
+"""The monitor's variables: ``LLMOPS_DRIFT__INTERVAL_SECONDS=60`` (its own prefix, as
+the gateway's ``LLMOPS_`` variables may share its environment)."""
+
+
+def load(
+    path: Path | None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, object] | None = None,
+) -> MonitorSettings:
+    """Settings from a YAML file, ``LLMOPS_DRIFT__`` variables and command-line overrides."""
+    data = core_settings.read_yaml(path) if path is not None else {}
+    data = core_settings.overlay_environment(
+        data, os.environ if environ is None else environ, prefix=ENV_PREFIX
+    )
+    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    try:
+        return MonitorSettings.model_validate(data)
+    except ValidationError as e:
+        where = f" in {path}" if path is not None else ""
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+            for err in e.errors()
+        )
+        raise ConfigError(f"invalid drift monitor settings{where}: {problems}") from e

@@ -1,0 +1,1 @@
+"""The MLflow model registry: versions with lineage tags, aliases, gates, promotion, rollback."""

@@ -1,0 +1,70 @@
+"""The request log's table and the plain record of one row.
+
+The gateway's Alembic migrations create the table (revision 0002); this
+definition is the one both the writer and the reader use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+request_log = sa.Table(
+    "request_log",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("team", sa.String(128), nullable=False),
+    sa.Column("model", sa.String(256), nullable=False),
+    sa.Column("model_version", sa.String(128), nullable=True),
+    sa.Column("upstream", sa.String(512), nullable=True),
+    sa.Column("endpoint", sa.String(32), nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("prompt_tokens", sa.Integer, nullable=False),
+    sa.Column("completion_tokens", sa.Integer, nullable=False),
+    sa.Column("latency_ms", sa.Float, nullable=False),
+    sa.Column("ttft_ms", sa.Float, nullable=True),
+    sa.Column("cache", sa.String(16), nullable=False),
+    sa.Column("prompt_text", sa.Text, nullable=True),
+    sa.Column("completion_text", sa.Text, nullable=True),
+    sa.Column("redactions", sa.Integer, nullable=False),
+    sa.Index("ix_request_log_model_at", "model", "at"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """One request as the log stores it. Texts are ``None`` when not sampled."""
+
+    at: datetime
+    team: str
+    model: str
+    model_version: str | None
+    upstream: str | None
+    endpoint: str
+    status: int
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: float
+    ttft_ms: float | None
+    cache: str
+    prompt_text: str | None = None
+    completion_text: str | None = None
+    redactions: int = 0
+    """PII spans replaced in the stored texts."""
+
+    def row(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_row(cls, row: Any) -> RequestRecord:
+        values = dict(row._mapping)
+        at = values["at"]
+        if at.tzinfo is None:  # SQLite keeps no time zone: rows are written in UTC
+            values["at"] = at.replace(tzinfo=UTC)
+        return cls(**{f: values[f] for f in cls.__dataclass_fields__})

@@ -1,0 +1,1 @@
+"""Fine-tuning: the lora-sft recipe, dataset checks, checkpoints, evaluation, Ray Train."""

@@ -1,0 +1,124 @@
+"""Chat-format JSONL datasets: validated before any compute, hashed for lineage.
+
+Each line is one conversation, ``{"messages": [{"role": ..., "content": ...}, ...]}``,
+with roles ``system``, ``user`` and ``assistant``, and an ``assistant`` message last:
+the model learns to give that answer (the turns before it are the prompt). Blank
+lines are skipped. Every problem found is reported with its file and line number,
+up to :data:`MAX_REPORTED` of them, before any model is loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from llmops.training.errors import DatasetError
+
+ROLES = frozenset({"system", "user", "assistant"})
+MAX_REPORTED = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """One validated row: the prompt turns and the answer to learn."""
+
+    prompt: tuple[dict[str, str], ...]
+    answer: str
+    source: str
+    """``FILE:LINE``, for messages about this row."""
+
+    @property
+    def messages(self) -> list[dict[str, str]]:
+        return [*self.prompt, {"role": "assistant", "content": self.answer}]
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    rows: tuple[Conversation, ...]
+    sha256: str
+    """Of the files' bytes, in the order given: the same files give the same hash."""
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def _row_problem(value: object) -> str | None:  # noqa: PLR0911 - one return per problem
+    """What is wrong with one parsed line, or ``None``."""
+    if not isinstance(value, dict) or "messages" not in value:
+        return 'expected an object with a "messages" list'
+    messages = value["messages"]
+    if not isinstance(messages, list) or not messages:
+        return '"messages" must be a non-empty list'
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict):
+            return f"message {i} is not an object"
+        role, content = message.get("role"), message.get("content")
+        if role not in ROLES:
+            return f"message {i} has role {role!r}; expected one of {', '.join(sorted(ROLES))}"
+        if not isinstance(content, str) or not content.strip():
+            return f'message {i} needs a non-empty string "content"'
+    if messages[-1]["role"] != "assistant":
+        return "the last message must be the assistant's answer"
+    if not any(m["role"] == "user" for m in messages[:-1]):
+        return "the answer needs a user message before it"
+    return None
+
+
+def _parse_file(path: Path, rows: list[Conversation], problems: list[str]) -> bytes:
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        problems.append(f"{path}: cannot read: {e.strerror}")
+        return b""
+    for number, raw in enumerate(data.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            value = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as e:
+            problems.append(f"{where}: not valid JSON ({e})")
+            continue
+        problem = _row_problem(value)
+        if problem is not None:
+            problems.append(f"{where}: {problem}")
+            continue
+        messages = [{"role": m["role"], "content": m["content"]} for m in value["messages"]]
+        rows.append(Conversation(tuple(messages[:-1]), messages[-1]["content"], where))
+    return data
+
+
+def load(paths: Sequence[Path]) -> Dataset:
+    """The conversations of ``paths``, concatenated; raises :class:`DatasetError` listing problems."""
+    rows: list[Conversation] = []
+    problems: list[str] = []
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(_parse_file(path, rows, problems))
+    if not problems and not rows:
+        problems.append(f"{', '.join(str(p) for p in paths)}: no conversations")
+    if problems:
+        shown = problems[:MAX_REPORTED]
+        more = len(problems) - len(shown)
+        tail = f"\n  ... and {more} more" if more else ""
+        raise DatasetError(
+            f"invalid dataset ({len(problems)} problem{'s' if len(problems) > 1 else ''}):\n  "
+            + "\n  ".join(shown)
+            + tail
+        )
+    return Dataset(tuple(rows), digest.hexdigest())
+
+
+def split_holdout(dataset: Dataset, share: float = 0.1) -> tuple[Dataset, Dataset]:
+    """Train and held-out parts when no eval file is given: every n-th row is held out."""
+    if len(dataset) < 2:
+        raise DatasetError("give --eval, or at least 2 conversations to hold one out")
+    every = max(2, round(1 / share))
+    held = tuple(r for i, r in enumerate(dataset.rows) if i % every == every - 1) or (
+        dataset.rows[-1],
+    )
+    kept = tuple(r for r in dataset.rows if r not in held)
+    return Dataset(kept, dataset.sha256), Dataset(held, dataset.sha256)

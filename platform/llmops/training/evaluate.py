@@ -1,0 +1,120 @@
+"""Evaluation on held-out conversations: loss, perplexity and how often answers match.
+
+``eval_loss`` is the mean cross-entropy over the answers' tokens (prompts and
+padding excluded), ``perplexity`` its exponential. ``match`` is the share of
+conversations whose greedy completion contains the expected answer, compared
+case-insensitively with punctuation and runs of whitespace ignored.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from llmops.training.dataset import Conversation
+from llmops.training.encoding import IGNORE, Example, collate, prompt_ids
+
+_NOT_WORD = re.compile(r"[^\w]+")
+MATCH_EXTRA_TOKENS = 16
+"""Tokens generated beyond the expected answer's length, room for a preamble."""
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    eval_loss: float
+    perplexity: float
+    match: float
+    answers: tuple[str, ...]
+
+    def metrics(self) -> dict[str, float]:
+        return {"eval_loss": self.eval_loss, "perplexity": self.perplexity, "match": self.match}
+
+
+def normalized(text: str) -> str:
+    return _NOT_WORD.sub(" ", text.lower()).strip()
+
+
+def matches(answer: str, expected: str) -> bool:
+    want = normalized(expected)
+    return bool(want) and f" {want} " in f" {normalized(answer)} "
+
+
+@torch.inference_mode()
+def held_out_loss(
+    model: torch.nn.Module, examples: Sequence[Example], *, pad_id: int, batch_size: int
+) -> float:
+    """Token-weighted mean loss over the answers of ``examples``."""
+    total, tokens = 0.0, 0
+    for i in range(0, len(examples), batch_size):
+        batch = collate(examples[i : i + batch_size], pad_id)
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        labels = batch["labels"][:, 1:]
+        losses = torch.nn.functional.cross_entropy(
+            logits[:, :-1].reshape(-1, logits.shape[-1]).float(),
+            labels.reshape(-1),
+            ignore_index=IGNORE,
+            reduction="sum",
+        )
+        total += float(losses)
+        tokens += int((labels != IGNORE).sum())
+    return total / max(1, tokens)
+
+
+@torch.inference_mode()
+def generate_answers(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    rows: Sequence[Conversation],
+    *,
+    batch_size: int = 8,
+) -> list[str]:
+    """The model's greedy answer to each row's prompt (left-padded batches)."""
+    pad_id = (
+        tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    )
+    answers: list[str] = []
+    for i in range(0, len(rows), batch_size):
+        chunk = rows[i : i + batch_size]
+        prompts = [prompt_ids(tokenizer, r.prompt) for r in chunk]
+        longest = max(len(tokenizer(r.answer)["input_ids"]) for r in chunk) + MATCH_EXTRA_TOKENS
+        width = max(len(p) for p in prompts)
+        ids = torch.tensor([[pad_id] * (width - len(p)) + p for p in prompts])
+        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
+        out = model.generate(  # type: ignore[operator]
+            input_ids=ids,
+            attention_mask=mask,
+            max_new_tokens=longest,
+            do_sample=False,
+            pad_token_id=pad_id,
+        )
+        answers.extend(
+            str(tokenizer.decode(row[width:], skip_special_tokens=True)).strip() for row in out
+        )
+    return answers
+
+
+def evaluate(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    rows: Sequence[Conversation],
+    examples: Sequence[Example],
+    *,
+    batch_size: int,
+) -> Evaluation:
+    """Loss, perplexity and match of ``model`` on the held-out ``rows`` (encoded as ``examples``)."""
+    was_training = model.training
+    model.eval()
+    pad_id = (
+        tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    )
+    loss = held_out_loss(model, examples, pad_id=int(pad_id), batch_size=batch_size)
+    answers = generate_answers(model, tokenizer, rows)
+    hits = sum(matches(a, r.answer) for a, r in zip(answers, rows, strict=True))
+    if was_training:
+        model.train()
+    return Evaluation(loss, math.exp(min(loss, 50.0)), hits / len(rows), tuple(answers))

@@ -1,0 +1,201 @@
+"""The gateway's request log: one redacted row per request, written off the request path.
+
+A real gateway in uvicorn in front of the echo replica (which answers with the
+prompt, so completions carry the same PII as prompts); rows are read back with
+monitoring's reader, as the drift monitor reads them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import openai
+import pytest
+from prometheus_client import CollectorRegistry
+
+from gateway import db
+from gateway.requestlog import RequestLog
+from gateway.settings import RequestLogSettings
+from llmops.monitoring.reader import RequestLogReader, Window, engine_for
+from llmops.requestlog.redaction import PiiRedactor
+from llmops.requestlog.table import RequestRecord, request_log
+from llmops.serving.echo import EchoServer
+from tests.support.gateways import RunningGateway, gateway_in_thread, settings_for
+from tests.support.http import call, chat, new_key
+
+PII = "I am jane@example.com, card 4111 1111 1111 1111, call +1 415-555-0132"
+REDACTED = "I am <EMAIL_ADDRESS>, card <CREDIT_CARD>, call <PHONE_NUMBER>"
+EVER = Window(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+
+
+def rows(database_url: str, model: str = "echo") -> list[RequestRecord]:
+    async def read() -> list[RequestRecord]:
+        reader = RequestLogReader(engine_for(database_url))
+        try:
+            return await reader.window(model, EVER)
+        finally:
+            await reader.close()
+
+    return asyncio.run(read())
+
+
+def wait_rows(database_url: str, n: int, timeout: float = 10.0) -> list[RequestRecord]:
+    deadline = time.monotonic() + timeout
+    while len(found := rows(database_url)) < n and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
+
+
+def counter(gateway_url: str, name: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for line in call("GET", f"{gateway_url}/metrics").body.decode().splitlines():
+        if line.startswith(name) and not line.startswith("#"):
+            labels, _, value = line.rpartition(" ")
+            out[labels] = float(value)
+    return out
+
+
+def failed_writes(gateway_url: str) -> float:
+    dropped = counter(gateway_url, "llmops_gateway_request_log_dropped_total")
+    return dropped['llmops_gateway_request_log_dropped_total{reason="write_failed"}']
+
+
+def ask(content: str, **extra: Any) -> dict[str, Any]:
+    return {"model": "echo", "messages": [{"role": "user", "content": content}], **extra}
+
+
+@pytest.fixture
+def logged(
+    echo: EchoServer, sqlite_url: str, request: pytest.FixtureRequest
+) -> Iterator[RunningGateway]:
+    log_settings = {"flush_seconds": 0.05, **getattr(request, "param", {})}
+    settings = settings_for(sqlite_url, {"echo": [echo.url]}, request_log=log_settings)
+    with gateway_in_thread(settings) as running:
+        yield running
+
+
+def test_each_request_is_one_row_with_its_figures_and_redacted_texts(
+    logged: RunningGateway, sqlite_url: str
+) -> None:
+    key = new_key(logged.url, "team-a")
+    assert chat(logged.url, key, ask(PII)).status == 200
+    client = openai.OpenAI(base_url=logged.v1, api_key=key)
+    chunks = list(client.chat.completions.create(**ask("stream to a@b.io"), stream=True))
+    assert chunks
+    assert chat(logged.url, key, {"model": "echo", "messages": "not a list"}).status == 400
+
+    found = wait_rows(sqlite_url, 2)
+    assert len(found) == 2
+    plain, streamed = found
+    assert (plain.team, plain.model, plain.status, plain.endpoint) == (
+        "team-a",
+        "echo",
+        200,
+        "chat/completions",
+    )
+    assert plain.prompt_text == REDACTED and plain.redactions >= 3
+    assert plain.completion_text is not None and "jane@" not in plain.completion_text
+    assert "<EMAIL_ADDRESS>" in plain.completion_text
+    assert plain.prompt_tokens > 0 and plain.completion_tokens > 0 and plain.latency_ms > 0
+    assert plain.upstream is not None and plain.cache == "bypass"
+    assert streamed.prompt_text == "stream to <EMAIL_ADDRESS>"
+    assert streamed.ttft_ms is not None and streamed.ttft_ms <= streamed.latency_ms
+    assert streamed.completion_text and "a@b.io" not in streamed.completion_text
+    # A body that names no usable model is logged under "unknown".
+    assert [(r.status, r.endpoint) for r in rows(sqlite_url, "unknown")] == [
+        (400, "chat/completions")
+    ]
+    written = counter(logged.url, "llmops_gateway_request_log_written_total")
+    assert sum(written.values()) == 3
+
+
+@pytest.mark.parametrize("logged", [{"text_sample_rate": 0.0}], indirect=True)
+def test_unsampled_rows_keep_figures_but_no_text(logged: RunningGateway, sqlite_url: str) -> None:
+    key = new_key(logged.url, "team-a")
+    for _ in range(3):
+        assert chat(logged.url, key, ask(PII)).status == 200
+    found = wait_rows(sqlite_url, 3)
+    assert len(found) == 3
+    assert all(r.prompt_text is None and r.completion_text is None for r in found)
+    assert all(r.prompt_tokens > 0 for r in found)
+
+
+@pytest.mark.parametrize("logged", [{"write_timeout_seconds": 0.3}], indirect=True)
+def test_a_locked_database_drops_rows_but_never_delays_a_request(
+    logged: RunningGateway, sqlite_url: str
+) -> None:
+    key = new_key(logged.url, "team-a")
+    assert chat(logged.url, key, ask("warm up")).status == 200
+    wait_rows(sqlite_url, 1)
+    # Another writer holds the database: the log's inserts wait on it and time out.
+    blocker = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        statuses = [chat(logged.url, key, ask(f"question {i}")).status for i in range(20)]
+        took = time.monotonic() - started
+        deadline = time.monotonic() + 5
+        while not failed_writes(logged.url) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert statuses == [200] * 20
+    assert took < 0.3 * 20  # not one write timeout per request
+    assert failed_writes(logged.url) > 0
+    # Once the database is free again, rows are written again.
+    assert chat(logged.url, key, ask("after")).status == 200
+    assert wait_rows(sqlite_url, 2)[-1].prompt_text == "after"
+
+
+@pytest.mark.parametrize(
+    "logged", [{"queue_size": 2, "batch_size": 100, "flush_seconds": 3.0}], indirect=True
+)
+def test_a_full_queue_drops_and_counts_rows(logged: RunningGateway, sqlite_url: str) -> None:
+    key = new_key(logged.url, "team-a")
+    statuses = [chat(logged.url, key, ask(f"q{i}")).status for i in range(8)]
+    assert statuses == [200] * 8
+    dropped = counter(logged.url, "llmops_gateway_request_log_dropped_total")
+    assert dropped['llmops_gateway_request_log_dropped_total{reason="queue_full"}'] >= 5
+    assert len(wait_rows(sqlite_url, 3)) == 3  # the queued ones are written at the flush
+
+
+def test_rows_past_the_retention_are_deleted(postgres_url: str) -> None:
+    db.migrate(postgres_url)
+    now = datetime.now(UTC)
+
+    def record(age: timedelta) -> dict[str, Any]:
+        return RequestRecord(
+            at=now - age, team="t", model="retention", model_version=None, upstream=None,
+            endpoint="chat/completions", status=200, prompt_tokens=1, completion_tokens=1,
+            latency_ms=1.0, ttft_ms=None, cache="bypass",
+        ).row()  # fmt: skip
+
+    async def scenario() -> tuple[int, list[RequestRecord]]:
+        engine = db.create_engine(postgres_url)
+        log = RequestLog(
+            engine, RequestLogSettings(retention_days=7), PiiRedactor(), CollectorRegistry()
+        )
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(
+                    request_log.insert(),
+                    [record(timedelta(days=8)), record(timedelta(days=6)), record(timedelta(0))],
+                )
+            deleted = await log.prune(now)
+            reader = RequestLogReader(engine_for(postgres_url))
+            kept = await reader.window("retention", EVER)
+            await reader.close()
+            return deleted, kept
+        finally:
+            await log.close()
+            await engine.dispose()
+
+    deleted, kept = asyncio.run(scenario())
+    assert deleted == 1
+    assert [round((now - r.at).total_seconds() / 86400) for r in kept] == [6, 0]

@@ -1,0 +1,68 @@
+"""PII is replaced by its kind before a request's text is stored; ordinary text is kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from llmops.requestlog.redaction import PiiRedactor, iban_valid, luhn_valid
+
+REDACTOR = PiiRedactor()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("write to jane.doe+work@mail.example.co.uk today", "write to <EMAIL_ADDRESS> today"),
+        ("call +1 415-555-0132 now", "call <PHONE_NUMBER> now"),
+        ("call (415) 555-0132", "call <PHONE_NUMBER>"),
+        ("my number is 020 7946 0958.", "my number is <PHONE_NUMBER>."),
+        ("ruf an: +49 30 901820", "ruf an: <PHONE_NUMBER>"),
+        ("card 4111 1111 1111 1111 expires", "card <CREDIT_CARD> expires"),
+        ("pay with 5500-0000-0000-0004", "pay with <CREDIT_CARD>"),
+        ("amex 378282246310005", "amex <CREDIT_CARD>"),
+        ("IBAN DE89 3704 0044 0532 0130 00 please", "IBAN <IBAN_CODE> please"),
+        ("to GB82WEST12345698765432", "to <IBAN_CODE>"),
+        ("from 192.168.1.20 via 10.0.0.1", "from <IP_ADDRESS> via <IP_ADDRESS>"),
+        ("host 2001:db8::8a2e:370:7334 is down", "host <IP_ADDRESS> is down"),
+    ],
+)
+def test_each_kind_is_replaced_by_its_name(text: str, expected: str) -> None:
+    redacted = REDACTOR.redact(text)
+    assert redacted.text == expected
+    assert redacted.spans == expected.count("<")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "order 12345678 costs 42.50 EUR",
+        "meet on 2024-05-01 at 10:30, room 555",
+        "the ratio is 10:20:30 and pi is 3.14159",
+        "version 1.2.3.4.5 of the tool, build 20240501123456",
+        "card 4111 1111 1111 1112 fails its Luhn check",
+        "IBAN DE89 3704 0044 0532 0130 01 fails its checksum",
+        "999.999.999.999 is not an address",
+        "1111111111111111 is not a card",
+        "user@localhost has no domain",
+        "The capital of France is Paris.",
+        "",
+    ],
+)
+def test_ordinary_text_and_numbers_are_kept(text: str) -> None:
+    assert REDACTOR.redact(text).text == text
+    assert REDACTOR.redact(text).spans == 0
+
+
+def test_several_kinds_in_one_text_and_overlaps_counted_once() -> None:
+    text = "I'm a@b.io, card 4242424242424242, phone +44 20 7946 0958, IP 8.8.8.8."
+    redacted = REDACTOR.redact(text)
+    assert redacted.text == (
+        "I'm <EMAIL_ADDRESS>, card <CREDIT_CARD>, phone <PHONE_NUMBER>, IP <IP_ADDRESS>."
+    )
+    assert redacted.spans == 4
+
+
+def test_the_checks() -> None:
+    assert luhn_valid("79927398713") and not luhn_valid("79927398710")
+    assert iban_valid("FR14 2004 1010 0505 0001 3M02 606")
+    assert not iban_valid("FR14 2004 1010 0505 0001 3M02 607")
