@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from prometheus_client import CollectorRegistry
 
 from gateway.metrics import GatewayMetrics, ReplicaGauges
+from llmops.monitoring.metrics import DriftMetrics
 from llmops.serving.metrics import ServingMetrics
 from llmops.serving.settings import ServingSettings
 from llmops.serving.vllm import VllmEngine
@@ -63,7 +64,7 @@ def _registries() -> list[CollectorRegistry]:
     gateway = GatewayMetrics()
     gateway.registry.register(ReplicaGauges(lambda: []))
     serving = ServingMetrics(VllmEngine(ServingSettings(engine="vllm")))
-    return [gateway.registry, serving.registry, OperatorMetrics().registry]
+    return [gateway.registry, serving.registry, DriftMetrics().registry, OperatorMetrics().registry]
 
 
 def platform_series() -> set[str]:
