@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ def mlflow_server(backend_store_uri: str, workdir: Path) -> Iterator[str]:
         "MLflow",
         mlflow.server_argv(backend_store_uri, workdir / "artifacts", port=port),
         log=workdir / "mlflow.log",
+        env={**os.environ, **mlflow.SERVER_ENV},
     )
     child.start()
     try:

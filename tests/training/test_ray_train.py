@@ -14,7 +14,7 @@ from llmops.cli.main import cli
 from tests.support import finetuning
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(900)
 def test_one_ray_train_worker_runs_the_recipe_and_registers_the_adapter(
     finetuned: dict[str, Any], mlflow_url: str, model_cache: Path, tmp_path: Path
 ) -> None:
@@ -26,7 +26,7 @@ def test_one_ray_train_worker_runs_the_recipe_and_registers_the_adapter(
         cache_dir=model_cache,
         tracking_uri=mlflow_url,
         max_steps=3,
-        extra=["--workers", "1"],
+        extra=["--workers", "1", "--batch-size", "2"],
     )
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output

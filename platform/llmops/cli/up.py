@@ -8,6 +8,7 @@ service is a child process in its own process group; Ctrl-C stops them all.
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import shlex
 import sys
@@ -62,7 +63,8 @@ def _start_mlflow(children: Children, data_dir: Path, port: int) -> str:
     argv = mlflow.server_argv(
         f"sqlite:///{(data_dir / 'mlflow.db').resolve()}", data_dir / "mlartifacts", port=port
     )
-    child = children.start(Child("MLflow", argv, log=data_dir / "logs" / "mlflow.log"))
+    env = {**os.environ, **mlflow.SERVER_ENV}
+    child = children.start(Child("MLflow", argv, log=data_dir / "logs" / "mlflow.log", env=env))
     child.wait_ready(lambda: http_ok(f"{url}/health"), timeout=120, what=f"MLflow on {url}")
     return url
 

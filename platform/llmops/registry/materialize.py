@@ -111,5 +111,5 @@ def merge_adapter(base_dir: Path, adapter_dir: Path, out_dir: Path) -> None:
         merged = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
     except (OSError, ValueError) as e:
         raise RegistryError(f"cannot apply the adapter in {adapter_dir} to {base_dir}: {e}") from e
-    merged.save_pretrained(out_dir)  # type: ignore[operator]
+    merged.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
-from transformers import PreTrainedModel, PreTrainedTokenizerBase
+from transformers import PreTrainedTokenizerBase
 
 from llmops.training.dataset import Conversation
 from llmops.training.encoding import IGNORE, Example, collate, prompt_ids
@@ -67,7 +67,7 @@ def held_out_loss(
 
 @torch.inference_mode()
 def generate_answers(
-    model: PreTrainedModel,
+    model: torch.nn.Module,
     tokenizer: PreTrainedTokenizerBase,
     rows: Sequence[Conversation],
     *,
@@ -99,7 +99,7 @@ def generate_answers(
 
 
 def evaluate(
-    model: PreTrainedModel,
+    model: torch.nn.Module,
     tokenizer: PreTrainedTokenizerBase,
     rows: Sequence[Conversation],
     examples: Sequence[Example],

@@ -133,7 +133,7 @@ def train(
             bar.update(1)
             done = step + 1
             if on_step is not None and shard.leader:
-                on_step(done, {"loss": value, "learning_rate": scheduler.get_last_lr()[0]})
+                on_step(done, {"loss": value, "learning_rate": float(scheduler.get_last_lr()[0])})
             if shard.leader and (done % config.checkpoint_every == 0 or done == total):
                 checkpoints.save(
                     done,

@@ -59,5 +59,5 @@ def with_lora(model: PreTrainedModel, config: LoraSftConfig) -> PeftModel:
         target_modules=list(config.target_modules),
         task_type="CAUSAL_LM",
     )
-    peft_model: PeftModel = get_peft_model(model, lora)  # type: ignore[assignment]
+    peft_model: PeftModel = get_peft_model(model, lora)
     return peft_model

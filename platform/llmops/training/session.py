@@ -72,5 +72,5 @@ def run(
         resume=job.resume,
     )
     if shard.leader:
-        peft_model.save_pretrained(job.output / ADAPTER_DIR)
+        peft_model.save_pretrained(str(job.output / ADAPTER_DIR))
     return result
