@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: up test install prometheus lint typecheck layers unit bench-overhead bench-ratelimit clean
+.PHONY: up test install prometheus lint typecheck layers unit bench-overhead bench-ratelimit bench-operator clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,9 @@ bench-overhead: install
 
 bench-ratelimit: install
 	$(BIN)/python bench/ratelimit_accuracy.py
+
+bench-operator: install
+	$(BIN)/python bench/operator_scale.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

@@ -59,7 +59,6 @@ def build_registry(
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="llmops.io")
         settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix="llmops.io")
         settings.watching.server_timeout = 300
-        settings.queueing.worker_limit = 64
         # Handlers are level-triggered (a restart converges), so a stopping operator need
         # not wait for queues to drain: it stops in about a second instead of seven.
         settings.queueing.idle_timeout = 1.0

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -21,6 +21,12 @@ class OperatorMetrics(Collector):
         self.served: dict[str, list[tuple[str, str, str]]] = {}
         """ModelDeployment to its (model, alias, version) rows."""
         self.registry.register(self)
+        self.placement_seconds = Histogram(
+            "llmops_operator_placement_seconds",
+            "Time to decide where a FineTuneJob goes (capacity snapshot and choice).",
+            buckets=(0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1),
+            registry=self.registry,
+        )
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         jobs = GaugeMetricFamily("llmops_finetune_jobs", "FineTuneJobs by phase.", labels=["phase"])

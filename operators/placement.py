@@ -11,6 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+
+class _Pool(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def gpu_type(self) -> str: ...
+
+
+P = TypeVar("P", bound=_Pool)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +59,8 @@ class PlacementDecision:
         return self.pool is not None
 
 
-def _eligible(pools: Sequence[PoolCapacity], request: PlacementRequest) -> list[PoolCapacity]:
+def eligible(pools: Sequence[P], request: PlacementRequest) -> list[P]:
+    """The pools ``request`` may go to (anything with ``name`` and ``gpu_type``)."""
     if request.pool is not None:
         return [p for p in pools if p.name == request.pool]
     if request.gpu_type is not None:
@@ -70,22 +82,22 @@ def fits(pool: PoolCapacity, request: PlacementRequest) -> bool:
 
 def place(pools: Sequence[PoolCapacity], request: PlacementRequest) -> PlacementDecision:
     """The pool for ``request``, or why none fits."""
-    eligible = _eligible(pools, request)
-    if not eligible:
+    candidates = eligible(pools, request)
+    if not candidates:
         wanted = (
             f"node pool {request.pool!r}"
             if request.pool is not None
             else f"GPU type {request.gpu_type!r}"
         )
         return PlacementDecision(None, "NoMatchingPool", f"no node pool offers {wanted}")
-    fitting = [p for p in eligible if fits(p, request)]
+    fitting = [p for p in candidates if fits(p, request)]
     if not fitting:
-        best = max(eligible, key=lambda p: p.free)
+        best = max(candidates, key=lambda p: p.free)
         return PlacementDecision(
             None,
             "InsufficientCapacity",
             f"{request.nodes} node(s) x {request.gpus_per_node} GPU(s) do not fit in "
-            f"{', '.join(sorted(p.name for p in eligible))} "
+            f"{', '.join(sorted(p.name for p in candidates))} "
             f"(most free: {best.free} GPU(s) in {best.name})",
         )
     chosen = max(fitting, key=lambda p: (p.priority, p.free, _reverse(p.name)))

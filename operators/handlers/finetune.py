@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -53,9 +54,10 @@ async def _place(ctx: Context, body: Mapping[str, Any], attempt: int) -> dict[st
     config = ctx.config
     request = request_of(spec)
     async with ctx.placement_lock:
+        started = time.perf_counter()
         state = ctx.cluster
         pools = capacity.pool_capacities(
-            config.node_pools,
+            placement.eligible(config.node_pools, request),
             state.nodes.values(),
             state.pods.values(),
             state.unbound_reservations(),
@@ -69,6 +71,7 @@ async def _place(ctx: Context, body: Mapping[str, Any], attempt: int) -> dict[st
                 for p in pools
             ]
         decision = placement.place(pools, request)
+        ctx.metrics.placement_seconds.observe(time.perf_counter() - started)
         if not decision.placed:
             return _status("Pending", decision.reason, decision.message, attempt=attempt - 1)
         pool = config.pool(decision.pool or "")
@@ -112,51 +115,69 @@ async def _result(ctx: Context, namespace: str, job_name: str) -> dict[str, Any]
     return None
 
 
-async def _follow(
-    ctx: Context, body: Mapping[str, Any], child: Mapping[str, Any]
-) -> dict[str, Any] | None:
-    """The status that the child's state implies (``None``: leave it as it is)."""
-    meta, spec, status = body["metadata"], body["spec"], body.get("status") or {}
-    attempt = int(status.get("attempt") or 1)
-    child_name = child["metadata"]["name"]
-    state = phases.child_state(child)
+def _live(
+    status: Mapping[str, Any], child: Mapping[str, Any], state: phases.ChildState
+) -> dict[str, Any]:
+    """A child waiting for admission or running: ``{}`` when the status says so already."""
+    name = f"{child['kind']} {child['metadata']['name']}"
     if state is phases.ChildState.SUSPENDED:
-        return _status(
-            "Queued", "WaitingForKueue", f"{child['kind']} {child_name} waits for admission"
+        return (
+            {}
+            if status.get("phase") == "Queued"
+            else _status("Queued", "WaitingForKueue", f"{name} waits for admission")
         )
-    if state is phases.ChildState.RUNNING:
-        return _status("Running", "JobRunning", f"{child['kind']} {child_name} is running")
-    ctx.cluster.reservations.pop(key(meta["namespace"], child_name), None)
-    if state is phases.ChildState.SUCCEEDED:
-        result = await _result(ctx, meta["namespace"], child_name) or {}
-        return _status(
-            "Succeeded",
-            "Registered" if result.get("version") else "Completed",
-            f"registered {result.get('model', spec['outputModel'])} version {result.get('version', '?')}",
-            runId=result.get("run_id"),
-            registeredVersion=result.get("version"),
-            completionTime=conditions.now(),
-        )
+    return (
+        {}
+        if status.get("phase") == "Running"
+        else _status("Running", "JobRunning", f"{name} is running")
+    )
+
+
+def _failed(spec: Mapping[str, Any], status: Mapping[str, Any]) -> dict[str, Any] | None:
+    """After a failed attempt: the next one's time, or the end (``None``: wait on)."""
+    attempt = int(status.get("attempt") or 1)
     retries = spec.get("retries") or {}
-    limit = int(retries.get("limit", 2))
-    if attempt > limit:
+    if attempt > int(retries.get("limit", 2)):
         return _status(
             "Failed",
             "BackoffLimitExceeded",
             f"{attempt} attempt(s) failed",
             completionTime=conditions.now(),
         )
-    retry_after = status.get("retryAfter")
-    if not retry_after:
-        wait = phases.backoff_seconds(int(retries.get("backoffSeconds", 30)), attempt)
-        at = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=wait)
-        return _status(
-            "Retrying",
-            "JobFailed",
-            f"attempt {attempt} failed; attempt {attempt + 1} in {wait}s",
-            retryAfter=at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        )
-    return None
+    if status.get("retryAfter"):
+        return None
+    wait = phases.backoff_seconds(int(retries.get("backoffSeconds", 30)), attempt)
+    at = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=wait)
+    return _status(
+        "Retrying",
+        "JobFailed",
+        f"attempt {attempt} failed; attempt {attempt + 1} in {wait}s",
+        retryAfter=at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+
+
+async def _follow(
+    ctx: Context, body: Mapping[str, Any], child: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """The status that the child's state implies: ``{}`` when that is written already,
+    ``None`` while a retry waits for its time."""
+    meta, spec, status = body["metadata"], body["spec"], body.get("status") or {}
+    state = phases.child_state(child)
+    if state in (phases.ChildState.SUSPENDED, phases.ChildState.RUNNING):
+        return _live(status, child, state)
+    child_name = child["metadata"]["name"]
+    ctx.cluster.reservations.pop(key(meta["namespace"], child_name), None)
+    if state is phases.ChildState.FAILED:
+        return _failed(spec, status)
+    result = await _result(ctx, meta["namespace"], child_name) or {}
+    return _status(
+        "Succeeded",
+        "Registered" if result.get("version") else "Completed",
+        f"registered {result.get('model', spec['outputModel'])} version {result.get('version', '?')}",
+        runId=result.get("run_id"),
+        registeredVersion=result.get("version"),
+        completionTime=conditions.now(),
+    )
 
 
 def _due(retry_after: str) -> bool:
@@ -164,12 +185,16 @@ def _due(retry_after: str) -> bool:
     return datetime.datetime.now(datetime.UTC) >= at
 
 
-async def reconcile(ctx: Context, body: Mapping[str, Any]) -> None:
-    """Move one FineTuneJob on: level-triggered, so a repeat (or a restart) changes nothing."""
+async def reconcile(ctx: Context, body: Mapping[str, Any], *, refetch: bool = True) -> None:
+    """Move one FineTuneJob on: level-triggered, so a repeat (or a restart) changes nothing.
+    ``refetch``: read the object first (``body`` may be older than our last write)."""
     meta = body["metadata"]
     if meta.get("deletionTimestamp"):
         return
     async with ctx.object_locks[key(meta["namespace"], meta["name"])]:
+        if not refetch:
+            await _reconcile(ctx, dict(body))
+            return
         fresh = await ctx.kube.get(kube.FINETUNEJOBS, meta["namespace"], meta["name"])
         if fresh is None or fresh.get("metadata", {}).get("deletionTimestamp"):
             return
@@ -194,7 +219,7 @@ async def _reconcile(ctx: Context, body: dict[str, Any]) -> None:
                 return
             await ctx.kube.delete(resource, meta["namespace"], status["jobName"])
             new = await _place(ctx, body, attempt + 1)
-        elif new["phase"] == status.get("phase") and new["reason"] == status.get("reason"):
+        elif not new:
             return
     else:
         # Not created yet, or its child vanished: (re)create this attempt.
@@ -219,12 +244,29 @@ async def cleanup(ctx: Context, body: Mapping[str, Any]) -> None:
         ctx.cluster.reservations.pop(key(meta["namespace"], status["jobName"]), None)
 
 
+def _news(child: Mapping[str, Any]) -> bool:
+    """Whether a child's event can move its FineTuneJob: it finished, or it started
+    running (Kueue admitted it). A freshly created child's own event cannot."""
+    state = phases.child_state(child)
+    if state in (phases.ChildState.SUCCEEDED, phases.ChildState.FAILED):
+        return True
+    status = child.get("status") or {}
+    return state is phases.ChildState.RUNNING and bool(
+        status.get("active") or status.get("startTime") or status.get("jobDeploymentStatus")
+    )
+
+
 def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
     resource = ("llmops.io", "v1alpha1", "finetunejobs")
 
-    @kopf.on.resume(*resource, registry=registry)
     @kopf.on.create(*resource, registry=registry)
     async def finetune_created(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+        # A new object as listed: nothing of ours has written to it yet.
+        await reconcile(memo.ctx, body, refetch=False)
+
+    @kopf.on.resume(*resource, registry=registry)
+    async def finetune_resumed(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+        # kopf also mixes resuming into a new object's first events: read it afresh.
         await reconcile(memo.ctx, body)
 
     @kopf.timer(
@@ -232,7 +274,8 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
         registry=registry,
         interval=config.timing.pending_retry_seconds,
         initial_delay=config.timing.pending_retry_seconds,
-        when=lambda status, **_: status.get("phase") not in TERMINAL,
+        # Only what waits on time: placement (Pending) and the next attempt (Retrying).
+        when=lambda status, **_: status.get("phase") in ("Pending", "Retrying"),
     )
     async def finetune_recheck(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
         await reconcile(memo.ctx, body)
@@ -250,6 +293,11 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
         else:
             memo.ctx.metrics.job_phases[k] = (body.get("status") or {}).get("phase") or "Pending"
 
+    _register_children(registry)
+
+
+def _register_children(registry: kopf.OperatorRegistry) -> None:
+    """A Job's or RayJob's news moves its FineTuneJob at once (no wait for a timer)."""
     for group, version, plural in (("batch", "v1", "jobs"), ("ray.io", "v1", "rayjobs")):
 
         @kopf.on.event(
@@ -257,6 +305,8 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
             labels={labels.MANAGED_BY: labels.MANAGER, labels.OWNER_KIND: render.KIND},
         )  # fmt: skip
         async def child_changed(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+            if not _news(body):
+                return
             meta = body["metadata"]
             owner = (meta.get("labels") or {}).get(labels.OWNER_NAME)
             if owner and not meta.get("deletionTimestamp"):

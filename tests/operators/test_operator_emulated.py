@@ -78,7 +78,7 @@ async def add_nodes(cluster: Any) -> None:
 async def test_finetunejob_becomes_a_job_on_the_matching_pool_and_follows_it(cluster: Any) -> None:
     await add_nodes(cluster)
     config = kube.config_for(str(cluster.url), nodePools=POOLS)
-    async with kube.operator_in_thread(config, Aliases()):
+    async with kube.operator_in_thread(config, Aliases()) as memo:
         await create(
             cluster, FTJ, finetunejob("tune", gpuType="nvidia-l4", hyperparameters={"maxSteps": 5})
         )
@@ -122,6 +122,11 @@ async def test_finetunejob_becomes_a_job_on_the_matching_pool_and_follows_it(clu
         assert done["runId"] == "r-123" and done["registeredVersion"] == "7"
         ready = {c["type"]: c for c in done["conditions"]}["Ready"]
         assert ready["status"] == "True" and ready["reason"] == "Registered"
+        jobs_by_phase = memo.ctx.metrics.registry.get_sample_value
+        await kube.eventually(
+            lambda: jobs_by_phase("llmops_finetune_jobs", {"phase": "Succeeded"}) == 1.0
+        )
+        assert jobs_by_phase("llmops_finetune_jobs", {"phase": "Running"}) == 0.0
 
 
 def finetune_status(cluster: Any, name: str) -> dict[str, Any]:
@@ -224,7 +229,7 @@ async def test_a_failed_job_is_retried_after_a_backoff_then_fails_for_good(clust
         )
         assert "attempt 2 in 1s" in retrying["message"]
         await kube.eventually(lambda: live(cluster, "batch/v1/jobs") == ["flaky-ft2"], timeout=10)
-        assert finetune_status(cluster, "flaky")["attempt"] == 2
+        await kube.eventually(lambda: finetune_status(cluster, "flaky")["attempt"] == 2)
         await patch(
             cluster, "/apis/batch/v1/namespaces/ml/jobs/flaky-ft2/status", {"status": {"failed": 1}}
         )

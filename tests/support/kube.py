@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import kmock
 import kopf
 import yaml
 
@@ -28,6 +29,27 @@ KUBERAY = {
     "ray.io/v1/rayjobs": {"kind": "RayJob", "singular": "rayjob"},
     "ray.io/v1/rayclusters": {"kind": "RayCluster", "singular": "raycluster"},
 }
+
+
+class _OnlyCurrentRequest(kmock.KubernetesScaffold):
+    """Matches a request's reactions against that request alone (kmock matches against
+    its whole request log, for assertions, which makes a long run quadratic). Matching is
+    synchronous, so no other request can slip in between."""
+
+    async def _handle(self, request: Any) -> Any:
+        self._requests[:] = [request]
+        return await super()._handle(request)
+
+
+class ForgetfulEmulator(kmock.KubernetesEmulator, _OnlyCurrentRequest):
+    """kmock's emulator for benchmarks: no request log (tests assert on it), and one
+    object found by its key rather than by scanning every stored object."""
+
+    def _KubernetesEmulator__get_obj(self, request: Any, strict: bool) -> Any:
+        key = (request.resource, request.namespace, request.name)
+        if strict and request.name is not None and key in self._objects:
+            return self._objects[key]
+        return None
 
 
 def crds() -> list[dict[str, Any]]:
