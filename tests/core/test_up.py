@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.support.http import chat
+from tests.support.http import call, chat
 from tests.support.services import free_port
 
 
@@ -20,8 +20,20 @@ def listening(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _get(url: str) -> str:
+    try:
+        return call("GET", url, timeout=5).body.decode()
+    except OSError:
+        return ""
+
+
 def test_up_starts_the_stack_prints_a_working_key_and_stops_cleanly(tmp_path: Path) -> None:
-    ports = {"--port": free_port(), "--replica-port": free_port(), "--mlflow-port": free_port()}
+    ports = {
+        "--port": free_port(),
+        "--replica-port": free_port(),
+        "--mlflow-port": free_port(),
+        "--drift-port": free_port(),
+    }
     argv = [sys.executable, "-m", "llmops.cli", "up", "--echo"]
     for flag, port in ports.items():
         argv += [flag, str(port)]
@@ -46,6 +58,15 @@ def test_up_starts_the_stack_prints_a_working_key_and_stops_cleanly(tmp_path: Pa
         assert reply.status == 200, reply.body
         assert f"http://127.0.0.1:{ports['--port']}/v1/chat/completions" in text
         assert "from openai import OpenAI" in text
+        # The drift monitor runs beside it: its first check (too few requests) is exported.
+        drift_metrics = f"http://127.0.0.1:{ports['--drift-port']}/metrics"
+        assert drift_metrics in text
+        deadline = time.monotonic() + 60
+        while 'llmops_drift_detected{deployment="smollm2"} 0.0' not in (
+            body := _get(drift_metrics)
+        ):
+            assert time.monotonic() < deadline, body
+            time.sleep(0.5)
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(60) == 0

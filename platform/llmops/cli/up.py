@@ -87,6 +87,37 @@ def _start_replica(children: Children, data_dir: Path, port: int) -> str:
     return url
 
 
+def _start_drift_monitor(
+    children: Children,
+    data_dir: Path,
+    database_url: str,
+    mlflow_url: str,
+    config: Path | None,
+    metrics_port: int,
+) -> str:
+    """``llmops drift monitor`` as a child: the local model's traffic checked every interval
+    (a given settings file replaces the default, which reports drift without retraining)."""
+    if config is None:
+        config = data_dir / "drift.yaml"
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "database_url": database_url,
+                    "tracking_uri": mlflow_url,
+                    "state_dir": str(data_dir / "drift"),
+                    "interval_seconds": 300,
+                    "deployments": [{"name": MODEL}],
+                }
+            )
+        )
+    argv = [
+        sys.executable, "-m", "llmops.cli", "drift", "monitor",
+        "--config", str(config), "--metrics-port", str(metrics_port),
+    ]  # fmt: skip
+    children.start(Child("drift monitor", argv, log=data_dir / "logs" / "drift.log"))
+    return f"http://127.0.0.1:{metrics_port}/metrics"
+
+
 def _examples(base: str, key: str) -> str:
     question = "What is the capital of France?"
     python = shlex.quote(sys.executable)  # the environment that has the openai package
@@ -129,7 +160,21 @@ def _announce_when_ready(health_url: str, text: str) -> None:
 @click.option(
     "--echo", is_flag=True, help="Serve the instant echo model instead (no Ray, no model load)."
 )
-def up(data_dir: Path, port: int, replica_port: int, mlflow_port: int, echo: bool) -> None:
+@click.option(
+    "--drift-config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The drift monitor's settings (default: watch the local model, report only).",
+)
+@click.option("--drift-port", type=int, default=9108, show_default=True, help="Drift /metrics.")
+def up(
+    data_dir: Path,
+    port: int,
+    replica_port: int,
+    mlflow_port: int,
+    echo: bool,
+    drift_config: Path | None,
+    drift_port: int,
+) -> None:
     """Start the local platform: MLflow, a model replica on Ray Serve, and the gateway."""
     data_dir.mkdir(parents=True, exist_ok=True)
     click.echo("Starting llmops:", err=True)
@@ -155,13 +200,16 @@ def up(data_dir: Path, port: int, replica_port: int, mlflow_port: int, echo: boo
         )
         db.migrate(settings.database_url)
         key = _dev_key(settings, data_dir / "api-key")
+        drift_metrics = _start_drift_monitor(
+            children, data_dir, settings.database_url, mlflow_url, drift_config, drift_port
+        )
         base = f"http://{settings.host}:{port}/v1"
         _announce_when_ready(
             f"http://{settings.host}:{port}/healthz",
             f"\nllmops is up.\n"
             f"  gateway:  {base}   (model: {MODEL}, replica {replica_url})\n"
             f"  MLflow:   {mlflow_url}\n"
-            f"  metrics:  http://{settings.host}:{port}/metrics\n"
+            f"  metrics:  http://{settings.host}:{port}/metrics, drift {drift_metrics}\n"
             f"  admin:    token in {data_dir / 'admin-token'}; logs in {data_dir / 'logs'}\n"
             f"API key: {key}\n\n" + _examples(base, key) + "\nStop with Ctrl-C.",
         )
