@@ -6,7 +6,7 @@ Recognizers find spans of five kinds: email addresses, phone numbers
 addresses (v4 and v6, parsed by :mod:`ipaddress`). Each span is replaced by its
 kind in angle brackets, ``<EMAIL_ADDRESS>``. Checksums and parsing keep ordinary
 numbers (order ids, amounts, dates, times) out. Why not Presidio: see
-docs/decisions/0006-request-log-redaction.md.
+docs/decisions/0008-request-log-redaction.md.
 """
 
 from __future__ import annotations
