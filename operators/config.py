@@ -7,7 +7,7 @@ environment or the file.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -69,6 +69,15 @@ class TimingConfig(_Camel):
     pending_retry_seconds: Annotated[float, Field(alias="pendingRetrySeconds", gt=0)] = 15.0
 
 
+class DriftCheckConfig(_Camel):
+    """What a DriftMonitor's check needs from the installation."""
+
+    env: list[dict[str, Any]] = Field(default_factory=list)
+    """Container env entries added to every check (e.g. ``LLMOPS_DRIFT__DATABASE_URL``
+    from a Secret: the request log lives in the gateway's database). Secret references
+    resolve in the DriftMonitor's namespace."""
+
+
 class KubernetesConfig(_Camel):
     """How the operator reaches the API server: in the cluster (service account) or via
     kubeconfig by default; ``server`` names one directly (tests, port-forwards)."""
@@ -86,6 +95,7 @@ class OperatorConfig(_Camel):
     images: ImagesConfig = ImagesConfig()
     node_pools: list[NodePool] = Field(alias="nodePools", default_factory=list)
     timing: TimingConfig = TimingConfig()
+    drift_check: Annotated[DriftCheckConfig, Field(alias="driftCheck")] = DriftCheckConfig()
     kubernetes: KubernetesConfig = KubernetesConfig()
     namespace: str | None = None
     """Watch this namespace only (default: all namespaces)."""

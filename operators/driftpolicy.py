@@ -34,6 +34,8 @@ class CheckResult:
     share: float | None
     samples: int | None
     retrain_data: tuple[str, ...]
+    features: tuple[tuple[str, float], ...] = ()
+    """Each feature's drift score, as the check reported them."""
 
 
 def read_result(raw: Mapping[str, Any], *, share_threshold: float, min_samples: int) -> CheckResult:
@@ -50,11 +52,17 @@ def read_result(raw: Mapping[str, Any], *, share_threshold: float, min_samples: 
     if samples is not None and int(samples) < min_samples:
         drifted = False
     data = raw.get("retrain_data") or []
+    features = tuple(
+        (str(f["feature"]), float(f["score"]))
+        for f in raw.get("features") or []
+        if isinstance(f, Mapping) and f.get("feature") and isinstance(f.get("score"), int | float)
+    )
     return CheckResult(
         drifted=drifted,
         share=float(share) if share is not None else None,
         samples=int(samples) if samples is not None else None,
         retrain_data=tuple(str(d) for d in data),
+        features=features,
     )
 
 

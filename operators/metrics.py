@@ -1,16 +1,29 @@
-"""The operator's metrics: ``llmops_finetune_jobs{phase}`` and
-``llmops_model_version_info{model,alias,version}``, from what the handlers last saw."""
+"""The operator's metrics: ``llmops_finetune_jobs{phase}``,
+``llmops_model_version_info{model,alias,version}`` and the drift figures of each
+DriftMonitor's last check (``llmops_drift_share``, ``llmops_drift_detected``,
+``llmops_drift_feature_score``: in a cluster the checks run as short Jobs, so the
+operator, which reads their results, is the one that keeps them), from what the
+handlers last saw."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 PHASES = ("Pending", "Queued", "Running", "Retrying", "Succeeded", "Failed")
+
+
+@dataclass(frozen=True, slots=True)
+class DriftFigures:
+    deployment: str
+    share: float | None
+    detected: bool
+    features: tuple[tuple[str, float], ...]
 
 
 class OperatorMetrics(Collector):
@@ -20,6 +33,8 @@ class OperatorMetrics(Collector):
         """FineTuneJob (``namespace/name``) to its phase."""
         self.served: dict[str, list[tuple[str, str, str]]] = {}
         """ModelDeployment to its (model, alias, version) rows."""
+        self.drift: dict[str, DriftFigures] = {}
+        """DriftMonitor (``namespace/name``) to its last check's figures."""
         self.registry.register(self)
         self.placement_seconds = Histogram(
             "llmops_operator_placement_seconds",
@@ -43,3 +58,28 @@ class OperatorMetrics(Collector):
             for model, alias, version in rows:
                 info.add_metric([model, alias, version], 1)
         yield info
+        yield from self._drift()
+
+    def _drift(self) -> Iterator[GaugeMetricFamily]:
+        share = GaugeMetricFamily(
+            "llmops_drift_share",
+            "Share of features drifted at the last check.",
+            labels=["deployment"],
+        )
+        detected = GaugeMetricFamily(
+            "llmops_drift_detected", "1 when the last check found drift.", labels=["deployment"]
+        )
+        scores = GaugeMetricFamily(
+            "llmops_drift_feature_score",
+            "Each feature's drift score at the last check.",
+            labels=["deployment", "feature"],
+        )
+        for figures in self.drift.values():
+            if figures.share is not None:
+                share.add_metric([figures.deployment], figures.share)
+            detected.add_metric([figures.deployment], 1.0 if figures.detected else 0.0)
+            for feature, score in figures.features:
+                scores.add_metric([figures.deployment, feature], score)
+        yield share
+        yield detected
+        yield scores

@@ -10,6 +10,7 @@ import kopf
 
 from operators import conditions, driftpolicy, kube, labels, phases
 from operators.context import Context
+from operators.metrics import DriftFigures
 from operators.render import cronjob
 
 
@@ -93,7 +94,9 @@ async def check_finished(ctx: Context, monitor: Mapping[str, Any], job: Mapping[
         "samples": result.samples,
         "episode": decision.episode,
         "decision": decision.reason,
+        "featureScores": dict(result.features),
     }
+    remember_figures(ctx, monitor, new["lastResult"])
     updates = [
         conditions.condition(
             "Degraded", result.drifted, decision.reason, f"drift share {result.share}"
@@ -118,6 +121,23 @@ async def check_finished(ctx: Context, monitor: Mapping[str, Any], job: Mapping[
     )
 
 
+def remember_figures(
+    ctx: Context, monitor: Mapping[str, Any], last: Mapping[str, Any] | None
+) -> None:
+    """Export a check's figures (also those a restarted operator finds in the status)."""
+    if not last:
+        return
+    meta = monitor["metadata"]
+    share = last.get("driftShare")
+    scores = last.get("featureScores") or {}
+    ctx.metrics.drift[f"{meta['namespace']}/{meta['name']}"] = DriftFigures(
+        deployment=str(monitor["spec"]["deployment"]),
+        share=float(share) if isinstance(share, int | float) else None,
+        detected=bool(last.get("drifted")),
+        features=tuple((str(k), float(v)) for k, v in scores.items() if isinstance(v, int | float)),
+    )
+
+
 def register(registry: kopf.OperatorRegistry) -> None:
     resource = ("llmops.io", "v1alpha1", "driftmonitors")
 
@@ -125,11 +145,13 @@ def register(registry: kopf.OperatorRegistry) -> None:
     @kopf.on.create(*resource, registry=registry)
     @kopf.on.update(*resource, registry=registry, field="spec")
     async def monitor_changed(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+        remember_figures(memo.ctx, body, (body.get("status") or {}).get("lastResult"))
         await ensure_cronjob(memo.ctx, body)
 
     @kopf.on.delete(*resource, registry=registry)
     async def monitor_deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
         meta = body["metadata"]
+        memo.ctx.metrics.drift.pop(f"{meta['namespace']}/{meta['name']}", None)
         await memo.ctx.kube.delete(
             kube.CRONJOBS, meta["namespace"], cronjob.cronjob_name(meta["name"])
         )

@@ -30,7 +30,7 @@ def check_command(spec: Mapping[str, Any]) -> str:
     )
 
 
-def _env(spec: Mapping[str, Any], config: OperatorConfig) -> list[dict[str, str]]:
+def _env(spec: Mapping[str, Any], config: OperatorConfig) -> list[dict[str, Any]]:
     windows = spec.get("windows") or {}
     thresholds = spec.get("thresholds") or {}
     values = {
@@ -43,7 +43,8 @@ def _env(spec: Mapping[str, Any], config: OperatorConfig) -> list[dict[str, str]
     }
     if spec.get("features"):
         values["LLMOPS_DRIFT__FEATURES"] = "[" + ", ".join(spec["features"]) + "]"
-    return [{"name": k, "value": v} for k, v in values.items()]
+    own = [{"name": k, "value": v} for k, v in values.items()]
+    return [*config.drift_check.env, *own]
 
 
 def render(body: Mapping[str, Any], config: OperatorConfig) -> dict[str, Any]:

@@ -15,6 +15,10 @@ from operators.render import cronjob, finetune, rayservice, routes
 from tests.support import kube
 
 VERSIONS = ["1.30.0", "1.34.0"]
+DATABASE_ENV = {
+    "name": "LLMOPS_DRIFT__DATABASE_URL",
+    "valueFrom": {"secretKeyRef": {"name": "llmops", "key": "database-url"}},
+}
 CONFIG = OperatorConfig.model_validate(
     {
         "nodePools": [
@@ -27,9 +31,18 @@ CONFIG = OperatorConfig.model_validate(
                 ],
             }
         ],
+        "driftCheck": {"env": [DATABASE_ENV]},
     }
 )
 POOL = CONFIG.node_pools[0]
+
+
+def test_drift_checks_get_the_configured_env() -> None:
+    container = cronjob.render(example("driftmonitor"), CONFIG)["spec"]["jobTemplate"]["spec"][
+        "template"
+    ]["spec"]["containers"][0]
+    assert DATABASE_ENV in container["env"]
+    assert any(e["name"] == "LLMOPS_DRIFT__MIN_SAMPLES" for e in container["env"])
 
 
 def example(kind: str) -> dict[str, Any]:

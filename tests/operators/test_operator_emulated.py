@@ -421,7 +421,7 @@ async def test_driftmonitor_checks_on_a_schedule_and_retrains_once_per_episode(
     cluster: Any,
 ) -> None:
     config = kube.config_for(str(cluster.url), nodePools=POOLS)
-    async with kube.operator_in_thread(config, Aliases()):
+    async with kube.operator_in_thread(config, Aliases()) as memo:
         await create(cluster, DM, {
             "apiVersion": "llmops.io/v1alpha1", "kind": "DriftMonitor",
             "metadata": {"name": "watch", "namespace": "ml"},
@@ -449,15 +449,29 @@ async def test_driftmonitor_checks_on_a_schedule_and_retrains_once_per_episode(
         )
         assert first["lastResult"]["drifted"] is False
 
+        features = [{"feature": "prompt_tokens", "score": 0.001, "drifted": True}]
         await finish_check(
             cluster,
             "check-2",
-            {"drift_share": 0.75, "samples": 500, "retrain_data": ["/data/window.jsonl"]},
+            {
+                "drift_share": 0.75,
+                "samples": 500,
+                "retrain_data": ["/data/window.jsonl"],
+                "features": features,
+            },
         )
         retrain = await kube.eventually(
             lambda: obj(cluster, "llmops.io/v1alpha1/driftmonitors", "ml", "watch")["status"].get(
                 "lastFineTuneJob"
             )
+        )
+        # The check ran as a Job nobody scrapes: the operator exports its figures.
+        figure = memo.ctx.metrics.registry.get_sample_value
+        assert figure("llmops_drift_share", {"deployment": "bot"}) == 0.75
+        assert figure("llmops_drift_detected", {"deployment": "bot"}) == 1.0
+        assert (
+            figure("llmops_drift_feature_score", {"deployment": "bot", "feature": "prompt_tokens"})
+            == 0.001
         )
         job = obj(cluster, "llmops.io/v1alpha1/finetunejobs", "ml", retrain)
         assert job["spec"]["datasets"] == ["/data/window.jsonl", "/data/train.jsonl"]
