@@ -35,7 +35,7 @@ from gateway.cache.base import CacheStore, Entry
 from gateway.cache.embedding import MINILM_DIMENSIONS
 from gateway.cache.memory import MemoryCacheStore
 from gateway.cache.redis import RedisCacheStore
-from gateway.ratelimit.resp import RespConnection
+from gateway.resp import RespConnection
 
 NAMESPACE = "bench"
 ANSWER = b"x" * 1000

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import struct
 import time
@@ -32,7 +31,7 @@ import orjson
 from gateway.cache.base import CacheStoreError, Entry
 from gateway.cache.embedding import Vector
 from gateway.cache.index import VectorIndex
-from gateway.ratelimit.resp import RespConnection, RespError
+from gateway.resp import LuaScript, RespConnection, RespError
 
 log = logging.getLogger("llmops.gateway.cache")
 
@@ -43,14 +42,8 @@ FEED_BATCH = 512
 _HERE = Path(__file__).parent
 
 
-class _Script:
-    def __init__(self, name: str) -> None:
-        self.source = (_HERE / name).read_text()
-        self.sha = hashlib.sha1(self.source.encode()).hexdigest()  # noqa: S324 (Redis names scripts so)
-
-
-_PUT = _Script("put.lua")
-_GET = _Script("get.lua")
+_PUT = LuaScript(_HERE / "put.lua")
+_GET = LuaScript(_HERE / "get.lua")
 
 
 def encode(entry: Entry) -> bytes:
@@ -239,7 +232,7 @@ class RedisCacheStore:
                 continue
             self._mirror.add(values[b"ns"].decode(), values[b"key"].decode(), vector, expires)
 
-    async def _run(self, script: _Script, keys: list[str], args: list[Any]) -> Any:
+    async def _run(self, script: LuaScript, keys: list[str], args: list[Any]) -> Any:
         try:
             try:
                 return await self._redis.call("EVALSHA", script.sha, len(keys), *keys, *args)

@@ -2,32 +2,25 @@
 
 The script reads the clock of Redis itself, so replicas with drifting clocks
 still agree on every window. Calls travel on one pipelined connection
-(:mod:`gateway.ratelimit.resp`), so concurrent admissions never queue for a
+(:mod:`gateway.resp`), so concurrent admissions never queue for a
 connection.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from gateway.errors import ServiceUnavailable
 from gateway.ratelimit.base import Admission, Limit, LimitKind, LimitState, cost_of
-from gateway.ratelimit.resp import RespConnection, RespError
+from gateway.resp import LuaScript, RespConnection, RespError
 
 _HERE = Path(__file__).parent
 
 
-class _Script:
-    def __init__(self, name: str) -> None:
-        self.source = (_HERE / name).read_text()
-        self.sha = hashlib.sha1(self.source.encode()).hexdigest()  # noqa: S324 (Redis names scripts so)
-
-
-_ADMIT = _Script("admit.lua")
-_SETTLE = _Script("settle.lua")
+_ADMIT = LuaScript(_HERE / "admit.lua")
+_SETTLE = LuaScript(_HERE / "settle.lua")
 
 
 def _keys(limit: Limit) -> tuple[str, str, str]:
@@ -82,7 +75,7 @@ class RedisRateLimiter:
     async def close(self) -> None:
         await self._redis.close()
 
-    async def _run(self, script: _Script, keys: list[str], args: list[str | int]) -> Any:
+    async def _run(self, script: LuaScript, keys: list[str], args: list[str | int]) -> Any:
         try:
             try:
                 return await self._redis.call("EVALSHA", script.sha, len(keys), *keys, *args)

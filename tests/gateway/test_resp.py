@@ -12,7 +12,7 @@ import pytest
 from gateway.errors import ServiceUnavailable
 from gateway.ratelimit.base import Limit, LimitKind
 from gateway.ratelimit.redis import RedisRateLimiter
-from gateway.ratelimit.resp import RespConnection, RespError, encode
+from gateway.resp import RespConnection, RespError, encode
 from tests.support.services import free_port, wait_for_port
 
 

@@ -12,7 +12,7 @@ import pytest
 from gateway.cache.base import CacheStore, Entry
 from gateway.cache.memory import MemoryCacheStore
 from gateway.cache.redis import RedisCacheStore
-from gateway.ratelimit.resp import RespConnection
+from gateway.resp import RespConnection
 
 DIMENSIONS = 8
 StoreFactory = Callable[..., CacheStore]

@@ -18,8 +18,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import hashlib
 import ssl
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -169,3 +171,11 @@ class RespConnection:
                 writer.close()
         if task is not None and task is not asyncio.current_task():
             task.cancel()
+
+
+class LuaScript:
+    """A Lua script run by its SHA1 (``EVALSHA``), loaded from a file beside its user."""
+
+    def __init__(self, path: Path) -> None:
+        self.source = path.read_text()
+        self.sha = hashlib.sha1(self.source.encode()).hexdigest()  # noqa: S324 (Redis names scripts so)
