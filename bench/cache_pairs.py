@@ -1,6 +1,8 @@
 """Builds the labeled pairs the cache is judged on: ``bench/data/cache_pairs.jsonl``.
 
-Run it after changing ``bench/cache_pairs_data.py``; the JSONL is kept in the
+Run it after changing the hand-written groups in ``bench/data/cache_groups.json``
+(each: a question, rewordings that must get the same answer, and near-misses that
+must not, each with the kind of difference); the JSONL is kept in the
 repository so that every figure can be traced to the exact pairs. Each line:
 ``{"id", "group", "split", "kind", "a", "b", "tenant_a", "tenant_b", "hit"}``:
 ``a`` is asked first (its answer is cached), ``b`` second; ``hit`` says whether
@@ -23,9 +25,11 @@ from typing import Any
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # run as a file: find `bench`
 
-from bench.cache_pairs_data import GROUPS
-
 OUT = Path(__file__).parent / "data" / "cache_pairs.jsonl"
+GROUPS: list[tuple[str, list[str], list[tuple[str, str]]]] = [
+    (g["question"], g["rewordings"], [(m["kind"], m["text"]) for m in g["near_misses"]])
+    for g in json.loads((Path(__file__).parent / "data" / "cache_groups.json").read_text())
+]
 
 # Templated groups: one wording per slot value, rewordings and near-misses made by
 # changing exactly one thing.

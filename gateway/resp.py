@@ -179,3 +179,13 @@ class LuaScript:
     def __init__(self, path: Path) -> None:
         self.source = path.read_text()
         self.sha = hashlib.sha1(self.source.encode()).hexdigest()  # noqa: S324 (Redis names scripts so)
+
+    async def run(self, redis: RespConnection, keys: list[str], args: list[Any]) -> Any:
+        """``EVALSHA``, or ``EVAL`` once where this Redis does not know the script yet
+        (first use, or after a restart). Errors are :class:`RespError`."""
+        try:
+            return await redis.call("EVALSHA", self.sha, len(keys), *keys, *args)
+        except RespError as e:
+            if not str(e).startswith("NOSCRIPT"):
+                raise
+            return await redis.call("EVAL", self.source, len(keys), *keys, *args)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import uvicorn
 
 from gateway import jsonlog
@@ -14,9 +12,6 @@ from gateway.settings import GatewaySettings
 def serve(settings: GatewaySettings) -> None:
     """Serve until interrupted (blocking)."""
     jsonlog.configure(settings.log_level)
-    # The cache's embedding model comes from its package: the Hugging Face libraries must
-    # never try the network for it (they read this when first imported, at cache start).
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,

@@ -234,11 +234,6 @@ class RedisCacheStore:
 
     async def _run(self, script: LuaScript, keys: list[str], args: list[Any]) -> Any:
         try:
-            try:
-                return await self._redis.call("EVALSHA", script.sha, len(keys), *keys, *args)
-            except RespError as e:
-                if not str(e).startswith("NOSCRIPT"):
-                    raise
-                return await self._redis.call("EVAL", script.source, len(keys), *keys, *args)
+            return await script.run(self._redis, keys, args)
         except RespError as e:
             raise CacheStoreError(f"cache store unreachable: {e}") from e

@@ -77,12 +77,6 @@ class RedisRateLimiter:
 
     async def _run(self, script: LuaScript, keys: list[str], args: list[str | int]) -> Any:
         try:
-            try:
-                return await self._redis.call("EVALSHA", script.sha, len(keys), *keys, *args)
-            except RespError as e:
-                if not str(e).startswith("NOSCRIPT"):
-                    raise
-                # First use on this Redis (or it was restarted): send the script itself once.
-                return await self._redis.call("EVAL", script.source, len(keys), *keys, *args)
+            return await script.run(self._redis, keys, list(args))
         except RespError as e:
             raise ServiceUnavailable(f"rate-limit store unreachable: {e}") from e

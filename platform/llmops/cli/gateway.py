@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -22,6 +23,9 @@ def gateway() -> None:
 def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
     """Serve the gateway until interrupted."""
     settings = load_gateway_settings(config_path, host=host, port=port)
+    # The cache's embedding model comes from its package: the Hugging Face libraries must
+    # never try the network for it (they read this when first imported, at cache start).
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     server.serve(settings)
 
 
