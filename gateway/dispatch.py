@@ -83,9 +83,14 @@ class Dispatcher:
                 )
             ) is not None:
                 attempts += 1
-                if attempts > 1 and not await self._may_retry(request, attempts):
-                    assert failure is not None
-                    raise failure
+                if attempts > 1:
+                    if not await self._may_retry(request, attempts):
+                        assert failure is not None
+                        raise failure
+                    # The failed try is retried: the row will name the version that
+                    # answers, so the one that failed is kept beside it.
+                    if ex.pool is not None and ex.version is not None:
+                        ex.failed_attempts.append((ex.pool.model, ex.version))
                 tried.add(pick.replica)
                 outcome = await self._attempt(
                     request, ex, pool=pool, pick=pick, payload=payload, headers=headers

@@ -114,6 +114,7 @@ class RequestLog:
             latency_ms=elapsed * 1000,
             ttft_ms=(ex.first_token_at - ex.started) * 1000 if ex.first_token_at else None,
             cache=ex.cache,
+            failed_attempts=tuple(ex.failed_attempts),
         )
         pending = _Pending(
             record=record,

@@ -73,13 +73,16 @@ def load(
     *,
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    env_prefix: str = ENV_PREFIX,
+    label: str = "settings",
 ) -> S:
-    """Build settings of type ``model`` from a file, the environment and explicit overrides.
+    """Build settings of type ``model`` from a file, the environment (variables named
+    ``env_prefix...``) and explicit overrides; ``label`` names them in errors.
 
     Later sources win: file, then environment, then ``overrides`` (command-line flags).
     """
     data = read_yaml(path) if path is not None else {}
-    data = overlay_environment(data, os.environ if environ is None else environ)
+    data = overlay_environment(data, os.environ if environ is None else environ, prefix=env_prefix)
     data.update({k: v for k, v in (overrides or {}).items() if v is not None})
     try:
         return model.model_validate(data)
@@ -89,4 +92,4 @@ def load(
             f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
             for err in e.errors()
         )
-        raise ConfigError(f"invalid settings{where}: {problems}") from e
+        raise ConfigError(f"invalid {label}{where}: {problems}") from e

@@ -16,12 +16,14 @@ import random
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
+from mlflow import MlflowClient
 
+from llmops.monitoring.canary import CanaryDecision, CanaryVerdict
 from llmops.monitoring.checker import DriftChecker
 from llmops.monitoring.executor import CliRegistry, CliRunner, LocalExecutor
 from llmops.monitoring.metrics import DriftMetrics
@@ -29,7 +31,7 @@ from llmops.monitoring.monitor import DriftMonitor, PolicyStore
 from llmops.monitoring.policy import Verdict
 from llmops.monitoring.reader import RequestLogReader, Window, engine_for
 from llmops.monitoring.reports import MlflowReports
-from llmops.monitoring.retrain import RetrainLoop
+from llmops.monitoring.retrain import Canary, RetrainLoop
 from llmops.monitoring.routes import RoutesFile, VersionShare
 from llmops.monitoring.settings import MonitorSettings
 from llmops.serving.echo import EchoBehaviour, EchoServer
@@ -215,24 +217,65 @@ def test_new_domain_traffic_retrains_and_the_challenger_takes_canary_traffic(
     assert len(stack.challenger.record.requests) - before >= 5
     time.sleep(0.3)
     assert asyncio.run(rows_by_version(stack.database_url)).get(challenger_version, 0) >= 5
-    # The challenger then fails its requests: the next watch rolls the canary back.
-    stack.challenger.behaviour = EchoBehaviour(status=500)
-    stack.send([ordinary_prompt(random.Random(i)) for i in range(20)])
-    time.sleep(0.3)
     loop = next(iter(monitor._loops.values()))
+    assert (loop.canary.version if loop.canary else None) == challenger_version
 
-    async def watch() -> None:
-        reader = RequestLogReader(engine_for(settings.database_url))
-        loop._reader = reader
-        try:
-            decision = await loop.watch(datetime.now(UTC))
-            assert decision is not None and decision.verdict == "rollback", decision
-        finally:
-            await reader.close()
+    def watch(now: datetime) -> CanaryDecision:
+        async def judge() -> CanaryDecision | None:
+            loop._reader = RequestLogReader(engine_for(settings.database_url))
+            try:
+                return await loop.watch(now)
+            finally:
+                await loop._reader.close()
 
-    asyncio.run(watch())
-    routes = yaml.safe_load(stack.routes.read_text())["models"][0]
-    assert [v["version"] for v in routes["versions"]] == ["champion"]
+        decision = asyncio.run(judge())
+        assert decision is not None
+        return decision
+
+    # Healthy and within the soak: watched longer.
+    assert watch(datetime.now(UTC)).verdict is CanaryVerdict.WATCH
+    # The challenger then fails its requests. The gateway retries them on the champion,
+    # so every client still gets an answer, but the failed tries are in the log: the next
+    # watch rolls the canary back.
+    stack.challenger.behaviour = EchoBehaviour(status=500)
+    assert stack.send([ordinary_prompt(random.Random(i)) for i in range(20)]) == [200] * 20
+    time.sleep(0.3)
+    judged = watch(datetime.now(UTC))
+    assert judged.verdict is CanaryVerdict.ROLLBACK, judged
+    assert any(r.startswith("error rate") for r in judged.reasons), judged
+    assert loop.canary is None
+    assert versions_in(stack.routes) == ["champion"]
+    # A second canary of the same version, healthy this time, is promoted after the soak:
+    # the registry's champion alias moves to it and the routes go back to one version.
+    stack.challenger.behaviour = EchoBehaviour()
+    started = datetime.now(UTC)
+    RoutesFile(stack.routes).set_versions(
+        MODEL,
+        [
+            VersionShare("champion", 0.5, (stack.champion.url,)),
+            VersionShare(challenger_version, 0.5, (stack.challenger.url,)),
+        ],
+    )
+    loop.canary = Canary(challenger_version, started)
+    # Its replica's circuit, opened by the failures, lets requests through again after a
+    # few seconds.
+    before = len(stack.challenger.record.requests)
+    deadline = time.monotonic() + 60
+    while len(stack.challenger.record.requests) - before < 8:
+        assert time.monotonic() < deadline, "the challenger never got traffic back"
+        assert stack.send([ordinary_prompt(random.Random(i)) for i in range(10)]) == [200] * 10
+        time.sleep(0.5)
+    time.sleep(0.3)
+    soaked = started + timedelta(seconds=settings.deployments[0].canary.soak_seconds + 1)
+    judged = watch(soaked)
+    assert judged.verdict is CanaryVerdict.PROMOTE, judged
+    assert versions_in(stack.routes) == ["champion"]
+    champion = MlflowClient(mlflow_url).get_model_version_by_alias(REGISTERED, "champion")
+    assert champion.version == challenger_version
+
+
+def versions_in(routes: Path) -> list[str]:
+    return [v["version"] for v in yaml.safe_load(routes.read_text())["models"][0]["versions"]]
 
 
 def test_ordinary_traffic_triggers_nothing(

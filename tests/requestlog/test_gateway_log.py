@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import openai
@@ -22,9 +24,10 @@ from gateway import db
 from gateway.requestlog import RequestLog
 from gateway.settings import RequestLogSettings
 from llmops.monitoring.reader import RequestLogReader, Window, engine_for
+from llmops.monitoring.routes import RoutesFile, VersionShare
 from llmops.requestlog.redaction import PiiRedactor
 from llmops.requestlog.table import RequestRecord, request_log
-from llmops.serving.echo import EchoServer
+from llmops.serving.echo import EchoBehaviour, EchoServer
 from tests.support.gateways import RunningGateway, gateway_in_thread, settings_for
 from tests.support.http import call, chat, new_key
 
@@ -112,6 +115,49 @@ def test_each_request_is_one_row_with_its_figures_and_redacted_texts(
     ]
     written = counter(logged.url, "llmops_gateway_request_log_written_total")
     assert sum(written.values()) == 3
+
+
+def test_a_failed_try_retried_on_another_version_is_kept_beside_the_answer(
+    echo: EchoServer, sqlite_url: str, tmp_path: Path
+) -> None:
+    """A canary that fails every request is hidden by the gateway's retries: the rows name
+    the version that answered, and keep the versions that failed first."""
+    failing = EchoServer(model="echo").start_in_thread()
+    failing.behaviour = EchoBehaviour(status=500)
+    routes = tmp_path / "routes.yaml"
+    RoutesFile(routes).set_versions(
+        "echo", [VersionShare("1", 0.5, (echo.url,)), VersionShare("2", 0.5, (failing.url,))]
+    )
+    settings = settings_for(
+        sqlite_url,
+        {"echo": [echo.url]},
+        routes_file=str(routes),
+        request_log={"flush_seconds": 0.05},
+        routing={"retries": {"budget_floor_per_second": 100}, "health": {"interval_seconds": 0}},
+    )
+    try:
+        with gateway_in_thread(settings) as gateway:
+            key = new_key(gateway.url, "team-a")
+            statuses = [chat(gateway.url, key, ask(f"q{i}")).status for i in range(20)]
+            found = wait_rows(sqlite_url, 20)
+
+            async def failures() -> Counter[tuple[str, str]]:
+                reader = RequestLogReader(engine_for(sqlite_url))
+                try:
+                    return await reader.failed_attempts(EVER)
+                finally:
+                    await reader.close()
+
+            failed = asyncio.run(failures())
+    finally:
+        failing.stop_thread()
+    assert statuses == [200] * 20
+    assert {r.model_version for r in found} == {"1"}
+    retried = [r for r in found if r.failed_attempts]
+    assert retried and all(r.failed_attempts == (("echo", "2"),) for r in retried)
+    # Every request the failing version received is in the log, none on the champion.
+    assert failed == {("echo", "2"): len(retried)}
+    assert len(retried) == len(failing.record.requests)
 
 
 @pytest.mark.parametrize("logged", [{"text_sample_rate": 0.0}], indirect=True)

@@ -7,7 +7,6 @@ requests to decide: the JSON says ``"enough_samples": false``), 3 drift detected
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from llmops.cli.common import config_option, json_option, print_json
+from llmops.cli.common import config_option, json_option, print_json, run
 from llmops.errors import LlmopsError
 
 DRIFT_DETECTED = 3
@@ -100,10 +99,7 @@ def check(
             out["retrain_data"] = [str(export_path)] if rows else []
         return out
 
-    try:
-        out = asyncio.run(work())
-    except LlmopsError as e:
-        raise click.ClickException(str(e)) from e
+    out = run(work())
     _show(out, as_json)
     if out["drift_detected"]:
         sys.exit(DRIFT_DETECTED)
@@ -141,7 +137,4 @@ def monitor(config_path: Path | None, metrics_port: int | None, once: bool) -> N
     settings = _settings(config_path)
     assert isinstance(settings, MonitorSettings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    try:
-        asyncio.run(wiring.run_monitor(settings, metrics_port=metrics_port, once=once))
-    except LlmopsError as e:
-        raise click.ClickException(str(e)) from e
+    run(wiring.run_monitor(settings, metrics_port=metrics_port, once=once))

@@ -44,11 +44,13 @@ class DriftResult:
     html: str = field(repr=False, default="")
 
     @property
+    def all_features(self) -> tuple[FeatureDrift, ...]:
+        """The figure and descriptor features, then the embedding's when it was checked."""
+        return (*self.features, self.embedding) if self.embedding else self.features
+
+    @property
     def drifted_features(self) -> list[str]:
-        found = [f.feature for f in self.features if f.drifted]
-        if self.embedding is not None and self.embedding.drifted:
-            found.append(self.embedding.feature)
-        return found
+        return [f.feature for f in self.all_features if f.drifted]
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -63,7 +65,7 @@ class DriftResult:
                     "threshold": f.threshold,
                     "drifted": f.drifted,
                 }
-                for f in (*self.features, *([self.embedding] if self.embedding else []))
+                for f in self.all_features
             ],
         }
 

@@ -35,5 +35,5 @@ class DriftMetrics:
         if result is None:
             return
         self.share.labels(deployment).set(result.drift_share)
-        for feature in (*result.features, *([result.embedding] if result.embedding else [])):
+        for feature in result.all_features:
             self.feature_score.labels(deployment, feature.feature).set(feature.score)

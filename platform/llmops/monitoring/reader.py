@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -72,3 +73,17 @@ class RequestLogReader:
         except (SQLAlchemyError, OSError) as e:
             raise RequestLogUnavailable(f"cannot read the request log: {e}") from e
         return [RequestRecord.from_row(r) for r in reversed(rows)]
+
+    async def failed_attempts(self, window: Window) -> Counter[tuple[str, str]]:
+        """How many times each ``(model, version)`` failed a request in ``window`` that the
+        gateway then retried elsewhere (those rows name the version that answered)."""
+        t = request_log
+        query = sa.select(t.c.failed_attempts).where(
+            t.c.at >= window.start, t.c.at < window.end, t.c.failed_attempts.is_not(None)
+        )
+        try:
+            async with self._engine.connect() as conn:
+                lists = (await conn.scalars(query)).all()
+        except (SQLAlchemyError, OSError) as e:
+            raise RequestLogUnavailable(f"cannot read the request log: {e}") from e
+        return Counter((m, v) for attempts in lists for m, v in attempts or ())

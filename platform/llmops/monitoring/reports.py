@@ -33,7 +33,7 @@ class MlflowReports:
             client.log_metric(run_id, "drift_share", result.drift_share)
             client.log_metric(run_id, "reference_rows", result.reference_rows)
             client.log_metric(run_id, "current_rows", result.current_rows)
-            for f in (*result.features, *([result.embedding] if result.embedding else [])):
+            for f in result.all_features:
                 client.log_metric(run_id, f"score.{f.feature}", f.score)
             client.log_text(run_id, result.html, "drift_report.html")
             client.set_terminated(run_id)

@@ -127,16 +127,22 @@ class RetrainLoop:
                 ],
             )
 
-    async def figures(self, version: str, upstreams: Sequence[str], window: Window) -> LiveFigures:
+    async def figures(
+        self, version: str, upstreams: Sequence[str], window: Window, retried: int
+    ) -> LiveFigures:
+        """A version's figures: the requests it answered, and the ``retried`` tries it
+        failed that the gateway retried on another version (each one request and one
+        error)."""
         rows = await self._reader.window(self._d.gateway_model, window, version=version)
         quality = await self._probe(upstreams) if self._probe is not None else None
-        if not rows:
+        requests = len(rows) + retried
+        if not requests:
             return LiveFigures(0, 0.0, 0.0, quality)
-        errors = sum(1 for r in rows if r.status >= 500)
+        errors = sum(1 for r in rows if r.status >= 500) + retried
         return LiveFigures(
-            requests=len(rows),
-            error_rate=errors / len(rows),
-            latency_ms=statistics.median(r.latency_ms for r in rows),
+            requests=requests,
+            error_rate=errors / requests,
+            latency_ms=statistics.median(r.latency_ms for r in rows) if rows else 0.0,
             quality=quality,
         )
 
@@ -145,9 +151,18 @@ class RetrainLoop:
         if self.canary is None:
             return None
         c = self._d.canary
+        model = self._d.gateway_model
         window = Window(self.canary.started, now)
-        champion = await self.figures(c.champion_version, self._d.champion_upstreams, window)
-        challenger = await self.figures(self.canary.version, c.upstreams, window)
+        retried = await self._reader.failed_attempts(window)
+        champion = await self.figures(
+            c.champion_version,
+            self._d.champion_upstreams,
+            window,
+            retried[model, c.champion_version],
+        )
+        challenger = await self.figures(
+            self.canary.version, c.upstreams, window, retried[model, self.canary.version]
+        )
         decision = canary.judge(champion, challenger, now - self.canary.started, c.rules())
         if decision.verdict is CanaryVerdict.ROLLBACK:
             log.warning(

@@ -6,7 +6,6 @@ Loaded by ``llmops drift check`` and ``llmops drift monitor`` (and built by
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from datetime import timedelta
@@ -18,12 +17,10 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
     model_validator,
 )
 
 from llmops import settings as core_settings
-from llmops.errors import ConfigError
 from llmops.monitoring import canary, policy
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
@@ -217,17 +214,11 @@ def load(
     overrides: Mapping[str, object] | None = None,
 ) -> MonitorSettings:
     """Settings from a YAML file, ``LLMOPS_DRIFT__`` variables and command-line overrides."""
-    data = core_settings.read_yaml(path) if path is not None else {}
-    data = core_settings.overlay_environment(
-        data, os.environ if environ is None else environ, prefix=ENV_PREFIX
+    return core_settings.load(
+        MonitorSettings,
+        path,
+        environ=environ,
+        overrides=overrides,
+        env_prefix=ENV_PREFIX,
+        label="drift monitor settings",
     )
-    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    try:
-        return MonitorSettings.model_validate(data)
-    except ValidationError as e:
-        where = f" in {path}" if path is not None else ""
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-            for err in e.errors()
-        )
-        raise ConfigError(f"invalid drift monitor settings{where}: {problems}") from e

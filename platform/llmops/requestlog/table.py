@@ -1,6 +1,6 @@
 """The request log's table and the plain record of one row.
 
-The gateway's Alembic migrations create the table (revision 0002); this
+The gateway's Alembic migrations create the table (revisions 0002 and 0003); this
 definition is the one both the writer and the reader use.
 """
 
@@ -33,6 +33,7 @@ request_log = sa.Table(
     sa.Column("prompt_text", sa.Text, nullable=True),
     sa.Column("completion_text", sa.Text, nullable=True),
     sa.Column("redactions", sa.Integer, nullable=False),
+    sa.Column("failed_attempts", sa.JSON(none_as_null=True), nullable=True),
     sa.Index("ix_request_log_model_at", "model", "at"),
 )
 
@@ -57,9 +58,15 @@ class RequestRecord:
     completion_text: str | None = None
     redactions: int = 0
     """PII spans replaced in the stored texts."""
+    failed_attempts: tuple[tuple[str, str], ...] = ()
+    """``(model, version)`` of each replica that failed this request before the gateway
+    retried it elsewhere: the row itself names only the version that answered last, so
+    a canary whose failures the gateway hid by retrying shows them here."""
 
     def row(self) -> dict[str, Any]:
-        return asdict(self)
+        values = asdict(self)
+        values["failed_attempts"] = [list(a) for a in self.failed_attempts] or None
+        return values
 
     @classmethod
     def from_row(cls, row: Any) -> RequestRecord:
@@ -67,4 +74,7 @@ class RequestRecord:
         at = values["at"]
         if at.tzinfo is None:  # SQLite keeps no time zone: rows are written in UTC
             values["at"] = at.replace(tzinfo=UTC)
+        values["failed_attempts"] = tuple(
+            (str(m), str(v)) for m, v in values.get("failed_attempts") or ()
+        )
         return cls(**{f: values[f] for f in cls.__dataclass_fields__})

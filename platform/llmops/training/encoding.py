@@ -23,6 +23,12 @@ class Example:
     labels: list[int]
 
 
+def pad_id(tokenizer: PreTrainedTokenizerBase) -> int:
+    """The id that pads batches: the tokenizer's pad token, else its end of sequence."""
+    pad = tokenizer.pad_token_id
+    return int(pad if pad is not None else tokenizer.eos_token_id)
+
+
 def prompt_ids(tokenizer: PreTrainedTokenizerBase, prompt: Sequence[dict[str, str]]) -> list[int]:
     """The chat template's rendering of ``prompt``, ready for the assistant's answer."""
     text = tokenizer.apply_chat_template(list(prompt), add_generation_prompt=True, tokenize=False)

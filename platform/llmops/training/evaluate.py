@@ -17,7 +17,7 @@ import torch
 from transformers import PreTrainedTokenizerBase
 
 from llmops.training.dataset import Conversation
-from llmops.training.encoding import IGNORE, Example, collate, prompt_ids
+from llmops.training.encoding import IGNORE, Example, collate, pad_id, prompt_ids
 
 _NOT_WORD = re.compile(r"[^\w]+")
 MATCH_EXTRA_TOKENS = 16
@@ -72,25 +72,25 @@ def generate_answers(
     rows: Sequence[Conversation],
     *,
     batch_size: int = 8,
+    pad: int | None = None,
 ) -> list[str]:
-    """The model's greedy answer to each row's prompt (left-padded batches)."""
-    pad_id = (
-        tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    )
+    """The model's greedy answer to each row's prompt (left-padded batches with ``pad``,
+    by default the tokenizer's)."""
+    pad = pad_id(tokenizer) if pad is None else pad
     answers: list[str] = []
     for i in range(0, len(rows), batch_size):
         chunk = rows[i : i + batch_size]
         prompts = [prompt_ids(tokenizer, r.prompt) for r in chunk]
         longest = max(len(tokenizer(r.answer)["input_ids"]) for r in chunk) + MATCH_EXTRA_TOKENS
         width = max(len(p) for p in prompts)
-        ids = torch.tensor([[pad_id] * (width - len(p)) + p for p in prompts])
+        ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts])
         mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
         out = model.generate(  # type: ignore[operator]
             input_ids=ids,
             attention_mask=mask,
             max_new_tokens=longest,
             do_sample=False,
-            pad_token_id=pad_id,
+            pad_token_id=pad,
         )
         answers.extend(
             str(tokenizer.decode(row[width:], skip_special_tokens=True)).strip() for row in out
@@ -109,11 +109,9 @@ def evaluate(
     """Loss, perplexity and match of ``model`` on the held-out ``rows`` (encoded as ``examples``)."""
     was_training = model.training
     model.eval()
-    pad_id = (
-        tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    )
-    loss = held_out_loss(model, examples, pad_id=int(pad_id), batch_size=batch_size)
-    answers = generate_answers(model, tokenizer, rows)
+    pad = pad_id(tokenizer)
+    loss = held_out_loss(model, examples, pad_id=pad, batch_size=batch_size)
+    answers = generate_answers(model, tokenizer, rows, pad=pad)
     hits = sum(matches(a, r.answer) for a, r in zip(answers, rows, strict=True))
     if was_training:
         model.train()

@@ -20,7 +20,7 @@ from llmops.registry.tracking import RunLog
 from llmops.training import dataset as datasets
 from llmops.training import session
 from llmops.training.checkpoints import Checkpoints
-from llmops.training.encoding import encode
+from llmops.training.encoding import encode, pad_id
 from llmops.training.recipe import RECIPE, LoraSftConfig
 
 Say = Callable[[str], None]
@@ -117,9 +117,7 @@ def finetune(
 
     _limit_threads(request.threads)
     model, tokenizer = weights.load(base.path, dtype="float32")
-    pad_id = int(
-        tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    )
+    pad = pad_id(tokenizer)
     recipe = request.recipe
     examples = encode(tokenizer, train_set.rows, recipe.max_seq_len)
     eval_examples = encode(tokenizer, eval_set.rows, recipe.max_seq_len)
@@ -150,7 +148,7 @@ def finetune(
             recipe,
             request.output,
             request.resume,
-            pad_id,
+            pad,
             threads=request.threads,
         )
         if request.workers:
