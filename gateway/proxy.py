@@ -354,14 +354,15 @@ class Proxy:
         try:
             async for chunk in self._upstream.chunks(response):
                 for event in splitter.feed(chunk):
+                    parsed = sse.chunk_of(event)
                     if recorder is not None:
-                        recorder.record(event)
-                    if tally.passes(event):
+                        recorder.record(event, parsed)
+                    if tally.passes(parsed):
                         yield event
             tail = splitter.rest()
             if tail:
                 if recorder is not None:
-                    recorder.record(tail)
+                    recorder.record(tail, sse.chunk_of(tail))
                 yield tail
             tally.outcome = "success"
         except Exception as e:  # noqa: BLE001 (a broken stream must end in an error event)

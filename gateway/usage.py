@@ -51,9 +51,9 @@ class StreamTally:
     text: list[str] = field(default_factory=list)
     """The content deltas seen (the request log keeps a sample of them)."""
 
-    def passes(self, event: bytes) -> bool:
-        """Take note of one event; whether it goes on to the client."""
-        chunk = sse.chunk_of(event)
+    def passes(self, chunk: dict[str, Any] | None) -> bool:
+        """Take note of one event, as its parsed chunk (``sse.chunk_of``); whether it goes
+        on to the client."""
         if chunk is None:
             return True
         if sse.has_content(chunk):

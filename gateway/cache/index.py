@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 
-import numpy as np
 from usearch.index import Index
 
 from gateway.cache.embedding import Vector
@@ -71,9 +70,3 @@ class VectorIndex:
             if key is not None:
                 out.append((key, 1.0 - float(distance)))
         return out
-
-
-def unit(vector: Vector) -> Vector:
-    """``vector`` scaled to length 1 (as the stores expect)."""
-    norm = float(np.linalg.norm(vector))
-    return vector if norm == 0 else (vector / norm).astype(np.float32)

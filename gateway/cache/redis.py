@@ -144,10 +144,6 @@ class RedisCacheStore:
         self.synced = asyncio.Event()
         """Set once the feed has been read up to its end (the mirror has caught up)."""
 
-    @property
-    def mirrored(self) -> int:
-        return len(self._mirror)
-
     async def start(self) -> None:
         self._tail = asyncio.ensure_future(self._follow_feed())
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from starlette.responses import Response
 
@@ -32,7 +33,8 @@ class StreamRecorder:
         self._broken = False
         self._done = False
 
-    def record(self, event: bytes) -> None:
+    def record(self, event: bytes, chunk: dict[str, Any] | None) -> None:
+        """Keep one event; ``chunk`` is its parsed chunk (``sse.chunk_of``)."""
         if self._overflow or self._done:
             self._broken |= self._done  # anything after [DONE] is not a clean stream
             return
@@ -40,7 +42,6 @@ class StreamRecorder:
         if data == sse.DONE:
             self._done = True
         elif data is not None:
-            chunk = sse.chunk_of(event)
             if chunk is None or "error" in chunk:
                 self._broken = True
             else:

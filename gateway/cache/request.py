@@ -57,8 +57,9 @@ class CachePlan:
         parts = orjson.dumps([self.scope, self.model, version, self.stream])
         return hashlib.sha256(parts + b"\0" + self.context).hexdigest()[:32]
 
-    def exact_key(self, version: str) -> str:
-        digest = hashlib.sha256(self.namespace(version).encode() + b"\0" + self.conversation)
+    def exact_key(self, namespace: str) -> str:
+        """The whole conversation's key within ``namespace`` (from :meth:`namespace`)."""
+        digest = hashlib.sha256(namespace.encode() + b"\0" + self.conversation)
         return digest.hexdigest()[:32]
 
 

@@ -55,26 +55,6 @@ class Match:
     similarity: float
 
 
-class Decision(StrEnum):
-    """How one candidate fared (for the quality benchmark and the rejection metric)."""
-
-    ACCEPTED = "accepted"
-    BELOW_THRESHOLD = "below_threshold"
-
-
-def judge(
-    query: str, candidate: Entry, similarity: float, *, threshold: float, verify: bool
-) -> Decision | verifier.Difference:
-    """Whether ``candidate`` may answer ``query``: the pure rule of the semantic tier."""
-    if similarity < threshold:
-        return Decision.BELOW_THRESHOLD
-    if verify:
-        found = verifier.difference(query, candidate.text)
-        if found is not None:
-            return found
-    return Decision.ACCEPTED
-
-
 class ResponseCache:
     def __init__(
         self,
@@ -145,7 +125,7 @@ class ResponseCache:
     async def _find(self, plan: request.CachePlan, version: str, lookup: Lookup) -> Match | None:
         namespace = plan.namespace(version)
         started = time.perf_counter()
-        entry = await self._store.get(namespace, plan.exact_key(version))
+        entry = await self._store.get(namespace, plan.exact_key(namespace))
         self._metrics.child(self._metrics.cache_lookup, "exact").observe(
             time.perf_counter() - started
         )
@@ -173,16 +153,10 @@ class ResponseCache:
             entry = await self._store.get(namespace, key)
             if entry is None or entry.scope != plan.scope:
                 continue
-            decision = judge(
-                plan.text,
-                entry,
-                similarity,
-                threshold=settings.similarity_threshold,
-                verify=settings.verify,
-            )
-            if decision is Decision.ACCEPTED:
+            found = verifier.difference(plan.text, entry.text) if settings.verify else None
+            if found is None:
                 return Match(entry, similarity)
-            self._metrics.child(self._metrics.cache_rejections, decision.value).inc()
+            self._metrics.child(self._metrics.cache_rejections, found.value).inc()
         return None
 
     def store(
@@ -194,9 +168,10 @@ class ResponseCache:
         plan = lookup.plan
         if plan is None or len(response) > self._settings.max_entry_bytes:
             return
+        namespace = plan.namespace(version)
         entry = Entry(
-            namespace=plan.namespace(version),
-            key=plan.exact_key(version),
+            namespace=namespace,
+            key=plan.exact_key(namespace),
             scope=plan.scope,
             text=plan.text or "",
             response=response,

@@ -5,9 +5,22 @@ Sentence embeddings place "Is X safe?" next to "Is X not safe?", "5 miles" next 
 verifier compares what an embedding blurs, as exact sets: negations, numbers
 (digits and number words), named entities (capitalised words and acronyms,
 anywhere but as a sentence's common first word) and dates (months, weekdays,
-relative days). Any difference refuses the match. It errs on the side of a miss:
-a paraphrase that swaps "not allowed" for "forbidden" is refused, which costs a
-replica call, never a wrong answer.
+relative days). Any difference refuses the match. So does a changed content word in
+an otherwise aligned text ("center a div horizontally" / "vertically"), a reversed
+direction ("X to Y" / "Y to X"), or another kind of question ("who" / "when" / "where" /
+"why" / "how").
+
+Content words are compared by crude stem, after three readings that let a rewording
+through: irregular forms become their base word ("wrote", "written": "write"), the
+words of a small synonym group become its first ("author", "writer": "write"; "signs":
+"symptoms"; "height", "high": "tall"), and inflected stop words stay stop words
+("makes", "needs"), as do linking verbs ("why does the sky look blue"). The groups hold
+only words that ask the same thing in any question; antonyms and neighbours
+("buy" / "sell", "height" / "width", "open" / "create") are never grouped.
+
+It errs on the side of a miss: a paraphrase that swaps "not allowed" for "forbidden",
+or "formula" for "calculate", is refused, which costs a replica call, never a wrong
+answer.
 """
 
 from __future__ import annotations
@@ -30,7 +43,8 @@ class Difference(StrEnum):
     DATE = "date"
     TERM = "term"
     """One content word changed, added or dropped while the rest stands in the same order
-    ("center a div horizontally" / "vertically"), or a direction reversed ("X to Y")."""
+    ("center a div horizontally" / "vertically"), a direction reversed ("X to Y"), or
+    another kind of question ("who wrote X" / "when was X written")."""
 
 
 NEGATIONS = frozenset(
@@ -74,8 +88,7 @@ COMMON_OPENERS = frozenset(
     create suggest recommend translate convert calculate compute in on at for from to of
     by with about and or but if so any some all every each one hey hi hello ok okay thanks
     let let's lets need want would've yes yeah quick briefly simply also now then multiply
-    explain describe summarize summarise define
-    add subtract divide recommend suggest compose draft rewrite is isn't are"""
+    add subtract divide compose draft rewrite isn't"""
     )
 )
 STOPWORDS = frozenset(
@@ -90,9 +103,59 @@ STOPWORDS = frozenset(
     best good better great quick quickly simple simply briefly brief exactly kind sort
     type one ones someone something anything everything able possible use using used
     go going out up down off again once idea step steps process number amount explain
-    describe summarize summarise define recommend suggest"""
+    describe summarize summarise define recommend suggest look seem appear between among
+    whether"""
     )
 )
+IRREGULAR_FORMS = {
+    "wrote": "write", "written": "write", "made": "make", "took": "take", "taken": "take",
+    "gave": "give", "given": "give", "went": "go", "gone": "go", "goes": "go",
+    "came": "come", "saw": "see", "seen": "see", "knew": "know", "known": "know",
+    "got": "get", "gotten": "get", "told": "tell", "said": "say", "thought": "think",
+    "found": "find", "brought": "bring", "bought": "buy", "sold": "sell", "built": "build",
+    "began": "begin", "begun": "begin", "broke": "break", "broken": "break",
+    "chose": "choose", "chosen": "choose", "drove": "drive", "driven": "drive",
+    "ate": "eat", "eaten": "eat", "fell": "fall", "fallen": "fall", "felt": "feel",
+    "flew": "fly", "flown": "fly", "flies": "fly", "forgot": "forget",
+    "forgotten": "forget", "froze": "freeze", "frozen": "freeze", "grew": "grow",
+    "grown": "grow", "held": "hold", "kept": "keep", "lost": "lose", "meant": "mean",
+    "met": "meet", "paid": "pay", "ran": "run", "risen": "rise",
+    "sent": "send", "shook": "shake", "shaken": "shake", "sang": "sing", "sung": "sing",
+    "sank": "sink", "sunk": "sink", "sat": "sit", "slept": "sleep", "spoke": "speak",
+    "spoken": "speak", "spent": "spend", "stood": "stand", "stole": "steal",
+    "stolen": "steal", "swam": "swim", "swum": "swim", "taught": "teach",
+    "threw": "throw", "thrown": "throw", "understood": "understand", "woke": "wake",
+    "woken": "wake", "won": "win", "wore": "wear", "worn": "wear", "drew": "draw",
+    "drawn": "draw", "drank": "drink", "drunk": "drink", "fought": "fight", "hid": "hide",
+    "hidden": "hide", "caught": "catch", "sought": "seek", "rode": "ride",
+    "ridden": "ride", "hung": "hang", "became": "become", "children": "child",
+    "men": "man", "women": "woman", "mice": "mouse", "feet": "foot", "teeth": "tooth",
+}  # fmt: skip
+"""Forms the suffix stemmer cannot bring back to their base word."""
+SYNONYM_GROUPS = (
+    "write writer author",
+    "symptom sign",
+    "tall high height elevation altitude",
+    "calculate compute calculation computation",
+    "differ different difference distinguish",
+    "old age",
+    "convert transform turn",
+    "remove delete erase",
+    "begin start",
+    "buy purchase",
+    "cost price",
+    "fix repair",
+    "big large",
+    "child kid",
+)
+"""Words that ask the same thing in any question, each group read as its first word.
+Only true synonyms: antonyms ("increase" / "decrease", "buy" / "sell") and
+neighbours ("height" / "width", "open" / "create") stay apart."""
+QUESTION_WORDS = {
+    "who": "who", "whom": "who", "whose": "who", "when": "when", "where": "where",
+    "why": "why", "how": "how", "hows": "how",
+}  # fmt: skip
+"""The kind of answer a question asks for: a person, a time, a place, a reason, a way."""
 DIRECTIONAL = frozenset({"to", "into", "than", "versus", "vs"})
 NEGATING_PREFIXES = ("un", "in", "im", "il", "ir", "dis", "non")
 """safe / unsafe, possible / impossible: a negation within one word."""
@@ -119,6 +182,8 @@ class Facts:
     """Content words side by side ("population density", "salt water")."""
     entity_order: tuple[str, ...]
     """Entities in order of first appearance ("from London to New York")."""
+    asks: str | None
+    """The first question word, read by kind (``QUESTION_WORDS``): what the text asks for."""
 
 
 class _Reader:
@@ -134,11 +199,14 @@ class _Reader:
         self.directions: set[tuple[str, str]] = set()
         self.compounds: set[tuple[str, str]] = set()
         self.order: dict[str, None] = {}
+        self.asks: str | None = None
 
     def sentence(self, tokens: list[str]) -> None:
         for position, token in enumerate(tokens):
             word = token.lower().removesuffix("'s")
             self.words.add(word)
+            if self.asks is None:
+                self.asks = QUESTION_WORDS.get(word)
             self.note(token, first=position == 0)
             if word in self.entities:
                 self.order[word] = None
@@ -188,6 +256,7 @@ class _Reader:
             directions=frozenset(self.directions),
             compounds=frozenset(self.compounds),
             entity_order=tuple(self.order),
+            asks=self.asks,
         )
 
 
@@ -201,15 +270,32 @@ def facts_of(text: str) -> Facts:
 
 
 def _stem(token: str) -> str:
-    """A crude stem ("boiling" and "boil" meet); stop words keep their form."""
+    """A crude stem ("boiling" and "boil" meet), read as its synonym group's first word;
+    stop words, inflected or not ("makes", "needs"), come back as the stop word."""
     word = token.lower().removesuffix("'s").replace("'", "")
+    word = IRREGULAR_FORMS.get(word, word)
     if word in STOPWORDS:
         return word
+    stem = _strip_suffix(word)
+    for stop in (stem, stem + "e"):
+        if stop in STOPWORDS:
+            return stop
+    return SYNONYMS.get(stem, stem)
+
+
+def _strip_suffix(word: str) -> str:
     for suffix in ("ingly", "edly", "ment", "ing", "ied", "ies", "ed", "ly", "es", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             word = word[: -len(suffix)]
             break
     return word[:-1] if word.endswith("e") and len(word) > 3 else word
+
+
+SYNONYMS = {
+    _strip_suffix(word): _strip_suffix(group.split()[0])
+    for group in SYNONYM_GROUPS
+    for word in group.split()
+}
 
 
 def _is_term(stem: str) -> bool:
@@ -235,7 +321,10 @@ def difference(query: str, cached: str) -> Difference | None:
 
 
 def _term_changed(a: Facts, b: Facts) -> bool:
-    """A one-word change in an otherwise aligned text, or a reversed direction."""
+    """Another kind of question, a one-word change in an otherwise aligned text, or a
+    reversed direction."""
+    if a.asks and b.asks and a.asks != b.asks:
+        return True  # who wrote X / when was X written
     if a.directions & {(y, x) for x, y in b.directions if x != y}:
         return True
     common = set(a.terms) & set(b.terms)

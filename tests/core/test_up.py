@@ -47,15 +47,18 @@ def test_up_starts_the_stack_prints_a_working_key_and_stops_cleanly(tmp_path: Pa
             assert time.monotonic() < deadline, text
             time.sleep(0.5)
         key = next(line for line in text.splitlines() if line.startswith("API key: ")).split()[-1]
-        reply = chat(
-            f"http://127.0.0.1:{ports['--port']}",
-            key,
-            {
-                "model": "smollm2",
-                "messages": [{"role": "user", "content": "hello"}],
-            },
-        )
+        question = {
+            "model": "smollm2",
+            "messages": [{"role": "user", "content": "hello"}],
+            "temperature": 0,
+        }
+        reply = chat(f"http://127.0.0.1:{ports['--port']}", key, question)
         assert reply.status == 200, reply.body
+        assert reply.headers["x-llmops-cache"] == "miss"
+        # The local gateway caches answers in process: the same question again is a hit.
+        again = chat(f"http://127.0.0.1:{ports['--port']}", key, question)
+        assert again.status == 200 and again.headers["x-llmops-cache"] == "hit", again.headers
+        assert again.body == reply.body
         assert f"http://127.0.0.1:{ports['--port']}/v1/chat/completions" in text
         assert "from openai import OpenAI" in text
         # The drift monitor runs beside it: its first check (too few requests) is exported.

@@ -17,8 +17,10 @@ def test_event_splitter_handles_events_split_across_chunks() -> None:
 
 
 def test_stream_tally_holds_back_the_usage_chunk_unless_asked() -> None:
-    content = b'data: {"choices": [{"delta": {"content": "hi"}}]}\n\n'
-    usage = b'data: {"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 1}}\n\n'
+    content = sse.chunk_of(b'data: {"choices": [{"delta": {"content": "hi"}}]}\n\n')
+    usage = sse.chunk_of(
+        b'data: {"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 1}}\n\n'
+    )
     hidden = StreamTally(relay_usage=False)
     assert hidden.passes(content) and not hidden.passes(usage)
     assert hidden.final_usage(99).total == 4

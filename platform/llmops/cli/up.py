@@ -1,8 +1,9 @@
 """``llmops up``: the whole platform on one machine, in one command.
 
 MLflow (SQLite), a model replica on Ray Serve running the bundled SmolLM2 on the
-CPU, and the gateway in front of it (SQLite keys, in-process limits). Each
-service is a child process in its own process group; Ctrl-C stops them all.
+CPU, and the gateway in front of it (SQLite keys, in-process limits and response
+cache). Each service is a child process in its own process group; Ctrl-C stops
+them all.
 """
 
 from __future__ import annotations
@@ -166,6 +167,12 @@ def _announce_when_ready(health_url: str, text: str) -> None:
     help="The drift monitor's settings (default: watch the local model, report only).",
 )
 @click.option("--drift-port", type=int, default=9108, show_default=True, help="Drift /metrics.")
+@click.option(
+    "--cache/--no-cache",
+    default=True,
+    show_default=True,
+    help="The gateway's response cache, in process (exact and semantic tiers).",
+)
 def up(
     data_dir: Path,
     port: int,
@@ -174,6 +181,7 @@ def up(
     echo: bool,
     drift_config: Path | None,
     drift_port: int,
+    cache: bool,
 ) -> None:
     """Start the local platform: MLflow, a model replica on Ray Serve, and the gateway."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -198,6 +206,10 @@ def up(
                 "models": [ModelRoute.model_validate({"name": MODEL, "upstreams": [replica_url]})],
             }
         )
+        if cache:
+            settings = settings.model_copy(
+                update={"cache": settings.cache.model_copy(update={"enabled": True})}
+            )
         db.migrate(settings.database_url)
         key = _dev_key(settings, data_dir / "api-key")
         drift_metrics = _start_drift_monitor(

@@ -77,7 +77,8 @@ def test_embeddings_are_not_cached() -> None:
 
 def test_teams_never_share_a_namespace_unless_the_model_is_shared() -> None:
     assert namespace(BASE, team="a") != namespace(BASE, team="b")
-    assert planned(BASE, team="a").exact_key("1") != planned(BASE, team="b").exact_key("1")
+    a, b = planned(BASE, team="a"), planned(BASE, team="b")
+    assert a.exact_key(a.namespace("1")) != b.exact_key(b.namespace("1"))
     assert namespace(BASE, team="a", shared=True) == namespace(BASE, team="b", shared=True)
     # A team named like the shared scope cannot reach it.
     assert namespace(BASE, team="shared:m") != namespace(BASE, team="x", shared=True)
@@ -163,4 +164,4 @@ def test_the_exact_key_covers_the_whole_conversation() -> None:
     a = planned(chat(("user", "What is the capital of France?")))
     b = planned(chat(("user", "What is the capital of France? ")))
     assert a.namespace("1") == b.namespace("1")
-    assert a.exact_key("1") != b.exact_key("1")
+    assert a.exact_key(a.namespace("1")) != b.exact_key(b.namespace("1"))

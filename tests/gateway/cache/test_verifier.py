@@ -74,3 +74,42 @@ def test_near_misses_are_refused(cached: str, query: str, expected: Difference) 
 )
 def test_rewordings_pass(cached: str, query: str) -> None:
     assert difference(query, cached) is None
+
+
+@pytest.mark.parametrize(
+    ("cached", "query"),
+    [
+        ("Who wrote War and Peace?", "Who is the author of War and Peace?"),
+        ("Who wrote Hamlet?", "Hamlet was written by whom?"),
+        ("Who wrote Hamlet?", "Who's the writer of Hamlet?"),
+        ("What are the symptoms of the flu?", "What are the signs of the flu?"),
+        ("How tall is the Eiffel Tower?", "What is the height of the Eiffel Tower?"),
+        ("How old must you be to vote in Canada?", "What age must you be to vote in Canada?"),
+        ("How do I delete a branch in git?", "How do I remove a branch in git?"),
+        ("How do I turn a list into a tuple?", "How do I convert a list into a tuple?"),
+        ("What is the difference between TCP and UDP?", "How is TCP different from UDP?"),
+        ("What makes leaves green?", "Why do leaves look green?"),
+    ],
+)
+def test_synonyms_and_word_forms_pass(cached: str, query: str) -> None:
+    assert difference(query, cached) is None
+    assert difference(cached, query) is None
+
+
+@pytest.mark.parametrize(
+    ("cached", "query"),
+    [
+        ("How do I increase my credit score?", "How do I decrease my credit score?"),
+        ("Is it a good time to buy a house?", "Is it a good time to sell a house?"),
+        ("Is it a good time to purchase a house?", "Is it a good time to sell a house?"),
+        ("What is the height of a kitchen door?", "What is the width of a kitchen door?"),
+        ("How do I open a file in Python?", "How do I create a file in Python?"),
+        ("How do I start a Docker container?", "How do I stop a Docker container?"),
+        ("Who wrote Hamlet?", "When was Hamlet written?"),
+        ("Where was Mozart born?", "When was Mozart born?"),
+        ("Why did the Roman Empire fall?", "How did the Roman Empire fall?"),
+    ],
+)
+def test_antonyms_neighbours_and_other_questions_are_refused(cached: str, query: str) -> None:
+    assert difference(query, cached) is Difference.TERM
+    assert difference(cached, query) is Difference.TERM
