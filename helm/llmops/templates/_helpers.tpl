@@ -47,10 +47,6 @@ helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version | replace 
 {{- default (include "llmops.component" (list . "secrets")) .Values.secrets.existingSecret -}}
 {{- end -}}
 
-{{- define "llmops.serviceAccountName" -}}
-{{- include "llmops.component" . -}}
-{{- end -}}
-
 {{- define "llmops.postgresHost" -}}
 {{- include "llmops.component" (list . "postgresql") -}}
 {{- end -}}
