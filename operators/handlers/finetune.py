@@ -73,7 +73,16 @@ async def _place(ctx: Context, body: Mapping[str, Any], attempt: int) -> dict[st
         decision = placement.place(pools, request)
         ctx.metrics.placement_seconds.observe(time.perf_counter() - started)
         if not decision.placed:
-            return _status("Pending", decision.reason, decision.message, attempt=attempt - 1)
+            # No child for this attempt yet: the last one's name goes (a retry deleted it).
+            return _status(
+                "Pending",
+                decision.reason,
+                decision.message,
+                attempt=attempt - 1,
+                jobName=None,
+                jobKind=None,
+                nodePool=None,
+            )
         pool = config.pool(decision.pool or "")
         assert pool is not None
         queue = (spec.get("queue") or config.kueue.default_queue) if config.kueue.enabled else None
@@ -87,19 +96,41 @@ async def _place(ctx: Context, body: Mapping[str, Any], attempt: int) -> dict[st
     except errors.ApiError:
         ctx.cluster.reservations.pop(child_key, None)
         raise
-    placed_pool = (child.get("metadata", {}).get("labels") or {}).get(labels.NODE_POOL, pool.name)
-    phase, reason = ("Queued", "WaitingForKueue") if queue else ("Running", "JobCreated")
+    return _started(body, child, attempt, pool.name, queued=queue is not None)
+
+
+def _started(
+    body: Mapping[str, Any], child: Mapping[str, Any], attempt: int, pool: str, *, queued: bool
+) -> dict[str, Any]:
+    """The status of an attempt whose Job/RayJob exists."""
+    placed_pool = (child.get("metadata", {}).get("labels") or {}).get(labels.NODE_POOL, pool)
+    phase, reason = ("Queued", "WaitingForKueue") if queued else ("Running", "JobCreated")
     return _status(
         phase,
         reason,
-        f"{manifest['kind']} {manifest['metadata']['name']} on node pool {placed_pool}",
+        f"{child['kind']} {child['metadata']['name']} on node pool {placed_pool}",
         attempt=attempt,
         nodePool=placed_pool,
-        jobKind=manifest["kind"],
-        jobName=manifest["metadata"]["name"],
+        jobKind=child["kind"],
+        jobName=child["metadata"]["name"],
         startTime=(body.get("status") or {}).get("startTime") or conditions.now(),
         retryAfter=None,
     )
+
+
+async def _existing(ctx: Context, body: Mapping[str, Any], attempt: int) -> dict[str, Any] | None:
+    """The attempt's Job/RayJob when an earlier pass created it but its status write was
+    lost (a crash, or a stale event): adopted, never placed twice nor counted against itself."""
+    meta = body["metadata"]
+    kind = "RayJob" if int(body["spec"].get("nodes", 1)) > 1 else "Job"
+    name = render.job_name(meta["name"], attempt)
+    child = await ctx.kube.get(_resource(kind), meta["namespace"], name)
+    if (
+        child is None
+        or (child.get("metadata", {}).get("labels") or {}).get(labels.OWNER_NAME) != meta["name"]
+    ):
+        return None
+    return child
 
 
 async def _result(ctx: Context, namespace: str, job_name: str) -> dict[str, Any] | None:
@@ -185,16 +216,14 @@ def _due(retry_after: str) -> bool:
     return datetime.datetime.now(datetime.UTC) >= at
 
 
-async def reconcile(ctx: Context, body: Mapping[str, Any], *, refetch: bool = True) -> None:
+async def reconcile(ctx: Context, body: Mapping[str, Any]) -> None:
     """Move one FineTuneJob on: level-triggered, so a repeat (or a restart) changes nothing.
-    ``refetch``: read the object first (``body`` may be older than our last write)."""
+    The object is read first: ``body`` may be older than our last write (kopf hands a
+    creation handler the stale event of its own finalizer patch after a status write)."""
     meta = body["metadata"]
     if meta.get("deletionTimestamp"):
         return
     async with ctx.object_locks[key(meta["namespace"], meta["name"])]:
-        if not refetch:
-            await _reconcile(ctx, dict(body))
-            return
         fresh = await ctx.kube.get(kube.FINETUNEJOBS, meta["namespace"], meta["name"])
         if fresh is None or fresh.get("metadata", {}).get("deletionTimestamp"):
             return
@@ -210,20 +239,31 @@ async def _reconcile(ctx: Context, body: dict[str, Any]) -> None:
     attempt = int(status.get("attempt") or 0)
     child = None
     if attempt and status.get("jobName"):
-        resource = kube.RAYJOBS if status.get("jobKind") == "RayJob" else kube.JOBS
-        child = await ctx.kube.get(resource, meta["namespace"], status["jobName"])
+        child = await ctx.kube.get(
+            _resource(status.get("jobKind")), meta["namespace"], status["jobName"]
+        )
+    # Pending counts the attempts made so far; otherwise the status names an attempt.
+    number = attempt + 1 if phase in (None, "Pending") else max(attempt, 1)
+    if child is None and (child := await _existing(ctx, body, number)) is not None:
+        # Created by an earlier pass whose status write was lost: adopt it.
+        pool = (child["metadata"].get("labels") or {}).get(labels.NODE_POOL, "")
+        suspended = phases.child_state(child) is phases.ChildState.SUSPENDED
+        adopted = _started(body, child, number, pool, queued=suspended)
+        await write_status(ctx, body, adopted)
+        body = {**body, "status": status | adopted}
+        status, attempt = body["status"], number
     if child is not None:
         new = await _follow(ctx, body, child)
         if new is None:  # retrying: the next attempt once its time has come
             if not _due(status["retryAfter"]):
                 return
-            await ctx.kube.delete(resource, meta["namespace"], status["jobName"])
+            await ctx.kube.delete(_resource(child["kind"]), meta["namespace"], status["jobName"])
             new = await _place(ctx, body, attempt + 1)
         elif not new:
             return
     else:
         # Not created yet, or its child vanished: (re)create this attempt.
-        new = await _place(ctx, body, max(attempt, 1))
+        new = await _place(ctx, body, number)
         if (
             new["phase"] == "Pending"
             and status.get("phase") == "Pending"
@@ -234,13 +274,18 @@ async def _reconcile(ctx: Context, body: dict[str, Any]) -> None:
     await write_status(ctx, body, new)
 
 
+def _resource(kind: str | None) -> kube.Resource:
+    return kube.RAYJOBS if kind == "RayJob" else kube.JOBS
+
+
 async def cleanup(ctx: Context, body: Mapping[str, Any]) -> None:
     """On deletion: remove the Job/RayJob (owner references do it too in a real cluster)."""
     meta, status = body["metadata"], body.get("status") or {}
     ctx.metrics.job_phases.pop(key(meta["namespace"], meta["name"]), None)
     if status.get("jobName"):
-        resource = kube.RAYJOBS if status.get("jobKind") == "RayJob" else kube.JOBS
-        await ctx.kube.delete(resource, meta["namespace"], status["jobName"])
+        await ctx.kube.delete(
+            _resource(status.get("jobKind")), meta["namespace"], status["jobName"]
+        )
         ctx.cluster.reservations.pop(key(meta["namespace"], status["jobName"]), None)
 
 
@@ -261,8 +306,7 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
 
     @kopf.on.create(*resource, registry=registry)
     async def finetune_created(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-        # A new object as listed: nothing of ours has written to it yet.
-        await reconcile(memo.ctx, body, refetch=False)
+        await reconcile(memo.ctx, body)
 
     @kopf.on.resume(*resource, registry=registry)
     async def finetune_resumed(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:

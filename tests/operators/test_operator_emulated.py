@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from typing import Any
 
 import orjson
 
 from operators.errors import ResolveError
+from operators.render import finetune as finetune_render
 from tests.support import kube
 
 POOLS = [
@@ -143,16 +145,24 @@ def live(cluster: Any, group_version_plural: str) -> list[str]:
     )
 
 
-async def test_nothing_fits_waits_pending_with_a_reason_then_places_when_capacity_frees(
-    cluster: Any,
-) -> None:
-    await add_nodes(cluster)
-    # A pod already holds 3 of the L4 node's 4 GPUs.
+async def add_hog(cluster: Any) -> None:
+    """A pod of another team holding 3 of the L4 node's 4 GPUs."""
     await create(cluster, "/api/v1/namespaces/other/pods", {
         "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "hog", "namespace": "other"},
         "spec": {"nodeName": "l4-1", "containers": [{"name": "c", "image": "x", "resources": {"requests": {"nvidia.com/gpu": "3"}}}]},
         "status": {"phase": "Running"},
     })  # fmt: skip
+
+
+async def free_hog(cluster: Any) -> None:
+    await patch(cluster, "/api/v1/namespaces/other/pods/hog", {"status": {"phase": "Succeeded"}})
+
+
+async def test_nothing_fits_waits_pending_with_a_reason_then_places_when_capacity_frees(
+    cluster: Any,
+) -> None:
+    await add_nodes(cluster)
+    await add_hog(cluster)
     config = kube.config_for(str(cluster.url), nodePools=POOLS)
     async with kube.operator_in_thread(config, Aliases()):
         await create(cluster, FTJ, finetunejob("big", gpuType="nvidia-l4"))
@@ -174,9 +184,7 @@ async def test_nothing_fits_waits_pending_with_a_reason_then_places_when_capacit
         assert odd["phase"] == "Pending" and "tpu-v5" in odd["message"]
         assert live(cluster, "batch/v1/jobs") == []
         # The hog finishes: the next look places the job.
-        await patch(
-            cluster, "/api/v1/namespaces/other/pods/hog", {"status": {"phase": "Succeeded"}}
-        )
+        await free_hog(cluster)
         await kube.eventually(lambda: finetune_status(cluster, "big").get("phase") == "Running")
         assert live(cluster, "batch/v1/jobs") == ["big-ft1"]
 
@@ -206,6 +214,31 @@ async def test_a_restarted_operator_converges_without_duplicates(cluster: Any) -
     assert finetune_status(cluster, "late")["nodePool"] == "a100"
 
 
+async def test_a_job_whose_status_write_was_lost_is_adopted_not_placed_again(
+    cluster: Any,
+) -> None:
+    await add_nodes(cluster)
+    config = kube.config_for(str(cluster.url), nodePools=POOLS)
+    # The operator created the Job, then stopped before writing the status: the Job
+    # holds the whole A100 node, and the FineTuneJob says nothing of it.
+    body = finetunejob("full", gpus=8, gpuType="nvidia-tesla-a100")
+    await create(cluster, FTJ, body)
+    pool = config.pool("a100")
+    assert pool is not None
+    job = finetune_render.render(body, config, finetune_render.Attempt(1, pool, None))
+    await create(cluster, "/apis/batch/v1/namespaces/ml/jobs", job)
+    async with kube.operator_in_thread(config, Aliases()):
+        status = await kube.eventually(
+            lambda: (
+                finetune_status(cluster, "full").get("phase") == "Running"
+                and finetune_status(cluster, "full")
+            )
+        )
+    assert status["jobName"] == "full-ft1" and status["attempt"] == 1
+    assert status["nodePool"] == "a100"
+    assert live(cluster, "batch/v1/jobs") == ["full-ft1"]
+
+
 async def test_a_failed_job_is_retried_after_a_backoff_then_fails_for_good(cluster: Any) -> None:
     await add_nodes(cluster)
     config = kube.config_for(str(cluster.url), nodePools=POOLS)
@@ -216,6 +249,7 @@ async def test_a_failed_job_is_retried_after_a_backoff_then_fails_for_good(clust
             finetunejob("flaky", gpuType="nvidia-l4", retries={"limit": 1, "backoffSeconds": 1}),
         )
         await kube.eventually(lambda: "flaky-ft1" in live(cluster, "batch/v1/jobs"))
+        await add_hog(cluster)  # when the retry is due, attempt 2 does not fit
         await patch(
             cluster,
             "/apis/batch/v1/namespaces/ml/jobs/flaky-ft1/status",
@@ -228,6 +262,18 @@ async def test_a_failed_job_is_retried_after_a_backoff_then_fails_for_good(clust
             )
         )
         assert "attempt 2 in 1s" in retrying["message"]
+        waiting = await kube.eventually(
+            lambda: (
+                finetune_status(cluster, "flaky").get("phase") == "Pending"
+                and finetune_status(cluster, "flaky")
+            )
+        )
+        assert waiting["attempt"] == 1 and "jobName" not in waiting
+        # Several rechecks later the failed attempt has not been run again.
+        await asyncio.sleep(2)
+        assert live(cluster, "batch/v1/jobs") == []
+        assert finetune_status(cluster, "flaky")["phase"] == "Pending"
+        await free_hog(cluster)
         await kube.eventually(lambda: live(cluster, "batch/v1/jobs") == ["flaky-ft2"], timeout=10)
         await kube.eventually(lambda: finetune_status(cluster, "flaky")["attempt"] == 2)
         await patch(
@@ -289,6 +335,10 @@ async def test_kueue_gets_a_suspended_labelled_job_and_several_nodes_get_a_rayjo
 
 
 MD = "/apis/llmops.io/v1alpha1/namespaces/ml/modeldeployments"
+
+
+def monitor_status(cluster: Any, name: str) -> dict[str, Any]:
+    return dict(obj(cluster, "llmops.io/v1alpha1/driftmonitors", "ml", name).get("status") or {})
 
 
 def deployment_status(cluster: Any, name: str) -> dict[str, Any]:
@@ -439,13 +489,7 @@ async def test_driftmonitor_checks_on_a_schedule_and_retrains_once_per_episode(
         # Too few samples: drift share high but no verdict.
         await finish_check(cluster, "check-1", {"drift_share": 0.9, "samples": 20})
         first = await kube.eventually(
-            lambda: (
-                obj(cluster, "llmops.io/v1alpha1/driftmonitors", "ml", "watch")["status"].get(
-                    "lastCheckJob"
-                )
-                == "check-1"
-                and obj(cluster, "llmops.io/v1alpha1/driftmonitors", "ml", "watch")["status"]
-            )
+            lambda: (s := monitor_status(cluster, "watch")).get("lastCheckJob") == "check-1" and s
         )
         assert first["lastResult"]["drifted"] is False
 
@@ -461,9 +505,7 @@ async def test_driftmonitor_checks_on_a_schedule_and_retrains_once_per_episode(
             },
         )
         retrain = await kube.eventually(
-            lambda: obj(cluster, "llmops.io/v1alpha1/driftmonitors", "ml", "watch")["status"].get(
-                "lastFineTuneJob"
-            )
+            lambda: monitor_status(cluster, "watch").get("lastFineTuneJob")
         )
         # The check ran as a Job nobody scrapes: the operator exports its figures.
         figure = memo.ctx.metrics.registry.get_sample_value
@@ -480,13 +522,7 @@ async def test_driftmonitor_checks_on_a_schedule_and_retrains_once_per_episode(
         # The same episode drifts on: no second retrain.
         await finish_check(cluster, "check-3", {"drift_share": 0.8, "samples": 500})
         third = await kube.eventually(
-            lambda: (
-                obj(cluster, "llmops.io/v1alpha1/driftmonitors", "ml", "watch")["status"].get(
-                    "lastCheckJob"
-                )
-                == "check-3"
-                and obj(cluster, "llmops.io/v1alpha1/driftmonitors", "ml", "watch")["status"]
-            )
+            lambda: (s := monitor_status(cluster, "watch")).get("lastCheckJob") == "check-3" and s
         )
         assert third["lastResult"]["decision"] == "AlreadyRetrained"
         assert len(live(cluster, "llmops.io/v1alpha1/finetunejobs")) == 1
