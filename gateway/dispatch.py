@@ -77,10 +77,11 @@ class Dispatcher:
         session, affinity = self._keys(request, ex, ex.pool)
         for pool in self._chain(ex):
             payload = body if pool is ex.pool else _with_model(body, pool.model)
+            # The request's own pool keeps the draw the cache looked up under.
+            draw = ex.split_draw if pool is ex.pool and ex.split_draw is not None else None
+            draw = pool.draw(session) if draw is None else draw
             while (
-                pick := pool.pick(
-                    session=session, affinity=affinity, exclude=tried, now=self._clock()
-                )
+                pick := pool.pick(draw=draw, affinity=affinity, exclude=tried, now=self._clock())
             ) is not None:
                 attempts += 1
                 if attempts > 1:

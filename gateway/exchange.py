@@ -46,6 +46,8 @@ class Exchange:
     replica: Replica | None = None
     version: str | None = None
     """The model version the chosen replica belongs to."""
+    split_draw: float | None = None
+    """The request's place in its model's version split, drawn once (``ModelPool.draw``)."""
     failed_attempts: list[tuple[str, str]] = field(default_factory=list)
     """``(model, version)`` of each replica that failed before the gateway tried another."""
     reported_version: str = ""

@@ -204,11 +204,12 @@ class Proxy:
             return Lookup(Result.BYPASS)
         assert ex.parsed is not None and ex.pool is not None
         session = session_of(request, ex.parsed.body, ex.pool) if ex.pool.needs_session else None
+        ex.split_draw = ex.pool.draw(session)
         with self._child(ex, "gateway.cache"):
             lookup = await self._cache.lookup(
                 ex.parsed,
                 team=ex.team,
-                version=ex.pool.split_version(session),
+                version=ex.pool.split_version(ex.split_draw),
                 headers=request.headers,
             )
         ex.cache = lookup.result.value

@@ -79,35 +79,34 @@ class ModelPool:
     def replicas(self) -> list[Replica]:
         return [r for v in self.versions for r in v.replicas]
 
-    def split_version(self, session: str | None) -> str:
-        """The version the split gives a request (whatever its replicas' state): the
-        cache looks answers up under it."""
+    def draw(self, session: str | None) -> float:
+        """A request's place in the version split: fixed for a ``session``, else random.
+        Drawn once per request, so the cache looks an answer up under the version the
+        request is then sent to."""
+        return strategies.draw_for(session, self._rng)
+
+    def _order(self, draw: float) -> list[int]:
         if len(self.versions) == 1:
-            return self.versions[0].version
-        order = strategies.weighted_order(
-            [v.weight for v in self.versions], strategies.draw_for(session, self._rng)
-        )
-        return self.versions[order[0]].version
+            return [0]
+        return strategies.weighted_order([v.weight for v in self.versions], draw)
+
+    def split_version(self, draw: float) -> str:
+        """The version the split gives a request (whatever its replicas' state)."""
+        return self.versions[self._order(draw)[0]].version
 
     def pick(
         self,
         *,
-        session: str | None = None,
+        draw: float | None = None,
         affinity: str | None = None,
         exclude: Collection[Replica] = (),
         now: float,
     ) -> Pick | None:
-        """A version by the split (fixed for a ``session``), then a replica of it by the
-        strategy (``affinity`` is the key the session and prefix strategies hash);
-        versions with nothing available give way to the others. ``None`` when no
-        replica is available at all."""
-        if len(self.versions) == 1:
-            order = [0]
-        else:
-            order = strategies.weighted_order(
-                [v.weight for v in self.versions], strategies.draw_for(session, self._rng)
-            )
-        for index in order:
+        """A version by the split (``draw``, from :meth:`draw`; a fresh one when not given),
+        then a replica of it by the strategy (``affinity`` is the key the session and
+        prefix strategies hash); versions with nothing available give way to the others.
+        ``None`` when no replica is available at all."""
+        for index in self._order(self.draw(None) if draw is None else draw):
             version = self.versions[index]
             candidates = [r for r in version.replicas if r not in exclude and r.available(now)]
             if candidates:

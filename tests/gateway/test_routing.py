@@ -78,9 +78,9 @@ def test_a_pick_skips_excluded_unhealthy_and_open_replicas_then_other_versions()
 
 def test_session_strategy_sends_a_session_to_one_replica() -> None:
     p = pool(("v", 1.0, replicas("a", "b", "c")), strategy=Strategy.SESSION)
-    chosen = {p.pick(session="s", affinity="s", now=0).replica.url for _ in range(20)}  # type: ignore[union-attr]
+    chosen = {p.pick(draw=p.draw("s"), affinity="s", now=0).replica.url for _ in range(20)}  # type: ignore[union-attr]
     assert len(chosen) == 1
-    spread = {p.pick(session=None, affinity=None, now=0).replica.url for _ in range(20)}  # type: ignore[union-attr]
+    spread = {p.pick(affinity=None, now=0).replica.url for _ in range(20)}  # type: ignore[union-attr]
     assert len(spread) == 3  # without a key: least outstanding
 
 

@@ -27,11 +27,15 @@ def minilm() -> Encode:
 @pytest.fixture
 def cached_gateway(minilm: Encode, echo: EchoServer, sqlite_url: str) -> GatewayFactory:
     """Starts gateways with the cache on (``cache`` settings as keyword arguments), each
-    with its own batching embedder over the one loaded model."""
+    with its own batching embedder over the one loaded model; ``models`` replaces the one
+    route to ``echo``."""
 
     @contextlib.contextmanager
     def start(
-        redis_url: str | None = None, limits: dict[str, Any] | None = None, **cache: Any
+        redis_url: str | None = None,
+        limits: dict[str, Any] | None = None,
+        models: list[dict[str, Any]] | None = None,
+        **cache: Any,
     ) -> Iterator[RunningGateway]:
         settings = settings_for(
             sqlite_url,
@@ -39,6 +43,7 @@ def cached_gateway(minilm: Encode, echo: EchoServer, sqlite_url: str) -> Gateway
             redis_url=redis_url,
             limits=limits or {},
             cache={"enabled": True, **cache},
+            **({"models": models} if models is not None else {}),
         )
         embedder = BatchingEmbedder(minilm, dimensions=MINILM_DIMENSIONS)
         try:

@@ -257,3 +257,38 @@ def test_a_hit_counts_against_the_request_limit(gateway: RunningGateway) -> None
     body = {"model": "echo", "messages": [{"role": "user", "content": QUESTION}], "temperature": 0}
     refused = chat(gateway.url, key, body)
     assert refused.status == 429
+
+
+def test_under_a_canary_split_a_miss_goes_to_the_version_it_was_looked_up_under(
+    cached_gateway: GatewayFactory,
+) -> None:
+    """Without a session each request draws its side of the split once: a miss is
+    answered by the version whose entries were searched, so a version that holds the
+    answer is never asked it again."""
+    replicas = [EchoServer(model="echo").start_in_thread() for _ in range(2)]
+    try:
+        for version, replica in zip(("1", "2"), replicas, strict=True):
+            replica.behaviour.model_version = version
+        split = [
+            {"version": v, "weight": 50, "upstreams": [r.url]}
+            for v, r in zip(("1", "2"), replicas, strict=True)
+        ]
+        with cached_gateway(models=[{"name": "echo", "versions": split}]) as gateway:
+            key = new_key(gateway.url, "team-a")
+            answered: dict[str, list[str]] = {}
+            for n in range(8):
+                question = f"What is the capital of country number {n}?"
+                for _ in range(10):
+                    response = ask(gateway, key, question)
+                    if response.headers["x-llmops-cache"] == "miss":
+                        answered.setdefault(question, []).append(
+                            response.headers["x-llmops-model-version"]
+                        )
+                        time.sleep(0.3)  # the answer is stored in the background
+            for versions in answered.values():
+                assert len(versions) == len(set(versions)), answered
+            # Both sides of the split answered and were cached.
+            assert {v for versions in answered.values() for v in versions} == {"1", "2"}
+    finally:
+        for replica in replicas:
+            replica.stop_thread()
