@@ -1,4 +1,6 @@
-"""A DriftMonitor as a ``batch/v1`` CronJob running ``llmops drift check``.
+"""A DriftMonitor as a ``batch/v1`` CronJob running ``llmops drift canary`` (the
+ModelDeployment's challenger judged against its champion, by moving registry aliases)
+and ``llmops drift check``.
 
 The check's JSON result goes to the container's termination message; the operator
 reads it when the check's Job finishes and records it on the DriftMonitor's status
@@ -7,10 +9,11 @@ reads it when the check's Job finishes and records it on the DriftMonitor's stat
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from operators import labels
+from operators import driftpolicy, labels
 from operators.config import OperatorConfig
 
 KIND = "DriftMonitor"
@@ -21,13 +24,36 @@ def cronjob_name(owner: str) -> str:
     return labels.child_name(owner, "drift", limit=52)  # CronJob names leave room for Job suffixes
 
 
+def judges_canary(spec: Mapping[str, Any]) -> bool:
+    return bool((spec.get("canary") or {}).get("judge", True))
+
+
 def check_command(spec: Mapping[str, Any]) -> str:
-    """The check, its JSON kept as the termination message (exit status kept too)."""
-    deployment = spec["deployment"]
-    return (
-        f"llmops drift check --deployment '{deployment}' --json > /tmp/drift.json; "
+    """The canary's judgement (logged; a failure of it does not stop the check), then the
+    check, its JSON kept as the termination message (exit status kept too)."""
+    deployment = shlex.quote(spec["deployment"])
+    check = (
+        f"llmops drift check --deployment {deployment} --json > /tmp/drift.json; "
         f"status=$?; cp /tmp/drift.json {RESULT_FILE}; exit $status"
     )
+    if not judges_canary(spec):
+        return check
+    model = shlex.quote(spec["fineTuneTemplate"]["spec"]["outputModel"])
+    return f"llmops drift canary --deployment {deployment} --model {model} --json >&2; {check}"
+
+
+def _canary_env(spec: Mapping[str, Any]) -> dict[str, str]:
+    """The canary's rules for ``llmops drift canary``."""
+    if not judges_canary(spec):
+        return {}
+    rules = spec.get("canary") or {}
+    prefix = "LLMOPS_DRIFT__CANARY__"
+    return {
+        f"{prefix}SOAK_SECONDS": str(driftpolicy.seconds(str(rules.get("soak", "30m")))),
+        f"{prefix}MIN_REQUESTS": str(rules.get("minRequests", 20)),
+        f"{prefix}ERROR_RATE_MARGIN": str(rules.get("errorRateMargin", 0.02)),
+        f"{prefix}LATENCY_RATIO": str(rules.get("latencyRatio", 1.5)),
+    }
 
 
 def _env(spec: Mapping[str, Any], config: OperatorConfig) -> list[dict[str, Any]]:
@@ -41,6 +67,7 @@ def _env(spec: Mapping[str, Any], config: OperatorConfig) -> list[dict[str, Any]
         "LLMOPS_DRIFT__FEATURE_THRESHOLD": str(thresholds.get("featureScore", 0.05)),
         "LLMOPS_DRIFT__SHARE_THRESHOLD": str(thresholds.get("driftShare", 0.5)),
     }
+    values.update(_canary_env(spec))
     if spec.get("features"):
         values["LLMOPS_DRIFT__FEATURES"] = "[" + ", ".join(spec["features"]) + "]"
     own = [{"name": k, "value": v} for k, v in values.items()]

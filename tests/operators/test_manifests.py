@@ -37,12 +37,34 @@ CONFIG = OperatorConfig.model_validate(
 POOL = CONFIG.node_pools[0]
 
 
+def check_container(monitor: dict[str, Any]) -> dict[str, Any]:
+    spec = cronjob.render(monitor, CONFIG)["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    container: dict[str, Any] = spec["containers"][0]
+    return container
+
+
 def test_drift_checks_get_the_configured_env() -> None:
-    container = cronjob.render(example("driftmonitor"), CONFIG)["spec"]["jobTemplate"]["spec"][
-        "template"
-    ]["spec"]["containers"][0]
+    container = check_container(example("driftmonitor"))
     assert DATABASE_ENV in container["env"]
     assert any(e["name"] == "LLMOPS_DRIFT__MIN_SAMPLES" for e in container["env"])
+
+
+def test_the_canary_is_judged_before_the_check_with_the_monitors_rules() -> None:
+    monitor = example("driftmonitor")
+    monitor["spec"]["canary"] = {"soak": "2h", "minRequests": 50}
+    container = check_container(monitor)
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["LLMOPS_DRIFT__CANARY__SOAK_SECONDS"] == "7200"
+    assert env["LLMOPS_DRIFT__CANARY__MIN_REQUESTS"] == "50"
+    model = monitor["spec"]["fineTuneTemplate"]["spec"]["outputModel"]
+    assert (
+        f"llmops drift canary --deployment {monitor['spec']['deployment']} --model {model}"
+        in (container["command"][2])
+    )
+    monitor["spec"]["canary"] = {"judge": False}
+    container = check_container(monitor)
+    assert "drift canary" not in container["command"][2]
+    assert not any("CANARY" in e["name"] for e in container["env"])
 
 
 def example(kind: str) -> dict[str, Any]:

@@ -484,7 +484,10 @@ async def test_driftmonitor_checks_on_a_schedule_and_retrains_once_per_episode(
         command = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0][
             "command"
         ][2]
-        assert "llmops drift check --deployment 'bot' --json" in command
+        # The canary is judged first (its outcome only logged), then drift is checked.
+        judge, check = command.split("; ", 1)
+        assert judge == "llmops drift canary --deployment bot --model bot --json >&2"
+        assert check.startswith("llmops drift check --deployment bot --json")
 
         # Too few samples: drift share high but no verdict.
         await finish_check(cluster, "check-1", {"drift_share": 0.9, "samples": 20})

@@ -126,6 +126,63 @@ def _show(out: dict[str, object], as_json: bool) -> None:
 
 
 @drift.command()
+@click.option("--deployment", required=True, help="The deployment (the gateway's model name).")
+@click.option(
+    "--model", "registered", help="The registered model (default: the deployment's setting)."
+)
+@click.option("--database-url", help="The gateway's database (else the settings').")
+@config_option
+@json_option
+def canary(
+    deployment: str,
+    registered: str | None,
+    database_url: str | None,
+    config_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Judge the registry's @challenger against @champion once: promote it after the
+    soak, or take its alias away when it does worse (a ModelDeployment follows both)."""
+    from llmops.monitoring import registry_canary
+    from llmops.monitoring.reader import RequestLogReader, engine_for
+    from llmops.monitoring.settings import MonitorSettings
+    from llmops.registry.store import ModelRegistry
+
+    settings = _settings(config_path, database_url=database_url)
+    assert isinstance(settings, MonitorSettings)
+    if not settings.tracking_uri:
+        raise click.UsageError(
+            "no registry: set tracking_uri or LLMOPS_MLFLOW__TRACKING_URI (MLflow)"
+        )
+    target = settings.deployment(deployment)
+    registry = ModelRegistry(settings.tracking_uri)
+
+    async def work() -> registry_canary.Judgement:
+        reader = RequestLogReader(engine_for(settings.database_url))
+        try:
+            return await registry_canary.judge(
+                registry,
+                reader,
+                registered=registered or target.registry_name,
+                gateway_model=target.gateway_model,
+                rules=target.canary.rules(),
+                now=datetime.now(UTC),
+            )
+        finally:
+            await reader.close()
+
+    judgement = run(work())
+    if as_json:
+        print_json(judgement.to_json())
+        return
+    click.echo(
+        f"{judgement.model}: {judgement.verdict} (challenger {judgement.challenger}, "
+        f"champion {judgement.champion})"
+    )
+    for reason in judgement.reasons:
+        click.echo(f"  {reason}")
+
+
+@drift.command()
 @config_option
 @click.option("--metrics-port", type=int, default=None, help="Serve /metrics on this port.")
 @click.option("--once", is_flag=True, help="One round of checks, then exit.")

@@ -8,9 +8,12 @@ nothing worse, it is promoted.
 
 from __future__ import annotations
 
+import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +25,30 @@ class LiveFigures:
     """Median latency."""
     quality: float | None = None
     """Share of probe prompts answered as expected (``None``: not probed)."""
+
+
+class Answered(Protocol):
+    """A request log row, as far as the canary reads it."""
+
+    @property
+    def status(self) -> int: ...
+    @property
+    def latency_ms(self) -> float: ...
+
+
+def live_figures(rows: Sequence[Answered], retried: int, quality: float | None) -> LiveFigures:
+    """A version's figures: the requests it answered, and the ``retried`` tries it
+    failed that the gateway retried on another version (each one request and one error)."""
+    requests = len(rows) + retried
+    if not requests:
+        return LiveFigures(0, 0.0, 0.0, quality)
+    errors = sum(1 for r in rows if r.status >= 500) + retried
+    return LiveFigures(
+        requests=requests,
+        error_rate=errors / requests,
+        latency_ms=statistics.median(r.latency_ms for r in rows) if rows else 0.0,
+        quality=quality,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,6 @@ promotes it to champion after the soak.
 from __future__ import annotations
 
 import logging
-import statistics
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -130,21 +129,11 @@ class RetrainLoop:
     async def figures(
         self, version: str, upstreams: Sequence[str], window: Window, retried: int
     ) -> LiveFigures:
-        """A version's figures: the requests it answered, and the ``retried`` tries it
-        failed that the gateway retried on another version (each one request and one
-        error)."""
+        """A version's figures from the request log (``retried``: its failed tries that
+        the gateway retried elsewhere) and the probe of its replicas."""
         rows = await self._reader.window(self._d.gateway_model, window, version=version)
         quality = await self._probe(upstreams) if self._probe is not None else None
-        requests = len(rows) + retried
-        if not requests:
-            return LiveFigures(0, 0.0, 0.0, quality)
-        errors = sum(1 for r in rows if r.status >= 500) + retried
-        return LiveFigures(
-            requests=requests,
-            error_rate=errors / requests,
-            latency_ms=statistics.median(r.latency_ms for r in rows) if rows else 0.0,
-            quality=quality,
-        )
+        return canary.live_figures(rows, retried, quality)
 
     async def watch(self, now: datetime) -> CanaryDecision | None:
         """Judge the canary once; ``None`` when there is none."""

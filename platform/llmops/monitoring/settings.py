@@ -175,6 +175,8 @@ class MonitorSettings(_Strict):
     share_threshold: Annotated[float, Field(gt=0, le=1)] = 0.5
     features: list[str] | None = None
     """Only these features count (default: all)."""
+    canary: CanarySettings = CanarySettings()
+    """How an unlisted deployment's canary is judged (``llmops drift canary``)."""
 
     @model_validator(mode="after")
     def _unique(self) -> MonitorSettings:
@@ -191,6 +193,7 @@ class MonitorSettings(_Strict):
         return DeploymentSettings(
             name=name,
             features=self.features,
+            canary=self.canary,
             reference_window=self.reference_window,
             current_window=self.current_window,
             policy=PolicySettings(

@@ -122,6 +122,25 @@ def promote(
     return PromotionResult(True, name, version, alias, previous, results)
 
 
+def withdraw(registry: ModelRegistry, name: str, *, alias: str, version: str, actor: Actor) -> bool:
+    """Take ``alias`` off ``version`` (a challenger whose canary failed, or that became
+    champion), recorded on the version; ``False`` when the alias no longer points there."""
+    current = registry.by_alias(name, alias)
+    if current is None or current.version != version:
+        return False
+    registry.tag_version(
+        name,
+        version,
+        {
+            f"{alias}.withdrawn_by": actor.name,
+            f"{alias}.withdrawn_at": now_iso(),
+            f"{alias}.withdraw_reason": actor.reason,
+        },
+    )
+    registry.delete_alias(name, alias)
+    return True
+
+
 def rollback(registry: ModelRegistry, name: str, actor: Actor) -> PromotionResult:
     """Return ``@champion`` to the version that held it before the current one."""
     model = registry.model(name)

@@ -149,6 +149,10 @@ class ModelRegistry:
         with _translated(f"setting @{alias} of {name!r} to version {version}"):
             self.client.set_registered_model_alias(name, alias, version)
 
+    def delete_alias(self, name: str, alias: str) -> None:
+        with _translated(f"removing @{alias} of {name!r}"):
+            self.client.delete_registered_model_alias(name, alias)
+
     def tag_version(self, name: str, version: str, tags: Mapping[str, str]) -> None:
         with _translated(f"tagging version {version} of {name!r}"):
             for key, value in tags.items():
