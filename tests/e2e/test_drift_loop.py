@@ -245,6 +245,11 @@ def test_new_domain_traffic_retrains_and_the_challenger_takes_canary_traffic(
     assert any(r.startswith("error rate") for r in judged.reasons), judged
     assert loop.canary is None
     assert versions_in(stack.routes) == ["champion"]
+    # ... and the version loses its challenger alias, which replicas follow.
+    registry = MlflowClient(mlflow_url)
+    assert "challenger" not in registry.get_registered_model(REGISTERED).aliases
+    withdrawn = registry.get_model_version(REGISTERED, challenger_version).tags
+    assert withdrawn["challenger.withdraw_reason"].startswith("canary worse than the champion")
     # A second canary of the same version, healthy this time, is promoted after the soak:
     # the registry's champion alias moves to it and the routes go back to one version.
     stack.challenger.behaviour = EchoBehaviour()
@@ -270,7 +275,7 @@ def test_new_domain_traffic_retrains_and_the_challenger_takes_canary_traffic(
     judged = watch(soaked)
     assert judged.verdict is CanaryVerdict.PROMOTE, judged
     assert versions_in(stack.routes) == ["champion"]
-    champion = MlflowClient(mlflow_url).get_model_version_by_alias(REGISTERED, "champion")
+    champion = registry.get_model_version_by_alias(REGISTERED, "champion")
     assert champion.version == challenger_version
 
 

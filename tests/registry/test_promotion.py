@@ -1,4 +1,4 @@
-"""``llmops models promote|rollback|list`` against a real MLflow server (SQLite backend)."""
+"""``llmops models promote|rollback|withdraw|list`` against a real MLflow server (SQLite backend)."""
 
 from __future__ import annotations
 
@@ -114,6 +114,20 @@ def test_a_challenger_is_judged_against_the_champion(
     listed = answer(models(mlflow_url, "list", model_name))
     assert listed["aliases"] == {"champion": champion, "challenger": challenger}
     assert [v["version"] for v in listed["versions"]] == [challenger, champion]
+    # Its canary fails: the challenger alias is withdrawn, once.
+    elsewhere = answer(
+        models(mlflow_url, "withdraw", model_name, "--version", champion, "--reason", "x")
+    )
+    assert elsewhere["withdrawn"] is False
+    withdrawn = models(
+        mlflow_url, "withdraw", model_name, "--version", challenger, "--reason", "error rate"
+    )
+    assert withdrawn.exit_code == 0 and answer(withdrawn)["withdrawn"] is True
+    listed = answer(models(mlflow_url, "list", model_name))
+    assert listed["aliases"] == {"champion": champion}
+    tags = next(v["tags"] for v in listed["versions"] if v["version"] == challenger)
+    assert tags["challenger.withdrawn_by"] == "ci-bot"
+    assert tags["challenger.withdraw_reason"] == "error rate"
 
 
 def test_usage_errors_exit_2_and_unknown_versions_exit_1(

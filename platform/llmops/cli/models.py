@@ -1,4 +1,5 @@
-"""``llmops models``: list versions, promote one behind gates, roll the champion back.
+"""``llmops models``: list versions, promote one behind gates, roll the champion back,
+withdraw a failed challenger.
 
 Exit codes: 0 done (promoted), 3 a gate refused the promotion, 2 usage error, 1 failure.
 """
@@ -170,3 +171,43 @@ def rollback(
     except LlmopsError as e:
         raise click.ClickException(str(e)) from e
     _report(result, as_json)
+
+
+@models.command()
+@click.argument("name")
+@click.option("--version", "version", required=True, help="The challenger's version.")
+@click.option("--reason", help="Why, recorded on the version.")
+@actor_option
+@tracking_uri_option
+@config_option
+@json_option
+def withdraw(
+    name: str,
+    version: str,
+    reason: str | None,
+    actor: str | None,
+    tracking_uri: str | None,
+    config_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Take NAME@challenger off a version (its canary failed); nothing when the alias
+    points elsewhere already."""
+    registry = open_registry(config_path, tracking_uri)
+    try:
+        withdrawn = promotion.withdraw(
+            registry,
+            name,
+            alias=promotion.CHALLENGER,
+            version=version,
+            actor=_actor(actor, reason),
+        )
+    except LlmopsError as e:
+        raise click.ClickException(str(e)) from e
+    if as_json:
+        print_json(
+            {"withdrawn": withdrawn, "model": name, "version": version, "alias": "challenger"}
+        )
+    elif withdrawn:
+        click.echo(f"{name}@challenger removed from version {version}")
+    else:
+        click.echo(f"{name}@challenger does not point at version {version}: nothing to do")

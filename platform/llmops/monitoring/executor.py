@@ -65,6 +65,10 @@ class Registry(Protocol):
 
     async def rollback(self, model: str) -> None: ...
 
+    async def withdraw(self, model: str, version: str, reason: str) -> None:
+        """Take ``@challenger`` off ``version`` (its canary was rolled back)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class CliRunner:
@@ -134,7 +138,7 @@ class LocalExecutor:
 
 
 class CliRegistry:
-    """``llmops models promote | rollback ... --json`` as child processes."""
+    """``llmops models promote | rollback | withdraw ... --json`` as child processes."""
 
     def __init__(self, runner: CliRunner) -> None:
         self._runner = runner
@@ -161,3 +165,7 @@ class CliRegistry:
 
     async def rollback(self, model: str) -> None:
         await self._runner.run(["models", "rollback", model], "rollback")
+
+    async def withdraw(self, model: str, version: str, reason: str) -> None:
+        args = ["models", "withdraw", model, "--version", version, "--reason", reason]
+        await self._runner.run(args, "withdraw challenger")

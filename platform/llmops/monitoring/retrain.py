@@ -158,6 +158,12 @@ class RetrainLoop:
                 "canary %s rolled back: %s", self.canary.version, "; ".join(decision.reasons)
             )
             self._champion_only()
+            # The version keeps no alias that replicas following @challenger would serve.
+            await self._registry.withdraw(
+                self._d.registry_name,
+                self.canary.version,
+                "canary worse than the champion: " + "; ".join(decision.reasons),
+            )
             self.canary = None
         elif decision.verdict is CanaryVerdict.PROMOTE:
             await self._registry.promote(
