@@ -66,6 +66,13 @@ def _started(tags: Mapping[str, str], created_ms: int) -> datetime:
     return datetime.fromtimestamp(created_ms / 1000, tz=UTC)
 
 
+def _withdraw(registry: ModelRegistry, registered: str, version: str, reason: str) -> None:
+    actor = promotion.Actor(ACTOR, reason)
+    promotion.withdraw(
+        registry, registered, alias=promotion.CHALLENGER, version=version, actor=actor
+    )
+
+
 async def judge(
     registry: ModelRegistry,
     reader: RequestLogReader,
@@ -88,13 +95,7 @@ async def judge(
         )
     if challenger.version == champion.version:
         # Promoted already (by hand, or a run that stopped before withdrawing).
-        promotion.withdraw(
-            registry,
-            registered,
-            alias=promotion.CHALLENGER,
-            version=challenger.version,
-            actor=promotion.Actor(ACTOR, "the challenger is the champion"),
-        )
+        _withdraw(registry, registered, challenger.version, "the challenger is the champion")
         return Judgement(registered, None, champion.version, "none", ("already champion",))
     started = _started(challenger.tags, challenger.created_ms)
     window = Window(started, now)
@@ -111,12 +112,11 @@ async def judge(
     reasons = tuple(decision.reasons)
     if decision.verdict is CanaryVerdict.ROLLBACK:
         log.warning("canary %s of %s rolled back: %s", challenger.version, registered, reasons)
-        promotion.withdraw(
+        _withdraw(
             registry,
             registered,
-            alias=promotion.CHALLENGER,
-            version=challenger.version,
-            actor=promotion.Actor(ACTOR, "canary worse than the champion: " + "; ".join(reasons)),
+            challenger.version,
+            "canary worse than the champion: " + "; ".join(reasons),
         )
     elif decision.verdict is CanaryVerdict.PROMOTE:
         actor = promotion.Actor(ACTOR, "canary no worse than the champion after the soak")
@@ -128,13 +128,7 @@ async def judge(
             gates=(),
             actor=actor,
         )
-        promotion.withdraw(
-            registry,
-            registered,
-            alias=promotion.CHALLENGER,
-            version=challenger.version,
-            actor=promotion.Actor(ACTOR, "promoted to champion"),
-        )
+        _withdraw(registry, registered, challenger.version, "promoted to champion")
     return Judgement(
         registered,
         challenger.version,
