@@ -55,7 +55,7 @@ async def check_finished(ctx: Context, monitor: Mapping[str, Any], job: Mapping[
     if status.get("lastCheckJob") == job_name:
         return  # seen already (a repeated event, or a restart)
     raw = None
-    for pod in await ctx.kube.list(kube.PODS, meta["namespace"]):
+    for pod in await ctx.kube.list(kube.PODS, meta["namespace"], selector=f"job-name={job_name}"):
         if (pod["metadata"].get("labels") or {}).get("job-name") == job_name:
             raw = phases.termination_result(pod) or raw
     now = datetime.datetime.now(datetime.UTC)

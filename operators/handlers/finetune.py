@@ -134,7 +134,9 @@ async def _existing(ctx: Context, body: Mapping[str, Any], attempt: int) -> dict
 
 
 async def _result(ctx: Context, namespace: str, job_name: str) -> dict[str, Any] | None:
-    for pod in await ctx.kube.list(kube.PODS, namespace):
+    # The job controller labels its pods with both (``job-name`` is the one every
+    # Kubernetes version sets): the selector spares listing the namespace's pods.
+    for pod in await ctx.kube.list(kube.PODS, namespace, selector=f"job-name={job_name}"):
         pod_labels = pod.get("metadata", {}).get("labels") or {}
         if (
             pod_labels.get("job-name") == job_name
