@@ -33,6 +33,7 @@ class TokenizerCounter:
     def __init__(self, path: Path) -> None:
         from tokenizers import Tokenizer  # noqa: PLC0415 (only models that name a tokenizer pay for it)
 
+        self.path = path
         self._tokenizer = Tokenizer.from_file(str(path))
 
     def count(self, text: str) -> int:

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pydantic
@@ -72,6 +72,27 @@ def merge(configured: Sequence[ModelRoute], from_file: Sequence[ModelRoute]) -> 
         raise RoutesFileError(str(e)) from e
 
 
+def load_counters(
+    models: Sequence[ModelRoute], loaded: Mapping[str, tokens.TokenCounter]
+) -> dict[str, tokens.TokenCounter]:
+    """Counters for the models whose tokenizer is not ``loaded`` yet (blocking: reads the
+    files, so call it off the event loop)."""
+    fresh: dict[str, tokens.TokenCounter] = {}
+    for model in models:
+        if model.tokenizer is None:
+            continue
+        have = loaded.get(model.name)
+        if isinstance(have, tokens.TokenizerCounter) and have.path == model.tokenizer:
+            continue
+        try:
+            fresh[model.name] = tokens.TokenizerCounter(model.tokenizer)
+        except Exception as e:  # tokenizers raises plain Exception
+            raise RoutesFileError(
+                f"model {model.name!r}: cannot load tokenizer {model.tokenizer}: {e}"
+            ) from e
+    return fresh
+
+
 class RouteTable:
     """The live pools (the dict the proxy reads) and the token counters of each model."""
 
@@ -88,8 +109,11 @@ class RouteTable:
     def replicas(self) -> list[Replica]:
         return [r for p in list(self.pools.values()) for r in p.replicas]
 
-    def apply(self, models: Sequence[ModelRoute]) -> None:
-        """Swap in ``models``: one step, no await, so no request sees half a change."""
+    def apply(
+        self, models: Sequence[ModelRoute], counters: Mapping[str, tokens.TokenCounter]
+    ) -> None:
+        """Swap in ``models`` with the ``counters`` loaded for them (:func:`load_counters`):
+        one step, no await, so no request sees half a change."""
         fresh = pools_from(models, self._circuit)
         for name, pool in fresh.items():
             old = self.pools.get(name)
@@ -99,9 +123,7 @@ class RouteTable:
         for name in [n for n in self.pools if n not in fresh]:
             del self.pools[name]
         self.pools.update(fresh)
-        for model in models:
-            if model.tokenizer is not None and model.name not in self.counters:
-                self.counters[model.name] = tokens.TokenizerCounter(model.tokenizer)
+        self.counters.update(counters)
 
 
 class RoutesWatcher:
@@ -125,8 +147,11 @@ class RoutesWatcher:
         self._rejected: str | None = None
         self._task: asyncio.Task[None] | None = None
 
-    def _prepare(self) -> tuple[list[ModelRoute], str] | None:
-        """The merged routes when the file changed and is valid (``None`` otherwise)."""
+    def _prepare(
+        self,
+    ) -> tuple[list[ModelRoute], dict[str, tokens.TokenCounter], str] | None:
+        """The merged routes and the token counters they need when the file changed and
+        is valid (``None`` otherwise)."""
         digest = None
         try:
             raw = read_bytes(self._path)
@@ -134,7 +159,8 @@ class RoutesWatcher:
             if digest in (self._digest, self._rejected):
                 return None
             routes = parse(raw.decode("utf-8", errors="replace"), str(self._path))
-            return merge(self._configured, routes), digest
+            merged = merge(self._configured, routes)
+            return merged, load_counters(merged, self._table.counters), digest
         except RoutesFileError as e:
             problem = str(e)
         self._rejected = digest  # reported once per bad version, not at every poll
@@ -142,8 +168,10 @@ class RoutesWatcher:
         self._on_reload(False)
         return None
 
-    def _commit(self, merged: list[ModelRoute], digest: str) -> None:
-        self._table.apply(merged)
+    def _commit(
+        self, merged: list[ModelRoute], counters: dict[str, tokens.TokenCounter], digest: str
+    ) -> None:
+        self._table.apply(merged, counters)
         self._digest = digest
         self._on_reload(True)
         log.info(

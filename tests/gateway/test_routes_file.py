@@ -96,6 +96,19 @@ def test_a_route_change_takes_effect_without_restart_or_dropping_requests(
         )
         reply = chat(gw.url, key, HELLO)
         assert reply.status == 200 and reply.headers["x-llmops-model-version"] == "2"
+        # A tokenizer that cannot be loaded rejects the version the same way.
+        publish(routes, [{**route(old.url, "3"), "tokenizer": str(tmp_path / "missing.json")}])
+        errors = wait_for(
+            lambda: (
+                metric_values(gw.url, "llmops_gateway_routes_reloads_total").get(
+                    'llmops_gateway_routes_reloads_total{result="error"}'
+                )
+                == 2.0
+            )
+        )
+        assert errors, "a missing tokenizer was not rejected"
+        reply = chat(gw.url, key, HELLO)
+        assert reply.status == 200 and reply.headers["x-llmops-model-version"] == "2"
 
         # The model leaves the file: it is gone (404 with OpenAI's body), the static one stays.
         publish(routes, [])
