@@ -68,6 +68,8 @@ class Exchange:
     answer: Any = None
     """The parsed body of a JSON answer (read by the request log)."""
     streamed: list[str] | None = None
+    sample_text: bool | None = None
+    """Whether the request log keeps the texts (``None``: not drawn yet)."""
     """The text of a relayed stream's content chunks (read by the request log)."""
     finished: bool = False
 
@@ -135,6 +137,10 @@ class RequestRecorder(Protocol):
 
     def record(self, ex: Exchange, elapsed: float) -> None: ...
 
+    def samples_text(self) -> bool:
+        """Whether a request's texts are kept (drawn at the sampling rate)."""
+        ...
+
 
 class Accounts:
     """Metrics, access log, request log, spans and rate-limit settlements of finished
@@ -158,6 +164,13 @@ class Accounts:
         """Wait for settlements still in flight (at shutdown)."""
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
+
+    def samples_text(self, ex: Exchange) -> bool:
+        """Whether the request log keeps this request's texts (decided once: a stream
+        collects its text only when they are kept)."""
+        if ex.sample_text is None:
+            ex.sample_text = self._recorder is not None and self._recorder.samples_text()
+        return ex.sample_text
 
     def count_upstream(self, ex: Exchange, outcome: str) -> None:
         assert ex.replica is not None

@@ -323,7 +323,9 @@ class Proxy:
         self, request: Request, ex: Exchange, call: UpstreamCall, lookup: Lookup
     ) -> Response:
         assert ex.parsed is not None and call.response is not None
-        tally = StreamTally(relay_usage=ex.parsed.include_usage)
+        tally = StreamTally(
+            relay_usage=ex.parsed.include_usage, keep_text=self._accounts.samples_text(ex)
+        )
         recorder = StreamRecorder(self._max_entry_bytes) if lookup.storable else None
 
         def close() -> None:

@@ -98,8 +98,11 @@ class RequestLog:
 
     # -- the request path: copy and enqueue, nothing else ---------------------------------
 
+    def samples_text(self) -> bool:
+        return self._rng.random() < self._settings.text_sample_rate
+
     def record(self, ex: Exchange, elapsed: float) -> None:
-        sampled = self._rng.random() < self._settings.text_sample_rate
+        sampled = ex.sample_text if ex.sample_text is not None else self.samples_text()
         usage = ex.usage
         record = RequestRecord(
             at=datetime.now(UTC) - timedelta(seconds=elapsed),

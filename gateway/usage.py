@@ -43,13 +43,15 @@ class StreamTally:
 
     relay_usage: bool
     """Whether the client asked for the usage chunk (else it is held back)."""
+    keep_text: bool = False
+    """Whether to collect the content deltas (the request log samples this request)."""
     usage: Usage | None = None
     content_chunks: int = 0
     first_token_at: float | None = None
     outcome: str = "cancelled"
     """How the stream ended: ``success``, ``error``, or ``cancelled`` until it ends."""
     text: list[str] = field(default_factory=list)
-    """The content deltas seen (the request log keeps a sample of them)."""
+    """The content deltas seen, when ``keep_text``."""
 
     def passes(self, chunk: dict[str, Any] | None) -> bool:
         """Take note of one event, as its parsed chunk (``sse.chunk_of``); whether it goes
@@ -58,7 +60,8 @@ class StreamTally:
             return True
         if sse.has_content(chunk):
             self.content_chunks += 1
-            self.text.append(sse.content_text(chunk))
+            if self.keep_text:
+                self.text.append(sse.content_text(chunk))
             if self.first_token_at is None:
                 self.first_token_at = time.perf_counter()
         if chunk.get("usage"):
