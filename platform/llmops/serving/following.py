@@ -19,10 +19,14 @@ import logging
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from llmops.serving.engine import Engine, EngineStats, GenerationEvent, GenerationRequest
 from llmops.serving.errors import EngineUnavailable, ModelLoadError
 from llmops.serving.settings import RegistrySource, ServingSettings
+
+if TYPE_CHECKING:
+    from llmops.registry.store import ModelRegistry
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +45,23 @@ class VersionResolver:
         self.source = source
         self.cache_dir = settings.cache_dir
         self.tracking_uri = settings.mlflow.tracking_uri
+        self._registry: ModelRegistry | None = None
+
+    def registry(self) -> ModelRegistry:
+        """One client for every poll (made on first use: MLflow only for registry sources)."""
+        if self._registry is None:
+            from llmops.registry.store import ModelRegistry  # noqa: PLC0415
+
+            self._registry = ModelRegistry(self.tracking_uri)
+        return self._registry
 
     def current(self) -> str:
         """The version the alias points to now (blocking: call it off the event loop)."""
-        from llmops.registry import materialize  # noqa: PLC0415 - MLflow only for registry sources
+        from llmops.registry import materialize  # noqa: PLC0415
         from llmops.registry.errors import RegistryError  # noqa: PLC0415
-        from llmops.registry.store import ModelRegistry  # noqa: PLC0415
 
         try:
-            found = materialize.resolve_version(ModelRegistry(self.tracking_uri), self.source)
+            found = materialize.resolve_version(self.registry(), self.source)
         except RegistryError as e:
             raise ModelLoadError(str(e)) from e
         return found.version
@@ -58,9 +70,8 @@ class VersionResolver:
         """The merged weights of ``version`` on local disk (blocking)."""
         from llmops.registry import materialize  # noqa: PLC0415
         from llmops.registry.errors import RegistryError  # noqa: PLC0415
-        from llmops.registry.store import ModelRegistry  # noqa: PLC0415
 
-        registry = ModelRegistry(self.tracking_uri)
+        registry = self.registry()
         try:
             info = registry.version(self.source.name, version)
             return materialize.materialize(registry, info, cache_dir=self.cache_dir)
