@@ -125,10 +125,15 @@ async def _existing(ctx: Context, body: Mapping[str, Any], attempt: int) -> dict
     kind = "RayJob" if int(body["spec"].get("nodes", 1)) > 1 else "Job"
     name = render.job_name(meta["name"], attempt)
     child = await ctx.kube.get(_resource(kind), meta["namespace"], name)
-    if (
-        child is None
-        or (child.get("metadata", {}).get("labels") or {}).get(labels.OWNER_NAME) != meta["name"]
-    ):
+    if child is None:
+        return None
+    child_meta = child.get("metadata", {})
+    if (child_meta.get("labels") or {}).get(labels.OWNER_NAME) != meta["name"]:
+        return None
+    # A FineTuneJob deleted and made again under the same name must not adopt the old
+    # one's Job (its owner reference names the old uid).
+    owners = {ref.get("uid") for ref in child_meta.get("ownerReferences") or ()}
+    if meta.get("uid") and owners and meta["uid"] not in owners:
         return None
     return child
 
@@ -244,8 +249,9 @@ async def _reconcile(ctx: Context, body: dict[str, Any]) -> None:
         child = await ctx.kube.get(
             _resource(status.get("jobKind")), meta["namespace"], status["jobName"]
         )
-    # Pending counts the attempts made so far; otherwise the status names an attempt.
-    number = attempt + 1 if phase in (None, "Pending") else max(attempt, 1)
+    number = _number(status, attempt, child_gone=child is None)
+    if number is None:
+        return
     if child is None and (child := await _existing(ctx, body, number)) is not None:
         # Created by an earlier pass whose status write was lost: adopt it.
         pool = (child["metadata"].get("labels") or {}).get(labels.NODE_POOL, "")
@@ -274,6 +280,21 @@ async def _reconcile(ctx: Context, body: dict[str, Any]) -> None:
         ):
             return
     await write_status(ctx, body, new)
+
+
+def _number(status: Mapping[str, Any], attempt: int, *, child_gone: bool) -> int | None:
+    """The attempt this pass works on (``None``: a retry waiting for its time). Pending
+    counts the attempts made so far; otherwise the status names an attempt."""
+    phase = status.get("phase")
+    if phase in (None, "Pending"):
+        return attempt + 1
+    if phase == "Retrying" and child_gone:
+        # The failed attempt's Job is gone (deleted for the retry, whose status write
+        # was lost, or removed by its TTL): the retry is what comes next, at its time.
+        if status.get("retryAfter") and not _due(status["retryAfter"]):
+            return None
+        return attempt + 1
+    return max(attempt, 1)
 
 
 def _resource(kind: str | None) -> kube.Resource:
