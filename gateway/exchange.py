@@ -68,9 +68,9 @@ class Exchange:
     answer: Any = None
     """The parsed body of a JSON answer (read by the request log)."""
     streamed: list[str] | None = None
+    """The text of a relayed stream's content chunks (read by the request log)."""
     sample_text: bool | None = None
     """Whether the request log keeps the texts (``None``: not drawn yet)."""
-    """The text of a relayed stream's content chunks (read by the request log)."""
     finished: bool = False
 
     @property

@@ -76,7 +76,9 @@ def load_counters(
     models: Sequence[ModelRoute], loaded: Mapping[str, tokens.TokenCounter]
 ) -> dict[str, tokens.TokenCounter]:
     """Counters for the models whose tokenizer is not ``loaded`` yet (blocking: reads the
-    files, so call it off the event loop)."""
+    files, so call it off the event loop). A tokenizer that cannot be loaded never holds
+    routes back: its model's tokens are estimated (or counted with the tokenizer it had),
+    and the file's next version tries again."""
     fresh: dict[str, tokens.TokenCounter] = {}
     for model in models:
         if model.tokenizer is None:
@@ -86,10 +88,14 @@ def load_counters(
             continue
         try:
             fresh[model.name] = tokens.TokenizerCounter(model.tokenizer)
-        except Exception as e:  # tokenizers raises plain Exception
-            raise RoutesFileError(
-                f"model {model.name!r}: cannot load tokenizer {model.tokenizer}: {e}"
-            ) from e
+        except Exception as e:  # noqa: BLE001 (tokenizers raises plain Exception)
+            log.warning(
+                "model %r: cannot load tokenizer %s (%s); its tokens are %s",
+                model.name,
+                model.tokenizer,
+                e,
+                "counted with the previous one" if have is not None else "estimated",
+            )
     return fresh
 
 
@@ -123,6 +129,8 @@ class RouteTable:
         for name in [n for n in self.pools if n not in fresh]:
             del self.pools[name]
         self.pools.update(fresh)
+        for name in [n for n in self.counters if n not in fresh]:
+            del self.counters[name]
         self.counters.update(counters)
 
 
