@@ -39,7 +39,10 @@ def check_command(spec: Mapping[str, Any]) -> str:
     if not judges_canary(spec):
         return check
     model = shlex.quote(spec["fineTuneTemplate"]["spec"]["outputModel"])
-    return f"llmops drift canary --deployment {deployment} --model {model} --json >&2; {check}"
+    # A registry that is down costs the check a few seconds, not MLflow's minutes of retries.
+    quick = "MLFLOW_HTTP_REQUEST_MAX_RETRIES=1 MLFLOW_HTTP_REQUEST_TIMEOUT=20"
+    judge = f"{quick} llmops drift canary --deployment {deployment} --model {model} --json >&2"
+    return f"{judge}; {check}"
 
 
 def _canary_env(spec: Mapping[str, Any]) -> dict[str, str]:

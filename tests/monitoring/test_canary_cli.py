@@ -118,6 +118,11 @@ def test_a_sound_challenger_is_watched_through_the_soak_then_promoted(
 def test_too_few_challenger_requests_after_the_soak_keep_it_watched(
     canary: dict[str, Any], mlflow_url: str, sqlite_url: str, model_name: str
 ) -> None:
+    # A start stamp written by hand, without a zone: taken as UTC.
+    naive = (datetime.now(UTC) - timedelta(seconds=1)).replace(tzinfo=None).isoformat()
+    canary["registry"].tag_version(
+        model_name, canary["challenger"], {"challenger.promoted_at": naive}
+    )
     write_log(sqlite_url, traffic(canary["champion"], canary["challenger"], n=5))
     out = judge(mlflow_url, sqlite_url, model_name, LLMOPS_DRIFT__CANARY__SOAK_SECONDS="0")
     assert out["verdict"] == "watch"

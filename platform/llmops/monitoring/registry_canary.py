@@ -62,7 +62,17 @@ def _started(tags: Mapping[str, str], created_ms: int) -> datetime:
     """When the canary began: the challenger's promotion, else the version's creation."""
     stamp = tags.get(STARTED_TAG)
     if stamp:
-        return datetime.fromisoformat(stamp)
+        try:
+            at = datetime.fromisoformat(stamp)
+        except ValueError:
+            log.warning(
+                "%s %r is not a time: the canary counts from the version's creation",
+                STARTED_TAG,
+                stamp,
+            )
+        else:
+            # Our stamps carry UTC; one written by hand without a zone is taken as UTC.
+            return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
     return datetime.fromtimestamp(created_ms / 1000, tz=UTC)
 
 

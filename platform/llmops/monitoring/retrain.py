@@ -19,7 +19,7 @@ from pathlib import Path
 
 from llmops.monitoring import canary, dataset
 from llmops.monitoring.canary import CanaryDecision, CanaryVerdict, LiveFigures
-from llmops.monitoring.errors import RetrainFailed
+from llmops.monitoring.errors import MonitoringError, RetrainFailed
 from llmops.monitoring.executor import FineTuneExecutor, FineTuneSpec, Registry
 from llmops.monitoring.reader import RequestLogReader, Window
 from llmops.monitoring.routes import RoutesFile, VersionShare
@@ -158,13 +158,18 @@ class RetrainLoop:
                 "canary %s rolled back: %s", self.canary.version, "; ".join(decision.reasons)
             )
             self._champion_only()
+            version, self.canary = self.canary.version, None
             # The version keeps no alias that replicas following @challenger would serve.
-            await self._registry.withdraw(
-                self._d.registry_name,
-                self.canary.version,
-                "canary worse than the champion: " + "; ".join(decision.reasons),
-            )
-            self.canary = None
+            # The traffic is back on the champion already: a registry that cannot be
+            # reached now leaves the alias, not the rollback, undone.
+            try:
+                await self._registry.withdraw(
+                    self._d.registry_name,
+                    version,
+                    "canary worse than the champion: " + "; ".join(decision.reasons),
+                )
+            except MonitoringError as e:
+                log.warning("canary %s rolled back; its challenger alias stays: %s", version, e)
         elif decision.verdict is CanaryVerdict.PROMOTE:
             await self._registry.promote(
                 self._d.registry_name,
