@@ -239,6 +239,15 @@ async def test_a_job_whose_status_write_was_lost_is_adopted_not_placed_again(
     assert live(cluster, "batch/v1/jobs") == ["full-ft1"]
 
 
+async def fail_job(cluster: Any, name: str) -> None:
+    """The Job's pod failed, as the job controller reports it."""
+    await patch(
+        cluster,
+        f"/apis/batch/v1/namespaces/ml/jobs/{name}/status",
+        {"status": {"failed": 1, "conditions": [{"type": "Failed", "status": "True"}]}},
+    )
+
+
 async def test_a_failed_job_is_retried_after_a_backoff_then_fails_for_good(cluster: Any) -> None:
     await add_nodes(cluster)
     config = kube.config_for(str(cluster.url), nodePools=POOLS)
@@ -250,11 +259,7 @@ async def test_a_failed_job_is_retried_after_a_backoff_then_fails_for_good(clust
         )
         await kube.eventually(lambda: "flaky-ft1" in live(cluster, "batch/v1/jobs"))
         await add_hog(cluster)  # when the retry is due, attempt 2 does not fit
-        await patch(
-            cluster,
-            "/apis/batch/v1/namespaces/ml/jobs/flaky-ft1/status",
-            {"status": {"failed": 1, "conditions": [{"type": "Failed", "status": "True"}]}},
-        )
+        await fail_job(cluster, "flaky-ft1")
         retrying = await kube.eventually(
             lambda: (
                 finetune_status(cluster, "flaky").get("phase") == "Retrying"
@@ -304,11 +309,7 @@ async def test_a_retry_whose_failed_job_is_gone_runs_the_next_attempt_at_its_tim
             finetunejob("gone", gpuType="nvidia-l4", retries={"limit": 2, "backoffSeconds": 1}),
         )
         await kube.eventually(lambda: "gone-ft1" in live(cluster, "batch/v1/jobs"))
-        await patch(
-            cluster,
-            "/apis/batch/v1/namespaces/ml/jobs/gone-ft1/status",
-            {"status": {"failed": 1, "conditions": [{"type": "Failed", "status": "True"}]}},
-        )
+        await fail_job(cluster, "gone-ft1")
         await kube.eventually(lambda: finetune_status(cluster, "gone").get("phase") == "Retrying")
         # The failed Job goes before the retry is due (its TTL, or a retry whose status
         # write was lost): attempt 2 follows, attempt 1 is not run again.
