@@ -78,8 +78,7 @@ class Dispatcher:
         for pool in self._chain(ex):
             payload = body if pool is ex.pool else _with_model(body, pool.model)
             # The request's own pool keeps the draw the cache looked up under.
-            draw = ex.split_draw if pool is ex.pool and ex.split_draw is not None else None
-            draw = pool.draw(session) if draw is None else draw
+            draw = split_draw(request, ex) if pool is ex.pool else pool.draw(session)
             while (
                 pick := pool.pick(draw=draw, affinity=affinity, exclude=tried, now=self._clock())
             ) is not None:
@@ -214,6 +213,18 @@ class Dispatcher:
         if pool.strategy is Strategy.PREFIX:
             return session, _prefix(ex, pool.prefix_tokens * CHARS_PER_TOKEN)
         return session, None
+
+
+def split_draw(request: Request, ex: Exchange) -> float:
+    """The request's place in its model's version split, drawn once: the cache looks up
+    under the version the dispatcher then tries first."""
+    if ex.split_draw is None:
+        assert ex.parsed is not None and ex.pool is not None
+        pool = ex.pool
+        ex.split_draw = pool.draw(
+            session_of(request, ex.parsed.body, pool) if pool.needs_session else None
+        )
+    return ex.split_draw
 
 
 def session_of(request: Request, body: dict[str, Any], pool: ModelPool) -> str | None:

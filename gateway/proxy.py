@@ -26,7 +26,7 @@ from gateway import openai_schema, sse, tokens
 from gateway.auth import Authenticator
 from gateway.cache.replay import StreamRecorder, hit_response
 from gateway.cache.service import Lookup, ResponseCache, Result
-from gateway.dispatch import Dispatcher, session_of
+from gateway.dispatch import Dispatcher, split_draw
 from gateway.errors import (
     BodyTooLarge,
     GatewayError,
@@ -203,13 +203,11 @@ class Proxy:
         if self._cache is None:
             return Lookup(Result.BYPASS)
         assert ex.parsed is not None and ex.pool is not None
-        session = session_of(request, ex.parsed.body, ex.pool) if ex.pool.needs_session else None
-        ex.split_draw = ex.pool.draw(session)
         with self._child(ex, "gateway.cache"):
             lookup = await self._cache.lookup(
                 ex.parsed,
                 team=ex.team,
-                version=ex.pool.split_version(ex.split_draw),
+                version=ex.pool.split_version(split_draw(request, ex)),
                 headers=request.headers,
             )
         ex.cache = lookup.result.value
