@@ -102,7 +102,8 @@ async def _place(ctx: Context, body: Mapping[str, Any], attempt: int) -> dict[st
 def _started(
     body: Mapping[str, Any], child: Mapping[str, Any], attempt: int, pool: str, *, queued: bool
 ) -> dict[str, Any]:
-    """The status of an attempt whose Job/RayJob exists."""
+    """The status of an attempt whose Job/RayJob exists (on the pool its label names,
+    else ``pool``)."""
     placed_pool = (child.get("metadata", {}).get("labels") or {}).get(labels.NODE_POOL, pool)
     phase, reason = ("Queued", "WaitingForKueue") if queued else ("Running", "JobCreated")
     return _status(
@@ -122,9 +123,8 @@ async def _existing(ctx: Context, body: Mapping[str, Any], attempt: int) -> dict
     """The attempt's Job/RayJob when an earlier pass created it but its status write was
     lost (a crash, or a stale event): adopted, never placed twice nor counted against itself."""
     meta = body["metadata"]
-    kind = "RayJob" if int(body["spec"].get("nodes", 1)) > 1 else "Job"
     name = render.job_name(meta["name"], attempt)
-    child = await ctx.kube.get(_resource(kind), meta["namespace"], name)
+    child = await ctx.kube.get(_resource(render.kind_of(body["spec"])), meta["namespace"], name)
     if child is None:
         return None
     child_meta = child.get("metadata", {})
@@ -254,9 +254,8 @@ async def _reconcile(ctx: Context, body: dict[str, Any]) -> None:
         return
     if child is None and (child := await _existing(ctx, body, number)) is not None:
         # Created by an earlier pass whose status write was lost: adopt it.
-        pool = (child["metadata"].get("labels") or {}).get(labels.NODE_POOL, "")
         suspended = phases.child_state(child) is phases.ChildState.SUSPENDED
-        adopted = _started(body, child, number, pool, queued=suspended)
+        adopted = _started(body, child, number, "", queued=suspended)
         await write_status(ctx, body, adopted)
         body = {**body, "status": status | adopted}
         status, attempt = body["status"], number

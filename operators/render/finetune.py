@@ -205,8 +205,13 @@ def render_rayjob(
     }
 
 
+def kind_of(spec: Mapping[str, Any]) -> str:
+    """``RayJob`` when the spec asks for several nodes, else ``Job``."""
+    return "RayJob" if int(spec.get("nodes", 1)) > 1 else "Job"
+
+
 def render(body: Mapping[str, Any], config: OperatorConfig, attempt: Attempt) -> dict[str, Any]:
-    """The Job or RayJob for ``body``'s attempt (RayJob when it asks for several nodes)."""
-    if int(body["spec"].get("nodes", 1)) > 1:
+    """The Job or RayJob for ``body``'s attempt (:func:`kind_of`)."""
+    if kind_of(body["spec"]) == "RayJob":
         return render_rayjob(body, config, attempt)
     return render_job(body, config, attempt)
