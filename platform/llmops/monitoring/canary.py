@@ -75,6 +75,11 @@ class CanaryDecision:
     verdict: CanaryVerdict
     reasons: tuple[str, ...]
 
+    @property
+    def rollback_reason(self) -> str:
+        """Why a rolled-back challenger loses its alias, as recorded on the version."""
+        return "canary worse than the champion: " + "; ".join(self.reasons)
+
 
 def worse(champion: LiveFigures, challenger: LiveFigures, rules: CanaryRules) -> list[str]:
     """What the challenger does worse than the champion, in words."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -42,6 +43,16 @@ class Window:
         return f"{self.start:%Y-%m-%d %H:%M:%S}..{self.end:%H:%M:%S}"
 
 
+@dataclass(frozen=True, slots=True)
+class VersionTraffic:
+    """What one model version did in a window (a canary's figures are made of it)."""
+
+    rows: list[RequestRecord]
+    """The requests it answered."""
+    failed: int
+    """Its tries that failed and that the gateway then retried on another replica."""
+
+
 class RequestLogReader:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -73,6 +84,17 @@ class RequestLogReader:
         except (SQLAlchemyError, OSError) as e:
             raise RequestLogUnavailable(f"cannot read the request log: {e}") from e
         return [RequestRecord.from_row(r) for r in reversed(rows)]
+
+    async def by_version(
+        self, model: str, window: Window, versions: Sequence[str]
+    ) -> dict[str, VersionTraffic]:
+        """Each version's requests in ``window``, and its tries the gateway retried
+        elsewhere (the failed attempts are read once for all of them)."""
+        failed = await self.failed_attempts(window)
+        return {
+            v: VersionTraffic(await self.window(model, window, version=v), failed[model, v])
+            for v in versions
+        }
 
     async def failed_attempts(self, window: Window) -> Counter[tuple[str, str]]:
         """How many times each ``(model, version)`` failed a request in ``window`` that the

@@ -108,26 +108,17 @@ async def judge(
         _withdraw(registry, registered, challenger.version, "the challenger is the champion")
         return Judgement(registered, None, champion.version, "none", ("already champion",))
     started = _started(challenger.tags, challenger.created_ms)
-    window = Window(started, now)
-    retried = await reader.failed_attempts(window)
-    figures = {
-        v: canary.live_figures(
-            await reader.window(gateway_model, window, version=v), retried[gateway_model, v], None
-        )
-        for v in (champion.version, challenger.version)
-    }
+    traffic = await reader.by_version(
+        gateway_model, Window(started, now), (champion.version, challenger.version)
+    )
+    figures = {v: canary.live_figures(t.rows, t.failed, None) for v, t in traffic.items()}
     decision = canary.judge(
         figures[champion.version], figures[challenger.version], now - started, rules
     )
     reasons = tuple(decision.reasons)
     if decision.verdict is CanaryVerdict.ROLLBACK:
         log.warning("canary %s of %s rolled back: %s", challenger.version, registered, reasons)
-        _withdraw(
-            registry,
-            registered,
-            challenger.version,
-            "canary worse than the champion: " + "; ".join(reasons),
-        )
+        _withdraw(registry, registered, challenger.version, decision.rollback_reason)
     elif decision.verdict is CanaryVerdict.PROMOTE:
         actor = promotion.Actor(ACTOR, "canary no worse than the champion after the soak")
         promotion.promote(

@@ -21,7 +21,7 @@ from llmops.monitoring import canary, dataset
 from llmops.monitoring.canary import CanaryDecision, CanaryVerdict, LiveFigures
 from llmops.monitoring.errors import MonitoringError, RetrainFailed
 from llmops.monitoring.executor import FineTuneExecutor, FineTuneSpec, Registry
-from llmops.monitoring.reader import RequestLogReader, Window
+from llmops.monitoring.reader import RequestLogReader, VersionTraffic, Window
 from llmops.monitoring.routes import RoutesFile, VersionShare
 from llmops.monitoring.settings import DeploymentSettings
 from llmops.requestlog.table import RequestRecord
@@ -126,32 +126,23 @@ class RetrainLoop:
                 ],
             )
 
-    async def figures(
-        self, version: str, upstreams: Sequence[str], window: Window, retried: int
-    ) -> LiveFigures:
-        """A version's figures from the request log (``retried``: its failed tries that
-        the gateway retried elsewhere) and the probe of its replicas."""
-        rows = await self._reader.window(self._d.gateway_model, window, version=version)
+    async def figures(self, traffic: VersionTraffic, upstreams: Sequence[str]) -> LiveFigures:
+        """A version's figures: its logged traffic and the probe of its replicas."""
         quality = await self._probe(upstreams) if self._probe is not None else None
-        return canary.live_figures(rows, retried, quality)
+        return canary.live_figures(traffic.rows, traffic.failed, quality)
 
     async def watch(self, now: datetime) -> CanaryDecision | None:
         """Judge the canary once; ``None`` when there is none."""
         if self.canary is None:
             return None
         c = self._d.canary
-        model = self._d.gateway_model
-        window = Window(self.canary.started, now)
-        retried = await self._reader.failed_attempts(window)
-        champion = await self.figures(
-            c.champion_version,
-            self._d.champion_upstreams,
-            window,
-            retried[model, c.champion_version],
+        traffic = await self._reader.by_version(
+            self._d.gateway_model,
+            Window(self.canary.started, now),
+            (c.champion_version, self.canary.version),
         )
-        challenger = await self.figures(
-            self.canary.version, c.upstreams, window, retried[model, self.canary.version]
-        )
+        champion = await self.figures(traffic[c.champion_version], self._d.champion_upstreams)
+        challenger = await self.figures(traffic[self.canary.version], c.upstreams)
         decision = canary.judge(champion, challenger, now - self.canary.started, c.rules())
         if decision.verdict is CanaryVerdict.ROLLBACK:
             log.warning(
@@ -164,9 +155,7 @@ class RetrainLoop:
             # reached now leaves the alias, not the rollback, undone.
             try:
                 await self._registry.withdraw(
-                    self._d.registry_name,
-                    version,
-                    "canary worse than the champion: " + "; ".join(decision.reasons),
+                    self._d.registry_name, version, decision.rollback_reason
                 )
             except MonitoringError as e:
                 log.warning("canary %s rolled back; its challenger alias stays: %s", version, e)
