@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: up test install prometheus lint typecheck layers unit bench-overhead bench-ratelimit bench-operator clean
+.PHONY: up test install services lint typecheck layers unit bench-overhead bench-ratelimit bench-operator clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,18 +31,24 @@ typecheck: install
 layers: install
 	$(BIN)/lint-imports
 
-# The dashboards' end-to-end test runs a real Prometheus: Debian's package, installed
-# here when missing and make runs as root (otherwise: apt-get install prometheus).
-prometheus:
-	@command -v prometheus >/dev/null 2>&1 || test -x /usr/bin/prometheus || { \
+# The integration tests start their own Redis, PostgreSQL and Prometheus servers on free
+# ports: Debian's packages, installed here when a binary is missing and make runs as root
+# (otherwise: apt-get install redis-server postgresql prometheus).
+services:
+	@missing=""; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v prometheus >/dev/null 2>&1 || test -x /usr/bin/prometheus || missing="$$missing prometheus"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Debian's prometheus package for the dashboard tests"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	    echo "installing Debian's$$missing for the integration tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  else \
-	    echo "Prometheus is needed by the dashboard tests: apt-get install prometheus (as root)" >&2; exit 1; \
-	  fi; }
+	    echo "the integration tests need:$$missing (apt-get install$$missing, as root)" >&2; exit 1; \
+	  fi; \
+	fi
 
-unit: install prometheus
+unit: install services
 	$(BIN)/pytest
 
 bench-overhead: install
