@@ -104,6 +104,14 @@ def test_a_slower_or_worse_answering_canary_is_rolled_back() -> None:
     assert canary.judge(CHAMPION, dull, timedelta(0), RULES).verdict is CanaryVerdict.ROLLBACK
 
 
+def test_a_few_milliseconds_slower_is_noise_not_a_regression() -> None:
+    fast = LiveFigures(requests=500, error_rate=0.0, latency_ms=1.0, quality=None)
+    loaded = LiveFigures(requests=30, error_rate=0.0, latency_ms=1.6, quality=None)
+    assert canary.worse(fast, loaded, RULES) == []
+    slower = LiveFigures(requests=30, error_rate=0.0, latency_ms=120.0, quality=None)
+    assert canary.worse(fast, slower, RULES) == ["median latency 120 ms against 1 ms"]
+
+
 def test_a_good_canary_is_watched_through_the_soak_then_promoted() -> None:
     good = LiveFigures(requests=30, error_rate=0.02, latency_ms=250.0, quality=0.85)
     assert canary.judge(CHAMPION, good, timedelta(minutes=5), RULES).verdict is CanaryVerdict.WATCH

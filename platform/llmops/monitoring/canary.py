@@ -60,6 +60,9 @@ class CanaryRules:
     """How much higher the challenger's error rate may be."""
     latency_ratio: float = 1.5
     """How many times slower the challenger's median latency may be."""
+    latency_floor_ms: float = 50.0
+    """A slower median counts only when it is also this much slower: at a few
+    milliseconds, the ratio measures the machine's load, not the version."""
     quality_margin: float = 0.1
     """How much lower the challenger's probe score may be."""
 
@@ -93,6 +96,7 @@ def worse(champion: LiveFigures, challenger: LiveFigures, rules: CanaryRules) ->
         challenger.requests
         and champion.latency_ms > 0
         and challenger.latency_ms > champion.latency_ms * rules.latency_ratio
+        and challenger.latency_ms - champion.latency_ms > rules.latency_floor_ms
     ):
         reasons.append(
             f"median latency {challenger.latency_ms:.0f} ms against {champion.latency_ms:.0f} ms"

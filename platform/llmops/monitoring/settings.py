@@ -106,6 +106,7 @@ class CanarySettings(_Strict):
     min_requests: Annotated[int, Field(ge=0)] = 20
     error_rate_margin: Annotated[float, Field(ge=0)] = 0.02
     latency_ratio: Annotated[float, Field(ge=1)] = 1.5
+    latency_floor_ms: Annotated[float, Field(ge=0)] = 50.0
     quality_margin: Annotated[float, Field(ge=0)] = 0.1
 
     def rules(self) -> canary.CanaryRules:
@@ -114,6 +115,7 @@ class CanarySettings(_Strict):
             min_requests=self.min_requests,
             error_rate_margin=self.error_rate_margin,
             latency_ratio=self.latency_ratio,
+            latency_floor_ms=self.latency_floor_ms,
             quality_margin=self.quality_margin,
         )
 
