@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: up test install services lint typecheck layers unit bench-overhead bench-ratelimit bench-operator clean
+.PHONY: up test install services cluster-assets lint typecheck layers unit bench-overhead bench-ratelimit bench-operator clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ install: $(STAMP)
 up: install
 	$(BIN)/llmops up
 
-test: install lint typecheck layers unit
+test: install services lint typecheck layers cluster-assets unit
 
 lint: install
 	$(BIN)/ruff check .
@@ -47,6 +47,12 @@ services:
 	    echo "the integration tests need:$$missing (apt-get install$$missing, as root)" >&2; exit 1; \
 	  fi; \
 	fi
+
+# The cluster suite's control plane (etcd, kube-apiserver, kube-controller-manager,
+# kube-scheduler, kwok), built with Go from pinned modules into .cache/cluster/ once; a
+# machine without Go skips the suite and says why. KUBEBUILDER_ASSETS may name prebuilt ones.
+cluster-assets: install
+	$(BIN)/python -m tests.support.cluster
 
 unit: install services
 	$(BIN)/pytest
