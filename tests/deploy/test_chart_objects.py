@@ -250,7 +250,10 @@ def test_operator_rbac_covers_what_the_operator_touches_and_no_more(
         granted = cluster if key in cluster_scoped else namespaced
         assert verbs <= granted.get(key, set()), f"{key} needs {sorted(verbs)}"
     # Framework and bookkeeping beyond the code's resources: events it posts, the CRDs
-    # kopf watches to notice resources appearing.
+    # kopf watches to notice resources appearing, the namespaces it lists and watches.
     framework = {("", "events"), ("events.k8s.io", "events")}
     assert set(namespaced) - set(needs) <= framework, set(namespaced) - set(needs)
-    assert set(cluster) - cluster_scoped == {("apiextensions.k8s.io", "customresourcedefinitions")}
+    assert set(cluster) - cluster_scoped == {
+        ("apiextensions.k8s.io", "customresourcedefinitions"),
+        ("", "namespaces"),
+    }
