@@ -37,23 +37,32 @@ def pools() -> list[Pool]:
     return found
 
 
-def node(pool: Pool, index: int) -> dict[str, Any]:
-    labels = {POOL_LABEL: pool.name, "kubernetes.io/os": "linux", "type": "kwok"}
+def fake_node(
+    name: str, labels: dict[str, str], gpus: int = 0, taints: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
+    """A node kwok runs, with this capacity (32 CPUs, 128 GiB, ``gpus`` GPUs)."""
     capacity = {"cpu": "32", "memory": "128Gi", "pods": "110"}
-    spec: dict[str, Any] = {}
-    if pool.gpu_type:
-        labels[GPU_TYPE_LABEL] = pool.gpu_type
-        capacity[GPU] = str(pool.gpus_per_node)
-        spec["taints"] = [GPU_TAINT]
-    name = f"{pool.name}-{index}"
-    labels["kubernetes.io/hostname"] = name
+    if gpus:
+        capacity[GPU] = str(gpus)
     return {
         "apiVersion": "v1",
         "kind": "Node",
-        "metadata": {"name": name, "labels": labels, "annotations": {KWOK_NODE_ANNOTATION: "fake"}},
-        "spec": spec,
+        "metadata": {
+            "name": name,
+            "labels": {**labels, "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "type": "kwok"},
+            "annotations": {KWOK_NODE_ANNOTATION: "fake"},
+        },
+        "spec": {"taints": taints} if taints else {},
         "status": {"capacity": capacity, "allocatable": capacity},
     }  # fmt: skip
+
+
+def node(pool: Pool, index: int) -> dict[str, Any]:
+    labels = {POOL_LABEL: pool.name}
+    if pool.gpu_type:
+        labels[GPU_TYPE_LABEL] = pool.gpu_type
+        return fake_node(f"{pool.name}-{index}", labels, pool.gpus_per_node, [GPU_TAINT])
+    return fake_node(f"{pool.name}-{index}", labels)
 
 
 def all_nodes() -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -51,10 +52,21 @@ class Objects:
         return dict(applied.to_dict())
 
     def apply_files(self, paths: Iterable[Path]) -> None:
+        """Every object of these YAML files; CRDs among them are waited for until served."""
+        crds = []
         for path in paths:
             for doc in yaml.safe_load_all(path.read_text()):
                 if doc:
                     self.apply(doc)
+                    if doc["kind"] == "CustomResourceDefinition":
+                        crds.append(doc["metadata"]["name"])
+        for name in crds:
+            eventually(partial(self._established, name), timeout=60, what=f"CRD {name} established")
+
+    def _established(self, name: str) -> bool:
+        crd = self.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", name) or {}
+        conditions = (crd.get("status") or {}).get("conditions") or []
+        return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
 
     def get(
         self, api_version: str, kind: str, name: str, namespace: str | None = None
