@@ -19,6 +19,7 @@ from tests.support.cluster.controlplane import Cluster
 from tests.support.cluster.nodes import GPU, POOL_LABEL
 from tests.support.cluster.objects import Objects, eventually
 from tests.support.cluster.operator import OperatorProcess, chart_config, service_account_token
+from tests.support.services import free_port
 
 NAMESPACE = "llmops"
 API = "llmops.io/v1alpha1"
@@ -244,3 +245,36 @@ def test_a_driftmonitor_gets_its_cronjob(op: OperatorProcess, kube: Objects) -> 
     assert cron["spec"]["schedule"] == "*/10 * * * *"
     command = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"]
     assert "llmops drift check --deployment assistant" in command[-1]
+
+
+def test_kuberay_turns_the_rayservice_into_pods_on_the_pools(
+    op: OperatorProcess, kube: Objects, cluster: Cluster
+) -> None:
+    """KubeRay's own operator: the RayService the operator rendered becomes a RayCluster
+    whose head lands on the CPU pool and whose GPU workers land on the GPU pool."""
+    kuberay = cluster.start("kuberay-operator", [
+        str(cluster.assets.kuberay_operator), "--kubeconfig", str(cluster.kubeconfig),
+        "--enable-leader-election=false", "--watch-namespace", NAMESPACE,
+        "--metrics-addr", "0", "--health-probe-bind-address", f"127.0.0.1:{free_port()}",
+    ])  # fmt: skip
+    try:
+        ray_cluster = eventually(
+            lambda: next(iter(kube.list("ray.io/v1", "RayCluster", NAMESPACE)), None),
+            what="KubeRay's RayCluster for the RayService",
+        )
+        owner = ray_cluster["metadata"]["ownerReferences"][0]
+        assert (owner["kind"], owner["name"]) == ("RayService", "assistant-serve")
+        name = ray_cluster["metadata"]["name"]
+
+        def bound(group: str) -> list[dict[str, Any]] | None:
+            selector = f"ray.io/cluster={name},ray.io/node-type={group}"
+            pods = kube.list("v1", "Pod", NAMESPACE, selector=selector)
+            return pods if pods and all(p["spec"].get("nodeName") for p in pods) else None
+
+        heads = eventually(lambda: bound("head"), what="the head pod bound")
+        workers = eventually(lambda: bound("worker"), what="the GPU worker pods bound")
+        assert {node_pool(kube, p["spec"]["nodeName"]) for p in heads} == {"system"}
+        assert {node_pool(kube, p["spec"]["nodeName"]) for p in workers} == {"gpu-l4"}
+        assert kuberay.poll() is None, cluster.log("kuberay-operator")[-3000:]
+    finally:
+        cluster.stop("kuberay-operator")

@@ -23,7 +23,8 @@ MODULES = Path(__file__).resolve().parent / "modules"
 
 KUBERNETES = "v1.36.3"
 KWOK = "v0.8.0"
-CACHE = ROOT / ".cache" / "cluster" / f"kubernetes-{KUBERNETES}-kwok-{KWOK}"
+KUBERAY = "v1.5.0"
+CACHE = ROOT / ".cache" / "cluster" / f"kubernetes-{KUBERNETES}-kwok-{KWOK}-kuberay-{KUBERAY}"
 
 # Binary -> (module folder, package). etcd is embedded from the etcd server module of the
 # version Kubernetes requires (``cmd/etcd``, ours).
@@ -33,6 +34,7 @@ BUILT = {
     "kube-controller-manager": ("kubernetes", "k8s.io/kubernetes/cmd/kube-controller-manager"),
     "kube-scheduler": ("kubernetes", "k8s.io/kubernetes/cmd/kube-scheduler"),
     "kwok": ("kwok", "sigs.k8s.io/kwok/cmd/kwok"),
+    "ray-operator": ("kuberay", "github.com/ray-project/kuberay/ray-operator"),
 }
 # Module -> the folders of its CRD manifests.
 CRD_MODULES = {
@@ -52,6 +54,8 @@ class Assets:
     kube_controller_manager: Path
     kube_scheduler: Path
     kwok: Path
+    kuberay_operator: Path
+    """KubeRay's operator, run by the tests that want RayServices turned into pods."""
     crds: tuple[Path, ...]
     """KubeRay's and Kueue's CRD manifests, as their own modules ship them."""
 
@@ -156,7 +160,7 @@ def ensure(*, build: bool = True) -> Assets:
             f"not built yet: {', '.join(missing)} (run `make cluster-assets`, which builds "
             "them with Go, or set KUBEBUILDER_ASSETS to a folder holding them)"
         )
-    for module in ("kubernetes", "kwok"):
+    for module in ("kubernetes", "kwok", "kuberay"):
         names = [n for n in missing if BUILT[n][0] == module]
         if names:
             _build(module, names)
@@ -167,5 +171,6 @@ def ensure(*, build: bool = True) -> Assets:
         kube_controller_manager=located["kube-controller-manager"],
         kube_scheduler=located["kube-scheduler"],
         kwok=located["kwok"],
+        kuberay_operator=located["ray-operator"],
         crds=_crds(),
     )

@@ -44,6 +44,7 @@ def _free_port() -> int:
 class Cluster:
     """A running control plane: its URL, CA, admin token and the kubeconfig holding them."""
 
+    assets: Assets
     server: str
     ca_file: Path
     admin_token: str
@@ -59,6 +60,26 @@ class Cluster:
 
     def log(self, component: str) -> str:
         return (self.workdir / f"{component}.log").read_text(errors="replace")
+
+    def start(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
+        """A process beside the control plane (a controller), logged as ``name``,
+        stopped with the cluster unless its caller stops it first."""
+        log = (self.workdir / f"{name}.log").open("wb")
+        self.logs.append(log)
+        proc = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+        self.processes[name] = proc
+        return proc
+
+    def stop(self, name: str) -> None:
+        proc = self.processes.pop(name)
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
 
     def check_alive(self) -> None:
         dead = {n: p.returncode for n, p in self.processes.items() if p.poll() is not None}
@@ -97,18 +118,10 @@ def _wait_ready(cluster: Cluster, url: str, timeout: float, token: str | None = 
     raise TimeoutError(f"{url} not ready after {timeout}s ({last})")
 
 
-def _start(cluster: Cluster, name: str, command: list[str]) -> None:
-    log = (cluster.workdir / f"{name}.log").open("wb")
-    cluster.logs.append(log)
-    cluster.processes[name] = subprocess.Popen(
-        command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-    )
-
-
 def _etcd(cluster: Cluster, assets: Assets) -> str:
     client, peer = _free_port(), _free_port()
     url = f"http://127.0.0.1:{client}"
-    _start(cluster, "etcd", [
+    cluster.start("etcd", [
         str(assets.etcd), "--data-dir", str(cluster.workdir / "etcd"),
         "--listen-client-urls", url, "--advertise-client-urls", url,
         "--listen-peer-urls", f"http://127.0.0.1:{peer}",
@@ -124,7 +137,7 @@ def _apiserver(cluster: Cluster, assets: Assets, etcd: str, keys: dict[str, Path
     tokens = cluster.workdir / "tokens.csv"
     tokens.write_text(f'{cluster.admin_token},admin,admin,"system:masters"\n')
     port = int(cluster.server.rsplit(":", 1)[1])
-    _start(cluster, "kube-apiserver", [
+    cluster.start("kube-apiserver", [
         str(assets.kube_apiserver),
         "--etcd-servers", etcd,
         "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
@@ -150,7 +163,7 @@ def _apiserver(cluster: Cluster, assets: Assets, etcd: str, keys: dict[str, Path
 
 def _controllers(cluster: Cluster, assets: Assets, keys: dict[str, Path]) -> None:
     kubeconfig = str(cluster.kubeconfig)
-    _start(cluster, "kube-controller-manager", [
+    cluster.start("kube-controller-manager", [
         str(assets.kube_controller_manager),
         "--kubeconfig", kubeconfig,
         "--authentication-kubeconfig", kubeconfig, "--authorization-kubeconfig", kubeconfig,
@@ -163,14 +176,14 @@ def _controllers(cluster: Cluster, assets: Assets, keys: dict[str, Path]) -> Non
         "--controllers", "*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller",
         "--profiling=false",
     ])  # fmt: skip
-    _start(cluster, "kube-scheduler", [
+    cluster.start("kube-scheduler", [
         str(assets.kube_scheduler),
         "--kubeconfig", kubeconfig,
         "--authentication-kubeconfig", kubeconfig, "--authorization-kubeconfig", kubeconfig,
         "--bind-address", "127.0.0.1", "--secure-port", str(_free_port()),
         "--leader-elect=false", "--profiling=false",
     ])  # fmt: skip
-    _start(cluster, "kwok", [
+    cluster.start("kwok", [
         str(assets.kwok),
         "--kubeconfig", kubeconfig,
         "--config", str(STAGES),
@@ -203,6 +216,7 @@ def running(assets: Assets) -> Iterator[Cluster]:
     workdir = Path(tempfile.mkdtemp(prefix="llmops-cluster-"))
     keys = pki.write(workdir / "pki")
     cluster = Cluster(
+        assets=assets,
         server=f"https://127.0.0.1:{_free_port()}",
         ca_file=keys["ca.crt"],
         admin_token=secrets.token_urlsafe(24),
