@@ -112,7 +112,7 @@ def _build(module: str, names: list[str]) -> None:
 
     def report() -> None:
         while not done.wait(30):
-            _say(f"  ... {compiled} packages compiled, {time.monotonic() - started:.0f} s")
+            _say(f"  ... {compiled} packages built or fetched, {time.monotonic() - started:.0f} s")
 
     reporter = threading.Thread(target=report, daemon=True)
     reporter.start()
