@@ -54,7 +54,7 @@ services:
 cluster-assets: install
 	$(BIN)/python -m tests.support.cluster
 
-unit: install services
+unit: install services cluster-assets
 	$(BIN)/pytest
 
 bench-overhead: install

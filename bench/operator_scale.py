@@ -109,21 +109,30 @@ def real_cluster() -> Iterator[Backend]:
     """The test cluster, with our CRDs, KubeRay's and Kueue's, and the namespace ``ml``."""
     found = assets.ensure(build=False)
     with controlplane.running(found) as cluster:
-        admin = Objects(cluster.kubeconfig)
-        admin.apply_files([*found.crds, *sorted(kube.CRDS.glob("*.yaml"))])
-        admin.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ml"}})
-        admin.close()
+        admin = Objects(cluster.kubeconfig, cluster.workdir)
+        try:
+            admin.apply_files([*found.crds, *sorted(kube.CRDS.glob("*.yaml"))])
+            admin.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ml"}})
+        finally:
+            admin.close()
         # The operator logs in with the kubeconfig, as it does outside a cluster.
+        before = os.environ.get("KUBECONFIG")
         os.environ["KUBECONFIG"] = str(cluster.kubeconfig)
-        yield Backend(
-            name="cluster",
-            url=cluster.server,
-            node=lambda p, n: nodes.fake_node(f"n-{p:02d}-{n}", {"pool": f"pool-{p:02d}"}, 8),
-            kubernetes={"postEvents": False},
-            headers={"authorization": f"Bearer {cluster.admin_token}"},
-            ssl=ssl.create_default_context(cafile=str(cluster.ca_file)),
-            binds_pods=True,
-        )
+        try:
+            yield Backend(
+                name="cluster",
+                url=cluster.server,
+                node=lambda p, n: nodes.fake_node(f"n-{p:02d}-{n}", {"pool": f"pool-{p:02d}"}, 8),
+                kubernetes={"postEvents": False},
+                headers={"authorization": f"Bearer {cluster.admin_token}"},
+                ssl=ssl.create_default_context(cafile=str(cluster.ca_file)),
+                binds_pods=True,
+            )
+        finally:
+            if before is None:
+                os.environ.pop("KUBECONFIG", None)
+            else:
+                os.environ["KUBECONFIG"] = before
 
 
 BACKENDS = {"emulator": emulator_process, "cluster": real_cluster}

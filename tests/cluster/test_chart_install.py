@@ -55,7 +55,7 @@ def test_the_chart_installs_rolls_out_upgrades_and_uninstalls(
     )
     assert release["status"] == "deployed" and release["revision"] == 1, release["status"]
 
-    # Every object Helm sent is in the cluster as the API server stored it.
+    # Every object Helm sent was accepted and stored.
     sent = release_objects(release)
     for obj in sent:
         meta = obj["metadata"]
@@ -85,9 +85,12 @@ def test_the_chart_installs_rolls_out_upgrades_and_uninstalls(
     for claim in kube.list("v1", "PersistentVolumeClaim", namespace):
         assert claim["status"]["phase"] == "Bound", claim["metadata"]["name"]
 
-    # `helm test` creates its hook pod, which the fake kubelet runs to success.
+    # `helm test` creates its hook pod, which the fake kubelet runs to success (its
+    # script does not run: kwok runs no container).
     tested = helm.test("llmops", timeout=120)
     assert tested["release"]["status"] == "deployed", tested
+    hooks = [h for h in helm.get_all("llmops")["hooks"] if "test" in h["events"]]
+    assert [(h["kind"], h["last_run"]["phase"]) for h in hooks] == [("Pod", "Succeeded")], hooks
 
     # `helm upgrade` to a fixed number of gateways: a new revision, the autoscaler gone.
     fixed = {"replicas": 3, "autoscaling": {"enabled": False}}

@@ -125,9 +125,20 @@ def _build(module: str, names: list[str]) -> None:
     _say(f"built {', '.join(names)} in {time.monotonic() - started:.0f} s")
 
 
-def _crds() -> tuple[Path, ...]:
+def _crds(*, build: bool) -> tuple[Path, ...]:
+    """The CRD manifests, copied next to the binaries when they are built (a folder
+    ``crds/`` in ``KUBEBUILDER_ASSETS`` stands in for them)."""
+    given = os.environ.get("KUBEBUILDER_ASSETS")
+    for folder in (Path(given) / "crds" if given else None, CACHE / "crds"):
+        if folder is not None and any(folder.glob("*.yaml")):
+            return tuple(sorted(folder.glob("*.yaml")))
+    if not build:
+        raise Unavailable(
+            "KubeRay's and Kueue's CRDs are not in .cache/cluster yet (run `make cluster-assets`)"
+        )
     go = _go()
-    found: list[Path] = []
+    target = CACHE / "crds"
+    target.mkdir(parents=True, exist_ok=True)
     for module, folders in CRD_MODULES.items():
         result = subprocess.run(
             [go, "mod", "download", "-json", module],
@@ -140,9 +151,10 @@ def _crds() -> tuple[Path, ...]:
         info = json.loads(result.stdout or "{}")
         if result.returncode != 0 or "Dir" not in info:
             raise RuntimeError(f"go mod download {module}: {info.get('Error') or result.stderr}")
-        for folder in folders:
-            found += sorted((Path(info["Dir"]) / folder).glob("*.yaml"))
-    return tuple(found)
+        for subdir in folders:
+            for manifest in sorted((Path(info["Dir"]) / subdir).glob("*.yaml")):
+                shutil.copyfile(manifest, target / manifest.name)
+    return tuple(sorted(target.glob("*.yaml")))
 
 
 def ensure(*, build: bool = True) -> Assets:
@@ -172,5 +184,5 @@ def ensure(*, build: bool = True) -> Assets:
         kube_scheduler=located["kube-scheduler"],
         kwok=located["kwok"],
         kuberay_operator=located["ray-operator"],
-        crds=_crds(),
+        crds=_crds(build=build),
     )

@@ -9,9 +9,10 @@ gets only what its roles grant.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import secrets
 import shutil
-import socket
+import signal
 import ssl
 import subprocess
 import tempfile
@@ -27,17 +28,19 @@ import yaml
 
 from tests.support.cluster import pki
 from tests.support.cluster.assets import Assets
+from tests.support.services import free_port
 
 STAGES = Path(__file__).resolve().parent / "kwok-stages.yaml"
 SERVICE_CIDR = "10.96.0.0/16"
 KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
+PR_SET_PDEATHSIG = 1
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+def die_with_parent() -> None:
+    """In the child: be sent SIGTERM when the test process dies, even by SIGKILL, so no
+    control plane outlives a killed test run (Linux's parent-death signal)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass
@@ -67,7 +70,11 @@ class Cluster:
         log = (self.workdir / f"{name}.log").open("wb")
         self.logs.append(log)
         proc = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,  # noqa: PLW1509 (set before exec, nothing else)
         )
         self.processes[name] = proc
         return proc
@@ -119,7 +126,7 @@ def _wait_ready(cluster: Cluster, url: str, timeout: float, token: str | None = 
 
 
 def _etcd(cluster: Cluster, assets: Assets) -> str:
-    client, peer = _free_port(), _free_port()
+    client, peer = free_port(), free_port()
     url = f"http://127.0.0.1:{client}"
     cluster.start("etcd", [
         str(assets.etcd), "--data-dir", str(cluster.workdir / "etcd"),
@@ -167,7 +174,7 @@ def _controllers(cluster: Cluster, assets: Assets, keys: dict[str, Path]) -> Non
         str(assets.kube_controller_manager),
         "--kubeconfig", kubeconfig,
         "--authentication-kubeconfig", kubeconfig, "--authorization-kubeconfig", kubeconfig,
-        "--bind-address", "127.0.0.1", "--secure-port", str(_free_port()),
+        "--bind-address", "127.0.0.1", "--secure-port", str(free_port()),
         "--leader-elect=false",
         "--service-account-private-key-file", str(keys["sa.key"]),
         "--root-ca-file", str(keys["ca.crt"]),
@@ -180,7 +187,7 @@ def _controllers(cluster: Cluster, assets: Assets, keys: dict[str, Path]) -> Non
         str(assets.kube_scheduler),
         "--kubeconfig", kubeconfig,
         "--authentication-kubeconfig", kubeconfig, "--authorization-kubeconfig", kubeconfig,
-        "--bind-address", "127.0.0.1", "--secure-port", str(_free_port()),
+        "--bind-address", "127.0.0.1", "--secure-port", str(free_port()),
         "--leader-elect=false", "--profiling=false",
     ])  # fmt: skip
     cluster.start("kwok", [
@@ -191,21 +198,23 @@ def _controllers(cluster: Cluster, assets: Assets, keys: dict[str, Path]) -> Non
         f"--manage-nodes-with-annotation-selector={KWOK_NODE_ANNOTATION}=fake",
         "--node-lease-duration-seconds=40",
         "--cidr=10.0.0.0/16", "--node-ip=10.0.0.1",
-        "--server-address", f"127.0.0.1:{_free_port()}",
+        "--server-address", f"127.0.0.1:{free_port()}",
     ])  # fmt: skip
 
 
 def _stop(cluster: Cluster) -> None:
     # The reverse of the start order: the API server outlives its clients, etcd outlives it.
-    for proc in reversed(list(cluster.processes.values())):
+    started = list(cluster.processes.values())
+    for proc in reversed(started):
         if proc.poll() is None:
             proc.terminate()
-    for proc in reversed(list(cluster.processes.values())):
+    for proc in reversed(started):
         try:
             proc.wait(15)
         except subprocess.TimeoutExpired:
             proc.kill()
-            proc.wait(5)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(5)
     for log in cluster.logs:
         log.close()
 
@@ -214,23 +223,24 @@ def _stop(cluster: Cluster) -> None:
 def running(assets: Assets) -> Iterator[Cluster]:
     """A fresh cluster (new etcd data), stopped and removed on exit."""
     workdir = Path(tempfile.mkdtemp(prefix="llmops-cluster-"))
-    keys = pki.write(workdir / "pki")
-    cluster = Cluster(
-        assets=assets,
-        server=f"https://127.0.0.1:{_free_port()}",
-        ca_file=keys["ca.crt"],
-        admin_token=secrets.token_urlsafe(24),
-        kubeconfig=workdir / "admin.kubeconfig",
-        workdir=workdir,
-    )
-    cluster.kubeconfig.write_text(
-        yaml.safe_dump(_kubeconfig(cluster.server, cluster.ca_file, cluster.admin_token, "default"))
-    )
+    cluster: Cluster | None = None
     try:
+        keys = pki.write(workdir / "pki")
+        cluster = Cluster(
+            assets=assets,
+            server=f"https://127.0.0.1:{free_port()}",
+            ca_file=keys["ca.crt"],
+            admin_token=secrets.token_urlsafe(24),
+            kubeconfig=workdir / "admin.kubeconfig",
+            workdir=workdir,
+        )
+        admin = _kubeconfig(cluster.server, cluster.ca_file, cluster.admin_token, "default")
+        cluster.kubeconfig.write_text(yaml.safe_dump(admin))
         etcd = _etcd(cluster, assets)
         _apiserver(cluster, assets, etcd, keys)
         _controllers(cluster, assets, keys)
         yield cluster
     finally:
-        _stop(cluster)
+        if cluster is not None:
+            _stop(cluster)
         shutil.rmtree(workdir, ignore_errors=True)

@@ -78,13 +78,14 @@ STORAGE_CLASS = {
     },
     "provisioner": "kubernetes.io/no-provisioner",
     "volumeBindingMode": "Immediate",
-    "reclaimPolicy": "Delete",
+    "reclaimPolicy": "Retain",
 }
 
 
 def volume(index: int) -> dict[str, Any]:
     """A pre-made volume of the default class for the chart's claims (no provisioner
-    runs here; the controller manager binds claims to these)."""
+    runs here; the controller manager binds claims to these). Retained: nothing is ever
+    written to them, and each binds once."""
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolume",
@@ -93,7 +94,7 @@ def volume(index: int) -> dict[str, Any]:
             "capacity": {"storage": "100Gi"},
             "accessModes": ["ReadWriteOnce"],
             "storageClassName": "standard",
-            "persistentVolumeReclaimPolicy": "Delete",
+            "persistentVolumeReclaimPolicy": "Retain",
             "hostPath": {"path": f"/tmp/llmops-test-volume-{index}"},
         },
     }

@@ -22,10 +22,13 @@ FIELD_MANAGER = "llmops-tests"
 class Objects:
     """Any object of the cluster by apiVersion and kind (discovery refreshed on demand)."""
 
-    def __init__(self, kubeconfig: Path) -> None:
+    def __init__(self, kubeconfig: Path, workdir: Path) -> None:
         # The client's functions are untyped; what they return is typed below.
         self.api: ApiClient = kube_config.new_client_from_config(config_file=str(kubeconfig))  # type: ignore[no-untyped-call]
-        self.dynamic = dynamic.DynamicClient(self.api)  # type: ignore[no-untyped-call]
+        # Discovery is cached in the cluster's folder (by default a file in /tmp named by
+        # host and port, which a later cluster on the same port would read).
+        cache = workdir / f"discovery-{id(self)}.json"
+        self.dynamic = dynamic.DynamicClient(self.api, cache_file=str(cache))  # type: ignore[no-untyped-call]
 
     def close(self) -> None:
         self.api.close()  # type: ignore[no-untyped-call]

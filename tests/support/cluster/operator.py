@@ -14,7 +14,7 @@ from typing import IO, Any
 import yaml
 from kubernetes import client as kube_client
 
-from tests.support.cluster.controlplane import Cluster
+from tests.support.cluster.controlplane import Cluster, die_with_parent
 from tests.support.cluster.objects import Objects
 
 AUDIENCE = "https://kubernetes.default.svc.cluster.local"
@@ -68,6 +68,7 @@ class OperatorProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,  # noqa: PLW1509 (set before exec, nothing else)
         )
 
     def kill(self) -> None:
