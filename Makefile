@@ -67,4 +67,4 @@ bench-operator: install
 	$(BIN)/python bench/operator_scale.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache .cache
