@@ -74,7 +74,9 @@ class Backend:
     kubernetes: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
     ssl: ssl.SSLContext | bool = False
-    binds_pods: bool = False
+    emulated: bool = True
+    """kmock's emulator: objects need a uid and resourceVersion from us, and nothing
+    schedules their pods. A real API server refuses a resourceVersion on creation."""
 
 
 @contextlib.contextmanager
@@ -126,7 +128,7 @@ def real_cluster() -> Iterator[Backend]:
                 kubernetes={"postEvents": False},
                 headers={"authorization": f"Bearer {cluster.admin_token}"},
                 ssl=ssl.create_default_context(cafile=str(cluster.ca_file)),
-                binds_pods=True,
+                emulated=False,
             )
         finally:
             if before is None:
@@ -143,7 +145,7 @@ async def post(
 ) -> None:
     if stamp:
         # The emulator assigns neither: owner references need the uid, kopf's patches the
-        # version. A real API server refuses a resourceVersion on creation.
+        # version.
         body["metadata"].setdefault("uid", f"uid-{body['metadata']['name']}")
         body["metadata"].setdefault("resourceVersion", "1")
     async with session.post(
@@ -209,9 +211,7 @@ async def run(backend: Backend, jobs: int, pools: int, nodes_per_pool: int) -> d
     ) as session:
         for p in range(pools):
             for n in range(nodes_per_pool):
-                await post(
-                    session, "/api/v1/nodes", backend.node(p, n), stamp=not backend.binds_pods
-                )
+                await post(session, "/api/v1/nodes", backend.node(p, n), stamp=backend.emulated)
         config = kube.config_for(
             backend.url,
             kubernetes=backend.kubernetes,
@@ -233,13 +233,13 @@ async def run(backend: Backend, jobs: int, pools: int, nodes_per_pool: int) -> d
                     session,
                     "/apis/llmops.io/v1alpha1/namespaces/ml/finetunejobs",
                     body,
-                    stamp=not backend.binds_pods,
+                    stamp=backend.emulated,
                 )
             submitted = time.perf_counter() - t0
             await asyncio.wait_for(watcher, timeout=600)
             total = time.perf_counter() - t0
             bound = None
-            if backend.binds_pods:
+            if not backend.emulated:
                 bound = await pods_bound(session, jobs, time.perf_counter() + 600)
             registry = memo.ctx.metrics.registry
             count = registry.get_sample_value("llmops_operator_placement_seconds_count") or 0
@@ -259,7 +259,7 @@ async def run(backend: Backend, jobs: int, pools: int, nodes_per_pool: int) -> d
         "placement decision, mean": f"{1000 * decided / max(count, 1):.3f} ms ({int(count)})",
         "jobs per pool, min / max": f"{min(per_pool.values())} / {max(per_pool.values())} ({len(per_pool)} pools)",
         "every Job's pod bound after": (
-            "n/a (nothing schedules)" if not backend.binds_pods
+            "n/a (nothing schedules)" if backend.emulated
             else f"{bound - t0:.2f} s" if bound is not None else "not within 600 s"
         ),
     }  # fmt: skip

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cluster import assets, controlplane, nodes
-from tests.support.cluster.objects import Objects, eventually
+from tests.support.cluster.objects import Objects, condition_true, eventually
 
 HERE = Path(__file__).resolve().parent
 
@@ -43,10 +43,7 @@ def cluster() -> Iterator[controlplane.Cluster]:
             def ready() -> bool:
                 running.check_alive()
                 seen = kube.list("v1", "Node")
-                return len(seen) == len(wanted) and all(
-                    any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"].get("conditions") or [])
-                    for n in seen
-                )  # fmt: skip
+                return len(seen) == len(wanted) and all(condition_true(n, "Ready") for n in seen)
 
             eventually(ready, timeout=60, what="fake nodes Ready")
         finally:

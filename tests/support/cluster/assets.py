@@ -125,13 +125,18 @@ def _build(module: str, names: list[str]) -> None:
     _say(f"built {', '.join(names)} in {time.monotonic() - started:.0f} s")
 
 
+def _folders() -> list[Path]:
+    """Where built assets are looked for: ``KUBEBUILDER_ASSETS`` first, then the cache."""
+    given = os.environ.get("KUBEBUILDER_ASSETS")
+    return [Path(given), CACHE] if given else [CACHE]
+
+
 def _crds(*, build: bool) -> tuple[Path, ...]:
     """The CRD manifests, copied next to the binaries when they are built (a folder
     ``crds/`` in ``KUBEBUILDER_ASSETS`` stands in for them)."""
-    given = os.environ.get("KUBEBUILDER_ASSETS")
-    for folder in (Path(given) / "crds" if given else None, CACHE / "crds"):
-        if folder is not None and any(folder.glob("*.yaml")):
-            return tuple(sorted(folder.glob("*.yaml")))
+    for folder in _folders():
+        if any((folder / "crds").glob("*.yaml")):
+            return tuple(sorted((folder / "crds").glob("*.yaml")))
     if not build:
         raise Unavailable(
             "KubeRay's and Kueue's CRDs are not in .cache/cluster yet (run `make cluster-assets`)"
@@ -159,11 +164,10 @@ def _crds(*, build: bool) -> tuple[Path, ...]:
 
 def ensure(*, build: bool = True) -> Assets:
     """Every binary, found or built (``build=False``: found only, else :class:`Unavailable`)."""
-    given = os.environ.get("KUBEBUILDER_ASSETS")
     located: dict[str, Path] = {}
     for name in BUILT:
-        for folder in (Path(given) if given else None, CACHE):
-            if folder is not None and (folder / name).is_file():
+        for folder in _folders():
+            if (folder / name).is_file():
                 located[name] = folder / name
                 break
     missing = [n for n in BUILT if n not in located]

@@ -43,6 +43,18 @@ def die_with_parent() -> None:
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def stop_process(proc: subprocess.Popen[bytes], grace: float = 15) -> None:
+    """Asked to stop (SIGTERM), then killed if it has not within ``grace`` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(5)
+
+
 @dataclass
 class Cluster:
     """A running control plane: its URL, CA, admin token and the kubeconfig holding them."""
@@ -80,13 +92,7 @@ class Cluster:
         return proc
 
     def stop(self, name: str) -> None:
-        proc = self.processes.pop(name)
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_process(self.processes.pop(name))
 
     def check_alive(self) -> None:
         dead = {n: p.returncode for n, p in self.processes.items() if p.poll() is not None}
@@ -204,17 +210,13 @@ def _controllers(cluster: Cluster, assets: Assets, keys: dict[str, Path]) -> Non
 
 def _stop(cluster: Cluster) -> None:
     # The reverse of the start order: the API server outlives its clients, etcd outlives it.
-    started = list(cluster.processes.values())
-    for proc in reversed(started):
+    # All are asked at once, so they stop side by side rather than one after another.
+    started = list(reversed(cluster.processes.values()))
+    for proc in started:
         if proc.poll() is None:
             proc.terminate()
-    for proc in reversed(started):
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(5)
+    for proc in started:
+        stop_process(proc)
     for log in cluster.logs:
         log.close()
 
@@ -234,8 +236,7 @@ def running(assets: Assets) -> Iterator[Cluster]:
             kubeconfig=workdir / "admin.kubeconfig",
             workdir=workdir,
         )
-        admin = _kubeconfig(cluster.server, cluster.ca_file, cluster.admin_token, "default")
-        cluster.kubeconfig.write_text(yaml.safe_dump(admin))
+        cluster.kubeconfig_for(cluster.admin_token, cluster.kubeconfig)
         etcd = _etcd(cluster, assets)
         _apiserver(cluster, assets, etcd, keys)
         _controllers(cluster, assets, keys)

@@ -68,8 +68,7 @@ class Objects:
 
     def _established(self, name: str) -> bool:
         crd = self.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", name) or {}
-        conditions = (crd.get("status") or {}).get("conditions") or []
-        return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
+        return condition_true(crd, "Established")
 
     def get(
         self, api_version: str, kind: str, name: str, namespace: str | None = None
@@ -111,6 +110,12 @@ class Objects:
             namespace=namespace,
             content_type="application/merge-patch+json",
         )
+
+
+def condition_true(obj: Mapping[str, Any], kind: str) -> bool:
+    """Whether the object's status holds the condition ``kind`` with status True."""
+    conditions = (obj.get("status") or {}).get("conditions") or []
+    return any(c["type"] == kind and c["status"] == "True" for c in conditions)
 
 
 def eventually(

@@ -14,7 +14,7 @@ from typing import IO, Any
 import yaml
 from kubernetes import client as kube_client
 
-from tests.support.cluster.controlplane import Cluster, die_with_parent
+from tests.support.cluster.controlplane import Cluster, die_with_parent, stop_process
 from tests.support.cluster.objects import Objects
 
 AUDIENCE = "https://kubernetes.default.svc.cluster.local"
@@ -58,7 +58,7 @@ class OperatorProcess:
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        assert self._proc is None or self._proc.poll() is not None, "already running"
+        assert not self.alive(), "already running"
         if self._log is None:
             self._log = self.log_path.open("ab")
         command = [str(Path(sys.executable).with_name("llmops")), "operator", "run"]
@@ -78,13 +78,8 @@ class OperatorProcess:
         self._proc.wait(10)
 
     def stop(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(10)
+        if self._proc is not None:
+            stop_process(self._proc, grace=30)
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -94,6 +89,3 @@ class OperatorProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
-
-    def check_alive(self) -> None:
-        assert self.alive(), f"the operator exited:\n{self.log()[-4000:]}"
