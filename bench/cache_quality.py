@@ -193,7 +193,9 @@ def breakdown(pairs: list[dict[str, Any]], hits: list[bool], field: str) -> None
 def sweep(pairs: list[dict[str, Any]], embedder: TableEmbedder) -> None:
     print("threshold sweep (ours):")
     for t in (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.88):
-        hits = asyncio.run(ours(pairs, embedder, CacheSettings(enabled=True, similarity_threshold=t)))
+        hits = asyncio.run(
+            ours(pairs, embedder, CacheSettings(enabled=True, similarity_threshold=t))
+        )
         print(line(f"threshold {t:.2f}", pairs, hits))
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
@@ -87,6 +87,13 @@ class GatewayMetrics:
             ["reason"],
             registry=r,
         )
+        self.cache_checks = Counter(
+            "llmops_cache_checks_total",
+            "Verified near-matches answered by the replica and compared with the cached "
+            "answer: audit (a would-be hit re-asked) or hold (not served anyway), by outcome.",
+            ["model", "verdict", "outcome"],
+            registry=r,
+        )
         self.cache_lookup = Histogram(
             "llmops_cache_lookup_seconds",
             "Cache lookup time by tier (exact: the read; semantic: search and reads, "
@@ -133,3 +140,71 @@ class ReplicaGauges(Collector):
                 circuit.add_metric([upstream], 1.0 if open_ else 0.0)
         yield in_flight
         yield circuit
+
+
+class BoundGauges(Collector):
+    """The cache's error bound, read when scraped, per model and namespace (``*``: all of
+    the model's): ``llmops_cache_wrong_rate`` (the estimated wrong-hit rate where the tier
+    serves, or of every checked candidate while it serves nothing),
+    ``llmops_cache_wrong_rate_bound`` (its upper confidence bound),
+    ``llmops_cache_semantic_threshold`` (the similarity it serves from; 0 while it serves
+    nothing), ``llmops_cache_semantic_state{state}`` (1 for learning, on or off), and per
+    model the would-be hits and those re-asked (``llmops_cache_would_hit_total``,
+    ``llmops_cache_reasked_total``); ``llmops_cache_max_wrong_rate`` is the target."""
+
+    def __init__(
+        self,
+        target: float,
+        scopes: Callable[[], Iterable[tuple[str, str, str, float | None, float, float]]],
+        reasked: Callable[[], Iterable[tuple[str, int, int]]],
+    ) -> None:
+        self._target = target
+        self._scopes = scopes
+        self._reasked = reasked
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        labels = ["model", "namespace"]
+        rate = GaugeMetricFamily(
+            "llmops_cache_wrong_rate",
+            "Estimated share of semantic hits that are wrong.",
+            labels=labels,
+        )
+        upper = GaugeMetricFamily(
+            "llmops_cache_wrong_rate_bound",
+            "Upper confidence bound of the semantic tier's wrong-hit rate.",
+            labels=labels,
+        )
+        threshold = GaugeMetricFamily(
+            "llmops_cache_semantic_threshold",
+            "Similarity from which the semantic tier serves (0: it serves nothing).",
+            labels=labels,
+        )
+        state = GaugeMetricFamily(
+            "llmops_cache_semantic_state",
+            "1 for the semantic tier's state: learning, on or off.",
+            labels=[*labels, "state"],
+        )
+        for model, namespace, current, t, r, u in self._scopes():
+            rate.add_metric([model, namespace], r)
+            upper.add_metric([model, namespace], u)
+            threshold.add_metric([model, namespace], t or 0.0)
+            for name in ("learning", "on", "off"):
+                state.add_metric([model, namespace, name], 1.0 if current == name else 0.0)
+        would = CounterMetricFamily(
+            "llmops_cache_would_hit",
+            "Verified near-matches at or above the serving threshold.",
+            labels=["model"],
+        )
+        asked = CounterMetricFamily(
+            "llmops_cache_reasked",
+            "Would-be semantic hits answered by the replica instead, to check them.",
+            labels=["model"],
+        )
+        for model, n, audited in self._reasked():
+            would.add_metric([model], n)
+            asked.add_metric([model], audited)
+        target = GaugeMetricFamily(
+            "llmops_cache_max_wrong_rate", "The error bound's target (cache.max_wrong_rate)."
+        )
+        target.add_metric([], self._target)
+        yield from (rate, upper, threshold, state, would, asked, target)

@@ -162,10 +162,31 @@ class CacheSettings(_Strict):
     """``redis`` shares entries across gateway replicas (through ``redis_url``)."""
     semantic: bool = True
     """Also reuse answers to reworded questions (needs the ``cache`` extra); else exact only."""
-    similarity_threshold: Annotated[float, Field(gt=0, le=1)] = 0.88
-    """Cosine similarity of the last messages' embeddings from which a verified match counts."""
+    similarity_threshold: Annotated[float, Field(gt=0, le=1)] = 0.6
+    """Cosine similarity of the last messages' embeddings from which an entry is a candidate
+    for the verifier; the error bound chooses, at or above it, where candidates are served."""
     verify: bool = True
-    """Refuse near-matches that differ in negation, numbers, named entities or dates."""
+    """Serve a near-match only when every word pairs with one of the cached question, in
+    the same roles and order (see ``gateway/cache/verifier.py``)."""
+    max_wrong_rate: Annotated[float, Field(gt=0, lt=1)] | None = 0.01
+    """The error bound: the semantic tier serves only where the upper confidence bound of
+    its wrong-hit rate, measured against the replica's own answers, is at most this.
+    None: no bound (every verified candidate above the threshold is served)."""
+    audit_share: Annotated[float, Field(ge=0, le=0.5)] = 0.05
+    """The most of the would-be semantic hits the replica answers instead, to check them."""
+    bound_confidence: Annotated[float, Field(ge=0.5, lt=1)] = 0.95
+    """One-sided confidence of the bound."""
+    bound_min_samples: Annotated[int, Field(ge=10)] = 200
+    """Checked answers (effective number) before a threshold may be trusted."""
+    bound_loosen_margin: Annotated[float, Field(gt=0, le=1)] = 0.8
+    """A lower threshold is taken only when its bound is below this share of the target."""
+    bound_bin_width: Annotated[float, Field(gt=0, le=0.2)] = 0.02
+    """Width of the similarity bins the thresholds are chosen from."""
+    bound_window: Annotated[int, Field(ge=100)] = 5000
+    """Checked answers per scope past which older evidence counts half."""
+    answer_agreement: Annotated[float, Field(gt=0, le=1)] = 0.9
+    """Two answers agree when their texts' embeddings are at least this similar and they
+    hold the same numbers (or when they are equal)."""
     candidates: Annotated[int, Field(ge=1, le=32)] = 4
     """Nearest entries checked per lookup."""
     ttl_seconds: Annotated[float, Field(gt=0)] = 3600.0

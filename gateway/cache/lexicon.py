@@ -117,7 +117,12 @@ _WEEKDAYS = {
 }
 _RELATIVE_DAYS = {
     "en": {"today": "today", "tonight": "today", "tomorrow": "tomorrow", "yesterday": "yesterday"},
-    "fr": {"aujourd'hui": "today", "aujourdhui": "today", "demain": "tomorrow", "hier": "yesterday"},
+    "fr": {
+        "aujourd'hui": "today",
+        "aujourdhui": "today",
+        "demain": "tomorrow",
+        "hier": "yesterday",
+    },
     "es": {"hoy": "today", "manana": "tomorrow", "ayer": "yesterday"},
     "de": {"heute": "today", "morgen": "tomorrow", "gestern": "yesterday"},
 }
@@ -144,6 +149,7 @@ def _numbers(words: str, tens: str, extra: dict[str, str]) -> dict[str, str]:
     return table | {fold(w): v for w, v in extra.items()}
 
 
+# fmt: off
 ENGLISH = Lexicon(
     language="en",
     stemmer="english",
@@ -278,7 +284,7 @@ ENGLISH = Lexicon(
             "both": "both", "either": "either", "only solely": "only", "alot lots": "many",
             "least": "least", "more": "more", "less fewer": "less", "entire whole": "all",
         }
-    ),  # fmt: skip
+    ),
     markers=_classes(
         {
             "to": "to", "into": "into", "onto": "onto", "from": "from", "in": "in",
@@ -293,7 +299,7 @@ ENGLISH = Lexicon(
             "like": "like", "as": "as", "off": "off", "out": "out", "up": "up", "down": "down",
             "when": "when", "whenever": "when", "whether": "whether",
         }
-    ),  # fmt: skip
+    ),
     coordinators=_classes({"and plus": "and", "or": "or", "vs versus": "vs"}),
     questions=_classes(
         {"who": "who", "whom": "whom", "whose": "whose", "where": "where", "why": "why"}
@@ -308,14 +314,16 @@ ENGLISH = Lexicon(
             "third": "3rd", "fourth": "4th", "fifth": "5th", "last": "last", "once": "1x",
             "twice": "2x", "double": "2x", "triple": "3x",
         },
-    ),  # fmt: skip
+    ),
     subordinators=_set("if because while unless when whenever whether"),
     settings=frozenset({"in", "on", "at", "with", "under"}),
     dates=_dates("en"),
     determiners=_set("a an the my your his her its our their this that these those"),
     modals=_classes({"should ought": "should", "must": "must", "may might": "may"}),
 )
+# fmt: on
 
+# fmt: off
 FRENCH = Lexicon(
     language="fr",
     stemmer="french",
@@ -465,7 +473,7 @@ FRENCH = Lexicon(
             "deux-tous": "both", "seulement uniquement seul seule seuls seules": "only",
             "moins": "less", "plupart": "most", "davantage": "more",
         }
-    ),  # fmt: skip
+    ),
     markers=_classes(
         {
             "a au aux": "a", "de du des d": "de", "en": "en", "dans": "dans", "sur": "sur",
@@ -477,7 +485,7 @@ FRENCH = Lexicon(
             "jusqu": "jusque", "selon": "selon", "malgre": "malgre", "via": "via",
             "puisque": "puisque", "au-dessus": "dessus", "au-dessous": "dessous", "hors": "hors", "durant": "pendant",
         }
-    ),  # fmt: skip
+    ),
     coordinators=_classes({"et": "and", "ou": "or", "vs versus": "vs"}),
     questions=_classes({"qui": "who", "quiwhere": "where", "pourquoi": "why", "combien": "howmuch"}),
     numbers=_numbers(
@@ -493,7 +501,7 @@ FRENCH = Lexicon(
             "dernier": "last", "derniere": "last", "double": "2x", "triple": "3x",
             "septante": "70", "octante": "80", "huitante": "80", "nonante": "90",
         },
-    ),  # fmt: skip
+    ),
     subordinators=_set("si quand lorsque parce car comme puisque"),
     settings=frozenset({"dans", "sur", "sous", "en", "avec", "chez"}),
     dates=_dates("fr"),
@@ -505,12 +513,14 @@ FRENCH = Lexicon(
         "l": "le", "d": "de", "j": "je", "m": "me", "t": "te", "s": "se", "c": "ce",
         "n": "ne", "qu": "que", "jusqu": "jusque", "lorsqu": "lorsque", "puisqu": "puisque",
         "quoiqu": "quoique",
-    },  # fmt: skip
+    },
     negation_openers=_set("ne"),
     negation_closers=_set("plus personne point guere nul nulle nullement"),
     restrictive_closers=_set("que"),
 )
+# fmt: on
 
+# fmt: off
 SPANISH = Lexicon(
     language="es",
     stemmer="spanish",
@@ -654,7 +664,7 @@ SPANISH = Lexicon(
             "solo solamente unicamente unico unica": "only", "menos": "less", "mas": "more",
             "mayoria": "most",
         }
-    ),  # fmt: skip
+    ),
     markers=_classes(
         {
             "a al": "a", "de del": "de", "en": "en", "con": "con", "por": "por",
@@ -665,7 +675,7 @@ SPANISH = Lexicon(
             "mediante": "mediante", "via": "via", "encima": "encima", "debajo": "debajo",
             "dentro": "dentro", "fuera": "fuera", "aunque": "aunque", "mientras": "mientras",
         }
-    ),  # fmt: skip
+    ),
     coordinators=_classes({"y e": "and", "o u": "or", "vs versus": "vs"}),
     questions=_classes(
         {"quien quienes": "who", "donde adonde": "where", "quiwhy": "why", "cuanto cuanta cuantos cuantas": "howmuch"}
@@ -683,7 +693,7 @@ SPANISH = Lexicon(
             "ultima": "last", "doble": "2x", "triple": "3x", "veintiuno": "21",
             "veintidos": "22", "veintitres": "23", "veinticuatro": "24", "veinticinco": "25",
         },
-    ),  # fmt: skip
+    ),
     subordinators=_set("si cuando porque aunque mientras"),
     settings=frozenset({"en", "con", "bajo"}),
     dates=_dates("es"),
@@ -692,7 +702,9 @@ SPANISH = Lexicon(
     ),
     modals=_classes({"debo debes debe debemos deben deberia deberias": "should", "tengo-que": "must"}),
 )
+# fmt: on
 
+# fmt: off
 GERMAN = Lexicon(
     language="de",
     stemmer="german",
@@ -827,7 +839,7 @@ GERMAN = Lexicon(
             "nur ausschliesslich einzig einzige": "only", "weniger": "less", "mehr": "more",
             "meisten meiste": "most",
         }
-    ),  # fmt: skip
+    ),
     markers=_classes(
         {
             "zu zum zur": "zu", "von vom": "von", "nach": "nach", "aus": "aus",
@@ -841,7 +853,7 @@ GERMAN = Lexicon(
             "anstatt": "statt", "ausser": "ausser", "pro": "pro", "je": "pro",
             "obwohl": "obwohl",
         }
-    ),  # fmt: skip
+    ),
     coordinators=_classes({"und sowie": "and", "oder": "or", "vs versus": "vs"}),
     questions=_classes({"wer": "who", "wen wem": "whom", "wessen": "whose", "wo wohin woher": "where", "warum wieso weshalb": "why", "wann": "when", "wieviel wieviele": "howmuch"}),
     numbers=_numbers(
@@ -856,7 +868,7 @@ GERMAN = Lexicon(
             "dritten": "3rd", "vierte": "4th", "fuenfte": "5th", "letzte": "last",
             "letzten": "last", "doppelt": "2x", "dreifach": "3x", "zwei-mal": "2x",
         },
-    ),  # fmt: skip
+    ),
     subordinators=_set("wenn falls weil ob dass nachdem bevor waehrend obwohl"),
     settings=frozenset({"in", "auf", "mit", "unter", "bei", "an"}),
     dates=_dates("de"),
@@ -868,6 +880,7 @@ GERMAN = Lexicon(
     verb_final=True,
     modals=_classes({"soll sollte solltest sollen sollten": "should", "muss musst muessen": "must", "darf darfst duerfen": "may"}),
 )
+# fmt: on
 
 LEXICONS = {lex.language: lex for lex in (ENGLISH, FRENCH, SPANISH, GERMAN)}
 

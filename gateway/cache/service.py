@@ -3,8 +3,10 @@
 A lookup tries the exact tier (one read by hash), then, when the request has a
 last message to compare, the semantic tier: embed it, search the namespace's
 nearest entries, and take the first above the threshold that the verifier
-accepts. Any failure of the store or the embedder makes the request a miss
-(or a bypass), never an error: the cache only ever saves work.
+accepts. The error bound (``bound``) then says whether that candidate is served,
+or answered by the replica and compared (when the answer comes back, in ``store``).
+Any failure of the store or the embedder makes the request a miss (or a bypass),
+never an error: the cache only ever saves work.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from gateway.cache import request, verifier
+from gateway.cache import agreement, request, verifier
 from gateway.cache.base import CacheStore, CacheStoreError, Entry
+from gateway.cache.bound import ErrorBound, Verdict
 from gateway.cache.embedding import CacheUnavailable, Embedder, Vector
-from gateway.metrics import GatewayMetrics
+from gateway.metrics import BoundGauges, GatewayMetrics
 from gateway.openai_schema import ParsedRequest
 from gateway.settings import CacheSettings
 
@@ -33,6 +36,15 @@ class Result(StrEnum):
     BYPASS = "bypass"
 
 
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A verified near-match not served: the replica answers, and the two are compared."""
+
+    entry: Entry
+    similarity: float
+    verdict: Verdict
+
+
 @dataclass(slots=True)
 class Lookup:
     """What the cache said about one request, and what it needs to store the answer."""
@@ -43,6 +55,7 @@ class Lookup:
     entry: Entry | None = None
     similarity: float | None = None
     vector: Vector | None = None
+    candidate: Candidate | None = None
 
     @property
     def storable(self) -> bool:
@@ -53,6 +66,7 @@ class Lookup:
 class Match:
     entry: Entry
     similarity: float
+    exact: bool = False
 
 
 class ResponseCache:
@@ -64,6 +78,7 @@ class ResponseCache:
         embedder: Embedder | None,
         metrics: GatewayMetrics,
         owns_embedder: bool = True,
+        bound: ErrorBound | None = None,
     ) -> None:
         self._settings = settings
         self._store = store
@@ -72,6 +87,13 @@ class ResponseCache:
         self._metrics = metrics
         self._shared = frozenset(settings.shared_models)
         self._background: set[asyncio.Task[None]] = set()
+        if bound is None and self._embedder is not None and settings.max_wrong_rate is not None:
+            bound = ErrorBound(settings)
+        self.bound = bound if self._embedder is not None else None
+        self._gauges: BoundGauges | None = None
+        if self.bound is not None:
+            self._gauges = bound_gauges(self.bound)
+            metrics.registry.register(self._gauges)
 
     async def start(self) -> None:
         await self._store.start()
@@ -83,6 +105,9 @@ class ResponseCache:
 
     async def close(self) -> None:
         await self.drain()
+        if self._gauges is not None:
+            self._metrics.registry.unregister(self._gauges)
+            self._gauges = None
         await self._store.close()
         if self._embedder is not None and self._owns_embedder:
             await self._embedder.close()
@@ -114,6 +139,11 @@ class ResponseCache:
         except (CacheStoreError, CacheUnavailable) as e:
             log.warning("cache lookup failed: answering without it", extra={"error": str(e)})
             return Lookup(Result.BYPASS, plan, version, vector=lookup.vector)
+        if match is not None and not match.exact and self.bound is not None:
+            verdict = self.bound.decide(plan.model, plan.scope, match.similarity)
+            if verdict is not Verdict.SERVE:
+                lookup.candidate = Candidate(match.entry, match.similarity, verdict)
+                match = None
         if match is not None:
             lookup.result, lookup.entry, lookup.similarity = (
                 Result.HIT,
@@ -130,7 +160,7 @@ class ResponseCache:
             time.perf_counter() - started
         )
         if entry is not None and entry.scope == plan.scope:
-            return Match(entry, 1.0)
+            return Match(entry, 1.0, exact=True)  # the same question: no bound applies
         if self._embedder is None or plan.text is None:
             return None
         lookup.vector = vector = await self._embedder.embed(plan.text)
@@ -166,6 +196,8 @@ class ResponseCache:
         under ``version``, the configured version whose replica answered; ``reported``
         is what the answer said of its version."""
         plan = lookup.plan
+        if plan is not None and lookup.candidate is not None and self.bound is not None:
+            self._spawn(self._check(plan, lookup.candidate, response, stream))
         if plan is None or len(response) > self._settings.max_entry_bytes:
             return
         namespace = plan.namespace(version)
@@ -189,7 +221,43 @@ class ResponseCache:
         except (CacheStoreError, CacheUnavailable) as e:
             log.warning("cache store failed", extra={"error": str(e)})
 
+    async def _check(
+        self, plan: request.CachePlan, candidate: Candidate, response: bytes, stream: bool
+    ) -> None:
+        """Compares the replica's answer with the candidate's and tells the bound."""
+        assert self.bound is not None
+        fresh = agreement.answer_text(response, stream=stream)
+        cached = agreement.answer_text(candidate.entry.response, stream=candidate.entry.stream)
+        if fresh is None or cached is None:
+            return
+        try:
+            agreed = await agreement.agree(
+                cached, fresh, self._embedder, self._settings.answer_agreement
+            )
+        except CacheUnavailable as e:
+            log.warning("cache check failed", extra={"error": str(e)})
+            return
+        self.bound.record(plan.model, plan.scope, candidate.similarity, wrong=not agreed)
+        self._metrics.child(
+            self._metrics.cache_checks,
+            plan.model,
+            candidate.verdict.value,
+            "agree" if agreed else "disagree",
+        ).inc()
+
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+
+def bound_gauges(bound: ErrorBound) -> BoundGauges:
+    """The bound's estimate per scope and its re-asked counts, read when scraped."""
+    return BoundGauges(
+        bound.target,
+        lambda: (
+            (model, team, e.state.value, e.threshold, e.rate, e.upper)
+            for model, team, e in bound.scopes()
+        ),
+        bound.reasked,
+    )

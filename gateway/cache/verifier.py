@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 
@@ -97,13 +97,21 @@ _KIND_DIFFERENCE = {
     "question": Difference.QUESTION,
     "modal": Difference.QUESTION,
 }
-_BREAK = re.compile(r"[,;:!?.()\[\]{}/|]+(?:\s|$)|[;!?()\[\]{}|¿¡]|\s[-–—]\s|\n")
-_QUOTES = re.compile(r"[\"«»“”„‘’‚]|(?<!\w)'|'(?!\w)")
+_BREAK = re.compile(
+    r"[,;:!?.()\[\]{}/|]+(?:\s|$)|[;!?()\[\]{}|\u00bf\u00a1]|\s[-\u2013\u2014]\s|\n"
+)
+"""Where a clause ends: punctuation, a dash between spaces, a new line."""
+_QUOTES = re.compile(r"[\"\u00ab\u00bb\u201c\u201d\u201e\u2018\u2019\u201a]|(?<!\w)'|'(?!\w)")
+"""Quotation marks (an apostrophe inside a word stays)."""
 _BEFORE_FOLD = {
     "en": (
-        ("can't", "can not"), ("cannot", "can not"), ("won't", "will not"), ("n't", " not"),
-        ("a lot of", "alot"), ("a lot", "alot"),
-    ),  # fmt: skip
+        ("can't", "can not"),
+        ("cannot", "can not"),
+        ("won't", "will not"),
+        ("n't", " not"),
+        ("a lot of", "alot"),
+        ("a lot", "alot"),
+    ),
     "fr": (("où", " quiwhere "),),
     "es": (("por qué", " quiwhy "), ("porqué", " quiwhy ")),
     "de": (("wie viele", "wieviele"), ("wie viel", "wieviel")),
@@ -120,6 +128,14 @@ class _Language:
         self._stemmer = snowballstemmer.stemmer(lexicon.stemmer)
         alternatives = "|".join(re.escape(p) for p in lexicon.phrases)
         self._phrases = re.compile(rf"(?<![\w'-])(?:{alternatives})(?![\w-])")
+        self._classes = (
+            ("number", lexicon.numbers),
+            ("date", lexicon.dates),
+            ("quantity", lexicon.quantifiers),
+            ("question", lexicon.questions),
+            ("modal", lexicon.modals),
+            ("not", dict.fromkeys(lexicon.negations, "not")),
+        )
         self.closed = (
             lexicon.ignorable
             | lexicon.negations
@@ -135,8 +151,8 @@ class _Language:
 
     def read(self, text: str) -> Reading:
         lowered = text.lower()
-        for written, read in _BEFORE_FOLD[self.lexicon.language]:
-            lowered = lowered.replace(written, read)
+        for spelling, reading in _BEFORE_FOLD[self.lexicon.language]:
+            lowered = lowered.replace(spelling, reading)
         written = _as_written(text)
         folded = self._phrases.sub(" ", fold(_QUOTES.sub(" ", lowered)))
         reader = _Reader(self, written)
@@ -154,17 +170,9 @@ class _Language:
             return Token("number", _number(word), word)
         if word in lex.ignorable:
             return None
-        for kind, table in (
-            ("number", lex.numbers),
-            ("date", lex.dates),
-            ("quantity", lex.quantifiers),
-            ("question", lex.questions),
-            ("modal", lex.modals),
-        ):
+        for kind, table in self._classes:
             if word in table:
                 return Token(kind, table[word], word)
-        if word in lex.negations:
-            return Token("not", "not", word)
         if word in lex.markers or word in lex.coordinators:
             return None
         name = written != word
@@ -172,6 +180,26 @@ class _Language:
             # An acronym or a product name (HTTPS, iPhone, GPT4): a suffix is no inflection.
             return Token("word", word.replace("-", ""), word, name=True)
         return Token("word", self.stem(word.replace("-", "")), word, name=name)
+
+
+@dataclass(slots=True)
+class _Phrase:
+    """The phrase being read in a clause."""
+
+    role: str = ""
+    """A role word waiting for the token it governs."""
+    opens_clause: bool = False
+    """The role word waiting is a subordinator ("if", "weil"): it governs one word."""
+    chunk_role: str = ""
+    """The role of the phrase (items joined to it share it)."""
+    head: int = -1
+    item: tuple[int, int] | None = None
+    chunk: list[int] = field(default_factory=list)
+    negating: bool = False
+    """An opened negation ("ne") waits for its closer."""
+
+    def restart(self, role: str = "") -> None:
+        self.chunk_role, self.chunk, self.head, self.item = role, [], -1, None
 
 
 class _Reader:
@@ -187,60 +215,69 @@ class _Reader:
 
     def clause(self, words: list[str]) -> None:
         lex = self._language.lexicon
-        role = ""  # a role word waiting for the token it governs
-        chunk_role = ""  # the role of the current phrase (items joined to it share it)
-        head = -1  # the head of the current governed phrase
-        item: tuple[int, int] | None = None
-        chunk: list[int] = []  # the tokens of the current phrase
-        negating = False
-        opens_clause = False  # the role word waiting is a subordinator ("if", "weil")
+        phrase = _Phrase()
         words = self._split(words)
         for position, raw in enumerate(words):
             word = lex.elisions.get(raw, raw) if position + 1 < len(words) else raw
-            token: Token | None
-            if word in lex.negation_openers:
-                negating = True
-                continue
-            if negating and (word in lex.negation_closers or word in lex.negations):
-                token, negating = Token("not", "not", word), False
-            elif negating and word in lex.restrictive_closers:
-                token, negating = Token("quantity", "only", word), False
-            else:
-                token = self._language.token(word, self._written.get(word, word))
-            if token is None:
-                if word in lex.markers:
-                    role = f"{role}+{lex.markers[word]}" if role else lex.markers[word]
-                    opens_clause = word in lex.subordinators
-                    chunk, item, head = [], None, -1
-                elif word in lex.coordinators:
-                    self._add(Token("and", lex.coordinators[word], word), Place(self._clause))
-                    if item is None:
-                        item = (self._groups, 0)
-                        self._groups += 1
-                        for i in chunk:
-                            p = self.places[i]
-                            self.places[i] = Place(self._clause, p.role, p.head, item)
-                    item = (item[0], item[1] + 1)
-                    role, chunk, head = chunk_role, [], -1
-                elif word in lex.determiners and chunk and not role:
-                    chunk_role, chunk, head, item = "", [], -1, None  # a new noun phrase
-                continue
-            if role:
-                chunk_role, chunk = role, []
-                index = self._add(token, Place(self._clause, role, -1, item))
-                head, role = (-1 if opens_clause else index), ""
-            else:
-                if chunk and token.kind in ("quantity", "number"):
-                    chunk_role, chunk, head, item = "", [], -1, None  # a new noun phrase
-                index = self._add(token, Place(self._clause, "", head, item))
-            chunk.append(index)
-        if negating:
+            token = self._word(word, phrase)
+            if token is not None:
+                self._place(token, phrase)
+        if phrase.negating:
             self._add(Token("not", "not", "ne"), Place(self._clause))
-        if role:  # a role word with nothing after it: "what is this used for?"
-            self._add(Token("role", role, role), Place(self._clause, role))
+        if phrase.role:  # a role word with nothing after it: "what is this used for?"
+            self._add(Token("role", phrase.role, phrase.role), Place(self._clause, phrase.role))
         if lex.verb_final:
             self._free_last_word()
         self._clause += 1
+
+    def _word(self, word: str, phrase: _Phrase) -> Token | None:
+        """The token of one word, or what it changes in the phrase (a role, a join)."""
+        lex = self._language.lexicon
+        if word in lex.negation_openers:
+            phrase.negating = True
+            return None
+        if phrase.negating and (word in lex.negation_closers or word in lex.negations):
+            phrase.negating = False
+            return Token("not", "not", word)
+        if phrase.negating and word in lex.restrictive_closers:
+            phrase.negating = False
+            return Token("quantity", "only", word)
+        token = self._language.token(word, self._written.get(word, word))
+        if token is not None:
+            return token
+        if word in lex.markers:
+            marker = lex.markers[word]
+            phrase.role = f"{phrase.role}+{marker}" if phrase.role else marker
+            phrase.opens_clause = word in lex.subordinators
+            phrase.chunk, phrase.item, phrase.head = [], None, -1
+        elif word in lex.coordinators:
+            self._join(Token("and", lex.coordinators[word], word), phrase)
+        elif word in lex.determiners and phrase.chunk and not phrase.role:
+            phrase.restart()  # a new noun phrase
+        return None
+
+    def _join(self, token: Token, phrase: _Phrase) -> None:
+        """ "X and Y": the phrase so far is one item of a group, the next one another."""
+        self._add(token, Place(self._clause))
+        if phrase.item is None:
+            phrase.item = (self._groups, 0)
+            self._groups += 1
+            for i in phrase.chunk:
+                p = self.places[i]
+                self.places[i] = Place(self._clause, p.role, p.head, phrase.item)
+        phrase.item = (phrase.item[0], phrase.item[1] + 1)
+        phrase.role, phrase.chunk, phrase.head = phrase.chunk_role, [], -1
+
+    def _place(self, token: Token, phrase: _Phrase) -> None:
+        if phrase.role:
+            phrase.chunk_role, phrase.chunk = phrase.role, []
+            index = self._add(token, Place(self._clause, phrase.role, -1, phrase.item))
+            phrase.head, phrase.role = (-1 if phrase.opens_clause else index), ""
+        else:
+            if phrase.chunk and token.kind in ("quantity", "number"):
+                phrase.restart()  # a new noun phrase: "in PostgreSQL alle Datenbanken"
+            index = self._add(token, Place(self._clause, "", phrase.head, phrase.item))
+        phrase.chunk.append(index)
 
     def _free_last_word(self) -> None:
         """A clause's last word stands free where the verb closes the clause (German):
@@ -346,7 +383,11 @@ def _align(
 
 
 def _context_overlap(
-    a: tuple[Token, ...], b: tuple[Token, ...], places: tuple[tuple[Place, ...], ...], i: int, j: int
+    a: tuple[Token, ...],
+    b: tuple[Token, ...],
+    places: tuple[tuple[Place, ...], ...],
+    i: int,
+    j: int,
 ) -> int:
     """How alike two tokens' surroundings are (role, head, the words of their phrase):
     of two "cuenta", the one "de ahorro" pairs with the one "de ahorro"."""
@@ -386,13 +427,20 @@ def _typo(x: Token, y: Token) -> bool:
 def _swapped_or_doubled(s: str, t: str) -> bool:
     if len(s) == len(t):
         diff = [i for i in range(len(s)) if s[i] != t[i]]
-        return len(diff) == 2 and diff[1] == diff[0] + 1 and s[diff[0]] == t[diff[1]] and s[diff[1]] == t[diff[0]]
+        return (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and s[diff[0]] == t[diff[1]]
+            and s[diff[1]] == t[diff[0]]
+        )
     longer, shorter = (s, t) if len(s) > len(t) else (t, s)
     if len(longer) != len(shorter) + 1:
         return False
     for i in range(len(longer)):
         if longer[:i] + longer[i + 1 :] == shorter:
-            return i > 0 and longer[i] == longer[i - 1] or i + 1 < len(longer) and longer[i] == longer[i + 1]
+            return (i > 0 and longer[i] == longer[i - 1]) or (
+                i + 1 < len(longer) and longer[i] == longer[i + 1]
+            )
     return False
 
 
@@ -415,6 +463,10 @@ def _edits(s: str, t: str, bound: int) -> int:
     return previous[-1]
 
 
+Located = dict[int, tuple[int, int]]
+"""Each pair id: (its token's index in the first text, in the second)."""
+
+
 def _same_structure(a: Reading, b: Reading, pairs: dict[tuple[int, int], int]) -> bool:
     """Whether the paired tokens play the same roles, in the same order.
 
@@ -427,60 +479,82 @@ def _same_structure(a: Reading, b: Reading, pairs: dict[tuple[int, int], int]) -
     one of them heads a phrase (a phrase may move: its role says what it is) or they
     belong to different items joined by "and" / "or" (whose order does not matter).
     """
-    by_pair: dict[int, tuple[int, int]] = {}
+    located: Located = {}
     for (side, index), pair in pairs.items():
-        ia, ib = by_pair.get(pair, (-1, -1))
-        by_pair[pair] = (index, ib) if side == 0 else (ia, index)
-    dropped = _dropped_settings(a, b, by_pair)
-    roles_a = Counter(
-        (p.role, pairs[(0, i)]) for i, p in enumerate(a.places) if p.role and pairs[(0, i)] not in dropped
+        ia, ib = located.get(pair, (-1, -1))
+        located[pair] = (index, ib) if side == 0 else (ia, index)
+    return (
+        _same_roles(a, b, pairs, located)
+        and _same_clauses(a, b, located)
+        and _same_heads(a, b, pairs, located)
+        and _same_order(a, b, located)
     )
-    roles_b = Counter(
-        (p.role, pairs[(1, i)]) for i, p in enumerate(b.places) if p.role and pairs[(1, i)] not in dropped
-    )
-    if roles_a != roles_b:
-        return False
+
+
+def _same_roles(
+    a: Reading, b: Reading, pairs: dict[tuple[int, int], int], located: Located
+) -> bool:
+    dropped = _dropped_settings(a, b, located)
+    roles = [
+        Counter(
+            (p.role, pairs[(side, i)])
+            for i, p in enumerate(reading.places)
+            if p.role and pairs[(side, i)] not in dropped
+        )
+        for side, reading in enumerate((a, b))
+    ]
+    return roles[0] == roles[1]
+
+
+def _same_clauses(a: Reading, b: Reading, located: Located) -> bool:
+    """ "wenn ich hier arbeite, aber nicht dort wohne" / "... wohne, ... arbeite" differ."""
     members_a: dict[int, set[int]] = {}
     members_b: dict[int, set[int]] = {}
-    for pair, (ia, ib) in by_pair.items():
+    for pair, (ia, ib) in located.items():
         members_a.setdefault(a.places[ia].clause, set()).add(pair)
         members_b.setdefault(b.places[ib].clause, set()).add(pair)
-    for ia, ib in by_pair.values():
+    for ia, ib in located.values():
         mates_a, mates_b = members_a[a.places[ia].clause], members_b[b.places[ib].clause]
         if not (mates_a <= mates_b or mates_b <= mates_a):
-            return False  # "wenn ich hier arbeite, aber nicht dort wohne" / "... wohne, ... arbeite"
-    for ia, ib in by_pair.values():
+            return False
+    return True
+
+
+def _same_heads(
+    a: Reading, b: Reading, pairs: dict[tuple[int, int], int], located: Located
+) -> bool:
+    """ "de la cuenta corriente" / "a la cuenta corriente" differ."""
+    for ia, ib in located.values():
         ha, hb = a.places[ia].head, b.places[ib].head
         if (pairs[(0, ha)] if ha >= 0 else -1) != (pairs[(1, hb)] if hb >= 0 else -1):
-            return False  # "de la cuenta corriente" / "a la cuenta corriente"
-    bracket = _bracket_moves(a, b, by_pair) if LEXICONS[a.language or "en"].verb_final else set()
-    movable = [
-        a.places[ia].role
-        or b.places[ib].role
-        or a.tokens[ia].kind in ("and", "question")
-        or pair in bracket
-        for pair, (ia, ib) in by_pair.items()
+            return False
+    return True
+
+
+def _same_order(a: Reading, b: Reading, located: Located) -> bool:
+    bracket = _bracket_moves(a, b, located) if LEXICONS[a.language or "en"].verb_final else set()
+    fixed = [
+        (ia, ib)
+        for pair, (ia, ib) in located.items()
+        if not (
+            a.places[ia].role
+            or b.places[ib].role
+            or a.tokens[ia].kind in ("and", "question")
+            or pair in bracket
+        )
     ]
-    located = list(by_pair.values())
-    for x in range(len(located)):
-        if movable[x]:
-            continue
-        xa, xb = located[x]
-        for y in range(x + 1, len(located)):
-            if movable[y]:
-                continue
-            ya, yb = located[y]
+    for x, (xa, xb) in enumerate(fixed):
+        for ya, yb in fixed[x + 1 :]:
             pa, qa, pb, qb = a.places[xa], a.places[ya], b.places[xb], b.places[yb]
-            if pa.clause != qa.clause or pb.clause != qb.clause or pa.head != qa.head:
-                continue
-            if _other_items(pa, qa) or _other_items(pb, qb):
+            comparable = pa.clause == qa.clause and pb.clause == qb.clause and pa.head == qa.head
+            if not comparable or _other_items(pa, qa) or _other_items(pb, qb):
                 continue
             if (xa < ya) != (xb < yb):
                 return False
     return True
 
 
-def _bracket_moves(a: Reading, b: Reading, by_pair: dict[int, tuple[int, int]]) -> set[int]:
+def _bracket_moves(a: Reading, b: Reading, by_pair: Located) -> set[int]:
     """Where the verb closes a subordinate clause and opens a main one (German: "wie man X
     berechnet" / "wie berechnet man X"): a word first in its clause in one text and last
     in the other may move."""
@@ -503,7 +577,7 @@ def _bracket_moves(a: Reading, b: Reading, by_pair: dict[int, tuple[int, int]]) 
     }
 
 
-def _dropped_settings(a: Reading, b: Reading, by_pair: dict[int, tuple[int, int]]) -> set[int]:
+def _dropped_settings(a: Reading, b: Reading, by_pair: Located) -> set[int]:
     """Pairs where a setting's role word is written in one text only ("on Ubuntu" /
     "ubuntu - ..."), and the other text has no such role at all (so that "Python in Excel"
     / "Excel in Python" is no dropped setting)."""
@@ -513,9 +587,9 @@ def _dropped_settings(a: Reading, b: Reading, by_pair: dict[int, tuple[int, int]
     dropped = set()
     for pair, (ia, ib) in by_pair.items():
         ra, rb = a.places[ia].role, b.places[ib].role
-        if ra and not rb and ra in settings and ra not in roles_b:
-            dropped.add(pair)
-        elif rb and not ra and rb in settings and rb not in roles_a:
+        if (ra and not rb and ra in settings and ra not in roles_b) or (
+            rb and not ra and rb in settings and rb not in roles_a
+        ):
             dropped.add(pair)
     return dropped
 

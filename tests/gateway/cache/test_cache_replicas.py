@@ -45,12 +45,12 @@ def test_an_answer_stored_through_one_replica_hits_on_the_other(
         assert ask(one, key, question) == ("miss", question)
         # The exact tier and the semantic tier both answer on the other replica within 1 s.
         assert first_hit_within(two, key, question, 1.0) == question
-        reworded = "At sea level, what temperature does water boil at?"
+        reworded = "At sea level, what is the boiling point of water?"
         assert first_hit_within(two, key, reworded, 1.0) == question
         # Stored on the second, found on the first.
         other = "How many days are there in a leap year?"
         assert ask(two, key, other) == ("miss", other)
-        assert first_hit_within(one, key, "How many days does a leap year have?", 1.0) == other
+        assert first_hit_within(one, key, "In a leap year, how many days are there?", 1.0) == other
         # Another team reaches neither entry through either replica.
         stranger = new_key(two.url, "team-b")
         assert ask(one, stranger, question)[0] == "miss"

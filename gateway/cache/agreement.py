@@ -1,0 +1,52 @@
+"""Whether a cached answer would have been right: compared with the replica's fresh one.
+
+Two answers agree when their texts are equal (case and spacing aside), or when they hold
+the same numbers and their embeddings are at least ``answer_agreement`` similar. A model
+asked the same thing twice at temperature 0 answers alike; asked another thing ("X to Y"
+for "Y to X", another month, another library), its answer holds other numbers or other
+words. The check errs towards disagreement: a rewording the model answers in other words
+counts as a wrong hit, which only makes the bound stricter.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import orjson
+
+from gateway import sse
+from gateway.cache.embedding import Embedder
+from gateway.requestlog import completion_text
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_SPACE = re.compile(r"\s+")
+
+
+def answer_text(response: bytes, *, stream: bool) -> str | None:
+    """The first choice's text of a stored answer (a JSON body or a recorded stream)."""
+    if not stream:
+        try:
+            return completion_text(orjson.loads(response))
+        except orjson.JSONDecodeError:
+            return None
+    parts = []
+    for event in sse.EventSplitter().feed(response):
+        chunk = sse.chunk_of(event)
+        if chunk is not None:
+            parts.append(sse.content_text(chunk))
+    return "".join(parts)
+
+
+def _normal(text: str) -> str:
+    return _SPACE.sub(" ", text).strip().casefold()
+
+
+async def agree(cached: str, fresh: str, embedder: Embedder | None, threshold: float) -> bool:
+    a, b = _normal(cached), _normal(fresh)
+    if a == b:
+        return True
+    if sorted(_NUMBER.findall(a)) != sorted(_NUMBER.findall(b)) or embedder is None:
+        return False
+    va, vb = await embedder.embed(a), await embedder.embed(b)
+    return float(np.dot(va, vb)) >= threshold

@@ -1,0 +1,269 @@
+"""The error bound: how often the semantic tier answers wrongly, measured on live traffic,
+and the similarity from which it may answer at all.
+
+Every verified candidate of a lookup (an entry the verifier accepted, at some cosine
+similarity) is one of three things:
+
+- **held**: below the scope's serving threshold, or the tier is still learning or off: the
+  replica answers, as for any miss, and its answer is compared with the candidate's at no
+  extra cost;
+- **audited**: a would-be hit that the replica answers instead, a small random share of
+  them (``audit_share``, never more), compared the same way;
+- **served**: answered from the cache.
+
+Each comparison is a sample (similarity, whether the two answers disagreed), kept in bins
+of similarity beside the count of all candidates seen in each bin. Within a bin every
+candidate had the same chance to be checked, so the bin's wrong rate is its share of
+disagreements; for a candidate threshold ``t``, the wrong rate of hits at ``t`` or above
+is the bins' rates weighed by their traffic (a bin with traffic and no check counts as
+all wrong), and its upper confidence bound is Wilson's on the stratified estimate's
+effective number of samples. The serving
+threshold is the lowest ``t`` whose bound is at most ``max_wrong_rate`` on at least
+``bound_min_samples``; without one the tier serves nothing for that scope. A lower
+threshold is taken only when its bound is below ``bound_loosen_margin`` of the target:
+the tier tightens at once on evidence of errors and loosens only on evidence of safety.
+
+Scopes: one per model, and one per (model, team) that is used once the team's own
+samples suffice. Old evidence fades: a scope's samples are halved each time they pass
+``bound_window``, so the estimate follows the traffic of the day.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from gateway.settings import CacheSettings
+
+ALL_TEAMS = "*"
+
+
+class Verdict(StrEnum):
+    SERVE = "serve"
+    AUDIT = "audit"
+    """A would-be hit answered by the replica, to be compared."""
+    HOLD = "hold"
+    """Not served (below the threshold, or the tier learning or off): compared for free."""
+
+
+class State(StrEnum):
+    LEARNING = "learning"
+    """Not yet enough samples: nothing served, every candidate compared."""
+    ON = "on"
+    OFF = "off"
+    """Enough samples, and no threshold meets the bound: nothing served."""
+
+
+@dataclass(slots=True)
+class _Bin:
+    seen: float = 0.0
+    """Verified candidates that fell in the bin (served or not)."""
+    checked: float = 0.0
+    wrong: float = 0.0
+
+    def scale(self, factor: float) -> None:
+        self.seen *= factor
+        self.checked *= factor
+        self.wrong *= factor
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    state: State
+    threshold: float | None
+    """The serving threshold (None while learning or off)."""
+    rate: float
+    """The estimated wrong-hit rate at the threshold (or of all samples when none)."""
+    upper: float
+    """Its upper confidence bound."""
+    samples: float
+    """The effective number of samples behind it."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Region:
+    threshold: float
+    rate: float
+    upper: float
+    samples: float
+
+
+@dataclass(slots=True)
+class _Scope:
+    bins: list[_Bin]
+    threshold: float | None = None
+    samples: int = 0
+    """Comparisons recorded since the evidence last faded."""
+    estimate: Estimate = field(
+        default_factory=lambda: Estimate(State.LEARNING, None, 0.0, 1.0, 0.0)
+    )
+
+
+def wilson_upper(rate: float, n: float, z: float) -> float:
+    """The upper end of the Wilson score interval of a proportion over ``n`` trials."""
+    if n <= 0:
+        return 1.0
+    centre = rate + z * z / (2 * n)
+    spread = z * math.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n))
+    return min(1.0, (centre + spread) / (1 + z * z / n))
+
+
+def _z(confidence: float) -> float:
+    """The one-sided normal quantile for ``confidence`` (e.g. 1.645 for 0.95)."""
+    low, high = 0.0, 10.0
+    for _ in range(60):
+        mid = (low + high) / 2
+        if 0.5 * math.erfc(-mid / math.sqrt(2)) < confidence:
+            low = mid
+        else:
+            high = mid
+    return (low + high) / 2
+
+
+class ErrorBound:
+    """The live estimate per scope and the decision for each verified candidate."""
+
+    def __init__(self, settings: CacheSettings, *, rng: random.Random | None = None) -> None:
+        assert settings.max_wrong_rate is not None
+        self._settings = settings
+        self._target = settings.max_wrong_rate
+        self._floor = floor = settings.similarity_threshold
+        self._width = settings.bound_bin_width
+        self._bins = max(1, math.ceil((1.0 - floor) / self._width - 1e-9))
+        self._z = _z(settings.bound_confidence)
+        self._rng = rng or random.Random()  # noqa: S311 (a sample, not a secret)
+        self._scopes: dict[tuple[str, str], _Scope] = {}
+        self._would_hit: dict[str, int] = {}
+        self._audited: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    # -- the request path --------------------------------------------------------------
+
+    def decide(self, model: str, team: str, similarity: float) -> Verdict:
+        """What to do with a verified candidate at ``similarity``."""
+        index = self._index(similarity)
+        with self._lock:
+            for key in ((model, ALL_TEAMS), (model, team)):
+                self._scope(key).bins[index].seen += 1
+            threshold = self._effective(model, team).threshold
+            if threshold is None or similarity < threshold:
+                return Verdict.HOLD
+            would = self._would_hit[model] = self._would_hit.get(model, 0) + 1
+            audited = self._audited.get(model, 0)
+            share = self._settings.audit_share
+            # Drawn at twice the share, within a budget that never exceeds the share.
+            if share > 0 and self._rng.random() < 2 * share and audited + 1 <= share * would:
+                self._audited[model] = audited + 1
+                return Verdict.AUDIT
+            return Verdict.SERVE
+
+    def record(self, model: str, team: str, similarity: float, *, wrong: bool) -> None:
+        """One comparison: the cached answer against the replica's."""
+        index = self._index(similarity)
+        with self._lock:
+            for key in ((model, ALL_TEAMS), (model, team)):
+                scope = self._scope(key)
+                cell = scope.bins[index]
+                cell.checked += 1
+                cell.wrong += 1 if wrong else 0
+                scope.samples += 1
+                if scope.samples > self._settings.bound_window:
+                    for b in scope.bins:
+                        b.scale(0.5)
+                    scope.samples //= 2
+                self._update(scope)
+
+    # -- reading it ----------------------------------------------------------------------
+
+    @property
+    def target(self) -> float:
+        return self._target
+
+    def estimate(self, model: str, team: str = ALL_TEAMS) -> Estimate:
+        with self._lock:
+            scope = self._scopes.get((model, team))
+            return scope.estimate if scope else Estimate(State.LEARNING, None, 0.0, 1.0, 0.0)
+
+    def effective(self, model: str, team: str) -> Estimate:
+        """The estimate that decides for ``team``: its own once it has enough samples."""
+        with self._lock:
+            return self._effective(model, team)
+
+    def scopes(self) -> Iterator[tuple[str, str, Estimate]]:
+        with self._lock:
+            items = [(m, t, s.estimate) for (m, t), s in self._scopes.items()]
+        yield from items
+
+    def reasked(self) -> Iterator[tuple[str, int, int]]:
+        """(model, would-be hits, of them answered by the replica to be compared)."""
+        with self._lock:
+            items = [(m, n, self._audited.get(m, 0)) for m, n in self._would_hit.items()]
+        yield from items
+
+    # -- inside --------------------------------------------------------------------------
+
+    def _index(self, similarity: float) -> int:
+        return max(0, min(self._bins - 1, int((similarity - self._floor) / self._width)))
+
+    def _scope(self, key: tuple[str, str]) -> _Scope:
+        scope = self._scopes.get(key)
+        if scope is None:
+            scope = self._scopes[key] = _Scope([_Bin() for _ in range(self._bins)])
+        return scope
+
+    def _effective(self, model: str, team: str) -> Estimate:
+        own = self._scopes.get((model, team))
+        if own is not None and own.estimate.state is not State.LEARNING:
+            return own.estimate
+        whole = self._scopes.get((model, ALL_TEAMS))
+        return whole.estimate if whole else Estimate(State.LEARNING, None, 0.0, 1.0, 0.0)
+
+    def _update(self, scope: _Scope) -> None:
+        """The lowest threshold whose bound meets the target (lower than the present one
+        only with ``bound_loosen_margin`` to spare)."""
+        regions = self._regions(scope)
+        minimum = self._settings.bound_min_samples
+        current = scope.threshold
+        chosen: _Region | None = None
+        for region in regions:  # from the top bin down
+            lower = current is None or region.threshold < current
+            margin = self._settings.bound_loosen_margin if lower else 1.0
+            if region.samples >= minimum and region.upper <= self._target * margin:
+                chosen = region
+        if chosen is not None:
+            scope.threshold = chosen.threshold
+            scope.estimate = Estimate(
+                State.ON, chosen.threshold, chosen.rate, chosen.upper, chosen.samples
+            )
+            return
+        scope.threshold = None
+        if regions:
+            whole = regions[-1]
+            enough = any(r.samples >= minimum for r in regions)
+            state = State.OFF if enough else State.LEARNING
+            scope.estimate = Estimate(state, None, whole.rate, whole.upper, whole.samples)
+
+    def _regions(self, scope: _Scope) -> list[_Region]:
+        """For each threshold from the top bin down, the estimate of the hits at or above."""
+        seen = mass = inverse = 0.0
+        regions: list[_Region] = []
+        for index in range(self._bins - 1, -1, -1):
+            cell = scope.bins[index]
+            if cell.seen <= 0 and cell.checked <= 0:
+                continue
+            weight = max(cell.seen, cell.checked)
+            seen += weight
+            if cell.checked > 0:
+                mass += weight * cell.wrong / cell.checked
+                inverse += weight * weight / cell.checked
+            else:
+                mass += weight  # never checked: counted as wrong
+            rate = mass / seen
+            n_eff = seen * seen / inverse if inverse > 0 else 0.0
+            threshold = round(self._floor + index * self._width, 6)
+            regions.append(_Region(threshold, rate, wilson_upper(rate, n_eff, self._z), n_eff))
+        return regions
