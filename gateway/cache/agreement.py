@@ -48,5 +48,5 @@ async def agree(cached: str, fresh: str, embedder: Embedder | None, threshold: f
         return True
     if sorted(_NUMBER.findall(a)) != sorted(_NUMBER.findall(b)) or embedder is None:
         return False
-    va, vb = await embedder.embed(a), await embedder.embed(b)
+    va, vb = await embedder.embed(cached), await embedder.embed(fresh)
     return float(np.dot(va, vb)) >= threshold

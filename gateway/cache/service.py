@@ -237,6 +237,9 @@ class ResponseCache:
         except CacheUnavailable as e:
             log.warning("cache check failed", extra={"error": str(e)})
             return
+        except Exception:
+            log.exception("cache check failed")
+            return
         self.bound.record(plan.model, plan.scope, candidate.similarity, wrong=not agreed)
         self._metrics.child(
             self._metrics.cache_checks,
