@@ -201,7 +201,8 @@ class ErrorBound:
     def reasked(self) -> Iterator[tuple[str, int, int]]:
         """(model, would-be hits, of them answered by the replica to be compared)."""
         with self._lock:
-            items = [(m, n, self._audited.get(m, 0)) for m, n in self._would_hit.items()]
+            models = {m for m, _ in self._scopes} | set(self._would_hit)
+            items = [(m, self._would_hit.get(m, 0), self._audited.get(m, 0)) for m in models]
         yield from items
 
     # -- inside --------------------------------------------------------------------------

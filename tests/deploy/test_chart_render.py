@@ -122,6 +122,8 @@ def test_monitoring_objects_when_the_prometheus_operator_is_installed(
     assert set(alerts) == {
         "LlmopsGatewayErrorRate",
         "LlmopsGatewayP99Latency",
+        "LlmopsCacheErrorBoundExceeded",
+        "LlmopsCacheSemanticTierOff",
         "LlmopsDriftDetected",
         "LlmopsFineTuneJobFailures",
     }

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry
 
-from gateway.metrics import GatewayMetrics, ReplicaGauges
+from gateway.metrics import BoundGauges, GatewayMetrics, ReplicaGauges
 from llmops.monitoring.metrics import DriftMetrics
 from llmops.serving.metrics import ServingMetrics
 from llmops.serving.settings import ServingSettings
@@ -63,6 +63,7 @@ def series_names(registries: Iterable[CollectorRegistry]) -> set[str]:
 def _registries() -> list[CollectorRegistry]:
     gateway = GatewayMetrics()
     gateway.registry.register(ReplicaGauges(lambda: []))
+    gateway.registry.register(BoundGauges(0.01, lambda: [], lambda: []))
     serving = ServingMetrics(VllmEngine(ServingSettings(engine="vllm")))
     return [gateway.registry, serving.registry, DriftMetrics().registry, OperatorMetrics().registry]
 
