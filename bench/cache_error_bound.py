@@ -11,9 +11,11 @@ worded a little differently at times, so that the truth of every hit is known.
 
 Printed as the stream goes: semantic hits served, the true wrong rate among them
 (cumulative, and over the last stretch), the bound's live estimate and its upper bound,
-its threshold and state, and the share of would-be hits re-asked. Run twice: with the
-verifier, as deployed, and with a plain cosine match instead (``verify`` off), a weak
-judge whose errors the bound alone must keep under the target.
+its threshold and state, and the share of would-be hits re-asked. Three runs: with the
+verifier, as deployed; the same, with the replica changing three quarters of the way
+(a new model version answers a third of the questions otherwise, so that the cached
+answers to them turn wrong); and with a plain cosine match instead (``verify`` off), a
+weak judge whose errors the bound alone must keep from being served.
 
     .venv/bin/python bench/cache_error_bound.py [--teams N] [--target 0.01] [--audit 0.05]
 """
@@ -63,16 +65,27 @@ def groups(pairs: list[dict[str, Any]]) -> dict[str, int]:
 OPENINGS = ("", "Sure! ")
 
 
-def answer_text(group: int, opening: str) -> str:
+CHANGED = 10_000
+"""After the replica changes (a new model version), a third of the groups get another
+answer: section ``CHANGED + group`` instead of ``group``."""
+
+
+def answer_text(group: int, opening: str, *, changed: bool = False) -> str:
+    section = CHANGED + group if changed and group % 3 == 0 else group
     return (
-        f"{opening}The answer to question {group} is explained in section {group} of the "
+        f"{opening}The answer to question {group} is explained in section {section} of the "
         "guide, with a worked example and the steps to follow."
     )
 
 
-def answer(group: int, rng: random.Random) -> bytes:
+def section(response: bytes) -> int:
+    content = json.loads(response)["choices"][0]["message"]["content"]
+    return int(content.split("section ")[1].split()[0])
+
+
+def answer(group: int, rng: random.Random, *, changed: bool = False) -> bytes:
     """The replica's answer for a meaning group, sometimes worded otherwise."""
-    content = answer_text(group, rng.choice(OPENINGS))
+    content = answer_text(group, rng.choice(OPENINGS), changed=changed)
     body = {
         "id": "x",
         "object": "chat.completion",
@@ -127,8 +140,10 @@ async def replay(
     events: list[tuple[str, str]],
     group: dict[str, int],
     embedder: TableEmbedder,
+    *,
     settings: CacheSettings,
     report_every: int,
+    change_at: int | None,
 ) -> None:
     rng = random.Random(7)
     store = MemoryCacheStore(
@@ -149,17 +164,20 @@ async def replay(
         f"{'estimate':>9} {'bound':>7} {'threshold':>9} {'state':>8} {'re-asked':>9}"
     )
     for step, (team, text) in enumerate(events, start=1):
+        changed = change_at is not None and step >= change_at
+        if step == change_at:
+            print(f"{'':7} the replica changes: a third of the questions get other answers")
         lookup = await cache.lookup(request_for(text), team=team, version="1", headers={})
         if lookup.result is Result.HIT:
             assert lookup.entry is not None
+            truth = section(answer(group[text], rng, changed=changed))
             if lookup.similarity == 1.0 and lookup.entry.text == text:
                 exact += 1
             else:
-                semantic.add(group[lookup.entry.text] != group[text])
+                semantic.add(section(lookup.entry.response) != truth)
         else:
-            cache.store(
-                lookup, response=answer(group[text], rng), stream=False, version="1", reported="1"
-            )
+            response = answer(group[text], rng, changed=changed)
+            cache.store(lookup, response=response, stream=False, version="1", reported="1")
             await cache.drain()
         if step % report_every == 0 or step == len(events):
             e = bound.estimate(MODEL, ALL_TEAMS)
@@ -188,25 +206,38 @@ def main() -> None:
     args = parser.parse_args()
     pairs = load_pairs("tune")
     group = groups(pairs)
-    answers = [answer_text(g, o) for g in set(group.values()) for o in OPENINGS]
+    answers = [
+        answer_text(g, o, changed=c)
+        for g in set(group.values())
+        for o in OPENINGS
+        for c in (False, True)
+    ]
     table = embed_all(sorted(group) + sorted(answers))  # the checks embed the answers
     events = stream(pairs, args.teams, random.Random(1))
     print(
         f"{len(pairs)} labeled pairs, {len(group)} texts in {len(set(group.values()))} meaning "
         f"groups; {len(events)} questions from {args.teams} teams"
     )
-    for verify in (True, False):
+    change_at = int(len(events) * 0.75)
+    for verify, change in ((True, None), (True, change_at), (False, None)):
         settings = CacheSettings(
-            enabled=True,
-            verify=verify,
-            max_wrong_rate=args.target,
-            audit_share=args.audit,
+            enabled=True, verify=verify, max_wrong_rate=args.target, audit_share=args.audit
         )
         judge = "the verifier" if verify else "plain cosine (verifier off)"
+        then = f"; the replica changes at question {change}" if change else ""
         print(
-            f"\nsemantic matches judged by {judge}; bound {args.target:.1%}, audit {args.audit:.0%}"
+            f"\nsemantic matches judged by {judge}; bound {args.target:.1%}, "
+            f"audit {args.audit:.0%}{then}"
         )
-        asyncio.run(replay(events, group, TableEmbedder(table), settings, args.report_every))
+        run = replay(
+            events,
+            group,
+            TableEmbedder(table),
+            settings=settings,
+            report_every=args.report_every,
+            change_at=change,
+        )
+        asyncio.run(run)
 
 
 if __name__ == "__main__":

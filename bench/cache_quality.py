@@ -199,9 +199,7 @@ def judged(threshold: float) -> CacheSettings:
 def sweep(pairs: list[dict[str, Any]], embedder: TableEmbedder) -> None:
     print("threshold sweep (ours):")
     for t in (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.88):
-        hits = asyncio.run(
-            ours(pairs, embedder, judged(t))
-        )
+        hits = asyncio.run(ours(pairs, embedder, judged(t)))
         print(line(f"threshold {t:.2f}", pairs, hits))
 
 

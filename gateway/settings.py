@@ -184,7 +184,7 @@ class CacheSettings(_Strict):
     """Width of the similarity bins the thresholds are chosen from."""
     bound_window: Annotated[int, Field(ge=100)] = 5000
     """Checked answers per scope past which older evidence counts half."""
-    answer_agreement: Annotated[float, Field(gt=0, le=1)] = 0.85
+    answer_agreement: Annotated[float, Field(gt=0, le=1)] = 0.8
     """Two answers agree when their texts' embeddings are at least this similar and they
     hold the same numbers (or when they are equal)."""
     candidates: Annotated[int, Field(ge=1, le=32)] = 4

@@ -25,7 +25,10 @@ the tier tightens at once on evidence of errors and loosens only on evidence of 
 
 Scopes: one per model, and one per (model, team) that is used once the team's own
 samples suffice. Old evidence fades: a scope's samples are halved each time they pass
-``bound_window``, so the estimate follows the traffic of the day.
+``bound_window``, so the estimate follows the traffic of the day. A change is noticed
+at once: when the latest checks of servable hits alone put the wrong rate over the
+target (their lower confidence bound above it), the older evidence is all but dropped,
+the tier stops serving, and it learns again.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from __future__ import annotations
 import math
 import random
 import threading
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -40,6 +44,10 @@ from enum import StrEnum
 from gateway.settings import CacheSettings
 
 ALL_TEAMS = "*"
+RECENT = 100
+"""Checks of servable hits kept per scope to notice a change at once."""
+CHANGE_FADE = 0.05
+"""What remains of a scope's evidence once its latest checks show a change."""
 
 
 class Verdict(StrEnum):
@@ -98,9 +106,20 @@ class _Scope:
     threshold: float | None = None
     samples: int = 0
     """Comparisons recorded since the evidence last faded."""
+    recent: deque[bool] = field(default_factory=lambda: deque(maxlen=RECENT))
+    """The latest checks of hits the tier would serve now (wrong or not)."""
     estimate: Estimate = field(
         default_factory=lambda: Estimate(State.LEARNING, None, 0.0, 1.0, 0.0)
     )
+
+
+def wilson_lower(rate: float, n: float, z: float) -> float:
+    """The lower end of the Wilson score interval of a proportion over ``n`` trials."""
+    if n <= 0:
+        return 0.0
+    centre = rate + z * z / (2 * n)
+    spread = z * math.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n))
+    return max(0.0, (centre - spread) / (1 + z * z / n))
 
 
 def wilson_upper(rate: float, n: float, z: float) -> float:
@@ -172,10 +191,29 @@ class ErrorBound:
                 cell.wrong += 1 if wrong else 0
                 scope.samples += 1
                 if scope.samples > self._settings.bound_window:
-                    for b in scope.bins:
-                        b.scale(0.5)
-                    scope.samples //= 2
+                    self._fade(scope, 0.5)
+                if scope.threshold is not None and similarity >= scope.threshold:
+                    scope.recent.append(wrong)
+                    if self._changed(scope):
+                        self._fade(scope, CHANGE_FADE)
                 self._update(scope)
+
+    def _changed(self, scope: _Scope) -> bool:
+        """Whether the latest checks alone show the wrong rate over the target (its lower
+        confidence bound above it): the traffic or the model changed."""
+        n = len(scope.recent)
+        if n < RECENT // 4:
+            return False
+        rate = sum(scope.recent) / n
+        return wilson_lower(rate, n, self._z) > self._target
+
+    @staticmethod
+    def _fade(scope: _Scope, factor: float) -> None:
+        for b in scope.bins:
+            b.scale(factor)
+        scope.samples = int(scope.samples * factor)
+        if factor < 0.5:
+            scope.recent.clear()
 
     # -- reading it ----------------------------------------------------------------------
 

@@ -65,7 +65,7 @@ class Token:
     surface: str
     """The folded word as written (for typing errors)."""
     name: bool = False
-    """Capitalised, not as the first word: a name."""
+    """Written with a capital: a name (or, in German, any noun)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -557,7 +557,8 @@ def _same_order(a: Reading, b: Reading, located: Located) -> bool:
 def _bracket_moves(a: Reading, b: Reading, by_pair: Located) -> set[int]:
     """Where the verb closes a subordinate clause and opens a main one (German: "wie man X
     berechnet" / "wie berechnet man X"): a word first in its clause in one text and last
-    in the other may move."""
+    in the other may move, if it is written in lower case in both (German writes every
+    noun with a capital: "ist ein Quadrat immer ein Rechteck" keeps its order)."""
 
     def ends(reading: Reading) -> tuple[set[int], set[int]]:
         first: dict[int, int] = {}
@@ -573,7 +574,8 @@ def _bracket_moves(a: Reading, b: Reading, by_pair: Located) -> set[int]:
     return {
         pair
         for pair, (ia, ib) in by_pair.items()
-        if (ia in first_a and ib in last_b) or (ia in last_a and ib in first_b)
+        if ((ia in first_a and ib in last_b) or (ia in last_a and ib in first_b))
+        and not (a.tokens[ia].name or b.tokens[ib].name)
     }
 
 

@@ -50,6 +50,7 @@ NEAR_MISSES = [
     ),
     ("¿Se puede congelar el arroz cocido?", "¿No se puede congelar el arroz cocido?"),
     ("Wer hat Caesar ermordet?", "Wen hat Caesar ermordet?"),
+    ("Ist ein Kreis immer eine Ellipse?", "Ist eine Ellipse immer ein Kreis?"),
     ("Wie sortiere ich eine Liste absteigend?", "Wie sortiere ich eine Liste aufsteigend?"),
     (
         "Bekomme ich Kindergeld, wenn ich in Deutschland arbeite, aber nicht hier wohne?",
