@@ -59,6 +59,9 @@ def test_up_starts_the_stack_prints_a_working_key_and_stops_cleanly(tmp_path: Pa
         again = chat(f"http://127.0.0.1:{ports['--port']}", key, question)
         assert again.status == 200 and again.headers["x-llmops-cache"] == "hit", again.headers
         assert again.body == reply.body
+        # Its semantic tier serves only under the error bound, learning first.
+        gateway_metrics = _get(f"http://127.0.0.1:{ports['--port']}/metrics")
+        assert "llmops_cache_max_wrong_rate 0.01" in gateway_metrics, gateway_metrics
         assert f"http://127.0.0.1:{ports['--port']}/v1/chat/completions" in text
         assert "from openai import OpenAI" in text
         # The drift monitor runs beside it: its first check (too few requests) is exported.
