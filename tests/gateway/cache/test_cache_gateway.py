@@ -295,3 +295,19 @@ def test_under_a_canary_split_a_miss_goes_to_the_version_it_was_looked_up_under(
     finally:
         for replica in replicas:
             replica.stop_thread()
+
+
+def test_a_language_the_cache_cannot_judge_never_gets_a_semantic_hit(
+    gateway: RunningGateway, api_key: str
+) -> None:
+    italian = "Come posso invertire una lista in Python?"
+    assert answer(eventually_hit(gateway, api_key, italian)) == italian  # exact: served
+    for variant in (
+        "come posso invertire una lista in Python",
+        "Come posso invertire una lista in Python?!",
+    ):
+        response = ask(gateway, api_key, variant)
+        assert response.headers["x-llmops-cache"] == "miss", variant
+        assert answer(response) == variant
+    rejections = metric_values(gateway.url, "llmops_cache_rejections_total")
+    assert rejections['llmops_cache_rejections_total{reason="language"}'] >= 2
