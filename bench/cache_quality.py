@@ -16,8 +16,9 @@ Sets (``bench/data``):
 - ``legacy`` (``cache_pairs.jsonl``): the earlier English pairs (with tenants), which the
   earlier verifier was tuned on;
 - ``sealed`` (``cache_sealed.jsonl``, checksum in ``cache_sealed.sha256``): 1,100 pairs
-  written before the verifier and never tuned on; run it with ``--sealed``, once per
-  change worth reporting.
+  written before the verifier and never tuned on; ``sealed2`` (``cache_sealed2.jsonl``):
+  1,000 more, written before the verifier's second version. Judge them with ``--sealed``,
+  once per change worth reporting.
 
     .venv/bin/python bench/cache_quality.py [--threshold T] [--sweep] [--sealed]
 """
@@ -45,7 +46,12 @@ from gateway.openai_schema import Endpoint, parse
 from gateway.settings import CacheSettings
 
 DATA = Path(__file__).parent / "data"
-SETS = {"tune": "cache_tune.jsonl", "legacy": "cache_pairs.jsonl", "sealed": "cache_sealed.jsonl"}
+SETS = {
+    "tune": "cache_tune.jsonl",
+    "legacy": "cache_pairs.jsonl",
+    "sealed": "cache_sealed.jsonl",
+    "sealed2": "cache_sealed2.jsonl",
+}
 BASELINE_THRESHOLDS = (0.8, 0.9, 0.95)
 Z95 = 1.959964
 ANSWER = b'{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"cached"},"finish_reason":"stop"}]}'
@@ -68,8 +74,8 @@ class TableEmbedder:
 
 def load_pairs(name: str) -> list[dict[str, Any]]:
     path = DATA / SETS[name]
-    if name == "sealed":
-        expected = (DATA / "cache_sealed.sha256").read_text().split()[0]
+    if name.startswith("sealed"):
+        expected = (DATA / f"cache_{name}.sha256").read_text().split()[0]
         actual = hashlib.sha256(path.read_bytes()).hexdigest()
         if actual != expected:
             raise SystemExit(f"{path} does not match its sealed checksum")
@@ -211,7 +217,7 @@ def main() -> None:
         "--sealed", action="store_true", help="also judge the sealed set (report it once)"
     )
     args = parser.parse_args()
-    names = ["tune", "legacy"] + (["sealed"] if args.sealed else [])
+    names = ["tune", "legacy"] + (["sealed", "sealed2"] if args.sealed else [])
     sets = {name: load_pairs(name) for name in names}
     texts = sorted({p[k] for pairs in sets.values() for p in pairs for k in ("a", "b")})
     started = time.perf_counter()

@@ -76,6 +76,9 @@ class Lexicon:
     numbers: dict[str, str]
     dates: dict[str, str]
     """Months, weekdays and days relative to today: word to its canonical name."""
+    patterns: tuple[str, ...] = ()
+    """Politeness and filler as patterns that compose their parts ("could you (please)
+    tell me"): regular expressions over folded text, removed like ``phrases``."""
     settings: frozenset[str] = frozenset()
     """Role classes that set a scene ("on Windows", "with CSS"): terse questions drop their
     role word ("windows - ..."), which then counts as the same."""
@@ -315,6 +318,20 @@ ENGLISH = Lexicon(
             "twice": "2x", "double": "2x", "triple": "3x",
         },
     ),
+    patterns=(
+        r"(?:can|could|would|will) (?:you|u|someone|anyone|somebody) (?:please |kindly )?"
+        r"(?:tell|show|explain to|help|let) me(?: know| understand)?",
+        r"(?:do|does) (?:you|anyone|somebody|someone) (?:happen to )?know",
+        r"i(?:'d| would) (?:really )?(?:like|love) to (?:know|ask|understand)",
+        r"i(?:'m| am)? (?:just )?(?:wondering|curious|asking)",
+        r"i (?:just )?(?:want|wanted|need|needed) to (?:know|ask|check)",
+        r"(?:a |one )?(?:quick|short|simple|small|dumb|stupid|silly|noob|beginner) question",
+        r"(?:many |big )?(?:thanks|thank you|thx|ty)(?: (?:so|very) much| a lot| a ton| again)?"
+        r"(?: in advance| for (?:the|your|any) (?:help|answer|answers|reply|time))?",
+        r"(?:hi|hello|hey|hiya|yo|greetings)(?: there| all| everyone| everybody| guys| folks| team)?",
+        r"(?:any|all) (?:help|advice|tips|input|pointers)(?: (?:is|are|would be))?"
+        r"(?: (?:much|greatly|really))? appreciated",
+    ),
     subordinators=_set("if because while unless when whenever whether"),
     settings=frozenset({"in", "on", "at", "with", "under"}),
     dates=_dates("en"),
@@ -333,7 +350,7 @@ FRENCH = Lexicon(
         mon ma mes ton ta tes son sa ses notre nos votre vos leur leurs ce c cet cette ces ca
         cela ceci y est es suis sont etait etre ete ai as a avons avez ont avait fait faire
         fais font peut peux pouvez pouvons puis peuvent pourrait pourrais pourriez quel
-        quelle quels quelles qu quoi comment est-ce estce svp stp bien alors donc bon ok
+        quelle quels quelles qu que quoi comment est-ce estce svp stp bien alors donc bon ok
         ben bah euh voila ici moyen maniere facon expliquer explique expliquez"""
     ),
     phrases=_phrases(
@@ -501,6 +518,20 @@ FRENCH = Lexicon(
             "dernier": "last", "derniere": "last", "double": "2x", "triple": "3x",
             "septante": "70", "octante": "80", "huitante": "80", "nonante": "90",
         },
+    ),
+    patterns=(
+        r"(?:(?:pouvez|pourriez)[- ]vous|(?:peux|pourrais)[- ]tu|tu (?:peux|pourrais)|vous "
+        r"(?:pouvez|pourriez)|(?:est[- ]ce que )?(?:tu|vous) (?:peux|pouvez|pourrais|pourriez))"
+        r"(?: (?:s'il vous plait|s'il te plait|svp|stp))? (?:me dire|m'?expliquer|m'?indiquer|"
+        r"m'?aider a comprendre|m'?eclairer(?: sur)?)",
+        r"(?:je voudrais|j'?aimerais|je veux|je souhaiterais|je souhaite|je cherche a) "
+        r"(?:bien )?(?:savoir|comprendre)",
+        r"(?:est[- ]ce que )?(?:quelqu'un|qqn) (?:sait|saurait|connait)",
+        r"(?:une |ma )?(?:petite |simple |rapide |courte )?question (?:rapide|bete|simple|de debutant)",
+        r"(?:un )?(?:grand |gros )?merci(?: beaucoup| bien| infiniment)?(?: d'?avance| par avance)?"
+        r"(?: (?:a tous|pour (?:votre|ton|vos|tes) (?:aide|reponse|reponses|retour)))?",
+        r"(?:bonjour|bonsoir|salut|coucou|hello|hey)(?: a tous| a toutes| tout le monde| les amis)?",
+        r"toute aide (?:est|sera) (?:la )?bienvenue",
     ),
     subordinators=_set("si quand lorsque parce car comme puisque"),
     settings=frozenset({"dans", "sur", "sous", "en", "avec", "chez"}),
@@ -694,6 +725,19 @@ SPANISH = Lexicon(
             "veintidos": "22", "veintitres": "23", "veinticuatro": "24", "veinticinco": "25",
         },
     ),
+    patterns=(
+        r"(?:me )?(?:puedes|podrias|podria|puede|pudieras|pudiera) (?:por favor )?"
+        r"(?:decir|explicar|indicar|ayudar a entender|aclarar)(?:me)?",
+        r"(?:me )?(?:dices|explicas|indicas|aclaras)",
+        r"(?:quisiera|queria|me gustaria|necesito|quiero) (?:saber|preguntar|entender)",
+        r"(?:alguien|alguno) (?:sabe|conoce)",
+        r"(?:una )?(?:pregunta|duda|consulta) (?:rapida|tonta|sencilla|de novato)",
+        r"(?:muchas |mil )?gracias(?: de antemano| por adelantado)?"
+        r"(?: (?:a todos|por (?:la|tu|su|vuestra) (?:ayuda|respuesta)))?",
+        r"(?:buenos dias|buenas tardes|buenas noches|buenas|hola|saludos)"
+        r"(?: a todos| chicos| amigos| gente)?",
+        r"(?:cualquier|toda) (?:ayuda|consejo|sugerencia) (?:es|sera) bienvenid[ao]",
+    ),
     subordinators=_set("si cuando porque aunque mientras"),
     settings=frozenset({"en", "con", "bajo"}),
     dates=_dates("es"),
@@ -868,6 +912,20 @@ GERMAN = Lexicon(
             "dritten": "3rd", "vierte": "4th", "fuenfte": "5th", "letzte": "last",
             "letzten": "last", "doppelt": "2x", "dreifach": "3x", "zwei-mal": "2x",
         },
+    ),
+    patterns=(
+        r"(?:kannst|koenntest) du(?: mir)?(?: bitte)?(?: mal)?(?: kurz)? "
+        r"(?:sagen|erklaeren|helfen(?: zu verstehen)?)",
+        r"(?:koennen|koennten|wuerden) sie(?: mir)?(?: bitte)?(?: freundlicherweise)? "
+        r"(?:sagen|erklaeren|helfen(?: zu verstehen)?)",
+        r"(?:ich moechte|ich wuerde gerne|ich wuerde gern|ich wuesste gerne|ich wuesste gern) "
+        r"(?:mal )?(?:wissen|verstehen)",
+        r"(?:weiss|kennt) (?:jemand|einer|wer)",
+        r"(?:eine )?(?:kurze|schnelle|dumme|einfache) frage",
+        r"(?:vielen |tausend |besten )?dank(?:e)?(?: schoen)?(?: im voraus| schon mal| vorab)?"
+        r"(?: fuer (?:die|eure|ihre|deine) (?:hilfe|antwort|antworten))?",
+        r"(?:hallo|hi|hey|moin|servus|gruess gott|guten tag)(?: zusammen| leute| alle| ihr)?",
+        r"(?:fuer )?jede hilfe (?:ist )?willkommen",
     ),
     subordinators=_set("wenn falls weil ob dass nachdem bevor waehrend obwohl"),
     settings=frozenset({"in", "auf", "mit", "unter", "bei", "an"}),

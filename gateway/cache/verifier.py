@@ -126,7 +126,7 @@ class _Language:
     def __init__(self, lexicon: Lexicon) -> None:
         self.lexicon = lexicon
         self._stemmer = snowballstemmer.stemmer(lexicon.stemmer)
-        alternatives = "|".join(re.escape(p) for p in lexicon.phrases)
+        alternatives = "|".join([*lexicon.patterns, *(re.escape(p) for p in lexicon.phrases)])
         self._phrases = re.compile(rf"(?<![\w'-])(?:{alternatives})(?![\w-])")
         self._classes = (
             ("number", lexicon.numbers),
@@ -154,7 +154,12 @@ class _Language:
         for spelling, reading in _BEFORE_FOLD[self.lexicon.language]:
             lowered = lowered.replace(spelling, reading)
         written = _as_written(text)
-        folded = self._phrases.sub(" ", fold(_QUOTES.sub(" ", lowered)))
+        folded = fold(_QUOTES.sub(" ", lowered))
+        for _ in range(3):  # nested: "could you please tell me" once "please" is gone
+            stripped = self._phrases.sub(" ", folded)
+            if stripped == folded:
+                break
+            folded = stripped
         reader = _Reader(self, written)
         for segment in _BREAK.split(folded):
             words = WORD.findall(segment.replace("'", " "))
