@@ -7,7 +7,8 @@ never the sealed one), asked by many teams, each with a cache namespace of its o
 each team asks every pair's first question, later its second (a rewording or a
 near-miss), and now and then one it asked before. The replica is simulated: it answers
 each question with the answer of its meaning group (pairs labeled ``hit`` share a group),
-worded a little differently at times, so that the truth of every hit is known.
+as a model at temperature 0 answers one question (up to spacing and case), so that the
+truth of every hit is known.
 
 Printed as the stream goes: semantic hits served, the true wrong rate among them
 (cumulative, and over the last stretch), the bound's live estimate and its upper bound,
@@ -62,7 +63,9 @@ def groups(pairs: list[dict[str, Any]]) -> dict[str, int]:
     return {text: roots.setdefault(find(text), len(roots)) for text in parent}
 
 
-OPENINGS = ("", "Sure! ")
+OPENINGS = ("", "  ")
+"""Answers to one meaning group differ in spacing and case only: the agreement check reads
+an answer worded otherwise as a disagreement (docs/cache.md)."""
 
 
 CHANGED = 10_000
@@ -80,12 +83,14 @@ def answer_text(group: int, opening: str, *, changed: bool = False) -> str:
 
 def section(response: bytes) -> int:
     content = json.loads(response)["choices"][0]["message"]["content"]
-    return int(content.split("section ")[1].split()[0])
+    return int(content.lower().split("section ")[1].split()[0])
 
 
 def answer(group: int, rng: random.Random, *, changed: bool = False) -> bytes:
-    """The replica's answer for a meaning group, sometimes worded otherwise."""
+    """The replica's answer for a meaning group, sometimes spaced or cased otherwise."""
     content = answer_text(group, rng.choice(OPENINGS), changed=changed)
+    if rng.random() < 0.5:
+        content = content.upper()
     body = {
         "id": "x",
         "object": "chat.completion",

@@ -90,7 +90,8 @@ class GatewayMetrics:
         self.cache_checks = Counter(
             "llmops_cache_checks_total",
             "Verified near-matches answered by the replica and compared with the cached "
-            "answer: audit (a would-be hit re-asked) or hold (not served anyway), by outcome.",
+            "answer: audit (a would-be hit re-asked) or hold (not served anyway), by outcome "
+            "(agree, disagree, or skipped: no text to compare, or too many checks at once).",
             ["model", "verdict", "outcome"],
             registry=r,
         )

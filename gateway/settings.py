@@ -154,6 +154,10 @@ class TracingSettings(_Strict):
     sample_ratio: Annotated[float, Field(ge=0, le=1)] = 1.0
 
 
+UNBOUNDED_THRESHOLD = 0.88
+"""The default similarity threshold when the error bound is off."""
+
+
 class CacheSettings(_Strict):
     """The response cache (off unless enabled: reusing answers is a choice per deployment)."""
 
@@ -184,9 +188,9 @@ class CacheSettings(_Strict):
     """Width of the similarity bins the thresholds are chosen from."""
     bound_window: Annotated[int, Field(ge=100)] = 5000
     """Checked answers per scope past which older evidence counts half."""
-    answer_agreement: Annotated[float, Field(gt=0, le=1)] = 0.8
-    """Two answers agree when their texts' embeddings are at least this similar and they
-    hold the same numbers (or when they are equal)."""
+    answer_agreement: Annotated[float, Field(gt=0, le=1)] = 0.95
+    """Two answers agree when they are equal, or hold the same numbers and negations and
+    their texts' embeddings are at least this similar."""
     candidates: Annotated[int, Field(ge=1, le=32)] = 4
     """Nearest entries checked per lookup."""
     ttl_seconds: Annotated[float, Field(gt=0)] = 3600.0
@@ -206,6 +210,14 @@ class CacheSettings(_Strict):
     embedding_batch: Annotated[int, Field(ge=1, le=256)] = 32
     embedding_threads: Annotated[int, Field(ge=1, le=64)] = 1
     store_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 0.5
+
+    @model_validator(mode="after")
+    def _threshold_without_bound(self) -> CacheSettings:
+        """Without the bound nothing narrows the candidates the verifier accepts: the
+        default threshold is then the stricter 0.88."""
+        if self.max_wrong_rate is None and "similarity_threshold" not in self.model_fields_set:
+            object.__setattr__(self, "similarity_threshold", UNBOUNDED_THRESHOLD)
+        return self
 
 
 class RequestLogSettings(_Strict):

@@ -12,23 +12,24 @@ similarity) is one of three things:
 - **served**: answered from the cache.
 
 Each comparison is a sample (similarity, whether the two answers disagreed), kept in bins
-of similarity beside the count of all candidates seen in each bin. Within a bin every
-candidate had the same chance to be checked, so the bin's wrong rate is its share of
-disagreements; for a candidate threshold ``t``, the wrong rate of hits at ``t`` or above
-is the bins' rates weighed by their traffic (a bin with traffic and no check counts as
-all wrong), and its upper confidence bound is Wilson's on the stratified estimate's
-effective number of samples. The serving
+of similarity beside the count of all candidates seen in each bin. A bin's wrong rate is
+its share of disagreements (held candidates, all checked, and audited ones, a share
+checked, are pooled: at one similarity they are taken to be wrong alike); for a
+candidate threshold ``t``, the wrong rate of hits at ``t`` or above is the bins' rates
+weighed by their traffic (a bin with traffic and no check counts as all wrong), and its
+upper confidence bound is Wilson's on the stratified estimate's effective number of
+samples. The serving
 threshold is the lowest ``t`` whose bound is at most ``max_wrong_rate`` on at least
 ``bound_min_samples``; without one the tier serves nothing for that scope. A lower
 threshold is taken only when its bound is below ``bound_loosen_margin`` of the target:
 the tier tightens at once on evidence of errors and loosens only on evidence of safety.
 
 Scopes: one per model, and one per (model, team) that is used once the team's own
-samples suffice. Old evidence fades: a scope's samples are halved each time they pass
-``bound_window``, so the estimate follows the traffic of the day. A change is noticed
-at once: when the latest checks of servable hits alone put the wrong rate over the
-target (their lower confidence bound above it), the older evidence is all but dropped,
-the tier stops serving, and it learns again.
+samples suffice. Old evidence fades: every check weighs the earlier ones by
+``1 - 1/bound_window``, so the estimate follows the traffic of the day. A change is
+noticed at once: when the latest audits alone put the wrong rate over the target (their
+lower confidence bound above it), the older evidence is all but dropped, the tier stops
+serving, and it learns again.
 """
 
 from __future__ import annotations
@@ -67,9 +68,10 @@ class State(StrEnum):
 
 
 @dataclass(slots=True)
-class _Bin:
+class _Stratum:
+    """The candidates of one similarity bin: seen, checked, and checked wrong."""
+
     seen: float = 0.0
-    """Verified candidates that fell in the bin (served or not)."""
     checked: float = 0.0
     wrong: float = 0.0
 
@@ -77,6 +79,9 @@ class _Bin:
         self.seen *= factor
         self.checked *= factor
         self.wrong *= factor
+
+
+_Bin = _Stratum
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +109,6 @@ class _Region:
 class _Scope:
     bins: list[_Bin]
     threshold: float | None = None
-    samples: int = 0
-    """Comparisons recorded since the evidence last faded."""
     recent: deque[bool] = field(default_factory=lambda: deque(maxlen=RECENT))
     """The latest checks of hits the tier would serve now (wrong or not)."""
     estimate: Estimate = field(
@@ -166,37 +169,47 @@ class ErrorBound:
         """What to do with a verified candidate at ``similarity``."""
         index = self._index(similarity)
         with self._lock:
+            verdict = self._verdict(model, team, index)
             for key in ((model, ALL_TEAMS), (model, team)):
                 self._scope(key).bins[index].seen += 1
-            threshold = self._effective(model, team).threshold
-            if threshold is None or similarity < threshold:
-                return Verdict.HOLD
-            would = self._would_hit[model] = self._would_hit.get(model, 0) + 1
-            audited = self._audited.get(model, 0)
-            share = self._settings.audit_share
-            # Drawn at twice the share, within a budget that never exceeds the share.
-            if share > 0 and self._rng.random() < 2 * share and audited + 1 <= share * would:
-                self._audited[model] = audited + 1
-                return Verdict.AUDIT
-            return Verdict.SERVE
+            return verdict
 
-    def record(self, model: str, team: str, similarity: float, *, wrong: bool) -> None:
-        """One comparison: the cached answer against the replica's."""
+    def _verdict(self, model: str, team: str, index: int) -> Verdict:
+        threshold = self._effective(model, team).threshold
+        if threshold is None or index < self._index(threshold):
+            return Verdict.HOLD
+        would = self._would_hit[model] = self._would_hit.get(model, 0) + 1
+        audited = self._audited.get(model, 0)
+        share = self._settings.audit_share
+        # Drawn at twice the share, within a budget that never exceeds the share.
+        if share > 0 and self._rng.random() < 2 * share and audited + 1 <= share * would:
+            self._audited[model] = audited + 1
+            return Verdict.AUDIT
+        return Verdict.SERVE
+
+    def record(
+        self, model: str, team: str, similarity: float, *, wrong: bool, verdict: Verdict
+    ) -> None:
+        """One comparison (of a held or audited candidate): the cached answer against the
+        replica's."""
         index = self._index(similarity)
+        fading = 1.0 - 1.0 / self._settings.bound_window
         with self._lock:
             for key in ((model, ALL_TEAMS), (model, team)):
                 scope = self._scope(key)
+                for cell in scope.bins:  # older evidence fades with every check
+                    cell.scale(fading)
                 cell = scope.bins[index]
                 cell.checked += 1
                 cell.wrong += 1 if wrong else 0
-                scope.samples += 1
-                if scope.samples > self._settings.bound_window:
-                    self._fade(scope, 0.5)
-                if scope.threshold is not None and similarity >= scope.threshold:
+                if verdict is Verdict.AUDIT:
                     scope.recent.append(wrong)
                     if self._changed(scope):
                         self._fade(scope, CHANGE_FADE)
+                before = scope.threshold
                 self._update(scope)
+                if scope.threshold != before:
+                    scope.recent.clear()
 
     def _changed(self, scope: _Scope) -> bool:
         """Whether the latest checks alone show the wrong rate over the target (its lower
@@ -211,9 +224,7 @@ class ErrorBound:
     def _fade(scope: _Scope, factor: float) -> None:
         for b in scope.bins:
             b.scale(factor)
-        scope.samples = int(scope.samples * factor)
-        if factor < 0.5:
-            scope.recent.clear()
+        scope.recent.clear()
 
     # -- reading it ----------------------------------------------------------------------
 
@@ -287,14 +298,16 @@ class ErrorBound:
             scope.estimate = Estimate(state, None, whole.rate, whole.upper, whole.samples)
 
     def _regions(self, scope: _Scope) -> list[_Region]:
-        """For each threshold from the top bin down, the estimate of the hits at or above."""
+        """For each threshold from the top bin down, the estimate of the hits at or above:
+        each bin's share of wrong answers, weighed by its traffic (a bin with traffic and
+        no check counts as all wrong)."""
         seen = mass = inverse = 0.0
         regions: list[_Region] = []
         for index in range(self._bins - 1, -1, -1):
             cell = scope.bins[index]
-            if cell.seen <= 0 and cell.checked <= 0:
-                continue
             weight = max(cell.seen, cell.checked)
+            if weight <= 0:
+                continue
             seen += weight
             if cell.checked > 0:
                 mass += weight * cell.wrong / cell.checked

@@ -29,6 +29,10 @@ from gateway.settings import CacheSettings
 
 log = logging.getLogger("llmops.gateway.cache")
 
+MAX_CHECKS = 16
+"""Comparisons in flight at most: past it a check is skipped (and counted), so that checks
+never queue up behind the request path's embeddings."""
+
 
 class Result(StrEnum):
     HIT = "hit"
@@ -87,6 +91,7 @@ class ResponseCache:
         self._metrics = metrics
         self._shared = frozenset(settings.shared_models)
         self._background: set[asyncio.Task[None]] = set()
+        self._checking = 0
         if bound is None and self._embedder is not None and settings.max_wrong_rate is not None:
             bound = ErrorBound(settings)
         self.bound = bound if self._embedder is not None else None
@@ -197,7 +202,11 @@ class ResponseCache:
         is what the answer said of its version."""
         plan = lookup.plan
         if plan is not None and lookup.candidate is not None and self.bound is not None:
-            self._spawn(self._check(plan, lookup.candidate, response, stream))
+            if self._checking < MAX_CHECKS:
+                self._checking += 1
+                self._spawn(self._check(plan, lookup.candidate, response, stream))
+            else:
+                self._count_check(plan.model, lookup.candidate.verdict, "skipped")
         if plan is None or len(response) > self._settings.max_entry_bytes:
             return
         namespace = plan.namespace(version)
@@ -226,27 +235,38 @@ class ResponseCache:
     ) -> None:
         """Compares the replica's answer with the candidate's and tells the bound."""
         assert self.bound is not None
+        try:
+            agreed = await self._agree(candidate, response, stream)
+        except CacheUnavailable as e:
+            log.warning("cache check failed", extra={"error": str(e)})
+            agreed = None
+        except Exception:
+            log.exception("cache check failed")
+            agreed = None
+        finally:
+            self._checking -= 1
+        if agreed is None:
+            self._count_check(plan.model, candidate.verdict, "skipped")
+            return
+        self.bound.record(
+            plan.model,
+            plan.scope,
+            candidate.similarity,
+            wrong=not agreed,
+            verdict=candidate.verdict,
+        )
+        self._count_check(plan.model, candidate.verdict, "agree" if agreed else "disagree")
+
+    async def _agree(self, candidate: Candidate, response: bytes, stream: bool) -> bool | None:
+        """Whether the answers agree; None when either has no text to compare."""
         fresh = agreement.answer_text(response, stream=stream)
         cached = agreement.answer_text(candidate.entry.response, stream=candidate.entry.stream)
         if fresh is None or cached is None:
-            return
-        try:
-            agreed = await agreement.agree(
-                cached, fresh, self._embedder, self._settings.answer_agreement
-            )
-        except CacheUnavailable as e:
-            log.warning("cache check failed", extra={"error": str(e)})
-            return
-        except Exception:
-            log.exception("cache check failed")
-            return
-        self.bound.record(plan.model, plan.scope, candidate.similarity, wrong=not agreed)
-        self._metrics.child(
-            self._metrics.cache_checks,
-            plan.model,
-            candidate.verdict.value,
-            "agree" if agreed else "disagree",
-        ).inc()
+            return None
+        return await agreement.agree(cached, fresh, self._embedder, self._settings.answer_agreement)
+
+    def _count_check(self, model: str, verdict: Verdict, outcome: str) -> None:
+        self._metrics.child(self._metrics.cache_checks, model, verdict.value, outcome).inc()
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)

@@ -34,14 +34,21 @@ from enum import StrEnum
 from functools import lru_cache
 
 import snowballstemmer
+from wordfreq import zipf_frequency
 
 from gateway.cache import language
 from gateway.cache.lexicon import LEXICONS, WORD, Lexicon, fold
 
+MAX_CHARS = 2000
+"""Longer texts are not judged (exact tier only): the work of pairing grows with length."""
+COMMON_WORD = 2.0
+"""Zipf frequency (wordfreq) from which a word is a word of the language, not a slip:
+"employer" / "employee" are both words and stay apart; "lugage" is a slip."""
+
 
 class Difference(StrEnum):
     LANGUAGE = "language"
-    """Not the same language, or one the verifier cannot judge."""
+    """Not the same language, one the verifier cannot judge, or a text too long to judge."""
     NEGATION = "negation"
     NUMBER = "number"
     DATE = "date"
@@ -336,7 +343,7 @@ def _language(code: str) -> _Language:
 @lru_cache(maxsize=8192)
 def read(text: str) -> Reading:
     """A text's language and phrases (``language`` None: not one the verifier judges)."""
-    code = language.detect(text)
+    code = language.detect(text) if len(text) <= MAX_CHARS else None
     if code is None:
         return Reading(None, (), ())
     return _language(code).read(text)
@@ -347,7 +354,7 @@ def difference(query: str, cached: str) -> Difference | None:
     a, b = read(query), read(cached)
     if a.language is None or a.language != b.language:
         return Difference.LANGUAGE
-    pairs, left = _align(a.tokens, b.tokens, (a.places, b.places))
+    pairs, left = _align(a.tokens, b.tokens, (a.places, b.places), a.language)
     if left is not None:
         if left.kind in _KIND_DIFFERENCE:
             return _KIND_DIFFERENCE[left.kind]
@@ -358,7 +365,10 @@ def difference(query: str, cached: str) -> Difference | None:
 
 
 def _align(
-    a: tuple[Token, ...], b: tuple[Token, ...], places: tuple[tuple[Place, ...], ...]
+    a: tuple[Token, ...],
+    b: tuple[Token, ...],
+    places: tuple[tuple[Place, ...], ...],
+    code: str,
 ) -> tuple[dict[tuple[int, int], int], Token | None]:
     """Pairs each token of ``a`` with one of ``b``: ``{(side, index): pair id}``, and the
     first token left without a pair (None when every token found one)."""
@@ -374,7 +384,7 @@ def _align(
         free_b.remove(j)
         matched[(0, i)] = matched[(1, j)] = i
     for i in list(pending):
-        candidates = [j for j in free_b if _typo(a[i], b[j])]
+        candidates = [j for j in free_b if _typo(a[i], b[j], code)]
         if len(candidates) == 1:
             (j,) = candidates
             free_b.remove(j)
@@ -411,11 +421,12 @@ def _same(x: Token, y: Token) -> bool:
     return x.kind == y.kind and x.key == y.key
 
 
-def _typo(x: Token, y: Token) -> bool:
+def _typo(x: Token, y: Token, code: str) -> bool:
     """One slip of the keyboard past the first letter: two neighbours swapped or a letter
     doubled (words of four letters or more), a letter missing or added (five or more),
-    or one mistyped past the second letter (six or more). "absteigend" / "aufsteigend"
-    and "pain" / "paint" stay apart."""
+    or one mistyped past the second letter (six or more); and one of the two is no common
+    word of the language. "absteigend" / "aufsteigend", "pain" / "paint" and "employer" /
+    "employee" stay apart."""
     if x.kind != "word" or y.kind != "word":
         return False
     s, t = x.surface.replace("-", ""), y.surface.replace("-", "")
@@ -423,10 +434,12 @@ def _typo(x: Token, y: Token) -> bool:
     if s[:1] != t[:1] or s == t or shortest < 4:
         return False
     if _swapped_or_doubled(s, t):
-        return True
-    if len(s) != len(t):
-        return shortest >= 5 and _edits(s, t, 1) <= 1
-    return shortest >= 6 and s[:2] == t[:2] and _edits(s, t, 1) <= 1
+        slip = True
+    elif len(s) != len(t):
+        slip = shortest >= 5 and _edits(s, t, 1) <= 1
+    else:
+        slip = shortest >= 6 and s[:2] == t[:2] and _edits(s, t, 1) <= 1
+    return slip and min(zipf_frequency(s, code), zipf_frequency(t, code)) < COMMON_WORD
 
 
 def _swapped_or_doubled(s: str, t: str) -> bool:

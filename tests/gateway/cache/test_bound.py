@@ -42,7 +42,7 @@ def feed(
             served += 1
             wrong_served += wrong
         else:
-            bound.record("m", team, similarity, wrong=wrong)
+            bound.record("m", team, similarity, wrong=wrong, verdict=verdict)
     return served, wrong_served
 
 
@@ -67,8 +67,9 @@ def test_the_tier_tightens_where_low_similarities_are_wrong() -> None:
     for _ in range(3000):
         similarity = rng.uniform(0.6, 1.0)
         wrong = rng.random() < (0.5 if similarity < 0.8 else 0.0)
-        if bound.decide("m", "team:a", similarity) is not Verdict.SERVE:
-            bound.record("m", "team:a", similarity, wrong=wrong)
+        verdict = bound.decide("m", "team:a", similarity)
+        if verdict is not Verdict.SERVE:
+            bound.record("m", "team:a", similarity, wrong=wrong, verdict=verdict)
     estimate = bound.estimate("m")
     assert estimate.state is State.ON
     assert estimate.threshold is not None and estimate.threshold >= 0.8
@@ -110,9 +111,57 @@ def test_the_share_re_asked_never_exceeds_its_setting(share: float) -> None:
         feed(bound, 600, 0.0, seed=seed)
         rng = random.Random(seed + 100)
         for _ in range(3000):
-            bound.decide("m", "team:a", rng.uniform(0.95, 1.0))
+            similarity = rng.uniform(0.95, 1.0)
+            verdict = bound.decide("m", "team:a", similarity)
+            if verdict is Verdict.AUDIT:
+                bound.record("m", "team:a", similarity, wrong=False, verdict=verdict)
             for _model, would, asked in bound.reasked():
                 assert asked <= share * would
         ((_, would, asked),) = bound.reasked()
-        assert would > 2000
+        assert would > 500
         assert asked >= 0.5 * share * would  # it does re-ask: the bound needs it
+
+
+def test_the_served_wrong_rate_stays_under_the_target() -> None:
+    """Wrong answers are common at low similarity and rare at high: what is served, once
+    the bound has its samples, is wrong less often than the target."""
+    bound = ErrorBound(SETTINGS, rng=random.Random(1))
+    rng = random.Random(8)
+    served = wrong_served = 0
+    for step in range(20000):
+        similarity = rng.uniform(0.6, 1.0)
+        wrong = rng.random() < (0.3 if similarity < 0.75 else 0.08 if similarity < 0.9 else 0.01)
+        verdict = bound.decide("m", "team:a", similarity)
+        if verdict is Verdict.SERVE:
+            served += step > 2000
+            wrong_served += wrong and step > 2000
+        else:
+            bound.record("m", "team:a", similarity, wrong=wrong, verdict=verdict)
+    assert served > 1000
+    assert SETTINGS.max_wrong_rate is not None
+    assert wrong_served / served <= SETTINGS.max_wrong_rate
+
+
+def test_a_bin_with_traffic_and_no_check_counts_as_wrong() -> None:
+    bound = ErrorBound(SETTINGS, rng=random.Random(1))
+    rng = random.Random(9)
+    for _ in range(200):
+        bound.decide("m", "team:a", 0.95)  # seen, never checked (no answer came back)
+    for _ in range(2000):
+        similarity = rng.choice([rng.uniform(0.6, 0.94), rng.uniform(0.96, 1.0)])
+        verdict = bound.decide("m", "team:a", similarity)
+        if verdict is not Verdict.SERVE:
+            bound.record("m", "team:a", similarity, wrong=False, verdict=verdict)
+    estimate = bound.estimate("m")
+    assert estimate.state is State.ON
+    assert estimate.threshold is not None and estimate.threshold >= 0.96
+
+
+def test_a_change_seen_in_the_audits_stops_serving_soon() -> None:
+    settings = SETTINGS.model_copy(update={"bound_window": 50000})
+    bound = ErrorBound(settings, rng=random.Random(1))
+    feed(bound, 5000, 0.0, low=0.9)
+    assert bound.estimate("m").state is State.ON
+    served_after, _ = feed(bound, 3000, 0.5, seed=10, low=0.9)
+    assert bound.estimate("m").state is not State.ON
+    assert served_after < 400  # of 3000: about 25 audits at a 10% share tell

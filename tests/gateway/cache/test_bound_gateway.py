@@ -61,9 +61,13 @@ def test_near_matches_are_held_until_the_replica_agrees_often_enough(
             assert ask(gateway, key, f"In Python, how do I {task}?") == "miss"
             wait_for_checks(gateway, "agree", number)
             assert state(gateway) == "learning"
-        assert ask(gateway, key, f"How do I {TASKS[9]} in Python?") == "miss"
-        assert ask(gateway, key, f"In Python, how do I {TASKS[9]}?") == "miss"
-        wait_for_checks(gateway, "agree", 10)  # bound_min_samples
+        # About bound_min_samples agreeing checks later (older ones fade a little) it serves.
+        for number, task in enumerate(TASKS[9:12], start=10):
+            assert ask(gateway, key, f"How do I {task} in Python?") == "miss"
+            assert ask(gateway, key, f"In Python, how do I {task}?") == "miss"
+            wait_for_checks(gateway, "agree", number)
+            if state(gateway) == "on":
+                break
         assert state(gateway) == "on"
         bound = metric_values(gateway.url, "llmops_cache_wrong_rate_bound")
         assert bound['llmops_cache_wrong_rate_bound{model="echo",namespace="*"}'] <= 0.3
