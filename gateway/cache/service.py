@@ -102,6 +102,8 @@ class ResponseCache:
 
     async def start(self) -> None:
         await self._store.start()
+        if self._embedder is not None and self._settings.verify:
+            await asyncio.to_thread(verifier.warm)
 
     async def drain(self) -> None:
         """Wait for the writes still in flight."""

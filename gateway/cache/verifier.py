@@ -39,8 +39,9 @@ from wordfreq import zipf_frequency
 from gateway.cache import language
 from gateway.cache.lexicon import LEXICONS, WORD, Lexicon, fold
 
-MAX_CHARS = 2000
-"""Longer texts are not judged (exact tier only): the work of pairing grows with length."""
+MAX_CHARS = 1000
+"""Longer texts are not judged (exact tier only): reading and pairing grow with length
+(about 20 ms for 1,000 characters), and a lookup waits for them."""
 COMMON_WORD = 2.0
 """Zipf frequency (wordfreq) from which a word is a word of the language, not a slip:
 "employer" / "employee" are both words and stay apart; "lugage" is a slip."""
@@ -349,6 +350,15 @@ def read(text: str) -> Reading:
     return _language(code).read(text)
 
 
+def warm() -> None:
+    """Loads what the first reading would (the language model, the stemmers, the word
+    lists): about a second, better spent at start-up than in a request."""
+    for code in LEXICONS:
+        _language(code).stem("warm")
+        zipf_frequency("warm", code)
+    language.detect("warm up")
+
+
 def difference(query: str, cached: str) -> Difference | None:
     """The first kind of difference that makes ``cached`` unfit to answer ``query``."""
     a, b = read(query), read(cached)
@@ -364,6 +374,11 @@ def difference(query: str, cached: str) -> Difference | None:
     return None
 
 
+MAX_SLIPS = 4
+"""Tokens left unpaired by their key past which no slip of the keyboard is looked for:
+so many differences are no typing errors (and the search stays linear)."""
+
+
 def _align(
     a: tuple[Token, ...],
     b: tuple[Token, ...],
@@ -373,16 +388,22 @@ def _align(
     """Pairs each token of ``a`` with one of ``b``: ``{(side, index): pair id}``, and the
     first token left without a pair (None when every token found one)."""
     matched: dict[tuple[int, int], int] = {}
-    free_b = list(range(len(b)))
+    by_key: dict[tuple[str, str], list[int]] = {}
+    for j, token in enumerate(b):
+        by_key.setdefault((token.kind, token.key), []).append(j)
+    contexts = (_contexts(a, places[0]), _contexts(b, places[1]))
     pending: list[int] = []
     for i, token in enumerate(a):
-        same = [j for j in free_b if _same(token, b[j])]
-        j = max(same, key=lambda j: _context_overlap(a, b, places, i, j), default=None)
-        if j is None:
+        same = by_key.get((token.kind, token.key))
+        if not same:
             pending.append(i)
             continue
-        free_b.remove(j)
+        j = same[0] if len(same) == 1 else max(same, key=lambda j: _overlap(contexts, i, j))
+        same.remove(j)
         matched[(0, i)] = matched[(1, j)] = i
+    free_b = sorted(j for js in by_key.values() for j in js)
+    if len(pending) > MAX_SLIPS or len(free_b) > MAX_SLIPS:
+        return matched, a[pending[0]] if pending else b[free_b[0]]
     for i in list(pending):
         candidates = [j for j in free_b if _typo(a[i], b[j], code)]
         if len(candidates) == 1:
@@ -397,24 +418,32 @@ def _align(
     return matched, None
 
 
-def _context_overlap(
-    a: tuple[Token, ...],
-    b: tuple[Token, ...],
-    places: tuple[tuple[Place, ...], ...],
-    i: int,
-    j: int,
-) -> int:
+Context = tuple[str, str, frozenset[str], frozenset[str]]
+"""A token's surroundings: its role, its head's key, the keys it governs, its neighbours'."""
+
+
+def _contexts(tokens: tuple[Token, ...], places: tuple[Place, ...]) -> list[Context]:
+    governed: dict[int, set[str]] = {}
+    for k, place in enumerate(places):
+        if place.head >= 0:
+            governed.setdefault(place.head, set()).add(tokens[k].key)
+    return [
+        (
+            place.role,
+            tokens[place.head].key if place.head >= 0 else "",
+            frozenset(governed.get(i, ())),
+            frozenset(tokens[k].key for k in (i - 1, i + 1) if 0 <= k < len(tokens)),
+        )
+        for i, place in enumerate(places)
+    ]
+
+
+def _overlap(contexts: tuple[list[Context], list[Context]], i: int, j: int) -> int:
     """How alike two tokens' surroundings are (role, head, the words of their phrase):
     of two "cuenta", the one "de ahorro" pairs with the one "de ahorro"."""
-    pa, pb = places[0][i], places[1][j]
-    score = 4 * (pa.role == pb.role)
-    if pa.head >= 0 and pb.head >= 0:
-        score += 2 * _same(a[pa.head], b[pb.head])
-    governed_a = {a[k].key for k in range(len(a)) if places[0][k].head == i}
-    governed_b = {b[k].key for k in range(len(b)) if places[1][k].head == j}
-    near_a = {a[k].key for k in (i - 1, i + 1) if 0 <= k < len(a)}
-    near_b = {b[k].key for k in (j - 1, j + 1) if 0 <= k < len(b)}
-    return score + 2 * len(governed_a & governed_b) + len(near_a & near_b)
+    ra, ha, ga, na = contexts[0][i]
+    rb, hb, gb, nb = contexts[1][j]
+    return 4 * (ra == rb) + 2 * (bool(ha) and ha == hb) + 2 * len(ga & gb) + len(na & nb)
 
 
 def _same(x: Token, y: Token) -> bool:
