@@ -31,8 +31,11 @@ def create_engine(database_url: str) -> AsyncEngine:
     url = async_url(database_url)
     if url.get_backend_name() == "sqlite":
         # Several gateway processes may share one SQLite file: wait on locks instead of failing.
-        return create_async_engine(url, connect_args={"timeout": 30})
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        return create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+    # hide_parameters: an error's text never quotes the rows' values (prompts, answers).
+    return create_async_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
+    )
 
 
 def migrate(database_url: str, revision: str = "head") -> None:

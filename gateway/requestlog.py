@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Counter
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.exchange import Exchange
@@ -70,12 +70,14 @@ class RequestLog:
         )
         self.dropped = Counter(
             "llmops_gateway_request_log_dropped_total",
-            "Request-log rows dropped: queue_full (writes fall behind) or write_failed.",
+            "Request-log rows dropped: queue_full (writes fall behind), write_failed (the "
+            "database refused or timed out) or bad_row (a row the database refused alone).",
             ["reason"],
             registry=registry,
         )
         self._queue_full = self.dropped.labels("queue_full")
         self._write_failed = self.dropped.labels("write_failed")
+        self._bad_row = self.dropped.labels("bad_row")
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._write_loop(), name="request-log writer")]
@@ -166,12 +168,28 @@ class RequestLog:
         await asyncio.wait({self._inflight}, timeout=self._settings.write_timeout_seconds)
 
     async def _insert(self, rows: list[dict[str, Any]]) -> None:
+        """Insert the rows; a batch the database refuses for its content is split until
+        the rows it refuses alone are found: they are dropped (and counted), the others
+        kept. No error text is logged: a driver's message can quote the rows' texts."""
         try:
             async with self._engine.begin() as conn:
                 await conn.execute(request_log.insert(), rows)
-        except (SQLAlchemyError, OSError) as e:
+        except (OperationalError, InterfaceError, OSError) as e:
             self._write_failed.inc(len(rows))
-            log.warning("request log: %d rows dropped: %s", len(rows), e)
+            log.warning("request log: %d rows dropped: %s", len(rows), _error_kind(e))
+            return
+        except DBAPIError as e:
+            if len(rows) == 1:
+                self._bad_row.inc()
+                log.warning("request log: 1 row refused: %s", _error_kind(e))
+                return
+            middle = len(rows) // 2
+            await self._insert(rows[:middle])
+            await self._insert(rows[middle:])
+            return
+        except SQLAlchemyError as e:
+            self._write_failed.inc(len(rows))
+            log.warning("request log: %d rows dropped: %s", len(rows), _error_kind(e))
             return
         self.written.inc(len(rows))
 
@@ -196,7 +214,7 @@ class RequestLog:
             record = replace(
                 p.record, prompt_text=texts[0], completion_text=texts[1], redactions=spans
             )
-            rows.append(record.row())
+            rows.append(_storable(record.row()))
         return rows
 
     async def _prune_loop(self) -> None:
@@ -206,7 +224,7 @@ class RequestLog:
                 if deleted:
                     log.info("request log: %d rows past retention deleted", deleted)
             except (SQLAlchemyError, OSError) as e:
-                log.warning("request log: pruning failed: %s", e)
+                log.warning("request log: pruning failed: %s", _error_kind(e))
             await asyncio.sleep(self._settings.prune_interval_seconds)
 
     async def prune(self, now: datetime) -> int:
@@ -215,6 +233,34 @@ class RequestLog:
         async with self._engine.begin() as conn:
             result = await conn.execute(sa.delete(request_log).where(request_log.c.at < cutoff))
         return int(result.rowcount or 0)
+
+
+_LIMITS: dict[str, int] = {
+    c.name: c.type.length
+    for c in request_log.columns
+    if isinstance(c.type, sa.String) and c.type.length
+}
+
+
+def _storable(row: dict[str, Any]) -> dict[str, Any]:
+    """Every text as any database stores it: NUL characters (which PostgreSQL refuses) and
+    lone surrogates (which UTF-8 cannot encode) replaced, and cut to its column's length."""
+    for name, value in row.items():
+        if isinstance(value, str):
+            text = value.replace("\x00", "\ufffd")
+            text = text.encode("utf-8", "replace").decode("utf-8")
+            limit = _LIMITS.get(name)
+            row[name] = text[:limit] if limit else text
+    return row
+
+
+def _error_kind(error: BaseException) -> str:
+    """What went wrong, without the statement or its parameters: the error's class and,
+    for a driver error, the driver's class and SQLSTATE."""
+    if isinstance(error, DBAPIError) and error.orig is not None:
+        code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+        return f"{type(error.orig).__name__}{f' ({code})' if code else ''}"
+    return type(error).__name__
 
 
 def _content(value: Any) -> str | None:

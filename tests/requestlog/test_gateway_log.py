@@ -8,6 +8,7 @@ monitoring's reader, as the drift monitor reads them.
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import time
 from collections import Counter
@@ -258,3 +259,68 @@ def test_rows_past_the_retention_are_deleted(postgres_url: str) -> None:
     deleted, kept = asyncio.run(scenario())
     assert deleted == 1
     assert [round((now - r.at).total_seconds() / 86400) for r in kept] == [6, 0]
+
+
+def test_texts_postgresql_refuses_never_drop_other_rows(
+    echo: EchoServer, postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A NUL character, a lone surrogate and a long message are stored as PostgreSQL can
+    store them, in one batch with ordinary rows; no text reaches the application log."""
+    db.migrate(postgres_url)
+    settings = settings_for(
+        postgres_url, {"echo": [echo.url]}, request_log={"flush_seconds": 0.5, "batch_size": 50}
+    )
+    texts = ["plain question one", "nul \x00 inside", "a lone \udc80 surrogate", "x" * 600_000]
+    with gateway_in_thread(settings) as gateway:
+        key = new_key(gateway.url, "team-a")
+        for text in [*texts, "plain question two"]:
+            body = ask(text)
+            raw = json.dumps(body)  # keeps the lone surrogate as \\udc80
+            reply = call(
+                "POST",
+                f"{gateway.v1}/chat/completions",
+                raw=raw.encode(),
+                headers={"authorization": f"Bearer {key}", "content-type": "application/json"},
+            )
+            # A lone surrogate is no valid JSON text: refused with an error body, not stored.
+            assert reply.status == (400 if "\udc80" in text else 200), reply.body
+        found = wait_rows(postgres_url, 4)
+    assert len(found) == 4
+    prompts = [r.prompt_text or "" for r in found]
+    assert any("nul \ufffd inside" in p for p in prompts)
+    assert any(p.startswith("x" * 100) for p in prompts)
+    assert "nul" not in caplog.text and "plain question" not in caplog.text
+
+
+def test_a_row_the_database_refuses_is_dropped_alone(postgres_url: str) -> None:
+    db.migrate(postgres_url)
+
+    def row(tokens: int) -> dict[str, Any]:
+        return RequestRecord(
+            at=datetime.now(UTC), team="t", model="bisect", model_version=None, upstream=None,
+            endpoint="chat/completions", status=200, prompt_tokens=tokens, completion_tokens=1,
+            latency_ms=1.0, ttft_ms=None, cache="bypass",
+        ).row()  # fmt: skip
+
+    async def scenario() -> tuple[list[RequestRecord], float, float]:
+        engine = db.create_engine(postgres_url)
+        registry = CollectorRegistry()
+        log = RequestLog(engine, RequestLogSettings(), PiiRedactor(), registry)
+        try:
+            # 2**40 tokens overflow the integer column: that row alone is refused.
+            await log._insert([row(1), row(2), row(2**40), row(4), row(5)])
+            reader = RequestLogReader(engine_for(postgres_url))
+            kept = await reader.window("bisect", EVER)
+            await reader.close()
+            bad = registry.get_sample_value(
+                "llmops_gateway_request_log_dropped_total", {"reason": "bad_row"}
+            )
+            written = registry.get_sample_value("llmops_gateway_request_log_written_total")
+            return kept, bad or 0.0, written or 0.0
+        finally:
+            await log.close()
+            await engine.dispose()
+
+    kept, bad, written = asyncio.run(scenario())
+    assert sorted(r.prompt_tokens for r in kept) == [1, 2, 4, 5]
+    assert (bad, written) == (1, 4)
