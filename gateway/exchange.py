@@ -23,6 +23,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.openai_schema import Endpoint, ParsedRequest
 from gateway.ratelimit.base import Limit, RateLimiter
 from gateway.routing.pools import ModelPool, Replica
+from gateway.subjects import Subject
 from gateway.upstream import UpstreamResponse
 from gateway.usage import Usage
 
@@ -41,6 +42,8 @@ class Exchange:
     reservation: str
     """Identifies this request's entries in the rate-limit windows."""
     principal: Principal | None = None
+    subject: Subject | None = None
+    """Whose request it is (the key, the end user's keyed hash), once parsed."""
     parsed: ParsedRequest | None = None
     pool: ModelPool | None = None
     replica: Replica | None = None

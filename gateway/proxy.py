@@ -46,6 +46,7 @@ from gateway.ratelimit.base import Admission, RateLimiter
 from gateway.relay import ClientGone, RelayStream
 from gateway.routing.pools import ModelPool
 from gateway.settings import GatewaySettings
+from gateway.subjects import SubjectHasher
 from gateway.tracing import Tracing
 from gateway.upstream import UpstreamClient, UpstreamResponse
 from gateway.usage import StreamTally, Usage
@@ -82,6 +83,7 @@ class Proxy:
         self._tracing = tracing
         self._cache = cache
         self._max_entry_bytes = settings.cache.max_entry_bytes
+        self._subjects = SubjectHasher(settings.key_hash_secret)
         # Reservation ids: unique across replicas (a random prefix), cheap to make (a counter).
         self._reservation_prefix = secrets.token_hex(8) + "-"
         self._reservation_ids = itertools.count()
@@ -148,6 +150,7 @@ class Proxy:
             ex.principal = await self.authenticate(request)
         raw = await self._read_body(request)
         ex.parsed = parsed = openai_schema.parse(ex.endpoint, raw)
+        ex.subject = self._subjects.subject(ex.principal.key_id, parsed.body, request.headers)
         ex.span.set_attribute("gen_ai.operation.name", ex.endpoint.operation)
         ex.span.set_attribute("gen_ai.request.model", parsed.model)
         ex.pool = self._pools.get(parsed.model)

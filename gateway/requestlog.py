@@ -120,6 +120,10 @@ class RequestLog:
             ttft_ms=(ex.first_token_at - ex.started) * 1000 if ex.first_token_at else None,
             cache=ex.cache,
             failed_attempts=tuple(ex.failed_attempts),
+            key_id=ex.subject.key_id
+            if ex.subject
+            else (ex.principal.key_id if ex.principal else None),
+            user_hash=ex.subject.user_hash if ex.subject else None,
         )
         pending = _Pending(
             record=record,

@@ -43,7 +43,7 @@ async def test_migrations_create_the_schema_from_empty(database_url: str) -> Non
         version = (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).scalar()
     await engine.dispose()
     assert {"teams", "api_keys", "audit_log", "request_log"} <= tables
-    assert version == "0003"
+    assert version == "0004"
 
 
 async def test_store_round_trip(store: KeyStore) -> None:

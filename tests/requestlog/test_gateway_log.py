@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry
 from gateway import db
 from gateway.requestlog import RequestLog
 from gateway.settings import RequestLogSettings
+from gateway.subjects import SubjectHasher
 from llmops.monitoring.reader import RequestLogReader, Window, engine_for
 from llmops.monitoring.routes import RoutesFile, VersionShare
 from llmops.requestlog.redaction import PiiRedactor
@@ -324,3 +325,33 @@ def test_a_row_the_database_refuses_is_dropped_alone(postgres_url: str) -> None:
     kept, bad, written = asyncio.run(scenario())
     assert sorted(r.prompt_tokens for r in kept) == [1, 2, 4, 5]
     assert (bad, written) == (1, 4)
+
+
+def test_each_row_names_its_key_and_the_end_user_as_a_keyed_hash(
+    echo: EchoServer, sqlite_url: str
+) -> None:
+    settings = settings_for(sqlite_url, {"echo": [echo.url]}, request_log={"flush_seconds": 0.05})
+    hasher = SubjectHasher(settings.key_hash_secret)
+    with gateway_in_thread(settings) as gateway:
+        key = new_key(gateway.url, "team-a")
+        for body, headers in [
+            (ask("first", user="alice"), {}),
+            (ask("second", user="alice"), {"x-llmops-user": "bob"}),  # the header wins
+            (ask("third"), {}),
+        ]:
+            reply = call(
+                "POST",
+                f"{gateway.v1}/chat/completions",
+                body=body,
+                headers={"authorization": f"Bearer {key}", **headers},
+            )
+            assert reply.status == 200, reply.body
+        found = {r.prompt_text: r for r in wait_rows(sqlite_url, 3)}
+    assert {p: r.user_hash for p, r in found.items()} == {
+        "first": hasher.user_hash("alice"),
+        "second": hasher.user_hash("bob"),
+        "third": None,
+    }
+    assert "alice" not in str(found) and "bob" not in str(found)
+    key_ids = {r.key_id for r in found.values()}
+    assert len(key_ids) == 1 and None not in key_ids

@@ -34,6 +34,8 @@ request_log = sa.Table(
     sa.Column("completion_text", sa.Text, nullable=True),
     sa.Column("redactions", sa.Integer, nullable=False),
     sa.Column("failed_attempts", sa.JSON(none_as_null=True), nullable=True),
+    sa.Column("key_id", sa.String(64), nullable=True, index=True),
+    sa.Column("user_hash", sa.String(64), nullable=True, index=True),
     sa.Index("ix_request_log_model_at", "model", "at"),
 )
 
@@ -62,6 +64,10 @@ class RequestRecord:
     """``(model, version)`` of each replica that failed this request before the gateway
     retried it elsewhere: the row itself names only the version that answered last, so
     a canary whose failures the gateway hid by retrying shows them here."""
+    key_id: str | None = None
+    """The key the request came with."""
+    user_hash: str | None = None
+    """The end user's keyed hash (``gateway.subjects``), when the client named one."""
 
     def row(self) -> dict[str, Any]:
         values = asdict(self)
