@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from gateway.auth import bearer
 from gateway.errors import AuthenticationFailed, InvalidRequest, PermissionDenied
 from gateway.keys.store import MAX_LIMIT, UNSET, CreatedKey, KeyRecord, KeyStore, Team, Unset
+from gateway.privacy import Privacy, Subject
 from gateway.settings import GatewaySettings
 
 Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT)]
@@ -87,6 +88,11 @@ def _store(request: Request) -> KeyStore:
     return store
 
 
+def _privacy(request: Request) -> Privacy:
+    privacy: Privacy = request.app.state.services.privacy
+    return privacy
+
+
 def _actor(request: Request) -> str:
     settings: GatewaySettings = request.app.state.services.settings
     if settings.admin_token is None:
@@ -104,6 +110,7 @@ def _actor(request: Request) -> str:
 
 Actor = Annotated[str, Depends(_actor)]
 Store = Annotated[KeyStore, Depends(_store)]
+PrivacyDep = Annotated[Privacy, Depends(_privacy)]
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -166,6 +173,30 @@ async def revoke_key(key_id: str, store: Store, actor: Actor) -> dict[str, Any]:
 @router.post("/keys/{key_id}/rotate", status_code=201)
 async def rotate_key(key_id: str, store: Store, actor: Actor) -> dict[str, Any]:
     return created_json(await store.rotate_key(key_id, actor=actor))
+
+
+class SubjectBody(_Body):
+    user: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    key_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    team: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+
+
+class ForgetBody(SubjectBody):
+    dry_run: bool = False
+
+
+@router.post("/privacy/forget")
+async def forget(body: ForgetBody, privacy: PrivacyDep, actor: Actor) -> dict[str, Any]:
+    """Erase a subject's request-log rows (or count them, with ``dry_run``)."""
+    subject = Subject(user=body.user, key_id=body.key_id, team=body.team)
+    return (await privacy.forget(subject, actor=actor, dry_run=body.dry_run)).json()
+
+
+@router.post("/privacy/export")
+async def export(body: SubjectBody, privacy: PrivacyDep, _: Actor) -> dict[str, Any]:
+    """A subject's request-log rows, as stored (texts redacted)."""
+    rows = await privacy.export(Subject(user=body.user, key_id=body.key_id, team=body.team))
+    return {"object": "list", "data": rows}
 
 
 @router.get("/audit")

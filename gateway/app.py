@@ -29,6 +29,7 @@ from gateway.keys.material import KeyHasher
 from gateway.keys.store import KeyStore
 from gateway.metrics import GatewayMetrics, ReplicaGauges
 from gateway.openai_schema import Endpoint
+from gateway.privacy import Privacy
 from gateway.proxy import Proxy
 from gateway.ratelimit.base import RateLimiter
 from gateway.ratelimit.memory import MemoryRateLimiter
@@ -38,6 +39,7 @@ from gateway.routing.health import HealthChecker
 from gateway.routing.pools import pools_from, replica_states
 from gateway.routing.routesfile import RoutesWatcher, RouteTable
 from gateway.settings import DEFAULT_KEY_HASH_SECRET, GatewaySettings
+from gateway.subjects import SubjectHasher
 from gateway.tracing import Tracing
 from gateway.upstream import UpstreamClient
 from llmops.requestlog.redaction import PiiRedactor
@@ -52,6 +54,7 @@ class Services:
     limiter: RateLimiter
     proxy: Proxy
     metrics: GatewayMetrics
+    privacy: Privacy
     cache: ResponseCache | None = None
 
 
@@ -138,6 +141,7 @@ async def _services(
             limiter=limiter,
             proxy=proxy,
             metrics=metrics,
+            privacy=Privacy(engine, SubjectHasher(settings.key_hash_secret)),
             cache=cache,
         )
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from llmops import __version__
-from llmops.cli import drift, finetune, gateway, keys, models, operator, serve, up
+from llmops.cli import drift, finetune, gateway, keys, models, operator, privacy, serve, up
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,6 +21,7 @@ cli.add_command(keys.keys)
 cli.add_command(keys.teams)
 cli.add_command(models.models)
 cli.add_command(operator.operator)
+cli.add_command(privacy.privacy)
 cli.add_command(serve.serve)
 cli.add_command(up.up)
 
