@@ -81,7 +81,7 @@ class RequestLog:
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._write_loop(), name="request-log writer")]
-        if self._settings.retention_days > 0:
+        if self._settings.retention_days > 0 or any(self._settings.retention_days_by_team.values()):
             self._tasks.append(asyncio.create_task(self._prune_loop(), name="request-log pruner"))
 
     async def close(self) -> None:
@@ -232,11 +232,28 @@ class RequestLog:
             await asyncio.sleep(self._settings.prune_interval_seconds)
 
     async def prune(self, now: datetime) -> int:
-        """Delete rows older than the retention; how many were deleted."""
-        cutoff = now - timedelta(days=self._settings.retention_days)
+        """Delete rows older than their team's retention; how many were deleted."""
+        settings = self._settings
+        teams = settings.retention_days_by_team
+        deletes = [
+            sa.delete(request_log).where(
+                request_log.c.team == team, request_log.c.at < now - timedelta(days=days)
+            )
+            for team, days in teams.items()
+            if days > 0
+        ]
+        if settings.retention_days > 0:
+            cutoff = now - timedelta(days=settings.retention_days)
+            deletes.append(
+                sa.delete(request_log).where(
+                    request_log.c.at < cutoff, request_log.c.team.not_in(list(teams))
+                )
+            )
+        deleted = 0
         async with self._engine.begin() as conn:
-            result = await conn.execute(sa.delete(request_log).where(request_log.c.at < cutoff))
-        return int(result.rowcount or 0)
+            for delete in deletes:
+                deleted += int((await conn.execute(delete)).rowcount or 0)
+        return deleted
 
 
 _LIMITS: dict[str, int] = {

@@ -237,6 +237,8 @@ class RequestLogSettings(_Strict):
     write_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
     """A batch whose write takes longer is dropped (and counted)."""
     retention_days: Annotated[float, Field(ge=0)] = 30.0
+    retention_days_by_team: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    """Teams whose rows are kept for another time than ``retention_days`` (0: forever)."""
     """Rows older than this are deleted; 0 keeps them forever."""
     prune_interval_seconds: Annotated[float, Field(gt=0)] = 3600.0
 

@@ -227,26 +227,35 @@ def test_a_full_queue_drops_and_counts_rows(logged: RunningGateway, sqlite_url: 
 
 
 def test_rows_past_the_retention_are_deleted(postgres_url: str) -> None:
+    """7 days by default; 1 day for one team; forever for another."""
     db.migrate(postgres_url)
     now = datetime.now(UTC)
 
-    def record(age: timedelta) -> dict[str, Any]:
+    def record(age: timedelta, team: str = "t") -> dict[str, Any]:
         return RequestRecord(
-            at=now - age, team="t", model="retention", model_version=None, upstream=None,
+            at=now - age, team=team, model="retention", model_version=None, upstream=None,
             endpoint="chat/completions", status=200, prompt_tokens=1, completion_tokens=1,
             latency_ms=1.0, ttft_ms=None, cache="bypass",
         ).row()  # fmt: skip
 
     async def scenario() -> tuple[int, list[RequestRecord]]:
         engine = db.create_engine(postgres_url)
-        log = RequestLog(
-            engine, RequestLogSettings(retention_days=7), PiiRedactor(), CollectorRegistry()
+        settings = RequestLogSettings(
+            retention_days=7, retention_days_by_team={"short": 1, "forever": 0}
         )
+        log = RequestLog(engine, settings, PiiRedactor(), CollectorRegistry())
         try:
             async with engine.begin() as conn:
                 await conn.execute(
                     request_log.insert(),
-                    [record(timedelta(days=8)), record(timedelta(days=6)), record(timedelta(0))],
+                    [
+                        record(timedelta(days=8)),
+                        record(timedelta(days=6)),
+                        record(timedelta(0)),
+                        record(timedelta(days=2), "short"),
+                        record(timedelta(hours=1), "short"),
+                        record(timedelta(days=100), "forever"),
+                    ],
                 )
             deleted = await log.prune(now)
             reader = RequestLogReader(engine_for(postgres_url))
@@ -258,8 +267,13 @@ def test_rows_past_the_retention_are_deleted(postgres_url: str) -> None:
             await engine.dispose()
 
     deleted, kept = asyncio.run(scenario())
-    assert deleted == 1
-    assert [round((now - r.at).total_seconds() / 86400) for r in kept] == [6, 0]
+    assert deleted == 2
+    assert sorted((r.team, round((now - r.at).total_seconds() / 86400)) for r in kept) == [
+        ("forever", 100),
+        ("short", 0),
+        ("t", 0),
+        ("t", 6),
+    ]
 
 
 def test_texts_postgresql_refuses_never_drop_other_rows(
