@@ -66,3 +66,46 @@ def test_the_checks() -> None:
     assert luhn_valid("79927398713") and not luhn_valid("79927398710")
     assert iban_valid("FR14 2004 1010 0505 0001 3M02 606")
     assert not iban_valid("FR14 2004 1010 0505 0001 3M02 607")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("key sk-llmops-Zq8vN2kLp0RtY6wXc4Bd9MfGh1Js3Ue5 leaked", "key <API_KEY> leaked"),
+        ("OPENAI_API_KEY=sk-proj-Ab12Cd34Ef56Gh78Ij90Kl12Mn34", "OPENAI_API_KEY=<API_KEY>"),
+        ("token ghp_aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5 here", "token <API_KEY> here"),
+        ("AWS key AKIAZ7Q4M2PLX9TB3KVN set", "AWS key <API_KEY> set"),
+        (
+            "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiJ9.SflKxwRJSMeKKF2QT4fwpMeJf36",
+            "Bearer <JWT>",
+        ),
+        (
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEA\n-----END OPENSSH PRIVATE KEY-----",
+            "<PRIVATE_KEY>",
+        ),
+        (
+            "postgres://app:Wint3r!x@db.internal:5432/app",
+            "postgres://app:<PASSWORD>@db.internal:5432/app",
+        ),
+        ("le mot de passe est Azerty123 merci", "le mot de passe est <PASSWORD> merci"),
+        ("Passwort: geheim99", "Passwort: <PASSWORD>"),
+        ("client_secret = 'f3A9kL0pQ2wE7rT5yU8iO1'", "client_secret = '<SECRET>'"),
+    ],
+)
+def test_credentials_are_redacted(text: str, expected: str) -> None:
+    assert PiiRedactor().redact(text).text == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I forgot my password, can you send a reset link?",
+        "my password is correct but login fails",
+        "commit 9fceb02d0ae598e95dc970b74767f19372d61af8 broke the build",
+        "request id 3f6b2c1e-8d4a-4b7f-9c2e-1a5d7e9f0b3c",
+        "set OPENAI_API_KEY=sk-... in your .env",
+        "the sha256 is 2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",
+    ],
+)
+def test_look_alikes_are_left_alone(text: str) -> None:
+    assert PiiRedactor().redact(text).text == text

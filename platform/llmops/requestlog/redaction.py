@@ -1,9 +1,11 @@
 """PII redaction of request texts before anything is stored.
 
-Recognizers find spans of five kinds: email addresses, phone numbers
+Recognizers find spans of these kinds: email addresses, phone numbers
 (libphonenumber's matcher, which validates numbers per region), card numbers
-(13 to 19 digits passing the Luhn check), IBANs (the ISO 13616 mod-97 check) and IP
-addresses (v4 and v6, parsed by :mod:`ipaddress`). Each span is replaced by its
+(13 to 19 digits passing the Luhn check), IBANs (the ISO 13616 mod-97 check), IP
+addresses (v4 and v6, parsed by :mod:`ipaddress`), and credentials: API keys and tokens
+by their providers' formats, JWTs, PEM private keys, and passwords and secrets where the
+text names them. Each span is replaced by its
 kind in angle brackets, ``<EMAIL_ADDRESS>``. Checksums and parsing keep ordinary
 numbers (order ids, amounts, dates, times) out. Why not Presidio: see
 docs/decisions/0008-request-log-redaction.md.
@@ -112,7 +114,75 @@ def phones(text: str, regions: Sequence[str] = PHONE_REGIONS) -> Iterator[Span]:
             yield Span(m.start, m.end, "PHONE_NUMBER")
 
 
-DEFAULT_RECOGNIZERS: tuple[Recognizer, ...] = (emails, ibans, cards, ip_addresses, phones)
+_TOKENS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (kind, re.compile(pattern))
+    for kind, pattern in (
+        (
+            "PRIVATE_KEY",
+            r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY-----",
+        ),
+        (
+            "API_KEY",
+            r"(?<![\w-])sk-(?:llmops-|proj-|svcacct-|admin-|ant-(?:api|admin)\d\d-)?[A-Za-z0-9_-]{20,}",
+        ),
+        ("API_KEY", r"(?<!\w)(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}"),
+        ("API_KEY", r"(?<![A-Z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![A-Z0-9])"),
+        ("API_KEY", r"(?<!\w)gh[pousr]_[A-Za-z0-9]{30,}|(?<!\w)github_pat_[A-Za-z0-9_]{30,}"),
+        ("API_KEY", r"(?<!\w)glpat-[A-Za-z0-9_-]{20,}"),
+        ("API_KEY", r"(?<!\w)xox[abposr]-[A-Za-z0-9-]{10,}"),
+        ("API_KEY", r"(?<!\w)AIza[0-9A-Za-z_-]{35}"),
+        ("JWT", r"(?<![\w-])eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{10,}"),
+    )
+)
+"""Credentials recognisable by their own format (providers' documented prefixes)."""
+_URL_PASSWORD = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s:/@]+:(?P<secret>[^\s@/]+)@")
+_NAMED_SECRET = re.compile(
+    r"(?i)\b(?:aws_secret_access_key|secret_access_key|client_secret|api[_-]?key|"
+    r"access[_-]?token|auth[_-]?token|secret[_-]?key|secret)\b[\"']?\s*[:=]\s*[\"']?"
+    r"(?P<secret>[A-Za-z0-9_\-./+=]{16,})"
+)
+# The words that name a password (no password themselves).
+_PASSWORD_WORDS = r"password|passwd|pwd|mot de passe|mdp|contrase(?:ñ|n)a|clave|passwort|kennwort"  # noqa: S105
+_PASSWORD_SET = re.compile(
+    rf"(?i)\b(?:{_PASSWORD_WORDS})\b[\"']?\s*[:=]\s*[\"']?(?P<secret>[^\s\"',;]{{4,}})"
+)
+_PASSWORD_SAID = re.compile(
+    rf"(?i)\b(?:{_PASSWORD_WORDS})\b\s+(?:is|est|es|ist|was|war|era|c'est)\s+[\"'«]?\s*"
+    r"(?P<secret>[^\s\"',;»]{4,})"
+)
+
+
+def _looks_made_up(word: str) -> bool:
+    """A password said in words ("my password is X") holds a digit or a sign, or mixed
+    case past its first letter: "my password is correct" names none."""
+    return any(not c.isalpha() for c in word.rstrip(".!?")) or word[1:] != word[1:].lower()
+
+
+def credentials(text: str) -> Iterator[Span]:
+    """Keys, tokens and private keys by their formats; passwords and secrets where the
+    text says what they are ("password: ...", "client_secret=...", "user:pass@host")."""
+    for kind, pattern in _TOKENS:
+        for m in pattern.finditer(text):
+            yield Span(m.start(), m.end(), kind)
+    for pattern, kind in ((_URL_PASSWORD, "PASSWORD"), (_NAMED_SECRET, "SECRET")):
+        for m in pattern.finditer(text):
+            yield Span(m.start("secret"), m.end("secret"), kind)
+    for m in _PASSWORD_SET.finditer(text):
+        yield Span(m.start("secret"), m.end("secret"), "PASSWORD")
+    for m in _PASSWORD_SAID.finditer(text):
+        secret = m.group("secret").rstrip(".!?")
+        if _looks_made_up(secret):
+            yield Span(m.start("secret"), m.start("secret") + len(secret), "PASSWORD")
+
+
+DEFAULT_RECOGNIZERS: tuple[Recognizer, ...] = (
+    credentials,
+    emails,
+    ibans,
+    cards,
+    ip_addresses,
+    phones,
+)
 
 
 class PiiRedactor:
@@ -139,10 +209,18 @@ class PiiRedactor:
         return Redacted("".join(out), len(spans))
 
 
+CREDENTIAL_KINDS = frozenset({"PRIVATE_KEY", "API_KEY", "JWT", "PASSWORD", "SECRET"})
+"""Kinds that win an overlap whatever its length: in "user:pa55@db.host" the password, not
+the address-like "pa55@db.host"."""
+
+
 def _without_overlaps(spans: list[Span]) -> list[Span]:
-    """Spans in text order, none overlapping: the longer one wins."""
+    """Spans in text order, none overlapping: a credential wins, then the longer one."""
     kept: list[Span] = []
-    for s in sorted(spans, key=lambda s: (-(s.end - s.start), s.start)):
+    ranked = sorted(
+        spans, key=lambda s: (s.kind not in CREDENTIAL_KINDS, -(s.end - s.start), s.start)
+    )
+    for s in ranked:
         if all(s.end <= k.start or s.start >= k.end for k in kept):
             kept.append(s)
     return sorted(kept, key=lambda s: s.start)
