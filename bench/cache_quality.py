@@ -29,7 +29,7 @@ import argparse
 import asyncio
 import hashlib
 import json
-import math
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -38,6 +38,9 @@ from typing import Any
 
 import numpy as np
 
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # run as a file: find `bench`
+
+from bench._stats import wilson
 from gateway.cache.embedding import MINILM_DIMENSIONS, BatchingEmbedder, Vector, load_minilm
 from gateway.cache.memory import MemoryCacheStore
 from gateway.cache.service import ResponseCache, Result
@@ -53,7 +56,6 @@ SETS = {
     "sealed2": "cache_sealed2.jsonl",
 }
 BASELINE_THRESHOLDS = (0.8, 0.9, 0.95)
-Z95 = 1.959964
 ANSWER = b'{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"cached"},"finish_reason":"stop"}]}'
 
 
@@ -85,16 +87,6 @@ def load_pairs(name: str) -> list[dict[str, Any]]:
         pair.setdefault("tenant_a", "team-a")
         pair.setdefault("tenant_b", pair["tenant_a"])
     return pairs
-
-
-def wilson(successes: int, n: int) -> tuple[float, float]:
-    """The 95% Wilson score interval of a proportion."""
-    if n == 0:
-        return 0.0, 1.0
-    p = successes / n
-    centre = (p + Z95**2 / (2 * n)) / (1 + Z95**2 / n)
-    half = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / (1 + Z95**2 / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def request_for(text: str) -> Any:
@@ -239,11 +231,11 @@ def main() -> None:
 
 def verifier_cost(texts: list[str]) -> None:
     """The verifier's cost per candidate, cold (language and reading computed) and warm."""
-    from gateway.cache import language, verifier
+    from gateway.cache import language, reading, verifier
 
     pairs = list(zip(texts[::2], texts[1::2], strict=False))
     language.detect.cache_clear()
-    verifier.read.cache_clear()
+    reading.read.cache_clear()
     started = time.perf_counter()
     for a, b in pairs:
         verifier.difference(a, b)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from gateway.auth import bearer
 from gateway.errors import AuthenticationFailed, InvalidRequest, PermissionDenied
 from gateway.keys.store import MAX_LIMIT, UNSET, CreatedKey, KeyRecord, KeyStore, Team, Unset
-from gateway.privacy import Privacy, Subject
+from gateway.privacy import Privacy, SubjectQuery
 from gateway.settings import GatewaySettings
 
 Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT)]
@@ -188,14 +188,14 @@ class ForgetBody(SubjectBody):
 @router.post("/privacy/forget")
 async def forget(body: ForgetBody, privacy: PrivacyDep, actor: Actor) -> dict[str, Any]:
     """Erase a subject's request-log rows (or count them, with ``dry_run``)."""
-    subject = Subject(user=body.user, key_id=body.key_id, team=body.team)
+    subject = SubjectQuery(user=body.user, key_id=body.key_id, team=body.team)
     return (await privacy.forget(subject, actor=actor, dry_run=body.dry_run)).json()
 
 
 @router.post("/privacy/export")
 async def export(body: SubjectBody, privacy: PrivacyDep, _: Actor) -> dict[str, Any]:
     """A subject's request-log rows, as stored (texts redacted)."""
-    rows = await privacy.export(Subject(user=body.user, key_id=body.key_id, team=body.team))
+    rows = await privacy.export(SubjectQuery(user=body.user, key_id=body.key_id, team=body.team))
     return {"object": "list", "data": rows}
 
 

@@ -10,7 +10,6 @@ Response-cache entries are not erased here: they expire after ``cache.ttl_second
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +24,7 @@ from llmops.requestlog.table import RequestRecord, request_log
 
 
 @dataclass(frozen=True, slots=True)
-class Subject:
+class SubjectQuery:
     """Exactly one of: an end user's name, a key id, a team."""
 
     user: str | None = None
@@ -60,7 +59,7 @@ class Privacy:
         self._engine = engine
         self._hasher = hasher
 
-    def _target(self, subject: Subject) -> tuple[str, sa.ColumnElement[bool]]:
+    def _target(self, subject: SubjectQuery) -> tuple[str, sa.ColumnElement[bool]]:
         if subject.user:
             digest = self._hasher.user_hash(subject.user.strip())
             return f"user:{digest}", request_log.c.user_hash == digest
@@ -69,7 +68,7 @@ class Privacy:
         assert subject.team
         return f"team:{subject.team}", request_log.c.team == subject.team
 
-    async def forget(self, subject: Subject, *, actor: str, dry_run: bool = False) -> Erasure:
+    async def forget(self, subject: SubjectQuery, *, actor: str, dry_run: bool = False) -> Erasure:
         target, where = self._target(subject)
         async with self._engine.begin() as conn:
             if dry_run:
@@ -88,14 +87,10 @@ class Privacy:
                 )
         return Erasure(target, rows, dry_run)
 
-    async def export(self, subject: Subject) -> list[dict[str, Any]]:
-        """The subject's request-log rows, oldest first, as JSON-ready dicts."""
+    async def export(self, subject: SubjectQuery) -> list[dict[str, Any]]:
+        """The subject's request-log rows, oldest first."""
         _, where = self._target(subject)
         query = sa.select(request_log).where(where).order_by(request_log.c.at, request_log.c.id)
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [_json(RequestRecord.from_row(row).row()) for row in rows]
-
-
-def _json(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items()}
+        return [RequestRecord.from_row(row).row() for row in rows]

@@ -19,7 +19,8 @@ import orjson
 
 from gateway import sse
 from gateway.cache.embedding import Embedder
-from gateway.cache.lexicon import LEXICONS, WORD, fold
+from gateway.cache.languages import LEXICONS
+from gateway.cache.lexicon import WORD, fold
 from gateway.requestlog import completion_text
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -47,8 +48,8 @@ _NEGATIONS = frozenset().union(*(lex.negations for lex in LEXICONS.values())) | 
 
 
 def _negations(text: str) -> int:
-    words = WORD.findall(fold(text).replace("n't", " n't"))
-    return sum(w in _NEGATIONS for w in words) + fold(text).count("n't")
+    folded = fold(text)
+    return sum(w in _NEGATIONS for w in WORD.findall(folded)) + folded.count("n't")
 
 
 def _normal(text: str) -> str:

@@ -68,7 +68,7 @@ class State(StrEnum):
 
 
 @dataclass(slots=True)
-class _Stratum:
+class _Bin:
     """The candidates of one similarity bin: seen, checked, and checked wrong."""
 
     seen: float = 0.0
@@ -79,9 +79,6 @@ class _Stratum:
         self.seen *= factor
         self.checked *= factor
         self.wrong *= factor
-
-
-_Bin = _Stratum
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import click
 import orjson
 
 from gateway import db
-from gateway.privacy import Privacy, Subject
+from gateway.privacy import Privacy, SubjectQuery
 from gateway.subjects import SubjectHasher
 from llmops.cli.common import config_option, json_option, load_gateway_settings, print_json, run
 
@@ -64,9 +64,11 @@ def forget(
     as_json: bool,
 ) -> None:
     """Erase a subject's request-log rows, and record the erasure in the audit trail."""
-    subject = run(_subject(user, key_id, team))
     actor = f"cli:{getpass.getuser()}"
-    erasure = _with_privacy(config_path, lambda p: p.forget(subject, actor=actor, dry_run=dry_run))
+    erasure = _with_privacy(
+        config_path,
+        lambda p: p.forget(SubjectQuery(user, key_id, team), actor=actor, dry_run=dry_run),
+    )
     if as_json:
         print_json(erasure.json())
         return
@@ -89,15 +91,10 @@ def export(
     config_path: Path | None,
 ) -> None:
     """Write a subject's request-log rows as JSON lines (texts as stored: redacted)."""
-    subject = run(_subject(user, key_id, team))
-    rows = _with_privacy(config_path, lambda p: p.export(subject))
+    rows = _with_privacy(config_path, lambda p: p.export(SubjectQuery(user, key_id, team)))
     lines = b"".join(orjson.dumps(row) + b"\n" for row in rows)
     if out is None:
         sys.stdout.buffer.write(lines)
     else:
         out.write_bytes(lines)
         click.echo(f"{len(rows)} rows written to {out}", err=True)
-
-
-async def _subject(user: str | None, key_id: str | None, team: str | None) -> Subject:
-    return Subject(user=user, key_id=key_id, team=team)
