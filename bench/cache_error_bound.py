@@ -153,7 +153,6 @@ async def replay(
     rng = random.Random(7)
     store = MemoryCacheStore(
         dimensions=embedder.dimensions,
-        ttl_seconds=10**6,
         max_bytes=1024 * 1024 * 1024,
         max_entries_per_namespace=100_000,
     )
@@ -182,7 +181,15 @@ async def replay(
                 semantic.add(section(lookup.entry.response) != truth)
         else:
             response = answer(group[text], rng, changed=changed)
-            cache.store(lookup, response=response, stream=False, version="1", reported="1")
+            cache.store(
+                lookup,
+                response=response,
+                stream=False,
+                version="1",
+                reported="1",
+                team=team,
+                subjects=(f"team:{team}",),
+            )
             await cache.drain()
         if step % report_every == 0 or step == len(events):
             e = bound.estimate(MODEL, ALL_TEAMS)

@@ -66,6 +66,7 @@ def entry(i: int) -> Entry:
         stream=False,
         version="1",
         created=time.time(),
+        ttl=3600,
     )
 
 
@@ -149,7 +150,6 @@ async def run_memory(n: int, lookups: int) -> str:
     before = rss_bytes()
     store = MemoryCacheStore(
         dimensions=MINILM_DIMENSIONS,
-        ttl_seconds=3600,
         max_bytes=8 * 1024**3,
         max_entries_per_namespace=n,
     )
@@ -178,7 +178,7 @@ async def run_redis(url: str, n: int, lookups: int) -> str:
     store = RedisCacheStore(
         url,
         dimensions=MINILM_DIMENSIONS,
-        ttl_seconds=3600,
+        longest_ttl_seconds=3600,
         max_bytes=8 * 1024**3,
         max_entries=n,
         max_entries_per_namespace=n,

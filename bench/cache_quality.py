@@ -101,7 +101,6 @@ async def ours(
     for pair in pairs:
         store = MemoryCacheStore(
             dimensions=MINILM_DIMENSIONS,
-            ttl_seconds=3600,
             max_bytes=64 * 1024 * 1024,
             max_entries_per_namespace=1000,
         )
@@ -111,7 +110,15 @@ async def ours(
         first = await cache.lookup(
             request_for(pair["a"]), team=pair["tenant_a"], version="1", headers={}
         )
-        cache.store(first, response=ANSWER, stream=False, version="1", reported="1")
+        cache.store(
+            first,
+            response=ANSWER,
+            stream=False,
+            version="1",
+            reported="1",
+            team=pair["tenant_a"],
+            subjects=(f"team:{pair['tenant_a']}",),
+        )
         await cache.drain()  # the write happens in the background
         second = await cache.lookup(
             request_for(pair["b"]), team=pair["tenant_b"], version="1", headers={}

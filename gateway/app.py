@@ -29,7 +29,7 @@ from gateway.keys.material import KeyHasher
 from gateway.keys.store import KeyStore
 from gateway.metrics import GatewayMetrics, ReplicaGauges
 from gateway.openai_schema import Endpoint
-from gateway.privacy import Privacy
+from gateway.privacy import Privacy, registry_lineage
 from gateway.proxy import Proxy
 from gateway.ratelimit.base import RateLimiter
 from gateway.ratelimit.memory import MemoryRateLimiter
@@ -64,6 +64,23 @@ def _counters(settings: GatewaySettings) -> dict[str, tokens.TokenCounter]:
         for m in settings.models
         if m.tokenizer is not None
     }
+
+
+def privacy_of(
+    settings: GatewaySettings,
+    engine: AsyncEngine,
+    cache: ResponseCache | None,
+    request_log: RequestLog | None,
+) -> Privacy:
+    tracking = settings.privacy.tracking_uri
+    return Privacy(
+        engine,
+        SubjectHasher(settings.key_hash_secret),
+        cache=cache,
+        queued=request_log,
+        windows=settings.privacy.window_dirs,
+        lineage=registry_lineage(tracking) if tracking else None,
+    )
 
 
 def _request_log(
@@ -141,7 +158,7 @@ async def _services(
             limiter=limiter,
             proxy=proxy,
             metrics=metrics,
-            privacy=Privacy(engine, SubjectHasher(settings.key_hash_secret)),
+            privacy=privacy_of(settings, engine, cache, request_log),
             cache=cache,
         )
     finally:

@@ -46,7 +46,7 @@ from gateway.ratelimit.base import Admission, RateLimiter
 from gateway.relay import ClientGone, RelayStream
 from gateway.routing.pools import ModelPool
 from gateway.settings import GatewaySettings
-from gateway.subjects import SubjectHasher
+from gateway.subjects import SubjectHasher, tags_of
 from gateway.tracing import Tracing
 from gateway.upstream import UpstreamClient, UpstreamResponse
 from gateway.usage import StreamTally, Usage
@@ -240,7 +240,13 @@ class Proxy:
         if ex.pool.model != ex.parsed.model:
             return
         self._cache.store(
-            lookup, response=data, stream=stream, version=ex.version, reported=ex.reported_version
+            lookup,
+            response=data,
+            stream=stream,
+            version=ex.version,
+            reported=ex.reported_version,
+            team=ex.team,
+            subjects=tags_of(ex.team, ex.subject),
         )
 
     async def _read_body(self, request: Request) -> bytes:

@@ -140,6 +140,15 @@ class RequestLog:
         if self._queue.qsize() >= self._settings.batch_size:
             self._full.set()
 
+    async def forget(self, subject: str, *, dry_run: bool = False) -> int:
+        """Drop the queued rows of ``subject`` (a tag of
+        :func:`~llmops.requestlog.table.subject_tags`); how many."""
+        queued = self._take(self._queue.qsize())
+        kept = [p for p in queued if subject not in p.record.subjects]
+        for pending in queued if dry_run else kept:
+            self._queue.put_nowait(pending)
+        return len(queued) - len(kept)
+
     # -- off the request path --------------------------------------------------------------
 
     def _take(self, n: int) -> list[_Pending]:

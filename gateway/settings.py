@@ -194,6 +194,8 @@ class CacheSettings(_Strict):
     candidates: Annotated[int, Field(ge=1, le=32)] = 4
     """Nearest entries checked per lookup."""
     ttl_seconds: Annotated[float, Field(gt=0)] = 3600.0
+    ttl_seconds_by_team: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    """Teams whose answers are kept for another time than ``ttl_seconds`` (0: never kept)."""
     max_bytes: Annotated[int, Field(ge=1024 * 1024)] = 256 * 1024 * 1024
     """Bound on the entries' memory (in this process, or in Redis)."""
     max_entries: Annotated[int, Field(ge=1)] = 1_000_000
@@ -243,6 +245,16 @@ class RequestLogSettings(_Strict):
     prune_interval_seconds: Annotated[float, Field(gt=0)] = 3600.0
 
 
+class PrivacySettings(_Strict):
+    """Where else erasure looks (``llmops privacy forget``, ``POST /admin/privacy/forget``)."""
+
+    window_dirs: list[Path] = Field(default_factory=list)
+    """Directories of exported retraining windows (the drift monitor's ``state_dir`` and
+    any ``drift check --export`` target): a forgotten subject's lines are removed there."""
+    tracking_uri: str | None = None
+    """The MLflow registry whose versions' lineage says which were trained on those files."""
+
+
 class GatewaySettings(_Strict):
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str | None = None
@@ -272,6 +284,7 @@ class GatewaySettings(_Strict):
     routing: RoutingSettings = RoutingSettings()
     cache: CacheSettings = CacheSettings()
     request_log: RequestLogSettings = RequestLogSettings()
+    privacy: PrivacySettings = PrivacySettings()
 
     @model_validator(mode="after")
     def _cache_store(self) -> GatewaySettings:

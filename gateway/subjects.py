@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from llmops.requestlog.table import subject_tags
+
 USER_HEADER = "x-llmops-user"
 MAX_USER_CHARS = 256
 """Longer user names are cut before hashing."""
@@ -40,3 +42,10 @@ class SubjectHasher:
         if not isinstance(user, str) or not user.strip():
             return Subject(key_id, None)
         return Subject(key_id, self.user_hash(user.strip()))
+
+
+def tags_of(team: str, subject: Subject | None) -> tuple[str, ...]:
+    """The erasure tags of a request's data (:func:`llmops.requestlog.table.subject_tags`)."""
+    if subject is None:
+        return subject_tags(team, None, None)
+    return subject_tags(team, subject.key_id, subject.user_hash)

@@ -36,9 +36,19 @@ class Entry:
     """The model version that answered, as reported in ``x-llmops-model-version``."""
     created: float
     """Wall-clock seconds when it was stored."""
+    ttl: float
+    """Seconds it may live (the asking team's retention, or the cache's)."""
+    subjects: tuple[str, ...] = ()
+    """Whose question it answers, as erasure names them: ``team:<name>``, ``key:<id>`` and,
+    when the client named one, ``user:<keyed hash>``."""
 
     def size(self) -> int:
-        return ENTRY_OVERHEAD_BYTES + len(self.response) + len(self.text.encode())
+        return (
+            ENTRY_OVERHEAD_BYTES
+            + len(self.response)
+            + len(self.text.encode())
+            + sum(len(s) for s in self.subjects)
+        )
 
 
 class CacheStore(Protocol):
@@ -53,6 +63,11 @@ class CacheStore(Protocol):
 
     async def put(self, entry: Entry, vector: Vector | None) -> None:
         """Store ``entry`` (searchable by ``vector`` when given), evicting what its bounds need."""
+        ...
+
+    async def forget(self, subject: str, *, dry_run: bool = False) -> int:
+        """Delete every live entry whose ``subjects`` hold ``subject`` (count them only, with
+        ``dry_run``); how many. Every replica stops serving them at once."""
         ...
 
     async def start(self) -> None: ...

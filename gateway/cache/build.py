@@ -28,7 +28,7 @@ def store_for(settings: GatewaySettings, dimensions: int) -> CacheStore:
         return RedisCacheStore(
             settings.redis_url,
             dimensions=dimensions,
-            ttl_seconds=cache.ttl_seconds,
+            longest_ttl_seconds=max([cache.ttl_seconds, *cache.ttl_seconds_by_team.values()]),
             max_bytes=cache.max_bytes,
             max_entries=cache.max_entries,
             max_entries_per_namespace=cache.max_entries_per_namespace,
@@ -36,7 +36,6 @@ def store_for(settings: GatewaySettings, dimensions: int) -> CacheStore:
         )
     return MemoryCacheStore(
         dimensions=dimensions,
-        ttl_seconds=cache.ttl_seconds,
         max_bytes=cache.max_bytes,
         max_entries_per_namespace=cache.max_entries_per_namespace,
     )

@@ -3,7 +3,8 @@
 One least-recently-used order across namespaces bounds the bytes of all entries
 (texts, answers, vectors and their graph links); each namespace is also bounded
 in entries. Expired entries are dropped when met, and from the cold end of the
-order on every write, so nothing outlives its time to live for long.
+order on every write, so nothing outlives its time to live for long. Erasure walks
+all entries (a subject's are few, and erasures rare).
 """
 
 from __future__ import annotations
@@ -24,13 +25,11 @@ class MemoryCacheStore:
         self,
         *,
         dimensions: int,
-        ttl_seconds: float,
         max_bytes: int,
         max_entries_per_namespace: int,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._dimensions = dimensions
-        self._ttl = ttl_seconds
         self._max_bytes = max_bytes
         self._max_per_namespace = max_entries_per_namespace
         self._clock = clock
@@ -106,7 +105,18 @@ class MemoryCacheStore:
             self._indexes.pop(namespace, None)
 
     def _expired(self, entry: Entry) -> bool:
-        return self._clock() - entry.created >= self._ttl
+        return self._clock() - entry.created >= entry.ttl
+
+    async def forget(self, subject: str, *, dry_run: bool = False) -> int:
+        found = [
+            where
+            for where, (entry, _) in self._lru.items()
+            if subject in entry.subjects and not self._expired(entry)
+        ]
+        if not dry_run:
+            for where in found:
+                self._drop(*where)
+        return len(found)
 
     async def start(self) -> None:
         return None

@@ -10,6 +10,11 @@ the process, and a candidate is then read from Redis (which also tells whether
 it is still alive). A replica that starts later reads the feed from its start
 (bounded to ``max_entries`` vectors).
 
+Each entry is also listed under its subjects (a set per team, key and end user), so
+that erasing one deletes its entries in one step: every replica misses them from that
+moment (entries are read from Redis), their vectors leave the feed, and a removal
+record on the feed drops them from every mirror.
+
 Keys live under ``llmops:cache:``; the script touches keys it derives from
 member names, so it needs a single Redis (not Redis Cluster).
 """
@@ -42,7 +47,7 @@ FEED_BATCH = 512
 _HERE = Path(__file__).parent
 
 
-_PUT = LuaScript(_HERE / "put.lua")
+_ENTRIES = LuaScript(_HERE / "entries.lua")
 _GET = LuaScript(_HERE / "get.lua")
 
 
@@ -54,6 +59,8 @@ def encode(entry: Entry) -> bytes:
             "stream": entry.stream,
             "version": entry.version,
             "created": entry.created,
+            "ttl": entry.ttl,
+            "subjects": entry.subjects,
         }
     )
     return MAGIC + struct.pack(">I", len(header)) + header + entry.response
@@ -73,7 +80,16 @@ def decode(namespace: str, key: str, payload: bytes) -> Entry:
         stream=header["stream"],
         version=header["version"],
         created=header["created"],
+        ttl=header["ttl"],
+        subjects=tuple(header["subjects"]),
     )
+
+
+_ENTRY_KEYS = [PREFIX + k for k in ("lru", "size", "feed", "subjects", "records")]
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
 
 
 class _Mirror:
@@ -126,7 +142,7 @@ class RedisCacheStore:
         url: str,
         *,
         dimensions: int,
-        ttl_seconds: float,
+        longest_ttl_seconds: float,
         max_bytes: int,
         max_entries: int,
         max_entries_per_namespace: int,
@@ -135,7 +151,7 @@ class RedisCacheStore:
         self._redis = RespConnection(url, timeout=timeout)
         self._feed_redis = RespConnection(url, timeout=timeout + FEED_BLOCK_MS / 1000)
         self._dimensions = dimensions
-        self._ttl_ms = max(1, round(ttl_seconds * 1000))
+        self._longest_ms = _ms(longest_ttl_seconds)
         self._max_bytes = max_bytes
         self._max_entries = max_entries
         self._mirror = _Mirror(dimensions, max_entries, max_entries_per_namespace)
@@ -161,24 +177,22 @@ class RedisCacheStore:
     async def put(self, entry: Entry, vector: Vector | None) -> None:
         member = f"{entry.namespace}:{entry.key}"
         raw_vector = b"" if vector is None else np.asarray(vector, dtype=np.float32).tobytes()
+        ttl_ms = _ms(entry.ttl)
         await self._run(
-            _PUT,
-            [PREFIX + "e:" + member, PREFIX + "lru", PREFIX + "size", PREFIX + "feed"],
+            _ENTRIES,
+            _ENTRY_KEYS,
             [
-                member,
-                encode(entry),
-                self._ttl_ms,
-                self._max_bytes,
-                self._max_entries,
-                PREFIX + "e:",
-                entry.namespace,
-                entry.key,
-                raw_vector,
-                self._max_entries,
+                "put", PREFIX, member, encode(entry), ttl_ms, max(ttl_ms, self._longest_ms),
+                self._max_bytes, self._max_entries, entry.namespace, entry.key, raw_vector,
+                *entry.subjects,
             ],
-        )
+        )  # fmt: skip
         if vector is not None:
-            self._mirror.add(entry.namespace, entry.key, vector, time.time() + self._ttl_ms / 1000)
+            self._mirror.add(entry.namespace, entry.key, vector, time.time() + ttl_ms / 1000)
+
+    async def forget(self, subject: str, *, dry_run: bool = False) -> int:
+        args = ["forget", PREFIX, subject, "1" if dry_run else "0"]
+        return int(await self._run(_ENTRIES, _ENTRY_KEYS, args))
 
     async def ping(self) -> None:
         try:
@@ -222,6 +236,9 @@ class RedisCacheStore:
         for position, fields in records:
             self._feed_position = position.decode()
             values = dict(zip(fields[::2], fields[1::2], strict=True))
+            if b"del" in values:
+                self._mirror.remove(values[b"ns"].decode(), values[b"key"].decode())
+                continue
             expires = int(values[b"exp"]) / 1000
             vector = np.frombuffer(values[b"v"], dtype=np.float32)
             if expires <= now or vector.shape != (self._dimensions,):

@@ -197,11 +197,20 @@ class ResponseCache:
         return None
 
     def store(
-        self, lookup: Lookup, *, response: bytes, stream: bool, version: str, reported: str
+        self,
+        lookup: Lookup,
+        *,
+        response: bytes,
+        stream: bool,
+        version: str,
+        reported: str,
+        team: str,
+        subjects: tuple[str, ...],
     ) -> None:
         """Keep a complete answer (in the background: the client does not wait for it)
         under ``version``, the configured version whose replica answered; ``reported``
-        is what the answer said of its version."""
+        is what the answer said of its version. It lives as long as ``team``'s retention
+        says, listed under ``subjects`` for erasure."""
         plan = lookup.plan
         if plan is not None and lookup.candidate is not None and self.bound is not None:
             if self._checking < MAX_CHECKS:
@@ -209,7 +218,8 @@ class ResponseCache:
                 self._spawn(self._check(plan, lookup.candidate, response, stream))
             else:
                 self._count_check(plan.model, lookup.candidate.verdict, "skipped")
-        if plan is None or len(response) > self._settings.max_entry_bytes:
+        ttl = self._settings.ttl_seconds_by_team.get(team, self._settings.ttl_seconds)
+        if plan is None or len(response) > self._settings.max_entry_bytes or ttl <= 0:
             return
         namespace = plan.namespace(version)
         entry = Entry(
@@ -221,8 +231,20 @@ class ResponseCache:
             stream=stream,
             version=reported,
             created=time.time(),
+            ttl=ttl,
+            subjects=subjects,
         )
         self._spawn(self._put(entry, plan.text, lookup.vector))
+
+    async def forget(self, subject: str, *, dry_run: bool = False) -> int:
+        """Delete the entries of ``subject`` (``team:``, ``key:`` or ``user:``, as
+        :class:`~gateway.cache.base.Entry` lists them), after the writes in flight; the
+        readings of texts this process keeps for the verifier go too."""
+        await self.drain()
+        count = await self._store.forget(subject, dry_run=dry_run)
+        if not dry_run:
+            verifier.forget_texts()
+        return count
 
     async def _put(self, entry: Entry, text: str | None, vector: Vector | None) -> None:
         try:

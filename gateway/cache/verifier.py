@@ -74,6 +74,13 @@ def warm() -> None:
     language.detect("warm up")
 
 
+def forget_texts() -> None:
+    """Drops the readings (and languages) of texts kept for reuse: after an erasure, no
+    text of the erased subject stays in this process."""
+    read.cache_clear()
+    language.detect.cache_clear()
+
+
 def difference(query: str, cached: str) -> Difference | None:
     """The first kind of difference that makes ``cached`` unfit to answer ``query``."""
     a, b = read(query), read(cached)

@@ -4,17 +4,25 @@ erased on request (the admin API and the CLI), with the erasure in the audit tra
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from gateway.subjects import SubjectHasher
+from llmops.monitoring import dataset
+from llmops.registry.store import DATA_FILES_TAG, ModelRegistry
+from llmops.registry.tracking import RunLog
 from llmops.serving.echo import EchoServer
+from llmops.training import dataset as training
 from tests.requestlog.test_gateway_log import ask, wait_rows
 from tests.support.gateways import ADMIN_TOKEN, RunningGateway, gateway_in_thread, settings_for
 from tests.support.http import call, new_key
+from tests.support.traffic import records
 
 
 def admin(gateway: RunningGateway, path: str, body: dict[str, Any]) -> Any:
@@ -102,3 +110,63 @@ def test_a_user_is_exported_and_forgotten_and_others_are_kept(
     assert [r.prompt_text for r in wait_rows(sqlite_url, 1)] == ["bob asks"]
     refused = llmops(config, "forget")
     assert refused.returncode == 1 and "exactly one subject" in refused.stderr
+
+
+def test_a_user_leaves_exported_windows_and_the_versions_trained_on_them_are_named(
+    sqlite_url: str, mlflow_url: str, tmp_path: Path
+) -> None:
+    settings = settings_for(sqlite_url, {"echo": ["http://127.0.0.1:9/v1"]})
+    config = tmp_path / "gateway.yaml"
+    config.write_text(yaml.safe_dump(settings.model_dump(mode="json", exclude_none=True)))
+    hasher = SubjectHasher(settings.key_hash_secret)
+    ann, bob = hasher.user_hash("ann"), hasher.user_hash("bob")
+    rows = records(6, new_domain=False, seed=3)
+    rows = [
+        replace(r, key_id="k1", user_hash=ann if i % 3 == 0 else bob) for i, r in enumerate(rows)
+    ]
+    windows = tmp_path / "drift"
+    assert dataset.write_window(rows, windows / "bot" / "window-bot-1.jsonl", 100) == 6
+    assert dataset.write_window(rows[1:3], windows / "bot" / "window-bot-2.jsonl", 100) == 2
+    registry = ModelRegistry(mlflow_url)
+    name = f"bot-{secrets.token_hex(3)}"
+    trained = {}
+    for files in (["seed.jsonl", "window-bot-1.jsonl"], ["seed.jsonl", "window-bot-2.jsonl"]):
+        run = RunLog.start(registry, name, run_name="trained", tags={})
+        run.finish()
+        version = registry.register(
+            name, run_id=run.run_id, tags={DATA_FILES_TAG: json.dumps(files)}
+        )
+        trained[files[1]] = version.version
+
+    counted = llmops(
+        config, "forget", "--user", "ann", "--windows", str(windows), "--tracking-uri",
+        mlflow_url, "--dry-run", "--json",
+    )  # fmt: skip
+    assert counted.returncode == 0, counted.stderr
+    assert json.loads(counted.stdout)["window_lines"] == 2
+    assert len(training.load([windows / "bot" / "window-bot-1.jsonl"])) == 6  # untouched
+
+    erased = llmops(
+        config, "forget", "--user", "ann", "--windows", str(windows), "--tracking-uri",
+        mlflow_url, "--json",
+    )  # fmt: skip
+    assert erased.returncode == 0, erased.stderr
+    out = json.loads(erased.stdout)
+    assert (out["window_lines"], out["window_files"]) == (2, ["window-bot-1.jsonl"])
+    assert [(v["model"], v["version"], v["data_files"]) for v in out["model_versions"]] == [
+        (name, trained["window-bot-1.jsonl"], ["window-bot-1.jsonl"])
+    ]
+    left = training.load([windows / "bot" / "window-bot-1.jsonl"])  # still a training set
+    assert [c.prompt[0]["content"] for c in left.rows] == [
+        r.prompt_text for r in rows if r.user_hash == bob
+    ]
+    assert ann not in (windows / "bot" / "window-bot-1.jsonl").read_text()
+    assert len(training.load([windows / "bot" / "window-bot-2.jsonl"])) == 2
+
+    said = llmops(config, "forget", "--user", "bob", "--windows", str(windows))
+    assert said.returncode == 0, said.stderr
+    assert "6 lines of exported windows (files: window-bot-1.jsonl, window-bot-2.jsonl)" in (
+        said.stdout
+    )
+    assert "not searched (no --tracking-uri)" in said.stdout
+    assert "in the gateway's process" in said.stdout

@@ -73,7 +73,7 @@ class RetrainLoop:
         template = self._d.retrain
         if template is None:
             raise RetrainFailed(f"deployment {self._d.name!r} has no retrain template")
-        data = self._work_dir / f"window-{now:%Y%m%dT%H%M%S}.jsonl"
+        data = self._work_dir / f"window-{self._d.name}-{now:%Y%m%dT%H%M%S}.jsonl"
         rows = dataset.write_window(window, data, template.max_window_rows)
         if rows == 0:
             raise RetrainFailed("the drifted window holds no sampled request texts to train on")

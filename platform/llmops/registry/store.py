@@ -9,7 +9,7 @@ server.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +24,9 @@ T = TypeVar("T")
 HISTORY_TAG = "llmops.champion_history"
 """A registered model's tag: the versions that were champion, oldest first (JSON list)."""
 HISTORY_LIMIT = 50
+DATA_FILES_TAG = "data_files"
+"""A version's lineage tag: the names of its training files (JSON list), which erasure
+reads to say which versions learned from a forgotten person's data."""
 ADAPTER_ARTIFACT = "adapter"
 
 
@@ -131,6 +134,23 @@ class ModelRegistry:
         infos = [_info(mv) for mv in found]
         return sorted(infos, key=lambda v: int(v.version), reverse=True)
 
+    def trained_on(self, files: Collection[str]) -> list[VersionInfo]:
+        """Every version, of any model, whose training files include one of ``files``."""
+        wanted = set(files)
+        found: list[VersionInfo] = []
+        token: str | None = None
+        with _translated("searching versions by training data"):
+            while True:
+                page = self.client.search_model_versions(max_results=1000, page_token=token)
+                for mv in page:
+                    info = _info(mv)
+                    if wanted & set(data_files(info.tags)):
+                        found.append(info)
+                token = page.token
+                if not token:
+                    break
+        return sorted(found, key=lambda v: (v.model, int(v.version)))
+
     def register(self, name: str, *, run_id: str, tags: Mapping[str, str]) -> VersionInfo:
         """A new version of ``name`` (created if new) from the adapter the run logged."""
         self.ensure_model(name)
@@ -174,6 +194,14 @@ class ModelRegistry:
                 version.run_id, ADAPTER_ARTIFACT, str(destination)
             )
         return Path(path)
+
+
+def data_files(tags: Mapping[str, str]) -> list[str]:
+    try:
+        files = json.loads(tags.get(DATA_FILES_TAG, "[]"))
+    except ValueError:
+        return []
+    return [str(f) for f in files] if isinstance(files, list) else []
 
 
 def _quoted(name: str) -> str:

@@ -40,6 +40,17 @@ request_log = sa.Table(
 )
 
 
+def subject_tags(team: str, key_id: str | None, user_hash: str | None) -> tuple[str, ...]:
+    """How stored data (cache entries, exported windows) names whose it is, so that erasure
+    finds it: ``team:<name>``, ``key:<id>``, ``user:<keyed hash>``."""
+    tags = [f"team:{team}"]
+    if key_id is not None:
+        tags.append(f"key:{key_id}")
+    if user_hash is not None:
+        tags.append(f"user:{user_hash}")
+    return tuple(tags)
+
+
 @dataclass(frozen=True, slots=True)
 class RequestRecord:
     """One request as the log stores it. Texts are ``None`` when not sampled."""
@@ -68,6 +79,10 @@ class RequestRecord:
     """The key the request came with."""
     user_hash: str | None = None
     """The end user's keyed hash (``gateway.subjects``), when the client named one."""
+
+    @property
+    def subjects(self) -> tuple[str, ...]:
+        return subject_tags(self.team, self.key_id, self.user_hash)
 
     def row(self) -> dict[str, Any]:
         values = asdict(self)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from llmops.registry import materialize
-from llmops.registry.store import ModelRegistry
+from llmops.registry.store import DATA_FILES_TAG, ModelRegistry
 from llmops.registry.tracking import RunLog
 from llmops.training import dataset as datasets
 from llmops.training import session
@@ -132,6 +132,7 @@ def finetune(
             "dataset_rows": str(len(train_set)),
             "eval_rows": str(len(eval_set)),
             "base": base.base,
+            DATA_FILES_TAG: json.dumps([p.name for p in request.data]),
         }
         if base.parent_version is not None:
             lineage["parent_version"] = base.parent_version

@@ -28,7 +28,7 @@ def minilm() -> Encode:
 def cached_gateway(minilm: Encode, echo: EchoServer, sqlite_url: str) -> GatewayFactory:
     """Starts gateways with the cache on (``cache`` settings as keyword arguments), each
     with its own batching embedder over the one loaded model; ``models`` replaces the one
-    route to ``echo``. The error bound is off unless asked for (``max_wrong_rate``): these
+    route to ``echo``; ``request_log`` its settings. The error bound is off unless asked for (``max_wrong_rate``): these
     gateways serve every verified match at once, so that the lookup path can be tested
     alone; the bound has tests of its own."""
 
@@ -37,6 +37,7 @@ def cached_gateway(minilm: Encode, echo: EchoServer, sqlite_url: str) -> Gateway
         redis_url: str | None = None,
         limits: dict[str, Any] | None = None,
         models: list[dict[str, Any]] | None = None,
+        request_log: dict[str, Any] | None = None,
         **cache: Any,
     ) -> Iterator[RunningGateway]:
         settings = settings_for(
@@ -44,6 +45,7 @@ def cached_gateway(minilm: Encode, echo: EchoServer, sqlite_url: str) -> Gateway
             {"echo": [echo.url]},
             redis_url=redis_url,
             limits=limits or {},
+            request_log=request_log or {},
             cache={"enabled": True, "max_wrong_rate": None, **cache},
             **({"models": models} if models is not None else {}),
         )

@@ -13,6 +13,7 @@ from gateway.cache.base import CacheStore, Entry
 from gateway.cache.memory import MemoryCacheStore
 from gateway.cache.redis import RedisCacheStore
 from gateway.resp import RespConnection
+from tests.support.waiting import wait_until
 
 DIMENSIONS = 8
 StoreFactory = Callable[..., CacheStore]
@@ -24,7 +25,15 @@ def vector(*values: float) -> np.ndarray:
     return (v / np.linalg.norm(v)).astype(np.float32)
 
 
-def entry(key: str, namespace: str = "ns", size: int = 100, scope: str = "team:a") -> Entry:
+def entry(
+    key: str,
+    namespace: str = "ns",
+    *,
+    size: int = 100,
+    scope: str = "team:a",
+    ttl: float = 60,
+    subjects: tuple[str, ...] = ("team:a", "key:k1"),
+) -> Entry:
     return Entry(
         namespace=namespace,
         key=key,
@@ -34,6 +43,8 @@ def entry(key: str, namespace: str = "ns", size: int = 100, scope: str = "team:a
         stream=False,
         version="1",
         created=time.time(),
+        ttl=ttl,
+        subjects=subjects,
     )
 
 
@@ -57,7 +68,6 @@ async def make_store(request: pytest.FixtureRequest, redis_url: str) -> AsyncIte
         if request.param == "memory":
             store = MemoryCacheStore(
                 dimensions=DIMENSIONS,
-                ttl_seconds=ttl,
                 max_bytes=max_bytes,
                 max_entries_per_namespace=per_namespace,
             )
@@ -65,7 +75,7 @@ async def make_store(request: pytest.FixtureRequest, redis_url: str) -> AsyncIte
             store = RedisCacheStore(
                 redis_url,
                 dimensions=DIMENSIONS,
-                ttl_seconds=ttl,
+                longest_ttl_seconds=ttl,
                 max_bytes=max_bytes,
                 max_entries=max_entries,
                 max_entries_per_namespace=per_namespace,
@@ -99,7 +109,7 @@ async def test_exact_reads_and_nearest_entries(make_store: StoreFactory) -> None
 async def test_entries_expire(make_store: StoreFactory) -> None:
     store = make_store(ttl=0.3)
     await store.start()
-    await store.put(entry("k1"), vector(1, 0))
+    await store.put(entry("k1", ttl=0.3), vector(1, 0))
     assert await store.get("ns", "k1") is not None
     await asyncio.sleep(0.4)
     assert await store.get("ns", "k1") is None
@@ -131,9 +141,29 @@ async def test_each_namespace_is_bounded(make_store: StoreFactory) -> None:
     assert await store.get("ns", "k0") is None
 
 
+async def test_a_subject_is_forgotten_and_only_that_subject(make_store: StoreFactory) -> None:
+    store = make_store()
+    await store.start()
+    ann = ("team:a", "key:k1", "user:ann")
+    bob = ("team:a", "key:k1", "user:bob")
+    await store.put(entry("a1", subjects=ann), vector(1, 0))
+    await store.put(entry("a2", namespace="other", subjects=ann), None)
+    await store.put(entry("b1", subjects=bob), vector(0, 1))
+    assert await store.forget("user:ann", dry_run=True) == 2
+    assert await store.get("ns", "a1") is not None  # counted, kept
+    assert await store.forget("user:ann") == 2
+    assert await store.get("ns", "a1") is None
+    assert await store.get("other", "a2") is None
+    assert [k for k, _ in await store.similar("ns", vector(1, 0), 2)] in (["b1"], ["a1", "b1"])
+    assert await store.get("ns", "b1") is not None
+    assert await store.forget("user:ann") == 0
+    assert await store.forget("key:k1") == 1  # bob's, through the key
+    assert await store.get("ns", "b1") is None
+
+
 async def test_the_memory_store_accounts_its_bytes() -> None:
     store = MemoryCacheStore(
-        dimensions=DIMENSIONS, ttl_seconds=60, max_bytes=200_000, max_entries_per_namespace=10**6
+        dimensions=DIMENSIONS, max_bytes=200_000, max_entries_per_namespace=10**6
     )
     for i in range(1000):
         await store.put(entry(f"k{i}", namespace=f"ns{i % 7}", size=1000), vector(1, i))
@@ -150,7 +180,7 @@ async def test_a_vector_written_through_one_redis_store_is_found_by_another(
     admin = RespConnection(redis_url)
     await admin.call("FLUSHDB")
     await admin.close()
-    settings = {"dimensions": DIMENSIONS, "ttl_seconds": 60, "max_bytes": 10**8}
+    settings = {"dimensions": DIMENSIONS, "longest_ttl_seconds": 60, "max_bytes": 10**8}
     writer = RedisCacheStore(
         redis_url, max_entries=1000, max_entries_per_namespace=1000, **settings
     )
@@ -175,3 +205,39 @@ async def test_a_vector_written_through_one_redis_store_is_found_by_another(
     finally:
         await writer.close()
         await reader.close()
+
+
+async def test_an_erasure_through_one_redis_store_holds_for_every_replica(
+    redis_url: str,
+) -> None:
+    admin = RespConnection(redis_url)
+    await admin.call("FLUSHDB")
+    settings = {"dimensions": DIMENSIONS, "longest_ttl_seconds": 60, "max_bytes": 10**8}
+    one = RedisCacheStore(redis_url, max_entries=1000, max_entries_per_namespace=1000, **settings)
+    two = RedisCacheStore(redis_url, max_entries=1000, max_entries_per_namespace=1000, **settings)
+    await one.start()
+    await two.start()
+    try:
+        await one.put(entry("ann", subjects=("team:a", "user:ann")), vector(1, 0))
+        await one.put(entry("bob", subjects=("team:a", "user:bob")), vector(0, 1))
+        await wait_until(lambda: two.similar("ns", vector(1, 0), 2), lambda r: len(r) == 2)
+        assert await two.forget("user:ann") == 1
+        assert await one.get("ns", "ann") is None  # at once, on the other replica too
+        assert await one.get("ns", "bob") is not None
+        # The vector leaves the feed and every replica's mirror.
+        await wait_until(
+            lambda: one.similar("ns", vector(1, 0), 2), lambda r: [k for k, _ in r] == ["bob"]
+        )
+        feed = await admin.call("XRANGE", "llmops:cache:feed", "-", "+")
+        assert not any(b"ann" in value for _, fields in feed if b"v" in fields for value in fields)
+        late = RedisCacheStore(
+            redis_url, max_entries=1000, max_entries_per_namespace=1000, **settings
+        )
+        await late.start()
+        await asyncio.wait_for(late.synced.wait(), 5)
+        assert [k for k, _ in await late.similar("ns", vector(1, 0), 2)] == ["bob"]
+        await late.close()
+    finally:
+        await one.close()
+        await two.close()
+        await admin.close()
