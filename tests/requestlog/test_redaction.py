@@ -109,3 +109,66 @@ def test_credentials_are_redacted(text: str, expected: str) -> None:
 )
 def test_look_alikes_are_left_alone(text: str) -> None:
     assert PiiRedactor().redact(text).text == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # National identifiers, each by its own check.
+        ("SSN 123-45-6789 on file", "SSN <NATIONAL_ID> on file"),
+        ("my social security number is 123456789", "my social security number is <NATIONAL_ID>"),
+        ("NIR : 1 85 05 78 006 084 91", "NIR : <NATIONAL_ID>"),
+        ("numéro 2 69 05 2A 004 012 28", "numéro <NATIONAL_ID>"),
+        ("NI number AB 12 34 56 C please", "NI number <NATIONAL_ID> please"),
+        ("DNI 12345678Z", "DNI <NATIONAL_ID>"),
+        ("NIE X1234567L", "NIE <NATIONAL_ID>"),
+        # Phones from any region however spaced; "00" for "+".
+        ("WhatsApp +234 803 123 4567", "WhatsApp <PHONE_NUMBER>"),
+        ("ring 0044 20 7946 0958", "ring <PHONE_NUMBER>"),
+        ("mobile +33612345678.", "mobile <PHONE_NUMBER>."),
+        ("+44 (0)20 7946 0958 is the office", "<PHONE_NUMBER> is the office"),
+        # Dates of birth, named as such.
+        ("born on 14/03/1987 in Leeds", "born on <DATE_OF_BIRTH> in Leeds"),
+        ("née le 3 mai 1979", "née le <DATE_OF_BIRTH>"),
+        ("fecha de nacimiento: 7 de marzo de 1976", "fecha de nacimiento: <DATE_OF_BIRTH>"),
+        ("geboren am 7. Juni 1968", "geboren am <DATE_OF_BIRTH>"),
+        # Postal addresses.
+        ("send it to 221B Baker Street, London NW1 6XE.", "send it to <ADDRESS>."),
+        ("4521 Oak Ridge Dr, Austin, TX 78731", "<ADDRESS>"),
+        ("j'habite 12 rue des Lilas, 75011 Paris", "j'habite <ADDRESS>"),
+        ("Calle Mayor 5, 3º B, 28013 Madrid", "<ADDRESS>"),
+        ("Hauptstraße 17, 10827 Berlin", "<ADDRESS>"),
+        # Names: after a title or an introduction, as first name and surname, signatures.
+        ("please ask Mrs. Okafor to call", "please ask Mrs. <PERSON> to call"),
+        ("Bonjour, je m'appelle Anne-Sophie Lefèvre.", "Bonjour, je m'appelle <PERSON>."),
+        ("hi its marco rossi again", "hi its <PERSON> again"),
+        ("The refund went to Priya Natarajan yesterday", "The refund went to <PERSON> yesterday"),
+        ("Thanks for the help!\nOluwaseun", "Thanks for the help!\n<PERSON>"),
+        ("Sehr geehrte Frau Yilmaz,", "Sehr geehrte Frau <PERSON>,"),
+        ("Nombre: María del Carmen Fuentes", "Nombre: <PERSON>"),
+    ],
+)
+def test_people_and_their_identifiers_are_redacted(text: str, expected: str) -> None:
+    assert REDACTOR.redact(text).text == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "commande n° 0612345678 pas reçue",
+        "Vertragsnummer 71 44 209 83",
+        "Bestellung Nr. 302-5518820 ist unterwegs",
+        "invoice F-2024-08-1172 and job 552-JX-1180",
+        "delivered on 14/03/1987 to the wrong door",
+        "the shop on Oxford Street in Madrid",
+        "Is Prime shipping available? Mark as read does nothing.",
+        "I bought Louis Vuitton and Johnson & Johnson products at Carrefour",
+        "Saturday 14 September works; the Grace period ends in March.",
+        "ECONNREFUSED from the KLM API, ticket TCK-2024-4410",
+        "SSN-like 000-12-3456 and 123-00-4567 are never issued",
+        "QQ 12 34 56 C is the example National Insurance number",
+        "1 85 05 78 006 084 92 fails its key",
+    ],
+)
+def test_look_alikes_of_people_are_left_alone(text: str) -> None:
+    assert REDACTOR.redact(text).text == text

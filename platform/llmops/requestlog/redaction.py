@@ -19,14 +19,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-import phonenumbers
+from llmops.requestlog.identifiers import national_ids, phones
+from llmops.requestlog.people import addresses, birth_dates, person_names
+from llmops.requestlog.spans import Span
 
-
-@dataclass(frozen=True, slots=True)
-class Span:
-    start: int
-    end: int
-    kind: str
+__all__ = ["PiiRedactor", "Redacted", "Redactor", "Span"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +47,6 @@ _CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d)")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
-PHONE_REGIONS = ("US", "GB", "DE", "FR", "IN")
-"""Regions whose national formats are read (international ``+`` numbers always are)."""
 
 
 def emails(text: str) -> Iterator[Span]:
@@ -106,14 +101,6 @@ def ip_addresses(text: str) -> Iterator[Span]:
             yield Span(m.start(), m.end(), "IP_ADDRESS")
 
 
-def phones(text: str, regions: Sequence[str] = PHONE_REGIONS) -> Iterator[Span]:
-    for region in regions:
-        for m in phonenumbers.PhoneNumberMatcher(
-            text, region, leniency=phonenumbers.Leniency.VALID
-        ):
-            yield Span(m.start, m.end, "PHONE_NUMBER")
-
-
 _TOKENS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern))
     for kind, pattern in (
@@ -152,6 +139,27 @@ _PASSWORD_SAID = re.compile(
 )
 
 
+_PASSWORD_WORD = re.compile(rf"(?i)\b(?:{_PASSWORD_WORDS})\b")
+_TOKEN = re.compile(r"[^\s\"',;«»()]+")
+_CODE = re.compile(r"^(?:[A-Z]{2,6}[-_]?\d[\w-]*|\d[\d./-]*|v?\d+(?:\.\d+)+)$")
+"""Identifiers and versions that sit near the word password: "TCK-558201", "2.4.1"."""
+
+
+def _strongly_made_up(word: str) -> bool:
+    """Letters with digits or signs, as a password is chosen: "Tr0mb0ne!Sunset77"."""
+    letters = any(c.isalpha() for c in word)
+    digits = any(c.isdigit() for c in word)
+    signs = any(c in "!#$%&*+=?@^_~" for c in word)
+    mixed = word[1:] != word[1:].lower()
+    return (
+        letters
+        and (digits or signs or mixed)
+        and not _CODE.match(word)
+        and "@" not in word[1:-1]
+        and "://" not in word
+    )
+
+
 def _looks_made_up(word: str) -> bool:
     """A password said in words ("my password is X") holds a digit or a sign, or mixed
     case past its first letter: "my password is correct" names none."""
@@ -167,12 +175,27 @@ def credentials(text: str) -> Iterator[Span]:
     for pattern, kind in ((_URL_PASSWORD, "PASSWORD"), (_NAMED_SECRET, "SECRET")):
         for m in pattern.finditer(text):
             yield Span(m.start("secret"), m.end("secret"), kind)
+    yield from passwords(text)
+
+
+def passwords(text: str) -> Iterator[Span]:
+    """ "password: X", "my password is X", "changed the password to X"."""
     for m in _PASSWORD_SET.finditer(text):
         yield Span(m.start("secret"), m.end("secret"), "PASSWORD")
     for m in _PASSWORD_SAID.finditer(text):
         secret = m.group("secret").rstrip(".!?")
         if _looks_made_up(secret):
             yield Span(m.start("secret"), m.start("secret") + len(secret), "PASSWORD")
+    for word in _PASSWORD_WORD.finditer(text):
+        after = text[word.end() : word.end() + 60].split("\n", 1)[0]
+        for token in _TOKEN.finditer(after):
+            secret = token.group().rstrip(".?")
+            if 6 <= len(secret) <= 64 and _strongly_made_up(secret):
+                start = word.end() + token.start()
+                yield Span(start, start + len(secret), "PASSWORD")
+                break
+            if token.group()[-1:] in {".", "?", "!"} and len(token.group()) > 1:
+                break  # the sentence ends
 
 
 DEFAULT_RECOGNIZERS: tuple[Recognizer, ...] = (
@@ -181,7 +204,11 @@ DEFAULT_RECOGNIZERS: tuple[Recognizer, ...] = (
     ibans,
     cards,
     ip_addresses,
+    national_ids,
     phones,
+    birth_dates,
+    addresses,
+    person_names,
 )
 
 

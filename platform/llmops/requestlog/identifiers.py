@@ -1,0 +1,145 @@
+"""National identifiers, each validated by its own rules, and phone numbers in context.
+
+- US Social Security numbers: area not 000, 666 or 900-999, group not 00, serial not
+  0000; written 3-2-4 with dashes or spaces, or as 9 digits where the text names them.
+- French NIR: sex (1 or 2), year, month, department (2A/2B for Corsica), commune, order,
+  and the key 97 - (number mod 97).
+- UK National Insurance numbers: the prefixes HMRC issues, six digits, a suffix A-D.
+- Spanish DNI and NIE: the check letter of the number mod 23.
+- Phone numbers: libphonenumber's matcher (valid numbers only), international numbers
+  from any region however spaced (``+``, or ``00``), and national numbers of a few
+  regions, except where the words before call the number an order, a reference, a ticket
+  and the like (an order number shaped like a French mobile stays).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+
+import phonenumbers
+
+from llmops.requestlog.spans import Span
+
+_SSN = re.compile(r"(?<![\d-])(\d{3})([- ]?)(\d{2})\2(\d{4})(?![\d-])")
+_SSN_WORDS = re.compile(
+    r"(?i)\b(?:ssn|social security|soc\.? sec\.?|taxpayer|itin|sécurité sociale|"
+    r"seguridad social|sozialversicherung)\b"
+)
+_NIR = re.compile(
+    r"(?<![\dA-Za-z])([12]) ?(\d{2}) ?(\d{2}) ?(\d{2}|2[AaBb]) ?(\d{3}) ?(\d{3}) ?(\d{2})(?![\d])"
+)
+_NINO = re.compile(
+    r"(?<![A-Za-z0-9])([A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]) ?(\d{2}) ?(\d{2}) ?(\d{2}) ?([A-D])"
+    r"(?![A-Za-z0-9])"
+)
+_NINO_NOT_ISSUED = frozenset({"BG", "GB", "NK", "KN", "TN", "NT", "ZZ"})
+_DNI = re.compile(r"(?<![\w-])(\d{8})[- ]?([A-Za-z])(?![\w-])")
+_NIE = re.compile(r"(?<![\w-])([XYZxyz])[- ]?(\d{7})[- ]?([A-Za-z])(?![\w-])")
+_DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
+
+
+def _ssn_valid(area: str, group: str, serial: str) -> bool:
+    return area not in {"000", "666"} and area[0] != "9" and group != "00" and serial != "0000"
+
+
+def national_ids(text: str) -> Iterator[Span]:
+    for found in (_ssns, _nirs, _ninos, _dnis):
+        for start, end in found(text):
+            yield Span(start, end, "NATIONAL_ID")
+
+
+def _ssns(text: str) -> Iterator[tuple[int, int]]:
+    for m in _SSN.finditer(text):
+        named = _SSN_WORDS.search(text, max(0, m.start() - 40), m.start())
+        if _ssn_valid(m.group(1), m.group(3), m.group(4)) and (m.group(2) or named):
+            yield m.span()
+
+
+def _nirs(text: str) -> Iterator[tuple[int, int]]:
+    for m in _NIR.finditer(text):
+        sex, year, month, dept, commune, order, key = m.groups()
+        if not (1 <= int(month) <= 12 or 20 <= int(month) <= 42 or int(month) >= 50):
+            continue
+        department = {"2A": "19", "2B": "18"}.get(dept.upper(), dept)
+        if 97 - int(sex + year + month + department + commune + order) % 97 == int(key):
+            yield m.span()
+
+
+def _ninos(text: str) -> Iterator[tuple[int, int]]:
+    for m in _NINO.finditer(text):
+        if m.group(1) not in _NINO_NOT_ISSUED:
+            yield m.span()
+
+
+def _dnis(text: str) -> Iterator[tuple[int, int]]:
+    for m in _DNI.finditer(text):
+        if _DNI_LETTERS[int(m.group(1)) % 23] == m.group(2).upper():
+            yield m.span()
+    for m in _NIE.finditer(text):
+        number = "XYZ".index(m.group(1).upper()) * 10**7 + int(m.group(2))
+        if _DNI_LETTERS[number % 23] == m.group(3).upper():
+            yield m.span()
+
+
+PHONE_REGIONS = ("US", "GB", "FR", "DE", "ES", "IN", "IT", "BE", "CH", "AT", "NL", "IE")
+"""Regions whose national formats are read (international numbers always are)."""
+_NOT_A_PHONE = re.compile(
+    r"(?i)(?:order|commande|pedido|bestellung|auftrag|ref(?:erence|érence|erencia|\.)?|"
+    r"réf\.?|ticket|case|dossier|caso|fall|invoice|facture|factura|rechnung|contra[ct]t?o?|"
+    r"vertrag|tracking|suivi|seguimiento|sendung|colis|parcel|paquete|paket|booking|"
+    r"réservation|reserva|buchung|policy|police|póliza|customer|client|cliente|kunden\w*|"
+    r"account|compte|cuenta|konto|serial|série|serie|sku|job|work order|n°|nº|no\.|nr\.?|"
+    r"#|id)\w*(?:\s+(?:de|du|client|est|le|la|is|es|el|ist|die|der|das|:))*"
+    r"[\s:#°º.-]*(?:n[°º]|no\.?|nr\.?|number|numéro|número|nummer)?[\s:#°º.-]*$"
+)
+_PHONE_WORDS = re.compile(
+    r"(?i)\b(?:phone|tel|tél|téléphone|telefon|teléfono|móvil|movil|mobile|portable|handy|"
+    r"cell|call|appel\w*|llam\w*|anruf\w*|ruf|whatsapp|sms|fax|joindre|contact\w*)\b"
+)
+
+
+_INTERNATIONAL = re.compile(r"(?<![\w+])(?<!\d[ .-])(?:\+|00)[1-9][\d ().-]{5,22}\d(?![\d-])")
+
+
+def phones(text: str, regions: Sequence[str] = PHONE_REGIONS) -> Iterator[Span]:
+    seen: set[tuple[int, int]] = set()
+    for region in regions:
+        for m in phonenumbers.PhoneNumberMatcher(
+            text, region, leniency=phonenumbers.Leniency.VALID
+        ):
+            if (m.start, m.end) in seen or not _stands_alone(text, m.start, m.end):
+                continue
+            seen.add((m.start, m.end))
+            international = m.raw_string.lstrip("(").startswith(("+", "00"))
+            if international or not _called_an_identifier(text, m.start):
+                yield Span(m.start, m.end, "PHONE_NUMBER")
+    # International numbers of a possible length for their country, valid or not (new
+    # ranges, numbers reserved for examples): "+" and a country code say what they are.
+    for found in _INTERNATIONAL.finditer(text):
+        raw = found.group()
+        try:
+            number = phonenumbers.parse("+" + raw[2:] if raw.startswith("00") else raw, None)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_possible_number(number):
+            yield Span(found.start(), found.end(), "PHONE_NUMBER")
+
+
+def _stands_alone(text: str, start: int, end: int) -> bool:
+    """Not a part of a code: "552-JX-1180", "F-2024-08-1172" hold no phone number."""
+    found = text[start:end]
+    before, after = text[start - 1 : start], text[end : end + 2]
+    return (
+        not any(c.isalpha() for c in found)
+        and before not in {"-", "/"}
+        and not before.isalnum()
+        and not (after[:1] in {"-", "/"} and after[1:].isalnum())
+    )
+
+
+def _called_an_identifier(text: str, start: int) -> bool:
+    before = text[max(0, start - 40) : start]
+    if _PHONE_WORDS.search(before[-25:]):
+        return False
+    return bool(_NOT_A_PHONE.search(before.rstrip()))
