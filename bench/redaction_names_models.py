@@ -20,7 +20,7 @@ from typing import Any
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # run as a file: find `bench`
 
 from bench.redaction_pii import TUNE, covered, load, located
-from llmops.requestlog import people
+from llmops.requestlog import personnames
 from llmops.requestlog.redaction import PiiRedactor
 from llmops.requestlog.spans import Span
 
@@ -69,7 +69,7 @@ def main() -> None:
         ]
 
     def model_known(text: str) -> list[Span]:
-        return [s for s in model(text) if people.known_name(text[s.start : s.end].split())]
+        return [s for s in model(text) if personnames.known_name(text[s.start : s.end].split())]
 
     print(f"{len(messages)} messages")
     for name, find in (

@@ -82,6 +82,8 @@ def _dnis(text: str) -> Iterator[tuple[int, int]]:
             yield m.span()
 
 
+MIN_NATIONAL_DIGITS = 8
+"""Shorter numbers without a country code are codes more often than phones."""
 PHONE_REGIONS = ("US", "GB", "FR", "DE", "ES", "IN", "IT", "BE", "CH", "AT", "NL", "IE")
 """Regions whose national formats are read (international numbers always are)."""
 _NOT_A_PHONE = re.compile(
@@ -90,7 +92,7 @@ _NOT_A_PHONE = re.compile(
     r"vertrag|tracking|suivi|seguimiento|sendung|colis|parcel|paquete|paket|booking|"
     r"réservation|reserva|buchung|policy|police|póliza|customer|client|cliente|kunden\w*|"
     r"account|compte|cuenta|konto|serial|série|serie|sku|job|work order|n°|nº|no\.|nr\.?|"
-    r"#|id)\w*(?:\s+(?:de|du|client|est|le|la|is|es|el|ist|die|der|das|:))*"
+    r"#|id)\w*(?:\s+[^\s.!?]+){0,6}?"
     r"[\s:#°º.-]*(?:n[°º]|no\.?|nr\.?|number|numéro|número|nummer)?[\s:#°º.-]*$"
 )
 _PHONE_WORDS = re.compile(
@@ -110,8 +112,11 @@ def phones(text: str, regions: Sequence[str] = PHONE_REGIONS) -> Iterator[Span]:
         ):
             if (m.start, m.end) in seen or not _stands_alone(text, m.start, m.end):
                 continue
-            seen.add((m.start, m.end))
+            digits = sum(c.isdigit() for c in m.raw_string)
             international = m.raw_string.lstrip("(").startswith(("+", "00"))
+            if digits < MIN_NATIONAL_DIGITS and not international:
+                continue
+            seen.add((m.start, m.end))
             if international or not _called_an_identifier(text, m.start):
                 yield Span(m.start, m.end, "PHONE_NUMBER")
     # International numbers of a possible length for their country, valid or not (new

@@ -6,7 +6,8 @@ countries of the ``names-dataset`` package (drawn from public social-network pro
 first names up to rank 2,000 in some country, surnames up to rank 3,000 (about 260,000
 names), and how common each is as a word of English, French, Spanish or German (the
 highest Zipf frequency of the four, from ``wordfreq``: "Will" and "Rose" are common
-words, "Priya" is not). The package itself loads 2 GB in 8 s, and the four word lists
+words, "Priya" is not); and the words of those languages used at least once in a
+million words, names or not, with theirs. The package itself loads 2 GB in 8 s, and the four word lists
 180 MB; this file loads in a third of a second and holds 45 MB.
 Rebuild it with ``python -m llmops.requestlog.namelists`` (``names-dataset`` installed).
 """
@@ -25,6 +26,9 @@ FIRST_RANK = 2000
 LAST_RANK = 3000
 _FILE = "names.tsv.gz"
 LANGUAGES = ("en", "fr", "es", "de")
+COMMON_WORDS = 60_000
+COMMON_ZIPF = 3.0
+"""Words of each language this common or more are listed too, names or not."""
 _LETTERS = re.compile(r"^[^\W\d_]+(?:[-'\u2019][^\W\d_]+)*$")
 
 
@@ -35,7 +39,8 @@ class Names:
     last: dict[str, int]
     """Casefolded surname to its best rank."""
     common: dict[str, float]
-    """Casefolded name to its Zipf frequency as a word (absent: rarer than 1 per 10^8)."""
+    """Casefolded name or common word to its Zipf frequency as a word (absent: a word
+    rarer than once in a million words, Zipf 3)."""
 
 
 @lru_cache(maxsize=1)
@@ -71,12 +76,18 @@ def _best_ranks(path: Path, limit: int) -> dict[str, int]:
 def build(destination: Path) -> int:
     """Write the file from the installed ``names-dataset``; how many names."""
     import names_dataset  # noqa: PLC0415 - a build-time dependency only
-    from wordfreq import zipf_frequency  # noqa: PLC0415
+    from wordfreq import top_n_list, zipf_frequency  # noqa: PLC0415
 
     source = Path(names_dataset.__file__).parent / "v3"
     first = _best_ranks(source / "first_names.pkl.gz", FIRST_RANK)
     last = _best_ranks(source / "last_names.pkl.gz", LAST_RANK)
-    every = sorted(set(first) | set(last))
+    words = {
+        w
+        for lang in LANGUAGES
+        for w in top_n_list(lang, COMMON_WORDS)
+        if _LETTERS.match(w) and zipf_frequency(w, lang) >= COMMON_ZIPF
+    }
+    every = sorted(set(first) | set(last) | words)
     with gzip.GzipFile(destination, "wb", mtime=0) as raw:
         for name in every:
             zipf = max(zipf_frequency(name.casefold(), lang) for lang in LANGUAGES)

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from llmops.requestlog.identifiers import national_ids, phones
-from llmops.requestlog.people import addresses, birth_dates, person_names
+from llmops.requestlog.people import addresses, birth_dates
+from llmops.requestlog.personnames import person_names
 from llmops.requestlog.spans import Span
 
 __all__ = ["PiiRedactor", "Redacted", "Redactor", "Span"]

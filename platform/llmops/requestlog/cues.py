@@ -1,0 +1,179 @@
+"""The words around a name that say it is one, in English, French, Spanish and German,
+and the capitalised words that look like names but are not people.
+
+Each list is general knowledge of how these languages name people (titles, greetings,
+signatures, forms' fields, family and work relations); none is fitted to a message.
+"""
+
+from __future__ import annotations
+
+import re
+
+
+def words(text: str) -> frozenset[str]:
+    """The words, casefolded as they are compared ("Gruß" reads "gruss")."""
+    return frozenset(w.casefold() for w in text.split())
+
+
+TITLES = words(
+    "mr mrs ms miss mx dr prof sir madam mister m mme mlle mmes me monsieur madame "
+    "mademoiselle sr sra srta señor señora señorita don doña dña herr herrn frau hr fr "
+    "dott sig"
+)
+GREETINGS = words(
+    "hi hello hey dear thanks cheers regards best sincerely signed attn bonjour bonsoir "
+    "salut cher chère merci cordialement hola estimado estimada querido querida gracias "
+    "saludos atentamente hallo liebe lieber grüße gruß mfg danke moin servus ciao"
+)
+RELATIONS = words(
+    "father mother dad mum mom papa mama husband wife son daughter brother sister "
+    "grandmother grandma granny grandfather grandpa grandson granddaughter uncle aunt "
+    "cousin niece nephew partner fiancé fiancée fiance boyfriend girlfriend colleague "
+    "colleagues coworker manager boss assistant neighbour neighbor friend tenant "
+    "landlord lawyer solicitor accountant kids children child applicant "
+    "père mère papa maman mari femme fils fille frère sœur soeur grand-mère grand-père "
+    "oncle tante cousin cousine neveu nièce conjoint conjointe compagnon compagne "
+    "collègue collègues voisin voisine ami amie patron patronne avocat avocate enfants "
+    "enfant fiancé fiancée collegue collegues soeur frere pere mere grand-mere grand-pere "
+    "padre madre papá mamá marido esposa esposo mujer hijo hija hijos hermano hermana "
+    "abuelo abuela tío tía primo prima sobrino sobrina pareja novio novia compañero "
+    "compañera compañeros jefe jefa vecino vecina amigo amiga abogado abogada "
+    "vater mutter papa mama mann frau sohn tochter bruder schwester oma opa onkel tante "
+    "cousin cousine neffe nichte partner partnerin freund freundin kollege kollegin "
+    "kollegen chef chefin nachbar nachbarin anwalt anwältin kinder kind verlobter verlobte"
+)
+"""Family and work relations: "my late father, Anselm ...", "mi mamá, Hebe ..."."""
+FIELDS = words(
+    "name nom nombre vorname nachname prénom prenom apellido apellidos famille familia "
+    "familie titular titulaire inhaber inhaberin holder ansprechpartner contact "
+    "beneficiary bénéficiaire beneficiario empfänger passenger passager pasajero "
+    "passagier driver conducteur conductor fahrer signature firma unterschrift "
+    "patient patiente paciente patientin"
+)
+"""Words that open a form's field whose value is a name."""
+HEADERS = words(
+    "cc bcc from to de à para an von fdo firmado applicant candidate candidat candidate "
+    "solicitante antragsteller customer client cliente kunde kundin user utilisateur "
+    "utilisatrice usuario usuaria benutzer employee employé employée empleado empleada "
+    "mitarbeiter mitarbeiterin member membre miembro mitglied owner propriétaire "
+    "propietario propietaria eigentümer guest invité invitée huésped gast attendee "
+    "participant participante teilnehmer teilnehmerin requester demandeur"
+)
+"""Before a colon, a name: an e-mail header, a signature's mark, a person's role in a
+form ("From: ...", "Fdo.: ...", "Applicant: ...")."""
+LEADS = words("i'm im soy je ich")
+"""Capitalised first words of an introduction: "I'm Anjali", "Soy Amparo"."""
+PARTICLES = words(
+    "de da das do dos du des del della di van von der den ter le la bin ibn al el ben y "
+    "e i mac zu abu bint"
+)
+CALENDAR = words(
+    "january february march april may june july august september october november december "
+    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre "
+    "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre "
+    "diciembre januar februar märz april mai juni juli august september oktober november "
+    "dezember monday tuesday wednesday thursday friday saturday sunday lundi mardi mercredi "
+    "jeudi vendredi samedi dimanche lunes martes miércoles jueves viernes sábado domingo "
+    "montag dienstag mittwoch donnerstag freitag samstag sonntag"
+)
+PLACE_OPENERS = words("saint sainte san santa santo são sankt st ste")
+"""Words that open places ("Saint-Denis", "San Sebastián", "Sankt Gallen"), not people."""
+
+# A name comes right after these (the text before it ends with one).
+_INTRODUCTIONS = (
+    r"my name is|my name's|name is|i am|i'm|this is|signed|regards|kind regards|"
+    r"best regards|thanks|thank you|many thanks|thanks a lot|thanks so much|cheers|best|"
+    r"sincerely|hi|hello|hey|dear|attn|good morning|good afternoon|"
+    r"je m'appelle|je m\u2019appelle|je suis|mon nom est|moi c'est|c'est|de la part de|"
+    r"signé|bonjour|bonsoir|salut|cher|chère|merci|merci beaucoup|cordialement|"
+    r"bien à vous|bien cordialement|"
+    r"me llamo|mi nombre es|soy|de parte de|hola|estimad[oa]|querid[oa]|gracias|"
+    r"muchas gracias|mil gracias|saludos|un saludo|atentamente|buenos días|buenas tardes|"
+    r"ich bin|ich heiße|ich heisse|mein name ist|hier ist|hallo|liebe|lieber|grüße|"
+    r"viele grüße|beste grüße|gruß|mfg|danke|vielen dank|vielen lieben dank|guten tag|"
+    r"named|called|appelée?|llamad[oa]|namens|holder|titulaire|titular|inhaber|inhaberin|"
+    r"a certain|un certain|une certaine|un tal|una tal|ein gewisser|eine gewisse"
+)
+"""Introductions, greetings and signatures: what follows is a name, known or not."""
+_MENTIONS = (
+    r"ask for|asked for|spoke to|spoke with|speak to|speak with|talked to|talk to|"
+    r"chat with|chatted with|on chat with|assigned to|reassigned to|transferred to|"
+    r"forwarded to|escalated to|handled by|signed by|approved by|contact|"
+    r"parlé à|parlé avec|parler à|demandez|demander|assignée? à|transféré à|"
+    r"hablé con|hablar con|pregunten por|preguntar por|asignado a|"
+    r"gesprochen mit|sprechen mit|geredet|zugewiesen an"
+)
+"""Verbs that name someone: what follows is a name if it is a known one."""
+INTRODUCTION = re.compile(rf"(?i)(?<!\w)(?:{_INTRODUCTIONS})(?:[\s,:;-]*|[!.]\s*\n\s*)$")
+MENTION = re.compile(rf"(?i)(?<!\w)(?:{_MENTIONS})[\s,:;-]*$")
+TITLE_BEFORE = re.compile(
+    r"(?i)(?<!\w)(?:" + "|".join(sorted(TITLES, key=len, reverse=True)) + r")\.?\s+$"
+)
+RELATION_BEFORE = re.compile(
+    r"(?i)(?<!\w)(?:grand[ -]m[eè]re|grand[ -]p[eè]re|"
+    + "|".join(re.escape(w) for w in sorted(RELATIONS, key=len, reverse=True))
+    + r")(?:\s+(?:an|à|a))?\s*[,:(]?\s*$"
+)  # fmt: skip
+FIELD_BEFORE = re.compile(
+    r"(?i)(?:full name|first name|last name|surname|given name|name on (?:the )?\w+|"
+    r"nom de famille|nom d'usage|nom de naissance|nom de jeune fille|au nom de|"
+    r"à l'attention de|a l'attention de|nombre completo|a nombre de|familienname|"
+    r"geburtsname|auf den namen|contact person|account holder|(?<!\w)(?:"
+    + "|".join(sorted(FIELDS, key=len, reverse=True))
+    + r"))\s*[\"'«]?\s*[:=\"'»]?\s*[\"'«]?\s*$"
+    + r"|(?<!\w)(?:"
+    + "|".join(sorted(HEADERS, key=len, reverse=True))
+    + r")\.?\s*:\s*$"
+)
+"""A field's value: "Name: ...", "Nom d'usage : ...", "cc: ...", "Ansprechpartner" "...".
+"""
+STRONG_LOWERCASE = re.compile(
+    r"(?i)(?:my name is|name is|je m'appelle|je m\u2019appelle|mon nom est|me llamo|"
+    r"mi nombre es|ich heiße|ich heisse|mein name ist|hier ist)\s+$"
+)
+"""Introductions strong enough that a name after them may be written in lowercase."""
+LIST_JOINER = re.compile(
+    r"^(?:\s*,\s*|\s*,?\s+(?:and|et|y|e|und|or|ou|o|oder|&)\s+)"
+    r"(?:(?:to|à|a|an|with|avec|con|mit)\s+)?$"
+)
+"""Between two names of a list: "Soazig Le Bihan, Tiago Mendes Rocha et Ndeye Fatou Sarr"."""
+
+BRANDS = frozenset(
+    w.casefold()
+    for w in (
+        "Louis Vuitton", "Calvin Klein", "Hugo Boss", "Ralph Lauren", "Tommy Hilfiger",
+        "Yves Saint Laurent", "Christian Dior", "Marc Jacobs", "Michael Kors",
+        "Jean Paul Gaultier", "Karl Lagerfeld", "Estée Lauder", "Giorgio Armani",
+        "Dolce Gabbana", "Johnson Johnson", "Ben Jerry's", "Mercedes-Benz", "Alfa Romeo",
+        "Aston Martin", "Rolls-Royce", "Harley-Davidson", "Procter Gamble", "Marks Spencer",
+        "Tom Ford", "Kate Spade", "Tory Burch", "Vera Wang", "Max Mara", "Paul Smith",
+        "Ted Baker", "Stella McCartney", "Coco Chanel", "Jimmy Choo", "Pierre Cardin",
+        "Guy Laroche", "Jean Coutu", "Dr Martens", "Walt Disney", "John Deere",
+        "John Lewis", "Charles Schwab", "Wells Fargo", "Goldman Sachs", "Morgan Stanley",
+        "Lloyds", "Barclays", "Ronald McDonald", "Martin Luther King", "Victoria Station",
+        "Saint Laurent", "Mary Kay", "Dior", "Chanel", "Hermès", "Philips", "Siemens",
+        "Bosch", "Dell", "Ford", "Porsche", "Ferrari", "Lamborghini", "Peugeot", "Renault",
+        "Citroën", "Michelin", "Nestlé", "Carrefour", "Lidl", "Aldi", "Boulanger", "Darty",
+        "Decathlon", "Leroy Merlin", "Zara", "Mango", "Adidas", "Puma", "Nike", "Air Jordan",
+        "Tesla", "Disney", "Kellogg's", "Heinz", "Cadbury", "Boots", "Sainsbury's", "Tesco",
+        "Morrisons", "Harrods", "Selfridges", "Abercrombie Fitch", "Jack Daniel's",
+        "Johnnie Walker", "Jim Beam", "Dom Pérignon", "Moët Chandon", "Levi's",
+        "Victoria's Secret", "McDonald's", "Wendy's", "Domino's", "Macy's", "Trader Joe's",
+        "Papa John's", "Carl's Jr", "Tim Hortons", "Marie Claire", "Zara Home",
+        "Massimo Dutti", "Emporio Armani", "Tommy Jeans", "Sephora", "El Corte Inglés",
+        "Mondial Relay", "Marks & Spencer", "Miele", "Braun", "Dyson", "Lancôme",
+        "Guerlain", "Cartier", "Bulgari", "Tiffany & Co", "Hyundai", "Honda", "Toyota",
+        "Suzuki", "Mazda", "Nissan", "Volvo", "Skoda", "Opel", "Dacia", "Seat", "Audi",
+    )
+)  # fmt: skip
+"""Brands named after people (or that are names somewhere). One of several words is never
+a person's name; a one-word brand is not a name on its own ("chez Sephora"), but may be
+a surname after a first name or a title ("Marco Ferrari", "Mme Boulanger")."""
+BRAND = re.compile(
+    r"(?i)(?<!\w)(?:"
+    + "|".join(
+        r"\s*(?:&|and|et|y|und)?\s*".join(re.escape(w) for w in brand.split())
+        for brand in sorted(BRANDS, key=len, reverse=True)
+    )
+    + r")(?!\w)"
+)

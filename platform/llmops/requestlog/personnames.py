@@ -1,0 +1,333 @@
+"""People's names, found without a language model.
+
+A name is a run of capitalised words (with particles: "de la", "van der", "bin", and
+initials: "Marcus T. Whitfield"), or lowercase words after an introduction ("hi its marco
+rossi"), judged on what surrounds it (:mod:`llmops.requestlog.cues`) and on the first
+names and surnames of 105 countries with how common each is as a word
+(:mod:`llmops.requestlog.namelists`):
+
+- after a title ("Mr", "Mme", "Sra.", "Herr"): a name, whatever it is;
+- after an introduction, a greeting, a signature's "Thanks,", a relation ("my late
+  father,"), a verb that names someone ("assigned to", "parler à", "hablé con") or a
+  form's field ("Name:", "cc:"): a name when one of its words is a known name;
+- on its own: a name when it reads as a known first name then surnames, none of them a
+  common word; or a known first name alone on the line that ends a message, or opens a
+  signature line ("Benoît Ravelojaona, DSI");
+- next to a name in a list ("A, B et C"): a name when one of its words is known.
+
+Brands named after people, places ("Saint-Denis"), months and weekdays, and words in
+capitals ("ECONNREFUSED") are kept out unless a title or a field names them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+
+from llmops.requestlog import cues
+from llmops.requestlog.namelists import names
+from llmops.requestlog.spans import Span
+
+FIRST_KNOWN = 2000
+"""First names at most this rank (in some country) count as known."""
+COMMON_FIRST = 500
+"""First names this common stand alone before an unknown surname ("Jean-Baptiste
+Ouellet")."""
+_WORD = re.compile(r"[^\W\d_]+(?:[-'\u2019][^\W\d_]+)*")
+_LOWER_WORD = re.compile(r"(?<![\w'\u2019@./-])[^\W\d_]+(?:['\u2019-][^\W\d_]+)*(?![\w@/-])")
+
+
+def common(word: str) -> float:
+    """How common ``word`` is as a word of the four languages (Zipf scale; 0: rarer than
+    once in a million words)."""
+    table = names().common
+    key = word.casefold()
+    if "-" in key and key not in table:
+        return max(table.get(part, 0.0) for part in key.split("-"))
+    return table.get(key, 0.0)
+
+
+def wordiness(word: str) -> float:
+    """How much more common ``word`` is as a word than its rank as a name explains: a
+    popular name is written often ("Emma", "Thomas": about 0), a word is written more
+    than its rank as a name says ("Senior", "Paris", "Will": above 1). Unknown words:
+    their commonness less 2."""
+    first, last = known(word)
+    ranks = [r for r in (first, last) if r is not None]
+    expected = 4.8 - 0.5 * math.log10(min(ranks)) if ranks else 2.0
+    return common(word) - expected
+
+
+NAME_LIKE = 1.0
+"""Wordiness up to which a word reads as a name."""
+
+
+def known(word: str) -> tuple[int | None, int | None]:
+    """Its best ranks as a first name and as a surname (a hyphenated one: by its first
+    part as a first name, its last part as a surname; "O'Malley": as one word too)."""
+    lexicon = names()
+    key = word.casefold()
+    if "'" in key or "\u2019" in key:
+        joined = re.sub(r"['\u2019]", "", key)
+        last = lexicon.last.get(joined) or lexicon.last.get(re.split(r"['\u2019]", key)[-1])
+        return lexicon.first.get(joined), last
+    parts = key.split("-") if "-" in key else [key]
+    return lexicon.first.get(parts[0]), lexicon.last.get(parts[-1])
+
+
+def _core(words: list[str]) -> list[str]:
+    return [w for w in words if w.casefold() not in cues.PARTICLES and len(w) > 1]
+
+
+def known_name(words: list[str]) -> bool:
+    """One of the words is a known first name or surname, and the first is no very common
+    word ("Is", "Will": a word before a name)."""
+    core = _core(words)
+    return (
+        bool(core)
+        and wordiness(core[0]) <= 3 * NAME_LIKE
+        and any(
+            (first is not None and first <= FIRST_KNOWN) or last is not None
+            for first, last in map(known, core)
+        )
+    )
+
+
+def _reads_as_full_name(words: list[str]) -> bool:
+    """A known first name, then one to three surnames, none of them a common word."""
+    core = _core(words)
+    if not 2 <= len(core) <= 4:
+        return False
+    first, _ = known(core[0])
+    if first is None or first > FIRST_KNOWN or wordiness(core[0]) > NAME_LIKE:
+        return False  # "Is Prime", "Magasin Auchan", "Senior DevOps Engineer"
+    rest = core[1:]
+    if known(core[-1])[1] is not None:
+        return all(wordiness(w) <= NAME_LIKE for w in rest)
+    # An unknown surname after a common first name, if it is no common word either.
+    return first <= COMMON_FIRST and all(common(w) < 3.0 for w in rest)
+
+
+def _is_name_word(word: str) -> bool:
+    return word[0].isupper() and (word[1:] != word[1:].upper() or len(word) <= 3 or word.isupper())
+
+
+def _runs(text: str) -> Iterator[tuple[int, int, list[str]]]:
+    """Runs of capitalised words (particles and initials between them): (start, end,
+    words)."""
+    found = list(_WORD.finditer(text))
+    i = 0
+    while i < len(found):
+        if not _is_name_word(found[i].group()):
+            i += 1
+            continue
+        j = i
+        k = i + 1
+        while k < len(found):
+            gap = text[found[k - 1].end() : found[k].start()]
+            initial = len(found[k - 1].group()) == 1 and gap == ". "
+            if gap not in {" ", "-"} and not initial:
+                break
+            w = found[k].group()
+            if _is_name_word(w):
+                j = k
+            elif w.casefold() not in cues.PARTICLES:
+                break
+            k += 1
+        yield found[i].start(), found[j].end(), [w.group() for w in found[i : j + 1]]
+        i = j + 1
+
+
+def _trim(text: str, run: list[str], start: int) -> tuple[list[str], int, bool, bool]:
+    """The run without the greetings, titles and relations that open it ("Guten Tag Frau
+    Yilmaz", "Mutter Hildegard Petersen"); whether a title, or another lead, was there."""
+    leads = cues.TITLES | cues.GREETINGS | cues.RELATIONS | cues.FIELDS | cues.LEADS
+    titled = led = False
+    cut = max((i for i, w in enumerate(run) if w.casefold().rstrip(".") in leads), default=-1)
+    for w in run[: cut + 1]:
+        if w.casefold().rstrip(".") in cues.TITLES:
+            titled = True
+        else:
+            led = True
+        start = text.index(w, start) + len(w)
+    words = run[cut + 1 :]
+    if words:
+        start = text.index(words[0], start)
+    before = text[max(0, start - 60) : start]
+    titled = titled or bool(cues.TITLE_BEFORE.search(before[-20:]))
+    return words, start, titled, led
+
+
+def _cued(text: str, start: int) -> int:
+    """2: introduced as a name ("my name is", "Dear", "Thanks,", "my late father,",
+    "Name:"); 1: mentioned as someone ("spoke to", "assigned to"); 0: neither."""
+    before = text[max(0, start - 60) : start]
+    if (
+        cues.INTRODUCTION.search(before)
+        or cues.RELATION_BEFORE.search(before)
+        or cues.FIELD_BEFORE.search(before)
+    ):
+        return 2
+    return 1 if cues.MENTION.search(before) else 0
+
+
+def _kept_out(text: str, start: int, end: int, words: list[str], titled: bool) -> bool:
+    """A brand, a place, a date's word, or capitals that no title or field vouches for."""
+    if any(w.casefold() in cues.CALENDAR for w in words):
+        return True
+    if words[0].casefold().split("-")[0] in cues.PLACE_OPENERS:
+        return True
+    fielded = cues.FIELD_BEFORE.search(text[max(0, start - 60) : start]) is not None
+    if any(w.isupper() and len(w) > 1 for w in words) and not (titled or fielded):
+        return True
+    # "Philips Hue", "Ford Focus"; but "Marco Ferrari", "Mme Boulanger"
+    return any(
+        brand.start() < end
+        and brand.end() > start
+        and (len(brand.group().split()) > 1 or (brand.start() <= start and not titled))
+        for brand in cues.BRAND.finditer(text)
+    )
+
+
+def _sentence_start(text: str, start: int) -> bool:
+    before = text[:start].rstrip()
+    return not before or before[-1] in '.!?:\n¡¿"«(' or text[:start].endswith("\n")
+
+
+def _signs(text: str, start: int, end: int, words: list[str]) -> bool:
+    """A known first name that ends the message on its own (after a sentence, a comma, a
+    dash), or opens a line that it makes up, or that a job title ends ("…, DSI")."""
+    core = _core(words)
+    first = known(core[0])[0] if core else None
+    if first is None or first > FIRST_KNOWN or wordiness(core[0]) > NAME_LIKE:
+        return False
+    line_after = text[end:].split("\n", 1)[0]
+    last_line = "\n" not in text[end:]
+    before = text[:start].rstrip(" \t")
+    opens_line = not before or before.endswith("\n")
+    if opens_line and (not line_after.strip(" .!)") or re.match(r"^,\s*\S", line_after)):
+        return True
+    return (
+        last_line
+        and not line_after.strip(" .!)")
+        and (not before or before[-1] in ".!?:,;(\n—\u2013-")
+    )
+
+
+def _lone_name(word: str) -> bool:
+    """A very common first name, no word of the four languages ("I spoke to Priya")."""
+    first, _ = known(word)
+    return first is not None and first <= 300 and common(word) < 2.8
+
+
+def _rare(words: list[str]) -> bool:
+    """No word of the run is a word of the four languages, nor a common one as a name."""
+    core = _core(words)
+    return bool(core) and all(
+        common(w) < RARE or (known(w) != (None, None) and wordiness(w) <= NAME_LIKE) for w in core
+    )
+
+
+RARE = 3.0
+"""Commonness under which a word is no word of the four languages (once in a million)."""
+
+
+def person_names(text: str) -> Iterator[Span]:
+    found: list[tuple[int, int, int, list[str], bool]] = []
+    for opening, end, run in _runs(text):
+        words, start, titled, led = _trim(text, run, opening)
+        words, start = _past_other_words(text, words, start)
+        if not words or _kept_out(text, start, end, words, titled):
+            continue
+        cued = 2 if led else _cued(text, start)
+        is_name = (
+            titled
+            or (cued and known_name(words))
+            or (cued == 2 and _rare(words))
+            or _reads_as_full_name(words)
+            or _signs(text, start, end, words)
+            or (len(words) == 1 and not _sentence_start(text, start) and _lone_name(words[0]))
+        )
+        found.append((opening, start, end, words, is_name))
+    # A run between names of a list is one too, if it reads as a name on its own.
+    for _ in range(2):
+        for i, (opening, start, end, words, is_name) in enumerate(found):
+            if is_name or not _rare(words) or not (known_name(words) or len(_core(words)) > 1):
+                continue
+            neighbours = [found[k] for k in (i - 1, i + 1) if 0 <= k < len(found)]
+            if any(
+                n[4] and cues.LIST_JOINER.match(text[min(end, n[2]) : max(opening, n[0])])
+                for n in neighbours
+            ):
+                found[i] = (opening, start, end, words, True)
+    for _, start, end, _, is_name in found:
+        if is_name:
+            yield Span(start, end, "PERSON")
+    yield from _lowercase_names(text)
+
+
+def _past_other_words(text: str, words: list[str], start: int) -> tuple[list[str], int]:
+    """Past the words that open a run and are no names ("Demandez Jean-Baptiste
+    Ouellet"), when a known first name follows them."""
+    for i, w in enumerate(words[:-1]):
+        first = known(w)[0]
+        if first is not None and first <= FIRST_KNOWN and wordiness(w) <= NAME_LIKE:
+            if i:
+                start = text.index(w, start)
+            return words[i:], start
+        if common(w) < RARE or wordiness(w) <= NAME_LIKE:
+            break  # a rare or name-like word: the run is what it is
+    return words, start
+
+
+_LOWER_INTRO = re.compile(
+    r"(?i)(?<!\w)(?:my name is|name is|name|name on \w+|i am|i'm|im|this is|it's|its|thanks|"
+    r"thank you|thx|ty|cheers|regards|je m'appelle|je m\u2019appelle|je suis|c'est|cest|"
+    r"moi c'est|merci|bisous|me llamo|soy|gracias|ich bin|bin die|bin der|ich heiße|"
+    r"mein name ist|hier ist|danke|gruß|lg|vg|me|moi|yo|ich)[\s,:;!.-]*$"
+)
+
+
+def _lowercase_names(text: str) -> Iterator[Span]:
+    """ "hi its marco rossi", "thx rob", "mi mamá, hebe scarpatti", "rahul and fatima
+    bello": known first names (and the surnames after them) in lowercase after an
+    introduction, a thanks, a relation or another lowercase name, or alone at the end."""
+    found = [m for m in _LOWER_WORD.finditer(text) if m.group()[0].islower()]
+    previous_end = -1
+    i = 0
+    while i < len(found):
+        m = found[i]
+        first, _ = known(m.group())
+        before = text[max(0, m.start() - 30) : m.start()]
+        strong = cues.STRONG_LOWERCASE.search(before) is not None
+        nxt = found[i + 1].group() if i + 1 < len(found) else ""
+        surname = known(nxt)[1] is not None and wordiness(nxt) <= NAME_LIKE
+        ceiling = 2 * NAME_LIKE if strong or surname else NAME_LIKE
+        at_end = i == len(found) - 1 and not text[m.end() :].strip(" .!\n")
+        signed = at_end and text[: m.start()].rstrip()[-1:] in {".", "!", "?", "-", "—", ","}
+        listed = previous_end >= 0 and cues.LIST_JOINER.match(text[previous_end : m.start()])
+        cued = (
+            strong
+            or _LOWER_INTRO.search(before)
+            or cues.RELATION_BEFORE.search(before)
+            or signed
+            or listed
+        )
+        if first is None or first > FIRST_KNOWN or wordiness(m.group()) > ceiling or not cued:
+            i += 1
+            continue
+        end = m.end()
+        k = i + 1
+        while k < len(found) and k <= i + 4 and text[found[k - 1].end() : found[k].start()] == " ":
+            w = found[k].group()
+            if w in cues.PARTICLES - {"y", "e", "i"} and k + 1 < len(found):
+                k += 1
+                continue
+            if known(w) == (None, None) or wordiness(w) > ceiling:
+                break
+            end = found[k].end()
+            k += 1
+        yield Span(m.start(), end, "PERSON")
+        previous_end = end
+        i = k
