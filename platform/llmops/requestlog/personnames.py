@@ -172,7 +172,14 @@ def _cued(text: str, start: int) -> int:
     return 1 if cues.MENTION.search(before) else 0
 
 
-def _kept_out(text: str, start: int, end: int, words: list[str], titled: bool) -> bool:
+def _kept_out(  # noqa: PLR0913 - the run, and what the text holds around it
+    text: str,
+    start: int,
+    end: int,
+    words: list[str],
+    titled: bool,
+    brands: list[tuple[int, int, int]],
+) -> bool:
     """A brand, a place, a date's word, or capitals that no title or field vouches for."""
     if any(w.casefold() in cues.CALENDAR for w in words):
         return True
@@ -183,10 +190,8 @@ def _kept_out(text: str, start: int, end: int, words: list[str], titled: bool) -
         return True
     # "Philips Hue", "Ford Focus"; but "Marco Ferrari", "Mme Boulanger"
     return any(
-        brand.start() < end
-        and brand.end() > start
-        and (len(brand.group().split()) > 1 or (brand.start() <= start and not titled))
-        for brand in cues.BRAND.finditer(text)
+        b_start < end and b_end > start and (size > 1 or (b_start <= start and not titled))
+        for b_start, b_end, size in brands
     )
 
 
@@ -235,10 +240,11 @@ RARE = 3.0
 
 def person_names(text: str) -> Iterator[Span]:
     found: list[tuple[int, int, int, list[str], bool]] = []
+    brands = [(b.start(), b.end(), len(b.group().split())) for b in cues.BRAND.finditer(text)]
     for opening, end, run in _runs(text):
         words, start, titled, led = _trim(text, run, opening)
         words, start = _past_other_words(text, words, start)
-        if not words or _kept_out(text, start, end, words, titled):
+        if not words or _kept_out(text, start, end, words, titled, brands):
             continue
         cued = 2 if led else _cued(text, start)
         is_name = (
