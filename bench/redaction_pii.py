@@ -2,7 +2,8 @@
 
 Reads labeled support messages: ``bench/data/redaction_pii.jsonl`` (sealed: its checksum
 is in ``redaction_pii.sha256``; judged once) or, with ``--tune``, the separate tuning set
-``redaction_pii_tune.jsonl`` (``--tune 1``) or ``redaction_pii_tune2.jsonl`` (``--tune 2``). Each message lists its personal data by type (PERSON,
+``redaction_pii_tune.jsonl``, ``_tune2`` or ``_tune3`` (``--tune 1|2|3``; each judged
+the rules once, before they were tuned on it too). Each message lists its personal data by type (PERSON,
 ADDRESS, DATE_OF_BIRTH, NATIONAL_ID, PHONE, EMAIL, CARD, IBAN, SECRET; exact substrings,
 in order) and decoys (look-alikes that must stay: order, tracking and reference numbers,
 commit hashes, dates that are not birth dates, brands and places). An item is caught when
@@ -13,7 +14,7 @@ data is altered when anything in it is replaced.
 Prints recall per type (overall and per language), decoys and clean messages altered,
 each with its 95% Wilson interval, and messages per second on one core.
 
-    .venv/bin/python bench/redaction_pii.py [--tune 1|2] [--misses]
+    .venv/bin/python bench/redaction_pii.py [--tune 1|2|3] [--misses]
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ DATA = Path(__file__).parent / "data"
 SEALED = DATA / "redaction_pii.jsonl"
 TUNE = DATA / "redaction_pii_tune.jsonl"
 TUNE2 = DATA / "redaction_pii_tune2.jsonl"
+TUNE3 = DATA / "redaction_pii_tune3.jsonl"
 TYPES = (
     "PERSON", "ADDRESS", "DATE_OF_BIRTH", "NATIONAL_ID", "PHONE", "EMAIL", "CARD", "IBAN",
     "SECRET",
@@ -83,12 +85,12 @@ def main() -> None:
     parser.add_argument(
         "--tune",
         type=int,
-        choices=(1, 2),
-        help="a tuning set (1 or 2; 2 was written in other styles), not the sealed one",
+        choices=(1, 2, 3),
+        help="a tuning set (1 to 3, each written apart from the others), not the sealed one",
     )
     parser.add_argument("--misses", action="store_true", help="print what was missed or altered")
     args = parser.parse_args()
-    messages = load({None: SEALED, 1: TUNE, 2: TUNE2}[args.tune])
+    messages = load({None: SEALED, 1: TUNE, 2: TUNE2, 3: TUNE3}[args.tune])
     redactor = PiiRedactor()
     redactor.find("warm up: Mr. Smith, 1 rue de la Paix, 75002 Paris")
     started = time.process_time()

@@ -16,31 +16,38 @@ def words(text: str) -> frozenset[str]:
 
 
 TITLES = words(
-    "mr mrs ms miss mx dr prof sir madam mister m mme mlle mmes me monsieur madame "
+    "mr mrs ms miss mx dr dre pr prof sir madam mister m mme mlle mmes me monsieur madame "
     "mademoiselle sr sra srta señor señora señorita don doña dña herr herrn frau hr fr "
-    "dott sig"
+    "dott sig mag ing"
 )
+LOWERCASE_TITLES = words("mr mrs ms dr mme mlle monsieur madame sra srta herr frau")
+"""Titles that still say a name follows when written in lowercase ("ma tante mme
+rousseau"); the others ("me", "don", "fr") are words too."""
 GREETINGS = words(
     "hi hello hey dear thanks cheers regards best sincerely signed attn bonjour bonsoir "
     "salut cher chère merci cordialement hola estimado estimada querido querida gracias "
-    "saludos atentamente hallo liebe lieber grüße gruß mfg danke moin servus ciao"
+    "saludos atentamente hallo liebe lieber grüße gruß mfg lg vg glg danke moin servus ciao"
 )
 RELATIONS = words(
     "father mother dad mum mom papa mama husband wife son daughter brother sister "
     "grandmother grandma granny grandfather grandpa grandson granddaughter uncle aunt "
     "cousin niece nephew partner fiancé fiancée fiance boyfriend girlfriend colleague "
     "colleagues coworker manager boss assistant neighbour neighbor friend tenant "
-    "landlord lawyer solicitor accountant kids children child applicant "
+    "landlord lawyer solicitor accountant kids children child applicant agent advisor "
+    "adviser technician doctor nurse baby dad's mum's mom's "
     "père mère papa maman mari femme fils fille frère sœur soeur grand-mère grand-père "
     "oncle tante cousin cousine neveu nièce conjoint conjointe compagnon compagne "
     "collègue collègues voisin voisine ami amie patron patronne avocat avocate enfants "
     "enfant fiancé fiancée collegue collegues soeur frere pere mere grand-mere grand-pere "
+    "bébé conseiller conseillère technicien technicienne médecin infirmier infirmière "
     "padre madre papá mamá marido esposa esposo mujer hijo hija hijos hermano hermana "
     "abuelo abuela tío tía primo prima sobrino sobrina pareja novio novia compañero "
-    "compañera compañeros jefe jefa vecino vecina amigo amiga abogado abogada "
+    "compañera compañeros jefe jefa vecino vecina amigo amiga abogado abogada bebé "
+    "asesor asesora agente técnico técnica médico médica enfermero enfermera "
     "vater mutter papa mama mann frau sohn tochter bruder schwester oma opa onkel tante "
     "cousin cousine neffe nichte partner partnerin freund freundin kollege kollegin "
-    "kollegen chef chefin nachbar nachbarin anwalt anwältin kinder kind verlobter verlobte"
+    "kollegen chef chefin nachbar nachbarin anwalt anwältin kinder kind verlobter verlobte "
+    "baby berater beraterin techniker technikerin arzt ärztin pfleger pflegerin"
 )
 """Family and work relations: "my late father, Anselm ...", "mi mamá, Hebe ..."."""
 FIELDS = words(
@@ -61,11 +68,11 @@ HEADERS = words(
 )
 """Before a colon, a name: an e-mail header, a signature's mark, a person's role in a
 form ("From: ...", "Fdo.: ...", "Applicant: ...")."""
-LEADS = words("i'm im soy je ich")
+LEADS = words("i'm im soy je ich name's")
 """Capitalised first words of an introduction: "I'm Anjali", "Soy Amparo"."""
 PARTICLES = words(
-    "de da das do dos du des del della di van von der den ter le la bin ibn al el ben y "
-    "e i mac zu abu bint"
+    "de da das do dos du des del della delle dei degli di van von vom der den ter ten te "
+    "op le la los las lo bin ibn al el ben y e i mac zu zum zur abu bint af av"
 )
 CALENDAR = words(
     "january february march april may june july august september october november december "
@@ -81,10 +88,11 @@ PLACE_OPENERS = words("saint sainte san santa santo são sankt st ste")
 
 # A name comes right after these (the text before it ends with one).
 _INTRODUCTIONS = (
-    r"my name is|my name's|name is|i am|i'm|this is|signed|regards|kind regards|"
+    r"my name is|my name's|name's|name is|i am|i'm|this is|signed|regards|kind regards|"
     r"best regards|thanks|thank you|many thanks|thanks a lot|thanks so much|cheers|best|"
     r"sincerely|hi|hello|hey|dear|attn|good morning|good afternoon|"
-    r"je m'appelle|je m\u2019appelle|je suis|mon nom est|moi c'est|c'est|de la part de|"
+    r"je m'appelle|je m\u2019appelle|je mappelle|jmappelle|je m appelle|je suis|mon nom est|"
+    r"moi c'est|c'est|de la part de|"
     r"signé|bonjour|bonsoir|salut|cher|chère|merci|merci beaucoup|cordialement|"
     r"bien à vous|bien cordialement|"
     r"me llamo|mi nombre es|soy|de parte de|hola|estimad[oa]|querid[oa]|gracias|"
@@ -104,10 +112,32 @@ _MENTIONS = (
     r"gesprochen mit|sprechen mit|geredet|zugewiesen an"
 )
 """Verbs that name someone: what follows is a name if it is a known one."""
+ORGANISATIONS = words(
+    "airlines airline airways air bank banque banco group groupe grupo gruppe ltd inc "
+    "llc gmbh sa sas sarl ag co company corp corporation labs technologies systems "
+    "solutions services consulting partners holdings insurance assurances seguros "
+    "versicherung telecom mobile energy hotel hotels hôtel clinic clinique clínica klinik "
+    "hospital hôpital university université universidad universität school école "
+    "escuela schule office team support motors pharma foods store stores shop market "
+    "express logistics travel voyages viajes reisen airport aéroport aeropuerto flughafen"
+)
+"""Last words of an organisation's name: "Singapore Airlines", "Hôtel Martinez"."""
+PLACE_BEFORE = re.compile(
+    r"(?i)(?<!\w)(?:rue|avenue|av\.|boulevard|bd|place|allée|quai|impasse|chemin|cours|"
+    r"lycée|collège|école|hôpital|hospital|clinique|gare|station|métro|metro|aéroport|"
+    r"aeropuerto|airport|stade|stadium|calle|avenida|plaza|paseo|colegio|instituto|"
+    r"universidad|via|viale|piazza|corso|straße|strasse|platz|allee|bahnhof|schule|"
+    r"gymnasium|st\.?|saint|sainte|san|santa|sankt)\s+$"
+)
+"""Places named after people: "rue Victor Hugo", "lycée Marie Curie", "calle Miguel Servet"."""
 INTRODUCTION = re.compile(rf"(?i)(?<!\w)(?:{_INTRODUCTIONS})(?:[\s,:;-]*|[!.]\s*\n\s*)$")
 MENTION = re.compile(rf"(?i)(?<!\w)(?:{_MENTIONS})[\s,:;-]*$")
 TITLE_BEFORE = re.compile(
-    r"(?i)(?<!\w)(?:" + "|".join(sorted(TITLES, key=len, reverse=True)) + r")\.?\s+$"
+    r"(?<!\w)(?:"
+    + "|".join(t[0].upper() + t[1:] for t in sorted(TITLES, key=len, reverse=True))
+    + r"|(?i:"
+    + "|".join(sorted(LOWERCASE_TITLES, key=len, reverse=True))
+    + r"))\.?\s+$"
 )
 RELATION_BEFORE = re.compile(
     r"(?i)(?<!\w)(?:grand[ -]m[eè]re|grand[ -]p[eè]re|"
@@ -127,9 +157,16 @@ FIELD_BEFORE = re.compile(
 )
 """A field's value: "Name: ...", "Nom d'usage : ...", "cc: ...", "Ansprechpartner" "...".
 """
+NAMED = re.compile(
+    r"(?i)(?:name(?:'s| is| on (?:the )?\w+ is)|je m'appelle|je m\u2019appelle|me llamo|"
+    r"ich heiße|ich heisse|mein name ist)\s*:?\s*$"
+)
+"""Where even a name in capitals is a name: "name on card is LIAM O'SULLIVAN"."""
 STRONG_LOWERCASE = re.compile(
-    r"(?i)(?:my name is|name is|je m'appelle|je m\u2019appelle|mon nom est|me llamo|"
-    r"mi nombre es|ich heiße|ich heisse|mein name ist|hier ist)\s+$"
+    r"(?i)(?:my name is|name is|je m'appelle|je m\u2019appelle|je mappelle|jmappelle|"
+    r"mon nom est|me llamo|mi nombre es|ich heiße|ich heisse|mein name ist|hier ist|(?<!\w)(?:"
+    + "|".join(sorted(LOWERCASE_TITLES, key=len, reverse=True))
+    + r")\.?)\s+$"
 )
 """Introductions strong enough that a name after them may be written in lowercase."""
 LIST_JOINER = re.compile(

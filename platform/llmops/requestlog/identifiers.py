@@ -131,12 +131,16 @@ def phones(text: str, regions: Sequence[str] = PHONE_REGIONS) -> Iterator[Span]:
             yield Span(found.start(), found.end(), "PHONE_NUMBER")
 
 
+_DATE_SHAPE = re.compile(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2}")
+
+
 def _stands_alone(text: str, start: int, end: int) -> bool:
     """Not a part of a code: "552-JX-1180", "F-2024-08-1172" hold no phone number."""
     found = text[start:end]
     before, after = text[start - 1 : start], text[end : end + 2]
     return (
         not any(c.isalpha() for c in found)
+        and not _DATE_SHAPE.fullmatch(found)
         and before not in {"-", "/"}
         and not before.isalnum()
         and not (after[:1] in {"-", "/"} and after[1:].isalnum())

@@ -37,19 +37,24 @@ _BIRTH = re.compile(
     r"(?i)\b(?:born|birth|birthday|dob|d\.o\.b|né|née|nee|naissance|naiss\.|nacimiento|"
     r"nacid[oa]|nací|naci[óo]|nac\.|cumple|cumpleaños|anniversaire|geboren|geburtsdatum|"
     r"geburtstag|"
-    r"geb\.)"
+    r"geb\b\.?)"
 )
 _BORN_AFTER = re.compile(r"(?i)^\W{0,3}(?:\w+\s+){0,1}(?:geboren|born|née?)\b")
 """A birth date the words follow: "wurde am 3. Oktober 2014 geboren"."""
 
 
 def birth_dates(text: str) -> Iterator[Span]:
+    last = -100
     for m in _DATE.finditer(text):
         before = text[max(0, m.start() - 45) : m.start()]
         named = list(_BIRTH.finditer(before))
-        if (named and not _DATE.search(before, named[-1].end())) or _BORN_AFTER.match(
-            text[m.end() : m.end() + 30]
+        chained = m.start() - last <= 15 and not re.search(r"[.!?\n]", text[last : m.start()])
+        if (
+            (named and not _DATE.search(before, named[-1].end()))
+            or _BORN_AFTER.match(text[m.end() : m.end() + 30])
+            or chained  # "Dad's birthday is 19 April 1952 and mum's 2 December 1955"
         ):
+            last = m.end()
             yield Span(m.start(), m.end(), "DATE_OF_BIRTH")
 
 
@@ -82,7 +87,9 @@ _STATE_CODE = r"(?:,?\s*[A-Z]{2,3}\s+(?:\d{4,5}(?:-\d{4})?|[A-Z]\d[A-Z]\s?\d[A-Z
 _US_TAIL = rf"(?:,?\s*{_CITY})?{_STATE_CODE}|,\s*{_CITY}"
 _UK_POSTCODE = r"(?:,?\s*(?:" + _CITY + r"\s+)?[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})"
 _POSTAL_CITY = (
-    r"(?:,?\s*(?:[A-Z]-?)?\d{4,5}\s+(?:" + _CITY + r"|[a-zà-ÿ][\w'\u2019-]+)"
+    r"(?:,?\s*(?:(?:[A-Z]-?)?\d{4,5}|[A-Z]\d{4}[A-Z]{3})\s+(?:"
+    + _CITY
+    + r"|[a-zà-ÿ][\w'\u2019-]+|[A-Z]{2,6}\b)"
     r"(?:\s+(?i:cedex)(?:\s+\d{1,2})?)?)"
 )
 _EN_TYPES = (
@@ -104,7 +111,8 @@ _DE_STREET = (
     r"(?:[A-ZÄÖÜ][\wäöüß.-]*(?:straße|strasse|str\.|weg|allee|platz|gasse|ring|damm|ufer|"
     r"chaussee|steig|pfad|markt|graben|wall|kamp|stieg|zeile|promenade)|"
     r"(?:Am|An der|An den|Im|In der|Auf der|Auf dem|Zum|Zur|Unter den|Alte|Neue|Große|"
-    r"Kleine)\s[A-ZÄÖÜ][\wäöüß-]+)"
+    r"Kleine)\s[A-ZÄÖÜ][\wäöüß-]+|"
+    r"[A-ZÄÖÜ][\wäöüß-]+\s(?:Straße|Strasse|Str\.|Weg|Allee|Platz|Gasse|Ring|Damm|Ufer))"
 )
 _BEFORE_STREET = (
     r"(?:(?i:flat|unit|apt\.?|apartment|suite|résidence|immeuble|bâtiment|bât\.?)\s*"
@@ -121,16 +129,19 @@ _ADDRESSES = tuple(
         rf"(?:{_UK_POSTCODE}|{_US_TAIL}|(?:,\s*{_CITY})?{_POSTAL_CITY})?",
         # "12 rue des Lilas, 75011 Paris", "27 bis avenue Jean Jaurès, Bât. C, 69007 Lyon"
         rf"{_BEFORE_STREET}(?<![\w-])\d{{1,4}}(?:\s?(?:bis|ter|[A-H]))?,?\s+(?i:{_FR_TYPES})\s+"
-        rf"[^,\n\d]{{2,50}}?(?={_UNIT}|{_POSTAL_CITY}|[,.;\n]|$){_UNIT}*{_POSTAL_CITY}?",
+        rf"[^,\n\d]{{2,50}}?(?={_UNIT}|{_POSTAL_CITY}|[,.;\n]|$){_UNIT}*"
+        rf"(?:{_POSTAL_CITY}|{_US_TAIL})?",
         # "Calle Mayor 5, 3º B, 28013 Madrid", "Via Garibaldi 28, 10122 Torino"
-        rf"(?<![\w-])(?:{_ROMANCE_TYPES})\s*(?:(?:de|del|de la|de los|de las|dos|da)\s+)?"
+        rf"(?<![\w-])(?:{_ROMANCE_TYPES})\s*(?:(?:de|del|de la|de los|de las|dos|da|dei|degli|"
+        rf"della|delle|dello|di)\s+)?"
         rf"{_CAP}[^,\n\d]{{0,40}}?,?\s*(?:n[º°o]\.?\s*)?\d{{1,4}}(?![\d])[A-Za-z]?"
         rf"{_UNIT}*{_POSTAL_CITY}?",
         # "Rue Royale 118 bte 3, 1000 Bruxelles": a Belgian or Swiss street, number after
-        rf"(?<![\w-])(?i:rue|avenue|chaussée|boulevard|place|quai|chemin)\s+{_CAP}"
+        rf"(?<![\w-])(?i:rue|avenue|chaussée|boulevard|place|quai|chemin)\s+"
+        rf"(?:(?:de la|de l'|des|du|de|d')\s*)?{_CAP}"
         rf"[^,\n\d]{{0,40}}?\s\d{{1,4}}[A-Za-z]?{_UNIT}*{_POSTAL_CITY}",
         # "Hauptstraße 17, 10827 Berlin", "Am Markt 3a"
-        rf"(?<![\w-]){_DE_STREET}\s+\d{{1,4}}\s?[a-zA-Z]?(?:[-/]\d{{1,3}})?(?![\d])"
+        rf"(?<![\w-]){_DE_STREET}\s+\d{{1,4}}\s?[a-zA-Z]?(?:[-/]\d{{1,3}}){{0,3}}(?![\d])"
         rf"{_UNIT}*{_POSTAL_CITY}?",
         # "PO Box 1187, Decatur, GA 30031", "BP 42, 75001 Paris"
         rf"(?i:p\.?\s?o\.?\s?box|postfach|boîte postale|bp|apartado(?: de correos)?)\s*\d{{1,6}}"

@@ -35,6 +35,8 @@ COMMON_FIRST = 500
 """First names this common stand alone before an unknown surname ("Jean-Baptiste
 Ouellet")."""
 _WORD = re.compile(r"[^\W\d_]+(?:[-'\u2019][^\W\d_]+)*")
+_ELIDED = re.compile(r"^(?:[cdjlmnst]|qu)['\u2019]", re.IGNORECASE)
+"""French elisions: "m'a", "l'agence", "qu'il" are no names."""
 _LOWER_WORD = re.compile(r"(?<![\w'\u2019@./-])[^\W\d_]+(?:['\u2019-][^\W\d_]+)*(?![\w@/-])")
 
 
@@ -43,8 +45,8 @@ def common(word: str) -> float:
     once in a million words)."""
     table = names().common
     key = word.casefold()
-    if "-" in key and key not in table:
-        return max(table.get(part, 0.0) for part in key.split("-"))
+    if "-" in key and key not in table:  # "Saint-Pierre" is words, "Pelletier-Oyelaran" not
+        return min(table.get(part, 0.0) for part in key.split("-"))
     return table.get(key, 0.0)
 
 
@@ -99,6 +101,8 @@ def _reads_as_full_name(words: list[str]) -> bool:
     core = _core(words)
     if not 2 <= len(core) <= 4:
         return False
+    if len(core) == 2 and _surname_first(core):
+        return True
     first, _ = known(core[0])
     if first is None or first > FIRST_KNOWN or wordiness(core[0]) > NAME_LIKE:
         return False  # "Is Prime", "Magasin Auchan", "Senior DevOps Engineer"
@@ -107,6 +111,20 @@ def _reads_as_full_name(words: list[str]) -> bool:
         return all(wordiness(w) <= NAME_LIKE for w in rest)
     # An unknown surname after a common first name, if it is no common word either.
     return first <= COMMON_FIRST and all(common(w) < 3.0 for w in rest)
+
+
+def _surname_first(core: list[str]) -> bool:
+    """ "Kristoffersen Ingrid", as lists and forms write: a surname that is no first name,
+    then a first name, neither a word."""
+    first_of_first, last = known(core[0])
+    first = known(core[1])[0]
+    return (
+        last is not None
+        and first_of_first is None
+        and first is not None
+        and first <= FIRST_KNOWN
+        and all(wordiness(w) <= NAME_LIKE for w in core)
+    )
 
 
 def _is_name_word(word: str) -> bool:
@@ -185,8 +203,15 @@ def _kept_out(  # noqa: PLR0913 - the run, and what the text holds around it
         return True
     if words[0].casefold().split("-")[0] in cues.PLACE_OPENERS:
         return True
-    fielded = cues.FIELD_BEFORE.search(text[max(0, start - 60) : start]) is not None
-    if any(w.isupper() and len(w) > 1 for w in words) and not (titled or fielded):
+    before = text[max(0, start - 60) : start]
+    if not titled and (
+        cues.PLACE_BEFORE.search(before)
+        or _core(words)[-1:]
+        and _core(words)[-1].casefold() in cues.ORGANISATIONS
+    ):
+        return True
+    vouched = titled or cues.FIELD_BEFORE.search(before) or cues.NAMED.search(before)
+    if any(w.isupper() and len(w) > 1 for w in words) and not vouched:
         return True
     # "Philips Hue", "Ford Focus"; but "Marco Ferrari", "Mme Boulanger"
     return any(
@@ -213,10 +238,23 @@ def _signs(text: str, start: int, end: int, words: list[str]) -> bool:
     opens_line = not before or before.endswith("\n")
     if opens_line and (not line_after.strip(" .!)") or re.match(r"^,\s*\S", line_after)):
         return True
+    if re.search(r"(?:^|[.!?\s])[-\u2014\u2013]\s*$", before) and (
+        not line_after.strip(" .!)") or line_after.startswith(",")
+    ):
+        return True  # "— Malik, équipe Plateforme"
     return (
         last_line
         and not line_after.strip(" .!)")
         and (not before or before[-1] in ".!?:,;(\n—\u2013-")
+    )
+
+
+def _dash_signed(text: str, start: int, end: int) -> bool:
+    """After a dash that ends a sentence, at the end of the message: "... - Tallulah
+    Rhodes"."""
+    before = text[:start].rstrip(" ")
+    return bool(re.search(r"(?:^|[.!?\s])[-\u2014\u2013]$", before)) and not text[end:].strip(
+        " .!\n"
     )
 
 
@@ -246,7 +284,7 @@ def person_names(text: str) -> Iterator[Span]:
         words, start = _past_other_words(text, words, start)
         if not words or _kept_out(text, start, end, words, titled, brands):
             continue
-        cued = 2 if led else _cued(text, start)
+        cued = 2 if led or _dash_signed(text, start, end) else _cued(text, start)
         is_name = (
             titled
             or (cued and known_name(words))
@@ -291,7 +329,7 @@ _LOWER_INTRO = re.compile(
     r"(?i)(?<!\w)(?:my name is|name is|name|name on \w+|i am|i'm|im|this is|it's|its|thanks|"
     r"thank you|thx|ty|cheers|regards|je m'appelle|je m\u2019appelle|je suis|c'est|cest|"
     r"moi c'est|merci|bisous|me llamo|soy|gracias|ich bin|bin die|bin der|ich heiße|"
-    r"mein name ist|hier ist|danke|gruß|lg|vg|me|moi|yo|ich)[\s,:;!.-]*$"
+    r"mein name ist|hier ist|danke|gruß|lg|vg)[\s,:;!.-]*$|(?<!\w)(?:me|moi|yo|ich),\s*$"
 )
 
 
@@ -299,7 +337,11 @@ def _lowercase_names(text: str) -> Iterator[Span]:
     """ "hi its marco rossi", "thx rob", "mi mamá, hebe scarpatti", "rahul and fatima
     bello": known first names (and the surnames after them) in lowercase after an
     introduction, a thanks, a relation or another lowercase name, or alone at the end."""
-    found = [m for m in _LOWER_WORD.finditer(text) if m.group()[0].islower()]
+    found = [
+        m
+        for m in _LOWER_WORD.finditer(text)
+        if m.group()[0].islower() and not _ELIDED.match(m.group())
+    ]
     previous_end = -1
     i = 0
     while i < len(found):
@@ -320,7 +362,10 @@ def _lowercase_names(text: str) -> Iterator[Span]:
             or signed
             or listed
         )
-        if first is None or first > FIRST_KNOWN or wordiness(m.group()) > ceiling or not cued:
+        rare_after_strong = strong and common(m.group()) < RARE and len(m.group()) > 2
+        name_like = first is not None and first <= FIRST_KNOWN and wordiness(m.group()) <= ceiling
+        surname_after_title = strong and known(m.group())[1] is not None
+        if not cued or not (name_like or rare_after_strong or surname_after_title):
             i += 1
             continue
         end = m.end()
@@ -330,7 +375,9 @@ def _lowercase_names(text: str) -> Iterator[Span]:
             if w in cues.PARTICLES - {"y", "e", "i"} and k + 1 < len(found):
                 k += 1
                 continue
-            if known(w) == (None, None) or wordiness(w) > ceiling:
+            if (known(w) == (None, None) and not (strong and common(w) < RARE)) or wordiness(
+                w
+            ) > ceiling:
                 break
             end = found[k].end()
             k += 1

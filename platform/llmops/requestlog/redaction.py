@@ -161,6 +161,19 @@ def _strongly_made_up(word: str) -> bool:
     )
 
 
+def _chosen_as_password(word: str) -> bool:
+    """Lowercase, capitals and digits together, and a sign or ten characters or more:
+    "Tulip!Harbour82", "7hQ2-mZ9x-Lp4W"."""
+    return (
+        8 <= len(word) <= 64
+        and any(c.islower() for c in word)
+        and any(c.isupper() for c in word)
+        and any(c.isdigit() for c in word)
+        and (len(word) >= 10 or any(c in "!#$%&*+=?@^_~-" for c in word))
+        and _strongly_made_up(word)
+    )
+
+
 def _looks_made_up(word: str) -> bool:
     """A password said in words ("my password is X") holds a digit or a sign, or mixed
     case past its first letter: "my password is correct" names none."""
@@ -197,6 +210,12 @@ def passwords(text: str) -> Iterator[Span]:
                 break
             if token.group()[-1:] in {".", "?", "!"} and len(token.group()) > 1:
                 break  # the sentence ends
+    # A message about a password: a token chosen as passwords are, wherever it stands.
+    if _PASSWORD_WORD.search(text):
+        for token in _TOKEN.finditer(text):
+            secret = token.group().rstrip(".?!,")
+            if _chosen_as_password(secret):
+                yield Span(token.start(), token.start() + len(secret), "PASSWORD")
 
 
 DEFAULT_RECOGNIZERS: tuple[Recognizer, ...] = (
