@@ -190,7 +190,7 @@ def _cued(text: str, start: int) -> int:
     return 1 if cues.MENTION.search(before) else 0
 
 
-def _kept_out(  # noqa: PLR0913 - the run, and what the text holds around it
+def _kept_out(
     text: str,
     start: int,
     end: int,
@@ -206,8 +206,7 @@ def _kept_out(  # noqa: PLR0913 - the run, and what the text holds around it
     before = text[max(0, start - 60) : start]
     if not titled and (
         cues.PLACE_BEFORE.search(before)
-        or _core(words)[-1:]
-        and _core(words)[-1].casefold() in cues.ORGANISATIONS
+        or (_core(words)[-1:] and _core(words)[-1].casefold() in cues.ORGANISATIONS)
     ):
         return True
     vouched = titled or cues.FIELD_BEFORE.search(before) or cues.NAMED.search(before)
@@ -282,7 +281,9 @@ def person_names(text: str) -> Iterator[Span]:
     for opening, end, run in _runs(text):
         words, start, titled, led = _trim(text, run, opening)
         words, start = _past_other_words(text, words, start)
-        if not words or _kept_out(text, start, end, words, titled, brands):
+        if not words or _kept_out(
+            text, start=start, end=end, words=words, titled=titled, brands=brands
+        ):
             continue
         cued = 2 if led or _dash_signed(text, start, end) else _cued(text, start)
         is_name = (

@@ -200,6 +200,10 @@ def passwords(text: str) -> Iterator[Span]:
         secret = m.group("secret").rstrip(".!?")
         if _looks_made_up(secret):
             yield Span(m.start("secret"), m.start("secret") + len(secret), "PASSWORD")
+    yield from _passwords_near(text)
+
+
+def _passwords_near(text: str) -> Iterator[Span]:
     for word in _PASSWORD_WORD.finditer(text):
         after = text[word.end() : word.end() + 60].split("\n", 1)[0]
         for token in _TOKEN.finditer(after):
