@@ -192,6 +192,7 @@ def _cued(text: str, start: int) -> int:
 
 def _kept_out(
     text: str,
+    *,
     start: int,
     end: int,
     words: list[str],
