@@ -25,6 +25,7 @@ import json
 import sys
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,8 @@ TYPES = (
     "SECRET",
 )  # fmt: skip
 PEOPLE = frozenset({"PERSON", "ADDRESS", "DATE_OF_BIRTH"})
-"""The rest are identifiers with a format (target: 99% caught)."""
+IDENTIFIERS = set(TYPES) - PEOPLE
+"""Identifiers with a format (target: 99% caught)."""
 ADDRESS_SHARE = 0.8
 
 
@@ -80,6 +82,54 @@ def line(name: str, hit: int, n: int) -> str:
     return f"  {name:<14} {rate:6.1%} [{low:5.1%}, {high:6.1%}]  ({hit} of {n})"
 
 
+@dataclass
+class Judged:
+    """Per (type, language): each item caught or not; per language: each decoy, and each
+    message without personal data, altered or not."""
+
+    caught: dict[tuple[str, str], list[bool]] = field(default_factory=lambda: defaultdict(list))
+    decoys: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
+    clean: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
+
+    def rate(self, kinds: set[str], lang: str | None = None) -> tuple[int, int]:
+        got = [
+            ok
+            for (kind, la), oks in self.caught.items()
+            if kind in kinds and (lang is None or la == lang)
+            for ok in oks
+        ]
+        return sum(got), len(got)
+
+    def altered(self, of: dict[str, list[bool]], lang: str | None = None) -> tuple[int, int]:
+        got = [x for la, xs in of.items() if lang is None or la == lang for x in xs]
+        return sum(got), len(got)
+
+
+def judge(
+    messages: list[dict[str, Any]], found: list[list[Span]], *, misses: bool = False
+) -> Judged:
+    judged = Judged()
+    for m, spans in zip(messages, found, strict=True):
+        text, lang = m["text"], m["lang"]
+        places = located(text, [p["text"] for p in m["pii"]])
+        for p, where in zip(m["pii"], places, strict=True):
+            share = ADDRESS_SHARE if p["type"] == "ADDRESS" else 1.0
+            ok = covered(text, where, spans, share)
+            judged.caught[(p["type"], lang)].append(ok)
+            if misses and not ok:
+                print(f"  MISSED {p['type']:<13} {p['text']!r}  in {m['id']}")
+        for d, (a, b) in zip(m["decoys"], located(text, m["decoys"]), strict=True):
+            touched = any(s.start < b and s.end > a for s in spans)
+            judged.decoys[lang].append(touched)
+            if misses and touched:
+                print(f"  ALTERED decoy {d!r} in {m['id']}")
+        if not m["pii"]:
+            judged.clean[lang].append(bool(spans))
+            if misses and spans:
+                print(f"  ALTERED clean {m['id']}: {[text[s.start : s.end] for s in spans]}")
+    return judged
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -97,52 +147,19 @@ def main() -> None:
     found = [redactor.find(m["text"]) for m in messages]
     cpu = time.process_time() - started
     print(f"{len(messages)} messages, {len(messages) / cpu:.0f} per second on one core")
-    caught: dict[tuple[str, str], list[bool]] = defaultdict(list)
-    decoys: dict[str, list[bool]] = defaultdict(list)
-    clean: dict[str, list[bool]] = defaultdict(list)
-    for m, spans in zip(messages, found, strict=True):
-        text, lang = m["text"], m["lang"]
-        places = located(text, [p["text"] for p in m["pii"]])
-        for p, where in zip(m["pii"], places, strict=True):
-            share = ADDRESS_SHARE if p["type"] == "ADDRESS" else 1.0
-            ok = covered(text, where, spans, share)
-            caught[(p["type"], lang)].append(ok)
-            if args.misses and not ok:
-                print(f"  MISSED {p['type']:<13} {p['text']!r}  in {m['id']}")
-        for d, (a, b) in zip(m["decoys"], located(text, m["decoys"]), strict=True):
-            touched = any(s.start < b and s.end > a for s in spans)
-            decoys[lang].append(touched)
-            if args.misses and touched:
-                print(f"  ALTERED decoy {d!r} in {m['id']}")
-        if not m["pii"]:
-            clean[lang].append(bool(spans))
-            if args.misses and spans:
-                print(f"  ALTERED clean {m['id']}: {[text[s.start : s.end] for s in spans]}")
-    report(caught, decoys, clean, sorted({m["lang"] for m in messages}))
+    report(judge(messages, found, misses=args.misses), sorted({m["lang"] for m in messages}))
 
 
-def report(
-    caught: dict[tuple[str, str], list[bool]],
-    decoys: dict[str, list[bool]],
-    clean: dict[str, list[bool]],
-    langs: list[str],
-) -> None:
+def report(judged: Judged, langs: list[str]) -> None:
     for lang in (None, *langs):
         print(f"{lang or 'all languages'}:")
         for t in (*TYPES, "identifiers"):
-            kinds = {k for k in TYPES if k not in PEOPLE} if t == "identifiers" else {t}
-            got = [
-                ok
-                for (kind, la), oks in caught.items()
-                if kind in kinds and (lang is None or la == lang)
-                for ok in oks
-            ]
-            if got:
-                print(line(t, sum(got), len(got)))
-        d = [x for la, xs in decoys.items() if lang is None or la == lang for x in xs]
-        c = [x for la, xs in clean.items() if lang is None or la == lang for x in xs]
-        print(line("decoys altered", sum(d), len(d)))
-        print(line("clean altered", sum(c), len(c)))
+            kinds = IDENTIFIERS if t == "identifiers" else {t}
+            hit, n = judged.rate(kinds, lang)
+            if n:
+                print(line(t, hit, n))
+        print(line("decoys altered", *judged.altered(judged.decoys, lang)))
+        print(line("clean altered", *judged.altered(judged.clean, lang)))
 
 
 if __name__ == "__main__":
