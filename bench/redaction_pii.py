@@ -1,8 +1,10 @@
 """How much of people's data the request log's redactor removes, and what it wrongly alters.
 
 Reads labeled support messages: ``bench/data/redaction_pii.jsonl`` (sealed: its checksum
-is in ``redaction_pii.sha256``; judged once) or, with ``--tune``, the separate tuning set
-``redaction_pii_tune.jsonl``, ``_tune2`` or ``_tune3`` (``--tune 1|2|3``; each judged
+is in ``redaction_pii.sha256``; judged once, by the rules' first version), with
+``--sealed2`` ``redaction_pii_sealed2.jsonl`` (sealed before the second version, which it
+judged once), or, with ``--tune``, the separate tuning set
+``redaction_pii_tune.jsonl``, ``_tune2``, ``_tune3`` or ``_tune4`` (``--tune 1|2|3|4``; each judged
 the rules once, before they were tuned on it too). Each message lists its personal data by type (PERSON,
 ADDRESS, DATE_OF_BIRTH, NATIONAL_ID, PHONE, EMAIL, CARD, IBAN, SECRET; exact substrings,
 in order) and decoys (look-alikes that must stay: order, tracking and reference numbers,
@@ -14,7 +16,7 @@ data is altered when anything in it is replaced.
 Prints recall per type (overall and per language), decoys and clean messages altered,
 each with its 95% Wilson interval, and messages per second on one core.
 
-    .venv/bin/python bench/redaction_pii.py [--tune 1|2|3] [--misses]
+    .venv/bin/python bench/redaction_pii.py [--sealed2 | --tune 1|2|3|4] [--misses]
 """
 
 from __future__ import annotations
@@ -36,9 +38,11 @@ from llmops.requestlog.redaction import PiiRedactor, Span
 
 DATA = Path(__file__).parent / "data"
 SEALED = DATA / "redaction_pii.jsonl"
+SEALED2 = DATA / "redaction_pii_sealed2.jsonl"
 TUNE = DATA / "redaction_pii_tune.jsonl"
 TUNE2 = DATA / "redaction_pii_tune2.jsonl"
 TUNE3 = DATA / "redaction_pii_tune3.jsonl"
+TUNE4 = DATA / "redaction_pii_tune4.jsonl"
 TYPES = (
     "PERSON", "ADDRESS", "DATE_OF_BIRTH", "NATIONAL_ID", "PHONE", "EMAIL", "CARD", "IBAN",
     "SECRET",
@@ -50,8 +54,8 @@ ADDRESS_SHARE = 0.8
 
 
 def load(path: Path) -> list[dict[str, Any]]:
-    if path == SEALED:
-        expected = (DATA / "redaction_pii.sha256").read_text().split()[0]
+    if path in (SEALED, SEALED2):
+        expected = (path.with_suffix(".sha256")).read_text().split()[0]
         if hashlib.sha256(path.read_bytes()).hexdigest() != expected:
             raise SystemExit(f"{path} does not match its sealed checksum")
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
@@ -135,12 +139,16 @@ def main() -> None:
     parser.add_argument(
         "--tune",
         type=int,
-        choices=(1, 2, 3),
-        help="a tuning set (1 to 3, each written apart from the others), not the sealed one",
+        choices=(1, 2, 3, 4),
+        help="a tuning set (1 to 4, each written apart from the others; 4 is rich in decoys), not the sealed one",
+    )
+    parser.add_argument(
+        "--sealed2", action="store_true", help="the second sealed set (rules' second version)"
     )
     parser.add_argument("--misses", action="store_true", help="print what was missed or altered")
     args = parser.parse_args()
-    messages = load({None: SEALED, 1: TUNE, 2: TUNE2, 3: TUNE3}[args.tune])
+    sets = {None: SEALED2 if args.sealed2 else SEALED, 1: TUNE, 2: TUNE2, 3: TUNE3, 4: TUNE4}
+    messages = load(sets[args.tune])
     redactor = PiiRedactor()
     redactor.find("warm up: Mr. Smith, 1 rue de la Paix, 75002 Paris")
     started = time.process_time()

@@ -34,7 +34,8 @@ RELATIONS = words(
     "cousin niece nephew partner fiancé fiancée fiance boyfriend girlfriend colleague "
     "colleagues coworker manager boss assistant neighbour neighbor friend tenant "
     "landlord lawyer solicitor accountant kids children child applicant agent advisor "
-    "adviser technician doctor nurse baby dad's mum's mom's "
+    "adviser technician doctor nurse baby dad's mum's mom's guy coach mentor supervisor "
+    "caseworker carer caregiver "
     "père mère papa maman mari femme fils fille frère sœur soeur grand-mère grand-père "
     "oncle tante cousin cousine neveu nièce conjoint conjointe compagnon compagne "
     "collègue collègues voisin voisine ami amie patron patronne avocat avocate enfants "
@@ -55,7 +56,7 @@ FIELDS = words(
     "familie titular titulaire inhaber inhaberin holder ansprechpartner contact "
     "beneficiary bénéficiaire beneficiario empfänger passenger passager pasajero "
     "passagier driver conducteur conductor fahrer signature firma unterschrift "
-    "patient patiente paciente patientin"
+    "patient patiente paciente patientin kontoinhaber kontoinhaberin"
 )
 """Words that open a form's field whose value is a name."""
 HEADERS = words(
@@ -68,7 +69,7 @@ HEADERS = words(
 )
 """Before a colon, a name: an e-mail header, a signature's mark, a person's role in a
 form ("From: ...", "Fdo.: ...", "Applicant: ...")."""
-LEADS = words("i'm im soy je ich name's")
+LEADS = words("i'm soy je ich name's")
 """Capitalised first words of an introduction: "I'm Anjali", "Soy Amparo"."""
 PARTICLES = words(
     "de da das do dos du des del della delle dei degli di van von vom der den ter ten te "
@@ -97,6 +98,7 @@ _INTRODUCTIONS = (
     r"bien à vous|bien cordialement|"
     r"me llamo|mi nombre es|soy|de parte de|hola|estimad[oa]|querid[oa]|gracias|"
     r"muchas gracias|mil gracias|saludos|un saludo|atentamente|buenos días|buenas tardes|"
+    r"thanks to|thank you to|merci à|gracias a|danke an|"
     r"ich bin|ich heiße|ich heisse|mein name ist|hier ist|hallo|liebe|lieber|grüße|"
     r"viele grüße|beste grüße|gruß|mfg|danke|vielen dank|vielen lieben dank|guten tag|"
     r"named|called|appelée?|llamad[oa]|namens|holder|titulaire|titular|inhaber|inhaberin|"
@@ -119,15 +121,22 @@ ORGANISATIONS = words(
     "versicherung telecom mobile energy hotel hotels hôtel clinic clinique clínica klinik "
     "hospital hôpital university université universidad universität school école "
     "escuela schule office team support motors pharma foods store stores shop market "
-    "express logistics travel voyages viajes reisen airport aéroport aeropuerto flughafen"
+    "express logistics travel voyages viajes reisen airport aéroport aeropuerto flughafen "
+    "building centre center centro zentrum hall library bibliothèque biblioteca "
+    "stadium estadio stade museum musée museo zoo market markt mercado marché pharmacy "
+    "pharmacie farmacia apotheke bakery boulangerie panadería bäckerei garage taller "
+    "werkstatt café cafe bar restaurant pizzeria brasserie"
 )
 """Last words of an organisation's name: "Singapore Airlines", "Hôtel Martinez"."""
 PLACE_BEFORE = re.compile(
     r"(?i)(?<!\w)(?:rue|avenue|av\.|boulevard|bd|place|allée|quai|impasse|chemin|cours|"
-    r"lycée|collège|école|hôpital|hospital|clinique|gare|station|métro|metro|aéroport|"
-    r"aeropuerto|airport|stade|stadium|calle|avenida|plaza|paseo|colegio|instituto|"
-    r"universidad|via|viale|piazza|corso|straße|strasse|platz|allee|bahnhof|schule|"
-    r"gymnasium|st\.?|saint|sainte|san|santa|sankt)\s+$"
+    r"lycée|collège|école|hôpital|hospital|clinique|clínica|klinik|klinikum|krankenhaus|"
+    r"gare|station|métro|metro|aéroport|aeropuerto|airport|flughafen|stade|stadium|estadio|"
+    r"calle|avenida|plaza|paseo|colegio|instituto|universidad|universitario|universitaria|"
+    r"université|university|college|school|via|viale|piazza|corso|straße|strasse|platz|"
+    r"allee|bahnhof|schule|gymnasium|museum|musée|museo|theatre|théâtre|teatro|"
+    r"st\.?|saint|sainte|san|santa|sankt)(?:\s+(?:de|del|de la|de los|du|des|di|von|der))?"
+    r"\s+$"
 )
 """Places named after people: "rue Victor Hugo", "lycée Marie Curie", "calle Miguel Servet"."""
 INTRODUCTION = re.compile(rf"(?i)(?<!\w)(?:{_INTRODUCTIONS})(?:[\s,:;-]*|[!.]\s*\n\s*)$")
@@ -142,7 +151,8 @@ TITLE_BEFORE = re.compile(
 RELATION_BEFORE = re.compile(
     r"(?i)(?<!\w)(?:grand[ -]m[eè]re|grand[ -]p[eè]re|"
     + "|".join(re.escape(w) for w in sorted(RELATIONS, key=len, reverse=True))
-    + r")(?:\s+(?:an|à|a))?\s*[,:(]?\s*$"
+    + r")(?:\s+(?:an|à|a)|\s+(?:is|was|est|était|es|era|ist|war)|\s+i\s+spoke\s+to\s+was)?"
+    r"\s*[,:(]?\s*$"
 )  # fmt: skip
 FIELD_BEFORE = re.compile(
     r"(?i)(?:full name|first name|last name|surname|given name|name on (?:the )?\w+|"
@@ -201,6 +211,14 @@ BRANDS = frozenset(
         "Mondial Relay", "Marks & Spencer", "Miele", "Braun", "Dyson", "Lancôme",
         "Guerlain", "Cartier", "Bulgari", "Tiffany & Co", "Hyundai", "Honda", "Toyota",
         "Suzuki", "Mazda", "Nissan", "Volvo", "Skoda", "Opel", "Dacia", "Seat", "Audi",
+        "Carolina Herrera", "Purificación García", "Adolfo Domínguez", "Pierre Hermé",
+        "Jean Louis David", "Yves Rocher", "Franck Provost", "Jacques Dessange",
+        "Christian Louboutin", "Paco Rabanne", "Nina Ricci", "Jean Patou", "Sonia Rykiel",
+        "Agnès B", "Isabel Marant", "Jil Sander", "Hilton", "Marriott", "Ritz",
+        "Sheraton", "Don Simón", "Tío Pepe", "Miss Dior", "Marie Curie", "Ben Sherman",
+        "Charlotte Tilbury", "Laura Ashley", "Vivienne Westwood", "Alexander McQueen",
+        "Gordon Ramsay", "Jamie Oliver", "Paul Mitchell", "Tom Tailor", "Marc O'Polo",
+        "Hans im Glück", "Fielmann", "Deichmann", "Rossmann", "Kaufland",
     )
 )  # fmt: skip
 """Brands named after people (or that are names somewhere). One of several words is never

@@ -52,7 +52,8 @@ def national_ids(text: str) -> Iterator[Span]:
 def _ssns(text: str) -> Iterator[tuple[int, int]]:
     for m in _SSN.finditer(text):
         named = _SSN_WORDS.search(text, max(0, m.start() - 40), m.start())
-        if _ssn_valid(m.group(1), m.group(3), m.group(4)) and (m.group(2) or named):
+        other = not named and _called_an_identifier(text, m.start())  # "Policy number ..."
+        if _ssn_valid(m.group(1), m.group(3), m.group(4)) and (m.group(2) or named) and not other:
             yield m.span()
 
 
@@ -91,12 +92,16 @@ _NOT_A_PHONE = re.compile(
     r"réf\.?|ticket|case|dossier|caso|fall|invoice|facture|factura|rechnung|contra[ct]t?o?|"
     r"vertrag|tracking|suivi|seguimiento|sendung|colis|parcel|paquete|paket|booking|"
     r"réservation|reserva|buchung|policy|police|póliza|customer|client|cliente|kunden\w*|"
-    r"account|compte|cuenta|konto|serial|série|serie|sku|job|work order|n°|nº|no\.|nr\.?|"
+    r"account|compte|cuenta|konto|serial|série|serie|sku|job|work order|agreement|mandate|"
+    r"licen[cs]e|licencia|lizenz|subscriber|abonné|abonado|abonnent|expediente|"
+    r"intervention|intervención|receipt|reçu|recibo|beleg|quittung|claim|sinistre|siniestro|"
+    r"schaden|rental|location|alquiler|miete|n°|nº|n\.º|no\.|nr\.?|"
     r"#|id)\w*(?:\s+[^\s.!?]+){0,6}?"
     r"[\s:#°º.-]*(?:n[°º]|no\.?|nr\.?|number|numéro|número|nummer)?[\s:#°º.-]*$"
 )
 _PHONE_WORDS = re.compile(
     r"(?i)\b(?:phone|tel|tél|téléphone|telefon|teléfono|móvil|movil|mobile|portable|handy|"
+    r"ligne|línea|linea|leitung|fixe|fijo|festnetz|landline|gsm|mobil|celular|"
     r"cell|call|appel\w*|llam\w*|anruf\w*|ruf|whatsapp|sms|fax|joindre|contact\w*)\b"
 )
 
@@ -117,7 +122,8 @@ def phones(text: str, regions: Sequence[str] = PHONE_REGIONS) -> Iterator[Span]:
             if digits < MIN_NATIONAL_DIGITS and not international:
                 continue
             seen.add((m.start, m.end))
-            if international or not _called_an_identifier(text, m.start):
+            plus = m.raw_string.lstrip("(").startswith("+")
+            if plus or not _called_an_identifier(text, m.start):
                 yield Span(m.start, m.end, "PHONE_NUMBER")
     # International numbers of a possible length for their country, valid or not (new
     # ranges, numbers reserved for examples): "+" and a country code say what they are.
@@ -127,7 +133,10 @@ def phones(text: str, regions: Sequence[str] = PHONE_REGIONS) -> Iterator[Span]:
             number = phonenumbers.parse("+" + raw[2:] if raw.startswith("00") else raw, None)
         except phonenumbers.NumberParseException:
             continue
-        if phonenumbers.is_possible_number(number):
+        double_zero = raw.startswith("00")  # also how long numbers open: "contrat 0045 8812"
+        if phonenumbers.is_possible_number(number) and not (
+            double_zero and _called_an_identifier(text, found.start())
+        ):
             yield Span(found.start(), found.end(), "PHONE_NUMBER")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from llmops.requestlog.cues import CALENDAR
 from llmops.requestlog.spans import Span
 
 # -- dates of birth ----------------------------------------------------------------------
@@ -71,13 +72,14 @@ _UNIT = (
     r"(?i:,?\s*(?:apt\.?|apartment|suite|ste\.?|unit|flat|floor|fl\.|#|appt\.?|app\.?|"
     r"appartement|bât\.?|bâtiment|bat\.?|escalier|esc\.?|étage|etage|piso|puerta|pta\.?|"
     r"planta|bloque|portal|depto\.?|dpto\.?|whg\.?|wohnung|stock|og|interno|int\.|scala|"
-    r"bte|boîte|bus)"
+    r"bte|boîte|bus|stiege|top|tür|tuer)"
     r"\s*[\w/-]{1,6}(?:\s+(?:depto\.?|dpto\.?|puerta|pta\.?)\s*\w{1,3})?"
     r"|,?\s*(?:bajo|bajos|entresuelo|entresòl|ático|atico|principal|pral\.?|sótano|local)"
     r"(?:\s+\d{1,2}[a-zº°ª]?)?(?:\s+(?:izq(?:uierda)?\.?|izda\.?|dcha\.?|derecha))?"
     r"|,?\s*(?:col\.|colonia|barrio|bº)\s+[^,\n\d]{2,40}"
     r"|,?\s*\d{1,2}\s?(?:º|°|ª|e|er|ème|re)\s?(?:izq(?:uierda)?\.?|dcha\.?|derecha|"
-    r"étage|[A-Za-z](?![a-zà-ÿ]))?"
+    r"étage|gauche|droite|[A-Za-z](?![a-zà-ÿ]))?"
+    r"|,?\s*\d{1,2}(?:r|n|t|º|ª)\s\d{1,2}(?:a|ª|º)?"
     r"|,?\s*\d{1,2}\.\s?(?:og|stock|etage|obergeschoss)(?:\s+(?:links|rechts|li\.?|re\.?|"
     r"mitte))?"
     r"|,?\s*(?:hinterhaus|vorderhaus|seitenflügel|gartenhaus|rez-de-chaussée|rdc))"
@@ -85,7 +87,9 @@ _UNIT = (
 _STATE_CODE = r"(?:,?\s*[A-Z]{2,3}\s+(?:\d{4,5}(?:-\d{4})?|[A-Z]\d[A-Z]\s?\d[A-Z]\d))"
 """A state or province and its code: "TX 78731", "ON M5J 2N7", "NSW 2088"."""
 _US_TAIL = rf"(?:,?\s*{_CITY})?{_STATE_CODE}|,\s*{_CITY}"
-_UK_POSTCODE = r"(?:,?\s*(?:" + _CITY + r"\s+)?[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})"
+_UK_POSTCODE = (
+    r"(?:(?:,\s*" + _CITY + r"){0,2},?\s*(?:" + _CITY + r"\s+)?[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})"
+)
 _POSTAL_CITY = (
     r"(?:,?\s*(?:(?:[A-Z]-?)?\d{4,5}|[A-Z]\d{4}[A-Z]{3})\s+(?:"
     + _CITY
@@ -108,7 +112,7 @@ _ROMANCE_TYPES = (
     r"travessa|largo)|Via|Viale|Piazza|Corso|Vicolo|Strada"
 )
 _DE_STREET = (
-    r"(?:[A-ZÄÖÜ][\wäöüß.-]*(?:straße|strasse|str\.|weg|allee|platz|gasse|ring|damm|ufer|"
+    r"(?:[A-ZÄÖÜ][\wäöüß.-]*(?i:straße|strasse|str\.|weg|allee|platz|gasse|ring|damm|ufer|"
     r"chaussee|steig|pfad|markt|graben|wall|kamp|stieg|zeile|promenade)|"
     r"(?:Am|An der|An den|Im|In der|Auf der|Auf dem|Zum|Zur|Unter den|Alte|Neue|Große|"
     r"Kleine)\s[A-ZÄÖÜ][\wäöüß-]+|"
@@ -134,7 +138,7 @@ _ADDRESSES = tuple(
         # "Calle Mayor 5, 3º B, 28013 Madrid", "Via Garibaldi 28, 10122 Torino"
         rf"(?<![\w-])(?:{_ROMANCE_TYPES})\s*(?:(?:de|del|de la|de los|de las|dos|da|dei|degli|"
         rf"della|delle|dello|di)\s+)?"
-        rf"{_CAP}[^,\n\d]{{0,40}}?,?\s*(?:n[º°o]\.?\s*)?\d{{1,4}}(?![\d])[A-Za-z]?"
+        rf"{_CAP}[^,\n\d()]{{0,40}}?,?\s*(?:n[º°o]\.?\s*)?\d{{1,4}}(?![\d])[A-Za-z]?"
         rf"{_UNIT}*{_POSTAL_CITY}?",
         # "Rue Royale 118 bte 3, 1000 Bruxelles": a Belgian or Swiss street, number after
         rf"(?<![\w-])(?i:rue|avenue|chaussée|boulevard|place|quai|chemin)\s+"
@@ -153,6 +157,8 @@ _ADDRESSES = tuple(
 def addresses(text: str) -> Iterator[Span]:
     for pattern in _ADDRESSES:
         for m in pattern.finditer(text):
+            if any(w.casefold() in CALENDAR for w in m.group().split()):
+                continue  # "Avenida de la Victoria del viernes 13": a day, no number
             yield Span(m.start(), m.end().__index__() - _trailing(m.group()), "ADDRESS")
 
 

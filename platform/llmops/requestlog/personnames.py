@@ -108,7 +108,9 @@ def _reads_as_full_name(words: list[str]) -> bool:
         return False  # "Is Prime", "Magasin Auchan", "Senior DevOps Engineer"
     rest = core[1:]
     if known(core[-1])[1] is not None:
-        return all(wordiness(w) <= NAME_LIKE for w in rest)
+        return all(wordiness(w) <= NAME_LIKE for w in rest) and (
+            sum(wordiness(w) for w in core) <= 1.5 * NAME_LIKE  # "Copa del Rey"
+        )
     # An unknown surname after a common first name, if it is no common word either.
     return first <= COMMON_FIRST and all(common(w) < 3.0 for w in rest)
 
@@ -123,7 +125,7 @@ def _surname_first(core: list[str]) -> bool:
         and first_of_first is None
         and first is not None
         and first <= FIRST_KNOWN
-        and all(wordiness(w) <= NAME_LIKE for w in core)
+        and all(common(w) < 4.0 for w in core)
     )
 
 
@@ -236,7 +238,8 @@ def _signs(text: str, start: int, end: int, words: list[str]) -> bool:
     last_line = "\n" not in text[end:]
     before = text[:start].rstrip(" \t")
     opens_line = not before or before.endswith("\n")
-    if opens_line and (not line_after.strip(" .!)") or re.match(r"^,\s*\S", line_after)):
+    titled_line = re.match(r"^,\s*[A-ZÀ-Ý][^?]{0,40}$", line_after)  # "…, DSI", "…, CTO"
+    if opens_line and (not line_after.strip(" .!)") or titled_line):
         return True
     if re.search(r"(?:^|[.!?\s])[-\u2014\u2013]\s*$", before) and (
         not line_after.strip(" .!)") or line_after.startswith(",")
@@ -247,6 +250,12 @@ def _signs(text: str, start: int, end: int, words: list[str]) -> bool:
         and not line_after.strip(" .!)")
         and (not before or before[-1] in ".!?:,;(\n—\u2013-")
     )
+
+
+_INTRODUCED_AFTER = re.compile(
+    r"^,?\s+(?:here|speaking|from (?:your|the)|ici|aquí|al habla|hier)\b", re.IGNORECASE
+)
+"""A name the words after introduce: "Tan Hui Ling here", "Priya from your team"."""
 
 
 def _dash_signed(text: str, start: int, end: int) -> bool:
@@ -286,26 +295,33 @@ def person_names(text: str) -> Iterator[Span]:
             text, start=start, end=end, words=words, titled=titled, brands=brands
         ):
             continue
-        cued = 2 if led or _dash_signed(text, start, end) else _cued(text, start)
+        introduced_after = _INTRODUCED_AFTER.match(text[end : end + 20]) is not None
+        cued = (
+            2 if led or introduced_after or _dash_signed(text, start, end) else _cued(text, start)
+        )
+        after_a_name = bool(found) and found[-1][4] and text[found[-1][2] : opening] == ", "
         is_name = (
             titled
             or (cued and known_name(words))
             or (cued == 2 and _rare(words))
             or _reads_as_full_name(words)
-            or _signs(text, start, end, words)
+            or (_signs(text, start, end, words) and not after_a_name)  # "…, Gérant"
             or (len(words) == 1 and not _sentence_start(text, start) and _lone_name(words[0]))
         )
         found.append((opening, start, end, words, is_name))
     # A run between names of a list is one too, if it reads as a name on its own.
     for _ in range(2):
         for i, (opening, start, end, words, is_name) in enumerate(found):
-            if is_name or not _rare(words) or not (known_name(words) or len(_core(words)) > 1):
+            core = _core(words)
+            first = known(core[0])[0] if core else None
+            single_first = len(core) == 1 and first is not None and first <= FIRST_KNOWN
+            if is_name or not _rare(words) or not (single_first or len(core) > 1):
                 continue
             neighbours = [found[k] for k in (i - 1, i + 1) if 0 <= k < len(found)]
-            if any(
-                n[4] and cues.LIST_JOINER.match(text[min(end, n[2]) : max(opening, n[0])])
-                for n in neighbours
-            ):
+            joiners = [text[min(end, n[2]) : max(opening, n[0])] for n in neighbours if n[4]]
+            listed = [j for j in joiners if cues.LIST_JOINER.match(j)]
+            # One word after a name and a comma is as often a title ("…, Gérant").
+            if listed and (len(core) > 1 or any(j.strip() not in {",", ""} for j in listed)):
                 found[i] = (opening, start, end, words, True)
     for _, start, end, _, is_name in found:
         if is_name:
@@ -328,7 +344,8 @@ def _past_other_words(text: str, words: list[str], start: int) -> tuple[list[str
 
 
 _LOWER_INTRO = re.compile(
-    r"(?i)(?<!\w)(?:my name is|name is|name|name on \w+|i am|i'm|im|this is|it's|its|thanks|"
+    r"(?i)(?<!\w)(?:my name is|name is|name|name on \w+(?: is)?|i am|i'm|im|this is|it's|its|"
+    r"its me(?: again)?|it's me(?: again)?|c moi|c'est moi|ici|thanks|"
     r"thank you|thx|ty|cheers|regards|je m'appelle|je m\u2019appelle|je suis|c'est|cest|"
     r"moi c'est|merci|bisous|me llamo|soy|gracias|ich bin|bin die|bin der|ich heiße|"
     r"mein name ist|hier ist|danke|gruß|lg|vg)[\s,:;!.-]*$|(?<!\w)(?:me|moi|yo|ich),\s*$"

@@ -44,7 +44,7 @@ _EMAIL = re.compile(
     r"(?<![\w.+-])[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
     r"[A-Za-z]{2,63}\b"
 )
-_CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
+_CARD = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d)")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
@@ -65,8 +65,14 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+_PART_OF_A_LONGER_CODE = re.compile(r"[A-Za-z]*\d\w*[ -]$")
+"""A group with a digit just before: the digits are the rest of an IBAN or a reference."""
+
+
 def cards(text: str) -> Iterator[Span]:
     for m in _CARD.finditer(text):
+        if _PART_OF_A_LONGER_CODE.search(text[max(0, m.start() - 12) : m.start()]):
+            continue
         digits = re.sub(r"[ -]", "", m.group())
         if 13 <= len(digits) <= 19 and len(set(digits)) > 1 and luhn_valid(digits):
             yield Span(m.start(), m.end(), "CREDIT_CARD")
@@ -92,9 +98,16 @@ def ibans(text: str) -> Iterator[Span]:
             candidate = candidate[:-1].rstrip()
 
 
+_VERSION_BEFORE = re.compile(
+    r"(?i)\b(?:version|versión|firmware|release|build|ver\.?|v|fw|sw|app|os)\s*:?\s*$"
+)
+
+
 def ip_addresses(text: str) -> Iterator[Span]:
     for pattern in (_IPV4, _IPV6):
         for m in pattern.finditer(text):
+            if _VERSION_BEFORE.search(text[max(0, m.start() - 20) : m.start()]):
+                continue  # "firmware 8.10.0.7"
             try:
                 ipaddress.ip_address(m.group())
             except ValueError:
