@@ -5,30 +5,50 @@ their intervals, come from ``bench/redaction_pii.py`` and ``bench/redaction_qual
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from bench import redaction_pii, redaction_quality
 from llmops.requestlog.redaction import PiiRedactor
 
 REDACTOR = PiiRedactor()
 
 
-def test_people_and_identifiers_on_the_sealed_set() -> None:
-    messages = redaction_pii.load(redaction_pii.SEALED)
-    judged = redaction_pii.judge(messages, [REDACTOR.find(m["text"]) for m in messages])
+def judged(path: Path) -> tuple[Callable[[set[str]], float], float, float]:
+    """Share caught per kinds, and shares of decoys and clean messages altered."""
+    messages = redaction_pii.load(path)
+    found = redaction_pii.judge(messages, [REDACTOR.find(m["text"]) for m in messages])
 
     def share(kinds: set[str]) -> float:
-        hit, n = judged.rate(kinds)
+        hit, n = found.rate(kinds)
         return hit / n
 
-    # Measured once: names 90.6%, addresses 83.6%, dates of birth 92.7%, identifiers with
-    # a format 100%, decoys altered 1.3%, messages without personal data altered 5.0%.
+    decoys, clean = found.altered(found.decoys), found.altered(found.clean)
+    return share, decoys[0] / decoys[1], clean[0] / clean[1]
+
+
+def test_people_and_identifiers_on_the_second_sealed_set() -> None:
+    share, decoys, clean = judged(redaction_pii.SEALED2)
+    # Measured once: names 96.2%, addresses 75.4%, dates of birth 88.4%, identifiers with
+    # a format 99.6%, decoys altered 2.0%, messages without personal data altered 3.8%.
+    assert share({"PERSON"}) >= 0.95
+    assert share({"ADDRESS"}) >= 0.72
+    assert share({"DATE_OF_BIRTH"}) >= 0.85
+    assert share(redaction_pii.IDENTIFIERS) >= 0.99
+    assert decoys <= 0.025
+    assert clean <= 0.05
+
+
+def test_people_and_identifiers_on_the_first_sealed_set() -> None:
+    share, decoys, clean = judged(redaction_pii.SEALED)
+    # Measured once, by the first version: names 90.6%, addresses 83.6%, dates of birth
+    # 92.7%, identifiers with a format 100%, decoys altered 1.3%, clean messages 5.0%.
     assert share({"PERSON"}) >= 0.89
     assert share({"ADDRESS"}) >= 0.80
     assert share({"DATE_OF_BIRTH"}) >= 0.90
     assert share(redaction_pii.IDENTIFIERS) >= 0.99
-    altered, decoys = judged.altered(judged.decoys)
-    assert altered / decoys <= 0.015
-    altered, clean = judged.altered(judged.clean)
-    assert altered / clean <= 0.06
+    assert decoys <= 0.015
+    assert clean <= 0.06
 
 
 def test_secrets_on_their_sealed_set() -> None:
