@@ -40,6 +40,7 @@ from gateway.routing.pools import pools_from, replica_states
 from gateway.routing.routesfile import RoutesWatcher, RouteTable
 from gateway.settings import DEFAULT_KEY_HASH_SECRET, GatewaySettings
 from gateway.subjects import SubjectHasher
+from gateway.supervision import Supervisor
 from gateway.tracing import Tracing
 from gateway.upstream import UpstreamClient
 from llmops.requestlog.redaction import PiiRedactor
@@ -55,6 +56,7 @@ class Services:
     proxy: Proxy
     metrics: GatewayMetrics
     privacy: Privacy
+    supervisor: Supervisor
     cache: ResponseCache | None = None
 
 
@@ -84,11 +86,13 @@ def privacy_of(
 
 
 def _request_log(
-    engine: AsyncEngine, settings: GatewaySettings, metrics: GatewayMetrics
+    engine: AsyncEngine, settings: GatewaySettings, metrics: GatewayMetrics, supervisor: Supervisor
 ) -> RequestLog | None:
     if not settings.request_log.enabled:
         return None
-    request_log = RequestLog(engine, settings.request_log, PiiRedactor(), metrics.registry)
+    request_log = RequestLog(
+        engine, settings.request_log, PiiRedactor(), metrics.registry, supervisor=supervisor
+    )
     request_log.start()
     return request_log
 
@@ -101,8 +105,15 @@ async def _services(
         log.warning("key_hash_secret is the public default: set it before storing real keys")
     if settings.migrate_on_start:
         await asyncio.to_thread(db.migrate, settings.database_url)
-    engine = db.create_engine(settings.database_url)
-    store = KeyStore(engine, KeyHasher(settings.key_hash_secret))
+    engine = db.create_engine(
+        settings.database_url, timeout_seconds=settings.database_timeout_seconds
+    )
+    store = KeyStore(
+        engine,
+        KeyHasher(settings.key_hash_secret),
+        timeout_seconds=settings.database_timeout_seconds,
+    )
+    supervisor = Supervisor(metrics.registry)
     limiter: RateLimiter = (
         RedisRateLimiter.from_url(settings.redis_url, timeout=settings.limits.store_timeout_seconds)
         if settings.redis_url
@@ -110,7 +121,7 @@ async def _services(
     )
     upstream = UpstreamClient(settings.upstream)
     tracing = Tracing(settings.tracing)
-    request_log = _request_log(engine, settings, metrics)
+    request_log = _request_log(engine, settings, metrics, supervisor)
     await upstream.start()
     pools = pools_from(settings.models, settings.routing.circuit)
     counters = _counters(settings)
@@ -123,6 +134,7 @@ async def _services(
             settings.models,
             interval_seconds=settings.routes_poll_seconds,
             on_reload=lambda ok: metrics.routes_reloads.labels("ok" if ok else "error").inc(),
+            supervisor=supervisor,
         )
         await asyncio.to_thread(watcher.load)
         watcher.start()
@@ -134,14 +146,20 @@ async def _services(
         lambda url: upstream.probe(f"{url}/models", seconds=health.timeout_seconds),
         interval_seconds=health.interval_seconds,
         unhealthy_after=health.unhealthy_after,
+        supervisor=supervisor,
     )
     checker.start()
     cache: ResponseCache | None = None
     if settings.cache.enabled:
-        cache = await cache_build.response_cache(settings, metrics, embedder)
+        cache = await cache_build.response_cache(settings, metrics, embedder, supervisor)
     proxy = Proxy(
         settings=settings,
-        authenticator=Authenticator(store, cache_seconds=settings.key_cache_seconds),
+        authenticator=Authenticator(
+            store,
+            cache_seconds=settings.key_cache_seconds,
+            stale_seconds=settings.key_stale_seconds,
+            served_stale=metrics.keys_served_stale,
+        ),
         limiter=limiter,
         upstream=upstream,
         pools=pools,
@@ -159,6 +177,7 @@ async def _services(
             proxy=proxy,
             metrics=metrics,
             privacy=privacy_of(settings, engine, cache, request_log),
+            supervisor=supervisor,
             cache=cache,
         )
     finally:
@@ -172,6 +191,7 @@ async def _services(
             await request_log.close()
         await upstream.close()
         await limiter.close()
+        await supervisor.close()
         await engine.dispose()
         tracing.shutdown()
         metrics.registry.unregister(gauges)
@@ -271,11 +291,23 @@ def _install_openai_routes(app: FastAPI) -> None:
 
 def _install_ops_routes(app: FastAPI) -> None:
     @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> Response:
+    async def healthz(request: Request) -> Response:
+        """Liveness: the loop answers, and no background loop has been failing for longer
+        than a restart of the pod would take to fix it."""
+        svc: Services | None = getattr(request.app.state, "services", None)
+        grace = svc.settings.readiness.liveness_grace_seconds if svc else 0
+        dead = svc.supervisor.failing_longer_than(grace) if svc else []
+        if dead:
+            return _json({"status": "failing", "loops": dead}, 503)
         return _json({"status": "ok"})
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> Response:
+        """Readiness: what this pod can serve. Shared dependencies (the database, Redis,
+        the cache store) are reported, not required: every pod shares them, and taking all
+        of them out of the Service at once would turn clear 503 answers (or answers served
+        from cached keys, or without limits under ``fail_open``) into refused
+        connections. A background loop failing past the grace is this pod's own fault."""
         svc: Services = request.app.state.services
         checks: dict[str, str] = {}
         probes = [("database", svc.store.ping), ("limits", svc.limiter.ping)]
@@ -286,9 +318,16 @@ def _install_ops_routes(app: FastAPI) -> None:
                 await asyncio.wait_for(probe(), timeout=2.0)
                 checks[name] = "ok"
             except Exception as e:  # noqa: BLE001 (a probe reports any failure; it never raises)
-                checks[name] = f"unavailable: {type(e).__name__}"
-        ready = all(v == "ok" for v in checks.values())
-        return _json({"ready": ready, "checks": checks}, 200 if ready else 503)
+                checks[name] = f"degraded: {type(e).__name__}"
+        failing = svc.supervisor.failing_longer_than(svc.settings.readiness.loop_grace_seconds)
+        ready = not failing
+        body = {
+            "ready": ready,
+            "degraded": any(v != "ok" for v in checks.values()),
+            "checks": checks,
+            "loops": svc.supervisor.report(),
+        }
+        return _json(body, 200 if ready else 503)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:

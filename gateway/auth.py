@@ -2,7 +2,10 @@
 
 A replica keeps each looked-up key for ``key_cache_seconds`` (unknown keys for
 at most one second), so a revocation or rotation reaches every replica within
-that time without a database query on every request.
+that time without a database query on every request. When the key store does not
+answer, a key this replica saw valid within ``key_stale_seconds`` is still served
+(counted in ``llmops_gateway_keys_served_stale_total``): a database outage does not
+stop the traffic of known keys, for a bounded time.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from gateway.errors import AuthenticationFailed
+from gateway.errors import AuthenticationFailed, ServiceUnavailable
 from gateway.keys import material
 from gateway.keys.store import KeyStore, Principal
 
@@ -44,12 +47,19 @@ class Authenticator:
         store: KeyStore,
         *,
         cache_seconds: float,
+        stale_seconds: float = 0.0,
+        served_stale: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
         self._ttl = cache_seconds
+        self._stale = stale_seconds
+        self._served_stale = served_stale
         self._clock = clock
         self._cache: OrderedDict[str, tuple[float, Principal | None]] = OrderedDict()
+        self._verified: dict[str, tuple[float, Principal]] = {}
+        """Token to when the store last said it was valid, and for whom (bounded as the
+        cache is)."""
         self._pending: dict[str, asyncio.Future[Principal | None]] = {}
 
     async def authenticate(self, authorization: str | None) -> Principal:
@@ -62,7 +72,10 @@ class Authenticator:
             principal = cached[1]
             self._cache.move_to_end(token)  # recently used keys are the last evicted
         else:
-            principal = await self._look_up(token)
+            try:
+                principal = await self._look_up(token)
+            except ServiceUnavailable:
+                principal = self._stale_principal(token, now)
         if principal is None:
             raise AuthenticationFailed("Incorrect API key provided.")
         return principal
@@ -80,12 +93,24 @@ class Authenticator:
             if self._pending.get(token) is lookup:
                 del self._pending[token]
         ttl = self._ttl if principal is not None else min(self._ttl, NEGATIVE_SECONDS)
-        if ttl > 0:
-            self._remember(token, self._clock() + ttl, principal)
+        self._remember(token, self._clock() + ttl, principal)
         return principal
 
     def _remember(self, token: str, expires: float, principal: Principal | None) -> None:
         self._cache[token] = (expires, principal)
         self._cache.move_to_end(token)
+        if principal is not None:
+            self._verified[token] = (self._clock(), principal)
+        else:
+            self._verified.pop(token, None)
         while len(self._cache) > MAX_CACHED_KEYS:
-            self._cache.popitem(last=False)
+            gone, _ = self._cache.popitem(last=False)
+            self._verified.pop(gone, None)
+
+    def _stale_principal(self, token: str, now: float) -> Principal:
+        """The key's last known principal while the store is down, if recent enough."""
+        seen = self._verified.get(token)
+        if seen is None or now - seen[0] > self._stale:
+            raise ServiceUnavailable("The key store is unreachable.", code="key_store_down")
+        self._served_stale()
+        return seen[1]

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -27,15 +27,35 @@ def async_url(database_url: str) -> sa.URL:
     return url
 
 
-def create_engine(database_url: str) -> AsyncEngine:
+def create_engine(database_url: str, *, timeout_seconds: float = 5.0) -> AsyncEngine:
+    """An engine that fails fast: PostgreSQL connections, pooled-connection waits and
+    statements (on the server) each time out after ``timeout_seconds``. A database that
+    stops answering on an open connection is bounded by its callers' own deadlines
+    (the key store's lookups, the request log's writes)."""
     url = async_url(database_url)
     if url.get_backend_name() == "sqlite":
         # Several gateway processes may share one SQLite file: wait on locks instead of failing.
         return create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
     # hide_parameters: an error's text never quotes the rows' values (prompts, answers).
     return create_async_engine(
-        url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=timeout_seconds,
+        hide_parameters=True,
+        connect_args={
+            "timeout": timeout_seconds,
+            "server_settings": {"statement_timeout": str(int(timeout_seconds * 1000))},
+        },
     )
+
+
+async def without_statement_timeout(conn: AsyncConnection) -> None:
+    """For long maintenance in this transaction (pruning): PostgreSQL's statement timeout
+    lifted until it ends."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(sa.text("SET LOCAL statement_timeout = 0"))
 
 
 def migrate(database_url: str, revision: str = "head") -> None:

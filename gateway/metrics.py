@@ -69,6 +69,19 @@ class GatewayMetrics:
             registry=r,
         )
 
+        self._keys_stale = Counter(
+            "llmops_gateway_keys_served_stale_total",
+            "Requests whose key was served from what this replica last knew, while the key "
+            "store was unreachable.",
+            registry=r,
+        )
+        self.keys_served_stale = self._keys_stale.inc
+        self.limits_bypassed = Counter(
+            "llmops_gateway_limits_bypassed_total",
+            "Requests admitted without limits because the limit store was unreachable "
+            "(limits.fail_open).",
+            registry=r,
+        )
         self.routes_reloads = Counter(
             "llmops_gateway_routes_reloads_total",
             "Reads of the routes file that changed the routes (ok) or were rejected (error).",

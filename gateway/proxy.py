@@ -14,7 +14,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
@@ -51,6 +51,25 @@ from gateway.tracing import Tracing
 from gateway.upstream import UpstreamClient, UpstreamResponse
 from gateway.usage import StreamTally, Usage
 
+LOG_EVERY_SECONDS = 30.0
+
+
+class Every:
+    """True at most once per ``seconds`` (for a warning that every request would repeat)."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._seconds = seconds
+        self._clock = clock
+        self._last = -seconds
+
+    def due(self) -> bool:
+        now = self._clock()
+        if now - self._last < self._seconds:
+            return False
+        self._last = now
+        return True
+
+
 log = logging.getLogger("llmops.gateway.access")
 
 DRAIN_BYTES = 16 * 1024 * 1024
@@ -84,6 +103,8 @@ class Proxy:
         self._cache = cache
         self._max_entry_bytes = settings.cache.max_entry_bytes
         self._subjects = SubjectHasher(settings.key_hash_secret)
+        self._limits_warned = Every(LOG_EVERY_SECONDS)
+        """The limit store's outage is logged once in a while, not once per request."""
         # Reservation ids: unique across replicas (a random prefix), cheap to make (a counter).
         self._reservation_prefix = secrets.token_hex(8) + "-"
         self._reservation_ids = itertools.count()
@@ -194,7 +215,9 @@ class Proxy:
         except ServiceUnavailable:
             if not self._settings.limits.fail_open:
                 raise
-            log.warning("limit store unreachable: admitting without limits (fail_open)")
+            self._metrics.limits_bypassed.inc()
+            if self._limits_warned.due():
+                log.warning("limit store unreachable: admitting without limits (fail_open)")
             ex.limits = ()
             return Admission(
                 admitted=True, reservation=ex.reservation, retry_after_seconds=0.0, states=()

@@ -24,9 +24,11 @@ from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway import db
 from gateway.exchange import Exchange
 from gateway.openai_schema import Endpoint
 from gateway.settings import RequestLogSettings
+from gateway.supervision import Supervisor
 from llmops.requestlog.redaction import Redactor
 from llmops.requestlog.table import RequestRecord, request_log
 
@@ -52,8 +54,11 @@ class RequestLog:
         settings: RequestLogSettings,
         redactor: Redactor,
         registry: CollectorRegistry,
+        *,
         rng: random.Random | None = None,
+        supervisor: Supervisor | None = None,
     ) -> None:
+        self._supervisor = supervisor or Supervisor()
         self._engine = engine
         self._settings = settings
         self._redactor = redactor
@@ -80,9 +85,9 @@ class RequestLog:
         self._bad_row = self.dropped.labels("bad_row")
 
     def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._write_loop(), name="request-log writer")]
+        self._tasks = [self._supervisor.spawn("request-log writer", self._write_loop)]
         if self._settings.retention_days > 0 or any(self._settings.retention_days_by_team.values()):
-            self._tasks.append(asyncio.create_task(self._prune_loop(), name="request-log pruner"))
+            self._tasks.append(self._supervisor.spawn("request-log pruner", self._prune_loop))
 
     async def close(self) -> None:
         """Stop the tasks, then write what is queued (each batch bounded by the write
@@ -260,6 +265,7 @@ class RequestLog:
             )
         deleted = 0
         async with self._engine.begin() as conn:
+            await db.without_statement_timeout(conn)
             for delete in deletes:
                 deleted += int((await conn.execute(delete)).rowcount or 0)
         return deleted

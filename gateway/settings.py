@@ -245,6 +245,15 @@ class RequestLogSettings(_Strict):
     prune_interval_seconds: Annotated[float, Field(gt=0)] = 3600.0
 
 
+class ReadinessSettings(_Strict):
+    """When a failing background loop takes the pod out of rotation, then restarts it."""
+
+    loop_grace_seconds: Annotated[float, Field(gt=0)] = 30.0
+    """A background loop failing (and restarting) for longer: ``/readyz`` says not ready."""
+    liveness_grace_seconds: Annotated[float, Field(gt=0)] = 300.0
+    """For longer still: ``/healthz`` fails, and the kubelet restarts the pod."""
+
+
 class PrivacySettings(_Strict):
     """Where else erasure looks (``llmops privacy forget``, ``POST /admin/privacy/forget``)."""
 
@@ -265,6 +274,12 @@ class GatewaySettings(_Strict):
     """Secret of the keyed hash under which API keys are stored. Set it in production:
     the gateway warns at start-up while the default is in use."""
     key_cache_seconds: Annotated[float, Field(ge=0, le=60)] = 2.0
+    key_stale_seconds: Annotated[float, Field(ge=0)] = 600.0
+    """While the key store is unreachable, a key seen valid this recently is still served
+    (a revocation made during the outage takes effect when the store answers again)."""
+    database_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+    """Connecting to PostgreSQL, waiting for a pooled connection, and each statement: a
+    blackholed database fails requests fast instead of holding them."""
     """How long a replica trusts a looked-up key: revocations reach every replica this fast."""
     migrate_on_start: bool = True
     max_body_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
@@ -285,6 +300,7 @@ class GatewaySettings(_Strict):
     cache: CacheSettings = CacheSettings()
     request_log: RequestLogSettings = RequestLogSettings()
     privacy: PrivacySettings = PrivacySettings()
+    readiness: ReadinessSettings = ReadinessSettings()
 
     @model_validator(mode="after")
     def _cache_store(self) -> GatewaySettings:

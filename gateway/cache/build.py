@@ -11,6 +11,7 @@ from gateway.cache.redis import RedisCacheStore
 from gateway.cache.service import ResponseCache
 from gateway.metrics import GatewayMetrics
 from gateway.settings import CacheSettings, GatewaySettings
+from gateway.supervision import Supervisor
 
 
 async def minilm_embedder(settings: CacheSettings) -> BatchingEmbedder:
@@ -21,7 +22,9 @@ async def minilm_embedder(settings: CacheSettings) -> BatchingEmbedder:
     )
 
 
-def store_for(settings: GatewaySettings, dimensions: int) -> CacheStore:
+def store_for(
+    settings: GatewaySettings, dimensions: int, supervisor: Supervisor | None = None
+) -> CacheStore:
     cache = settings.cache
     if cache.store == "redis":
         assert settings.redis_url is not None  # the settings refuse it otherwise
@@ -33,6 +36,7 @@ def store_for(settings: GatewaySettings, dimensions: int) -> CacheStore:
             max_entries=cache.max_entries,
             max_entries_per_namespace=cache.max_entries_per_namespace,
             timeout=cache.store_timeout_seconds,
+            supervisor=supervisor,
         )
     return MemoryCacheStore(
         dimensions=dimensions,
@@ -42,7 +46,10 @@ def store_for(settings: GatewaySettings, dimensions: int) -> CacheStore:
 
 
 async def response_cache(
-    settings: GatewaySettings, metrics: GatewayMetrics, embedder: Embedder | None
+    settings: GatewaySettings,
+    metrics: GatewayMetrics,
+    embedder: Embedder | None,
+    supervisor: Supervisor | None = None,
 ) -> ResponseCache:
     """The cache, its store started; the embedder given, or the bundled one loaded."""
     owned = settings.cache.semantic and embedder is None
@@ -51,7 +58,7 @@ async def response_cache(
     dimensions = embedder.dimensions if embedder is not None else MINILM_DIMENSIONS
     cache = ResponseCache(
         settings=settings.cache,
-        store=store_for(settings, dimensions),
+        store=store_for(settings, dimensions, supervisor),
         embedder=embedder,
         metrics=metrics,
         owns_embedder=owned,

@@ -37,6 +37,7 @@ from gateway.cache.base import CacheStoreError, Entry
 from gateway.cache.embedding import Vector
 from gateway.cache.index import VectorIndex
 from gateway.resp import LuaScript, RespConnection, RespError
+from gateway.supervision import Supervisor
 
 log = logging.getLogger("llmops.gateway.cache")
 
@@ -147,7 +148,9 @@ class RedisCacheStore:
         max_entries: int,
         max_entries_per_namespace: int,
         timeout: float = 1.0,
+        supervisor: Supervisor | None = None,
     ) -> None:
+        self._supervisor = supervisor or Supervisor()
         self._redis = RespConnection(url, timeout=timeout)
         self._feed_redis = RespConnection(url, timeout=timeout + FEED_BLOCK_MS / 1000)
         self._dimensions = dimensions
@@ -161,7 +164,7 @@ class RedisCacheStore:
         """Set once the feed has been read up to its end (the mirror has caught up)."""
 
     async def start(self) -> None:
-        self._tail = asyncio.ensure_future(self._follow_feed())
+        self._tail = self._supervisor.spawn("cache feed follower", self._follow_feed)
 
     async def get(self, namespace: str, key: str) -> Entry | None:
         member = f"{namespace}:{key}"

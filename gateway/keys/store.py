@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -140,9 +141,13 @@ def _key_record(row: Any) -> KeyRecord:
 class KeyStore:
     """Teams and keys over an async SQLAlchemy engine (SQLite or PostgreSQL)."""
 
-    def __init__(self, engine: AsyncEngine, hasher: material.KeyHasher) -> None:
+    def __init__(
+        self, engine: AsyncEngine, hasher: material.KeyHasher, *, timeout_seconds: float = 5.0
+    ) -> None:
         self._engine = engine
         self._hasher = hasher
+        self._timeout = timeout_seconds
+        """A key's lookup waits this long at most (a blackholed database fails it)."""
 
     async def ping(self) -> None:
         async with self._engine.connect() as conn:
@@ -356,9 +361,10 @@ class KeyStore:
             .where(api_keys.c.key_hash == digest)
         )
         try:
-            async with self._engine.connect() as conn:
-                row = (await conn.execute(query)).first()
-        except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError) as e:
+            async with asyncio.timeout(self._timeout):
+                async with self._engine.connect() as conn:
+                    row = (await conn.execute(query)).first()
+        except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError, TimeoutError) as e:
             raise ServiceUnavailable("The key store is unreachable.", code="key_store_down") from e
         if row is None or row.revoked_at is not None:
             return None

@@ -70,7 +70,9 @@ class RedisRateLimiter:
         try:
             await self._redis.call("PING")
         except RespError as e:
-            raise ServiceUnavailable(f"rate-limit store unreachable: {e}") from e
+            raise ServiceUnavailable(
+                "The rate-limit store is unreachable; retry shortly.", code="limit_store_down"
+            ) from e
 
     async def close(self) -> None:
         await self._redis.close()
@@ -79,4 +81,6 @@ class RedisRateLimiter:
         try:
             return await script.run(self._redis, keys, list(args))
         except RespError as e:
-            raise ServiceUnavailable(f"rate-limit store unreachable: {e}") from e
+            raise ServiceUnavailable(
+                "The rate-limit store is unreachable; retry shortly.", code="limit_store_down"
+            ) from e

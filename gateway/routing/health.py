@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from gateway.routing.pools import Replica
+from gateway.supervision import Supervisor
 
 log = logging.getLogger("llmops.gateway.health")
 
@@ -38,7 +39,9 @@ class HealthChecker:
         *,
         interval_seconds: float,
         unhealthy_after: int,
+        supervisor: Supervisor | None = None,
     ) -> None:
+        self._supervisor = supervisor or Supervisor()
         self._replicas = replicas
         self._probe = probe
         self._interval = interval_seconds
@@ -47,7 +50,7 @@ class HealthChecker:
 
     def start(self) -> None:
         if self._interval > 0:
-            self._task = asyncio.ensure_future(self._run())
+            self._task = self._supervisor.spawn("health checker", self._run)
 
     async def close(self) -> None:
         if self._task is not None:

@@ -23,6 +23,7 @@ import yaml
 from gateway import tokens
 from gateway.routing.pools import ModelPool, Replica, pools_from
 from gateway.settings import CircuitSettings, ModelRoute, check_models
+from gateway.supervision import Supervisor
 
 log = logging.getLogger("llmops.gateway.routes")
 
@@ -145,7 +146,9 @@ class RoutesWatcher:
         *,
         interval_seconds: float,
         on_reload: Callable[[bool], None] = lambda ok: None,
+        supervisor: Supervisor | None = None,
     ) -> None:
+        self._supervisor = supervisor or Supervisor()
         self._path = path
         self._table = table
         self._configured = list(configured)
@@ -194,7 +197,7 @@ class RoutesWatcher:
         return prepared is not None
 
     def start(self) -> None:
-        self._task = asyncio.ensure_future(self._run())
+        self._task = self._supervisor.spawn("routes watcher", self._run)
 
     async def close(self) -> None:
         if self._task is not None:

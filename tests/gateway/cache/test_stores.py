@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -180,7 +181,11 @@ async def test_a_vector_written_through_one_redis_store_is_found_by_another(
     admin = RespConnection(redis_url)
     await admin.call("FLUSHDB")
     await admin.close()
-    settings = {"dimensions": DIMENSIONS, "longest_ttl_seconds": 60, "max_bytes": 10**8}
+    settings: dict[str, Any] = {
+        "dimensions": DIMENSIONS,
+        "longest_ttl_seconds": 60,
+        "max_bytes": 10**8,
+    }
     writer = RedisCacheStore(
         redis_url, max_entries=1000, max_entries_per_namespace=1000, **settings
     )
@@ -212,7 +217,11 @@ async def test_an_erasure_through_one_redis_store_holds_for_every_replica(
 ) -> None:
     admin = RespConnection(redis_url)
     await admin.call("FLUSHDB")
-    settings = {"dimensions": DIMENSIONS, "longest_ttl_seconds": 60, "max_bytes": 10**8}
+    settings: dict[str, Any] = {
+        "dimensions": DIMENSIONS,
+        "longest_ttl_seconds": 60,
+        "max_bytes": 10**8,
+    }
     one = RedisCacheStore(redis_url, max_entries=1000, max_entries_per_namespace=1000, **settings)
     two = RedisCacheStore(redis_url, max_entries=1000, max_entries_per_namespace=1000, **settings)
     await one.start()

@@ -1,0 +1,90 @@
+"""The gateway through its dependencies' faults: Redis gone (with and without
+``fail_open``), the database refusing or blackholed; readiness reports them without
+leaving the Service, and known keys keep working through a database outage."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit, urlunsplit
+
+from gateway import db
+from llmops.serving.echo import EchoServer
+from tests.support.gateways import gateway_in_thread, settings_for
+from tests.support.http import call, chat, new_key
+from tests.support.netfault import Link, relay
+from tests.support.services import redis_server
+
+ASK = {"model": "echo", "messages": [{"role": "user", "content": "hi"}]}
+
+
+def counter(gateway_url: str, name: str) -> float:
+    """An unlabelled counter's value at ``gateway_url``."""
+    for line in call("GET", f"{gateway_url}/metrics").body.decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.rpartition(" ")[2])
+    raise AssertionError(f"{name} not exported")
+
+
+def test_a_dependency_down_leaves_the_pod_ready(echo: EchoServer, sqlite_url: str) -> None:
+    for fail_open in (True, False):
+        redis = redis_server()
+        redis_url = redis.__enter__()
+        settings = settings_for(
+            sqlite_url,
+            {"echo": [echo.url]},
+            redis_url=redis_url,
+            limits={"fail_open": fail_open, "store_timeout_seconds": 0.5},
+        )
+        with gateway_in_thread(settings) as gateway:
+            key = new_key(gateway.url, f"team-{fail_open}", rpm=1000)
+            assert chat(gateway.url, key, ASK).status == 200
+            redis.__exit__(None, None, None)  # Redis stops while the gateway runs
+            reply = chat(gateway.url, key, ASK)
+            if fail_open:
+                assert reply.status == 200, reply.body
+                assert counter(gateway.url, "llmops_gateway_limits_bypassed_total") >= 1
+            else:
+                assert reply.status == 503, reply.body
+                assert reply.json()["error"]["code"]
+            ready = call("GET", f"{gateway.url}/readyz")
+            assert ready.status == 200, ready.body
+            body = ready.json()
+            assert body["ready"] is True and body["degraded"] is True
+            assert body["checks"]["limits"].startswith("degraded")
+            assert call("GET", f"{gateway.url}/healthz").status == 200
+
+
+def test_known_keys_are_served_through_a_database_outage(
+    echo: EchoServer, postgres_url: str
+) -> None:
+    parts = urlsplit(postgres_url)
+    db.migrate(postgres_url)
+    with relay(parts.hostname or "127.0.0.1", parts.port or 5432) as link:
+        through = urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{link.port}"))
+        settings = settings_for(
+            through,
+            {"echo": [echo.url]},
+            key_cache_seconds=0,
+            key_stale_seconds=600,
+            database_timeout_seconds=1,
+            migrate_on_start=False,
+            request_log={"enabled": False},
+        )
+        with gateway_in_thread(settings) as gateway:
+            known, unseen = new_key(gateway.url, "team-a"), new_key(gateway.url, "team-b")
+            assert chat(gateway.url, known, ASK).status == 200
+            for fault in (Link.BLACKHOLE, Link.REFUSE):
+                link.set(fault)
+                started = time.monotonic()
+                assert chat(gateway.url, known, ASK).status == 200, fault
+                refused = chat(gateway.url, unseen, ASK)
+                assert refused.status == 503 and refused.json()["error"]["code"] == (
+                    "key_store_down"
+                ), fault
+                assert time.monotonic() - started < 10, f"{fault}: not failed fast"
+                ready = call("GET", f"{gateway.url}/readyz").json()
+                assert ready["ready"] is True and ready["checks"]["database"] != "ok"
+                link.set(Link.UP)
+            assert counter(gateway.url, "llmops_gateway_keys_served_stale_total") >= 2
+            # Back up: the key store answers again, for every key.
+            assert chat(gateway.url, unseen, ASK).status == 200
