@@ -48,7 +48,7 @@ from gateway.routing.pools import ModelPool
 from gateway.settings import GatewaySettings
 from gateway.subjects import SubjectHasher, tags_of
 from gateway.tracing import Tracing
-from gateway.upstream import UpstreamClient, UpstreamResponse
+from gateway.upstream import UpstreamClient, UpstreamResponse, replica_id
 from gateway.usage import StreamTally, Usage
 
 LOG_EVERY_SECONDS = 30.0
@@ -425,7 +425,9 @@ class Proxy:
         return {
             **ex.ratelimit_headers,
             "x-llmops-cache": ex.cache,
-            "x-llmops-upstream": ex.replica.url,
+            "x-llmops-upstream": (
+                ex.replica.url if self._settings.expose_upstreams else replica_id(ex.replica.url)
+            ),
             "x-llmops-model": ex.pool.model,
             "x-llmops-model-version": ex.reported_version,
             "x-llmops-overhead-ms": f"{overhead * 1000:.3f}",

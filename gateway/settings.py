@@ -201,6 +201,9 @@ class CacheSettings(_Strict):
     max_entries: Annotated[int, Field(ge=1)] = 1_000_000
     """Bound on all entries (Redis, and each replica's mirror of its vectors)."""
     max_entries_per_namespace: Annotated[int, Field(ge=1)] = 100_000
+    mirror_max_entries: Annotated[int, Field(ge=1)] = 100_000
+    """Vectors each replica keeps of the shared (Redis) cache, the most recent first: about
+    1.6 KB each (150 MB by default); older entries are still found by the exact tier."""
     max_entry_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
     """Answers larger than this are not kept."""
     cache_sampled: bool = False
@@ -274,6 +277,9 @@ class GatewaySettings(_Strict):
     """Secret of the keyed hash under which API keys are stored. Set it in production:
     the gateway warns at start-up while the default is in use."""
     key_cache_seconds: Annotated[float, Field(ge=0, le=60)] = 2.0
+    expose_upstreams: bool = False
+    """Show replicas' URLs in ``x-llmops-upstream`` (for debugging); otherwise an opaque
+    ``replica-<hash>`` names them, and errors never tell internal addresses."""
     key_stale_seconds: Annotated[float, Field(ge=0)] = 600.0
     """While the key store is unreachable, a key seen valid this recently is still served
     (a revocation made during the outage takes effect when the store answers again)."""

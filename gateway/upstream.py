@@ -8,6 +8,8 @@ broken later :class:`UpstreamError` (502), a timeout :class:`UpstreamTimeout` (5
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import logging
 from collections.abc import AsyncGenerator, Mapping
 
 from gateway import http1
@@ -15,6 +17,13 @@ from gateway.errors import UpstreamError, UpstreamTimeout, UpstreamUnreachable
 from gateway.settings import UpstreamSettings
 
 UpstreamResponse = http1.Response
+log = logging.getLogger("llmops.gateway.upstream")
+
+
+def replica_id(url: str) -> str:
+    """How answers and errors name a replica without telling its address: a stable,
+    opaque name (``expose_upstreams: true`` shows URLs in ``x-llmops-upstream``)."""
+    return "replica-" + hashlib.sha256(url.encode()).hexdigest()[:12]
 
 
 class UpstreamClient:
@@ -40,11 +49,15 @@ class UpstreamClient:
         try:
             return await self._pool.post(url, body, headers)
         except http1.ConnectFailed as e:
-            raise UpstreamUnreachable(f"The model replica at {url} is unreachable: {e}") from e
+            log.warning("replica unreachable", extra={"upstream": url, "error": str(e)})
+            raise UpstreamUnreachable(f"The model replica {replica_id(url)} is unreachable.") from e
         except http1.ReadTimeout as e:
-            raise UpstreamTimeout(f"The model replica at {url} did not answer in time.") from e
+            raise UpstreamTimeout(
+                f"The model replica {replica_id(url)} did not answer in time."
+            ) from e
         except http1.HttpClientError as e:
-            raise UpstreamError(f"The model replica at {url} broke the connection: {e}") from e
+            log.warning("replica broke the connection", extra={"upstream": url, "error": str(e)})
+            raise UpstreamError(f"The model replica {replica_id(url)} broke the connection.") from e
 
     async def probe(self, url: str, *, seconds: float) -> bool:
         """Whether ``GET url`` answers 2xx within ``seconds`` (a health check)."""
@@ -67,7 +80,8 @@ class UpstreamClient:
         except http1.ReadTimeout as e:
             raise UpstreamTimeout("The model replica stopped answering.") from e
         except http1.HttpClientError as e:
-            raise UpstreamError(f"The model replica broke the connection: {e}") from e
+            log.warning("replica broke the connection", extra={"error": str(e)})
+            raise UpstreamError("The model replica broke the connection.") from e
 
     @staticmethod
     def chunks(response: UpstreamResponse) -> AsyncGenerator[bytes, None]:

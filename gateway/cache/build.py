@@ -35,6 +35,7 @@ def store_for(
             max_bytes=cache.max_bytes,
             max_entries=cache.max_entries,
             max_entries_per_namespace=cache.max_entries_per_namespace,
+            mirror_max_entries=cache.mirror_max_entries,
             timeout=cache.store_timeout_seconds,
             supervisor=supervisor,
         )

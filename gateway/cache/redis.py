@@ -147,6 +147,7 @@ class RedisCacheStore:
         max_bytes: int,
         max_entries: int,
         max_entries_per_namespace: int,
+        mirror_max_entries: int | None = None,
         timeout: float = 1.0,
         supervisor: Supervisor | None = None,
     ) -> None:
@@ -157,7 +158,8 @@ class RedisCacheStore:
         self._longest_ms = _ms(longest_ttl_seconds)
         self._max_bytes = max_bytes
         self._max_entries = max_entries
-        self._mirror = _Mirror(dimensions, max_entries, max_entries_per_namespace)
+        mirrored = min(max_entries, mirror_max_entries or max_entries)
+        self._mirror = _Mirror(dimensions, mirrored, min(max_entries_per_namespace, mirrored))
         self._tail: asyncio.Task[None] | None = None
         self._feed_position = "0-0"
         self.synced = asyncio.Event()

@@ -8,11 +8,12 @@ import time
 from urllib.parse import urlsplit, urlunsplit
 
 from gateway import db
+from gateway.upstream import replica_id
 from llmops.serving.echo import EchoServer
 from tests.support.gateways import gateway_in_thread, settings_for
 from tests.support.http import call, chat, new_key
 from tests.support.netfault import Link, relay
-from tests.support.services import redis_server
+from tests.support.services import free_port, redis_server
 
 ASK = {"model": "echo", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -88,3 +89,20 @@ def test_known_keys_are_served_through_a_database_outage(
             assert counter(gateway.url, "llmops_gateway_keys_served_stale_total") >= 2
             # Back up: the key store answers again, for every key.
             assert chat(gateway.url, unseen, ASK).status == 200
+
+
+def test_answers_and_errors_never_tell_internal_addresses(
+    echo: EchoServer, sqlite_url: str
+) -> None:
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    settings = settings_for(sqlite_url, {"echo": [echo.url], "gone": [dead]})
+    with gateway_in_thread(settings) as gateway:
+        key = new_key(gateway.url, "team-a")
+        ok = chat(gateway.url, key, ASK)
+        assert ok.headers["x-llmops-upstream"] == replica_id(echo.url)
+        failed = chat(gateway.url, key, {**ASK, "model": "gone"})
+        assert failed.status in (502, 503), failed.body
+        assert b"127.0.0.1" not in failed.body and dead.encode() not in failed.body
+    shown = settings.model_copy(update={"expose_upstreams": True})
+    with gateway_in_thread(shown) as gateway:
+        assert chat(gateway.url, key, ASK).headers["x-llmops-upstream"] == echo.url

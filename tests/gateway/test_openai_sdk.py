@@ -23,7 +23,7 @@ def test_chat_completion(client: openai.OpenAI) -> None:
     assert completion.usage is not None
     assert completion.usage.completion_tokens == 4
     assert raw.headers["x-llmops-cache"] == "bypass"
-    assert raw.headers["x-llmops-upstream"].endswith("/v1")
+    assert raw.headers["x-llmops-upstream"].startswith("replica-")
     assert raw.headers["x-llmops-model-version"] == "echo"
     assert float(raw.headers["x-llmops-overhead-ms"]) > 0
 

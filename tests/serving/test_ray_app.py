@@ -8,6 +8,7 @@ import openai
 import pytest
 import ray
 
+from gateway.upstream import replica_id
 from llmops.serving.ray_app import LocalRayServe, deployment_options, ray_environment
 from llmops.serving.settings import ServingSettings
 from tests.serving.capital import CAPITAL, MODEL, stream_with_usage, streamed_text
@@ -90,7 +91,7 @@ def test_the_gateway_routes_to_the_ray_replica(ray_serve: LocalRayServe, sqlite_
             model=MODEL, messages=CAPITAL, temperature=0, max_tokens=32
         )
         assert raw.headers["x-llmops-model-version"] == "ray-test"
-        assert raw.headers["x-llmops-upstream"] == ray_serve.url
+        assert raw.headers["x-llmops-upstream"] == replica_id(ray_serve.url)
         reply = raw.parse()
         assert "Paris" in (reply.choices[0].message.content or "")
         assert reply.usage is not None and reply.usage.completion_tokens > 0
