@@ -159,6 +159,7 @@ async def _services(
             cache_seconds=settings.key_cache_seconds,
             stale_seconds=settings.key_stale_seconds,
             served_stale=metrics.keys_served_stale,
+            failures_per_minute=settings.auth_failures_per_minute,
         ),
         limiter=limiter,
         upstream=upstream,

@@ -15,7 +15,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from gateway.errors import AuthenticationFailed, ServiceUnavailable
+from gateway.errors import AuthenticationFailed, RateLimited, ServiceUnavailable
 from gateway.keys import material
 from gateway.keys.store import KeyStore, Principal
 
@@ -41,6 +41,34 @@ def bearer_token(authorization: str | None) -> str:
     return token
 
 
+class FailedAttempts:
+    """Unknown keys per caller address over the last minute (0: no limit), bounded in
+    addresses kept."""
+
+    WINDOW = 60.0
+    MAX_ADDRESSES = 100_000
+
+    def __init__(self, per_minute: int) -> None:
+        self._limit = per_minute
+        self._seen: OrderedDict[str, list[float]] = OrderedDict()
+
+    def add(self, client: str, now: float) -> None:
+        if not self._limit:
+            return
+        times = self._seen.pop(client, [])
+        times = [t for t in times if now - t < self.WINDOW][-self._limit :]
+        times.append(now)
+        self._seen[client] = times
+        while len(self._seen) > self.MAX_ADDRESSES:
+            self._seen.popitem(last=False)
+
+    def exceeded(self, client: str, now: float) -> bool:
+        if not self._limit:
+            return False
+        times = self._seen.get(client) or []
+        return sum(now - t < self.WINDOW for t in times) >= self._limit
+
+
 class Authenticator:
     def __init__(
         self,
@@ -49,6 +77,7 @@ class Authenticator:
         cache_seconds: float,
         stale_seconds: float = 0.0,
         served_stale: Callable[[], None] = lambda: None,
+        failures_per_minute: int = 0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
@@ -57,12 +86,16 @@ class Authenticator:
         self._served_stale = served_stale
         self._clock = clock
         self._cache: OrderedDict[str, tuple[float, Principal | None]] = OrderedDict()
+        self._failures = FailedAttempts(failures_per_minute)
         self._verified: dict[str, tuple[float, Principal]] = {}
         """Token to when the store last said it was valid, and for whom (bounded as the
         cache is)."""
         self._pending: dict[str, asyncio.Future[Principal | None]] = {}
 
-    async def authenticate(self, authorization: str | None) -> Principal:
+    async def authenticate(self, authorization: str | None, client: str = "") -> Principal:
+        """The key's principal. ``client`` (the caller's address) is refused for a while
+        after ``failures_per_minute`` unknown keys, without asking the store (keys this
+        replica has seen valid are still looked up)."""
         token = bearer_token(authorization)
         if not material.well_formed(token):
             raise AuthenticationFailed("Incorrect API key provided.")  # not one of ours
@@ -71,12 +104,19 @@ class Authenticator:
         if cached is not None and cached[0] > now:
             principal = cached[1]
             self._cache.move_to_end(token)  # recently used keys are the last evicted
+        elif self._failures.exceeded(client, now) and token not in self._verified:
+            raise RateLimited(
+                "Too many failed authentications from this address; retry in a minute.",
+                code="too_many_failed_authentications",
+                headers={"retry-after": "60"},
+            )
         else:
             try:
                 principal = await self._look_up(token)
             except ServiceUnavailable:
                 principal = self._stale_principal(token, now)
         if principal is None:
+            self._failures.add(client, now)
             raise AuthenticationFailed("Incorrect API key provided.")
         return principal
 

@@ -123,7 +123,8 @@ class Proxy:
         return [m for m in self._pools if principal.may_use(m)]
 
     async def authenticate(self, request: Request) -> Principal:
-        return await self._auth.authenticate(request.headers.get("authorization"))
+        client = request.client.host if request.client is not None else ""
+        return await self._auth.authenticate(request.headers.get("authorization"), client)
 
     async def drain(self) -> None:
         """Wait for settlements still in flight (at shutdown)."""

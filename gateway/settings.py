@@ -277,6 +277,9 @@ class GatewaySettings(_Strict):
     """Secret of the keyed hash under which API keys are stored. Set it in production:
     the gateway warns at start-up while the default is in use."""
     key_cache_seconds: Annotated[float, Field(ge=0, le=60)] = 2.0
+    auth_failures_per_minute: Annotated[int, Field(ge=0)] = 60
+    """Unknown keys one address may try per minute; past it, its unknown keys are refused
+    (429) without a database query until the minute has passed (0: no limit)."""
     expose_upstreams: bool = False
     """Show replicas' URLs in ``x-llmops-upstream`` (for debugging); otherwise an opaque
     ``replica-<hash>`` names them, and errors never tell internal addresses."""

@@ -8,6 +8,7 @@ import time
 from urllib.parse import urlsplit, urlunsplit
 
 from gateway import db
+from gateway.keys import material
 from gateway.upstream import replica_id
 from llmops.serving.echo import EchoServer
 from tests.support.gateways import gateway_in_thread, settings_for
@@ -106,3 +107,19 @@ def test_answers_and_errors_never_tell_internal_addresses(
     shown = settings.model_copy(update={"expose_upstreams": True})
     with gateway_in_thread(shown) as gateway:
         assert chat(gateway.url, key, ASK).headers["x-llmops-upstream"] == echo.url
+
+
+def test_an_address_guessing_keys_is_refused_without_database_queries(
+    echo: EchoServer, sqlite_url: str
+) -> None:
+    settings = settings_for(sqlite_url, {"echo": [echo.url]}, auth_failures_per_minute=5)
+    with gateway_in_thread(settings) as gateway:
+        key = new_key(gateway.url, "team-a")
+        assert chat(gateway.url, key, ASK).status == 200  # known (and kept) before the attack
+        statuses = [chat(gateway.url, material.generate(), ASK).status for _ in range(8)]
+        assert statuses[:5] == [401] * 5
+        assert set(statuses[5:]) == {429}
+        refused = chat(gateway.url, material.generate(), ASK)
+        assert refused.json()["error"]["code"] == "too_many_failed_authentications"
+        assert refused.headers["retry-after"] == "60"
+        assert chat(gateway.url, key, ASK).status == 200  # a key already known still works
