@@ -101,8 +101,12 @@ def _request_log(
 async def _services(
     settings: GatewaySettings, metrics: GatewayMetrics, embedder: Embedder | None
 ) -> AsyncIterator[Services]:
-    if settings.key_hash_secret == DEFAULT_KEY_HASH_SECRET:
-        log.warning("key_hash_secret is the public default: set it before storing real keys")
+    if settings.key_hash_secret == DEFAULT_KEY_HASH_SECRET and not settings.allow_default_secret:
+        raise RuntimeError(
+            "key_hash_secret is the public default: anyone could forge key hashes and read "
+            "user hashes. Set key_hash_secret (LLMOPS_KEY_HASH_SECRET, or the chart's "
+            "secrets), or allow_default_secret: true for a throwaway local gateway."
+        )
     if settings.migrate_on_start:
         await asyncio.to_thread(db.migrate, settings.database_url)
     engine = db.create_engine(

@@ -274,6 +274,9 @@ class GatewaySettings(_Strict):
     admin_token: Annotated[str, Field(min_length=16)] | None = None
     """Bearer token for ``/admin``; the admin API is off without it."""
     key_hash_secret: Annotated[str, Field(min_length=16)] = DEFAULT_KEY_HASH_SECRET
+    allow_default_secret: bool = False
+    """Start with the public default ``key_hash_secret`` (a throwaway local gateway only;
+    ``llmops up`` generates its own secrets)."""
     """Secret of the keyed hash under which API keys are stored. Set it in production:
     the gateway warns at start-up while the default is in use."""
     key_cache_seconds: Annotated[float, Field(ge=0, le=60)] = 2.0

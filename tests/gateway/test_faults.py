@@ -7,8 +7,13 @@ from __future__ import annotations
 import time
 from urllib.parse import urlsplit, urlunsplit
 
+import pytest
+
 from gateway import db
+from gateway.app import _services as services_of
 from gateway.keys import material
+from gateway.metrics import GatewayMetrics
+from gateway.settings import DEFAULT_KEY_HASH_SECRET
 from gateway.upstream import replica_id
 from llmops.serving.echo import EchoServer
 from tests.support.gateways import gateway_in_thread, settings_for
@@ -123,3 +128,15 @@ def test_an_address_guessing_keys_is_refused_without_database_queries(
         assert refused.json()["error"]["code"] == "too_many_failed_authentications"
         assert refused.headers["retry-after"] == "60"
         assert chat(gateway.url, key, ASK).status == 200  # a key already known still works
+
+
+async def test_the_public_default_secret_is_refused(echo: EchoServer, sqlite_url: str) -> None:
+    settings = settings_for(sqlite_url, {"echo": [echo.url]}).model_copy(
+        update={"key_hash_secret": DEFAULT_KEY_HASH_SECRET}
+    )
+    with pytest.raises(RuntimeError, match="key_hash_secret is the public default"):
+        async with services_of(settings, GatewayMetrics(), None):
+            pass
+    allowed = settings.model_copy(update={"allow_default_secret": True})
+    async with services_of(allowed, GatewayMetrics(), None) as services:
+        assert services.settings.allow_default_secret
