@@ -136,7 +136,9 @@ class Proxy:
         ex = Exchange(
             endpoint=endpoint,
             started=time.perf_counter(),
-            span=self._tracing.start(f"POST /v1/{endpoint.value}", kind=trace.SpanKind.SERVER),
+            span=self._tracing.start(
+                f"POST /v1/{endpoint.value}", kind=trace.SpanKind.SERVER, carrier=request.headers
+            ),
             reservation=f"{self._reservation_prefix}{next(self._reservation_ids):x}",
         )
         streaming = False

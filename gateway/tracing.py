@@ -10,8 +10,11 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from gateway.settings import TracingSettings
+
+_PROPAGATOR = TraceContextTextMapPropagator()
 
 
 class Tracing:
@@ -42,11 +45,16 @@ class Tracing:
         kind: trace.SpanKind = trace.SpanKind.INTERNAL,
         parent: trace.Span | None = None,
         attributes: Mapping[str, str] | None = None,
+        carrier: Mapping[str, str] | None = None,
     ) -> trace.Span:
-        """A new span (ended by the caller); without tracing, the shared no-op span."""
+        """A new span (ended by the caller); without tracing, the shared no-op span. A
+        ``carrier`` (a request's headers) with a W3C ``traceparent`` continues the caller's
+        trace."""
         if self._provider is None:
             return trace.INVALID_SPAN
         context = trace.set_span_in_context(parent) if parent is not None else None
+        if context is None and carrier is not None and "traceparent" in carrier:
+            context = _PROPAGATOR.extract(carrier={"traceparent": carrier["traceparent"]})
         return self.tracer.start_span(name, context=context, kind=kind, attributes=attributes)
 
     def child(self, parent: trace.Span, name: str) -> contextlib.AbstractContextManager[Any]:

@@ -80,9 +80,19 @@ def test_traces_reach_an_otlp_endpoint(
 ) -> None:
     endpoint = f"http://127.0.0.1:{collector.server_address[1]}/v1/traces"
     settings = settings_for(sqlite_url, {"echo": [echo.url]}, tracing={"otlp_endpoint": endpoint})
+    caller_trace, caller_span = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
     with gateway_in_thread(settings) as gw:
         key = new_key(gw.url, "traced")
-        assert chat(gw.url, key, HELLO).status == 200
+        reply = call(
+            "POST",
+            f"{gw.url}/v1/chat/completions",
+            body=HELLO,
+            headers={
+                "authorization": f"Bearer {key}",
+                "traceparent": f"00-{caller_trace}-{caller_span}-01",
+            },
+        )
+        assert reply.status == 200
     spans: list[Any] = collector.spans  # type: ignore[attr-defined]
     deadline = time.monotonic() + 5
     while len(spans) < 4 and time.monotonic() < deadline:
@@ -101,6 +111,9 @@ def test_traces_reach_an_otlp_endpoint(
     assert attributes["gen_ai.usage.output_tokens"].int_value == 1
     assert by_name["gateway.upstream"].parent_span_id == root.span_id
     assert by_name["gateway.upstream"].trace_id == root.trace_id
+    # The caller's trace goes on through the gateway.
+    assert root.trace_id.hex() == caller_trace
+    assert root.parent_span_id.hex() == caller_span
 
 
 def test_logs_are_json_and_hold_no_key_or_prompt(echo: EchoServer, tmp_path: Path) -> None:
