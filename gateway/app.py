@@ -24,6 +24,7 @@ from gateway.auth import Authenticator
 from gateway.cache import build as cache_build
 from gateway.cache.embedding import Embedder
 from gateway.cache.service import ResponseCache
+from gateway.credentials import UpstreamCredentials
 from gateway.errors import GatewayError, InvalidRequest, MethodNotAllowed, NotFound
 from gateway.keys.material import KeyHasher
 from gateway.keys.store import KeyStore
@@ -145,9 +146,12 @@ async def _services(
     gauges = ReplicaGauges(lambda: replica_states(pools, time.monotonic()))
     metrics.registry.register(gauges)
     health = settings.routing.health
+    credentials = UpstreamCredentials(settings.upstream_credentials)
     checker = HealthChecker(
         table.replicas,
-        lambda url: upstream.probe(f"{url}/models", seconds=health.timeout_seconds),
+        lambda url: upstream.probe(
+            f"{url}/models", seconds=health.timeout_seconds, headers=credentials.headers_for(url)
+        ),
         interval_seconds=health.interval_seconds,
         unhealthy_after=health.unhealthy_after,
         supervisor=supervisor,

@@ -147,6 +147,25 @@ class UpstreamSettings(_Strict):
     keepalive_seconds: Annotated[float, Field(gt=0)] = 60.0
 
 
+class UpstreamCredential(_Strict):
+    """How the gateway authenticates to the upstreams whose URL starts with ``url_prefix``."""
+
+    url_prefix: Annotated[str, Field(min_length=1)]
+    api_key_env: str | None = None
+    """An environment variable holding the key."""
+    api_key_file: Path | None = None
+    """A file holding the key (a mounted Secret), read again when it changes."""
+    header: str = "authorization"
+    scheme: str = "Bearer"
+    """Put before the key in the header ("" for none: ``api-key: <key>``)."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> UpstreamCredential:
+        if (self.api_key_env is None) == (self.api_key_file is None):
+            raise ValueError("give exactly one of api_key_env and api_key_file")
+        return self
+
+
 class TracingSettings(_Strict):
     otlp_endpoint: AnyHttpUrl | None = None
     """OTLP/HTTP endpoint (http://collector:4318/v1/traces); tracing is off without it."""
@@ -280,6 +299,8 @@ class GatewaySettings(_Strict):
     """Secret of the keyed hash under which API keys are stored. Set it in production:
     the gateway warns at start-up while the default is in use."""
     key_cache_seconds: Annotated[float, Field(ge=0, le=60)] = 2.0
+    upstream_credentials: list[UpstreamCredential] = Field(default_factory=list)
+    """Keys sent to upstreams that want one (hosted OpenAI-compatible services)."""
     auth_failures_per_minute: Annotated[int, Field(ge=0)] = 60
     """Unknown keys one address may try per minute; past it, its unknown keys are refused
     (429) without a database query until the minute has passed (0: no limit)."""

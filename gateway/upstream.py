@@ -59,12 +59,16 @@ class UpstreamClient:
             log.warning("replica broke the connection", extra={"upstream": url, "error": str(e)})
             raise UpstreamError(f"The model replica {replica_id(url)} broke the connection.") from e
 
-    async def probe(self, url: str, *, seconds: float) -> bool:
+    async def probe(
+        self, url: str, *, seconds: float, headers: Mapping[str, str] | None = None
+    ) -> bool:
         """Whether ``GET url`` answers 2xx within ``seconds`` (a health check)."""
         assert self._pool is not None, "UpstreamClient.start() was not awaited"
         try:
             async with asyncio.timeout(seconds):
-                response = await self._pool.get(url, {"accept": "application/json"})
+                response = await self._pool.get(
+                    url, {"accept": "application/json", **(headers or {})}
+                )
                 try:
                     await response.read()
                 finally:

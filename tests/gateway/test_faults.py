@@ -4,7 +4,9 @@ leaving the Service, and known keys keep working through a database outage."""
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -140,3 +142,29 @@ async def test_the_public_default_secret_is_refused(echo: EchoServer, sqlite_url
     allowed = settings.model_copy(update={"allow_default_secret": True})
     async with services_of(allowed, GatewayMetrics(), None) as services:
         assert services.settings.allow_default_secret
+
+
+def test_hosted_upstreams_get_their_credentials_never_shown(
+    echo: EchoServer, sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key_file = tmp_path / "hosted-key"
+    key_file.write_text("sk-hosted-first\n")
+    monkeypatch.setenv("OTHER_HOSTED_KEY", "sk-other")
+    settings = settings_for(
+        sqlite_url,
+        {"echo": [echo.url]},
+        upstream_credentials=[
+            {"url_prefix": "http://127.0.0.1", "api_key_env": "OTHER_HOSTED_KEY"},
+            {"url_prefix": echo.url, "api_key_file": str(key_file)},
+        ],
+    )
+    with gateway_in_thread(settings) as gateway:
+        key = new_key(gateway.url, "team-a")
+        reply = chat(gateway.url, key, ASK)
+        assert reply.status == 200
+        assert echo.record.authorizations[-1] == "Bearer sk-hosted-first"  # longest prefix
+        assert b"sk-hosted" not in reply.body and "sk-hosted" not in str(reply.headers)
+        key_file.write_text("sk-hosted-rotated\n")  # a rotated Secret, read again
+        os.utime(key_file, (time.time() + 5, time.time() + 5))
+        assert chat(gateway.url, key, ASK).status == 200
+        assert echo.record.authorizations[-1] == "Bearer sk-hosted-rotated"

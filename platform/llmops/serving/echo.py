@@ -50,6 +50,8 @@ class EchoBehaviour:
 class EchoRecord:
     requests: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=RECORDED))
     """The latest request bodies (a bounded number)."""
+    authorizations: deque[str | None] = field(default_factory=lambda: deque(maxlen=RECORDED))
+    """The ``Authorization`` header each of them came with."""
     streams_started: int = 0
     streams_finished: int = 0
     streams_abandoned: int = 0
@@ -158,6 +160,7 @@ class EchoServer:
         except orjson.JSONDecodeError:
             return _error(400, "invalid JSON")
         self.record.requests.append(body)
+        self.record.authorizations.append(request.headers.get("authorization"))
         if self.behaviour.delay_seconds:
             await asyncio.sleep(self.behaviour.delay_seconds)
             if request.transport is None or request.transport.is_closing():
