@@ -41,6 +41,10 @@ class ReadTimeout(HttpClientError):
     """The replica sent nothing for longer than the read timeout."""
 
 
+class ResponseTooLarge(HttpClientError):
+    """A body read whole went past the limit it was read with."""
+
+
 class ConnectionBroken(HttpClientError):
     """The connection closed, or the replica answered with something not HTTP."""
 
@@ -87,12 +91,16 @@ class Response:
         self._until_close = False
         self.received_bytes = False
 
-    async def read(self) -> bytes:
-        """The whole body."""
+    async def read(self, max_bytes: int | None = None) -> bytes:
+        """The whole body (:class:`ResponseTooLarge` past ``max_bytes``)."""
         self._whole = True  # no flow control: the body is wanted in one piece
         self._connection.resume()
         while not self._complete:
+            if max_bytes is not None and self._buffered > max_bytes:
+                raise ResponseTooLarge(f"the body exceeds {max_bytes} bytes")
             await self._wait()
+        if max_bytes is not None and self._buffered > max_bytes:
+            raise ResponseTooLarge(f"the body exceeds {max_bytes} bytes")
         body = b"".join(self._body)
         self._body.clear()
         return body
@@ -341,7 +349,11 @@ class ConnectionPool:
     # -- the pool ------------------------------------------------------------------------
 
     async def _acquire(self, origin: tuple[str, str, int]) -> _Connection:
-        await self._slots.acquire()
+        try:
+            async with asyncio.timeout(self._connect_timeout):
+                await self._slots.acquire()
+        except TimeoutError as e:
+            raise ConnectFailed("no connection free within the connect timeout") from e
         try:
             idle = self._idle.get(origin)
             now = time.monotonic()

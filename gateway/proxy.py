@@ -388,7 +388,7 @@ class Proxy:
         tally: StreamTally,
         recorder: StreamRecorder | None,
     ) -> AsyncIterator[bytes]:
-        splitter = sse.EventSplitter()
+        splitter = sse.EventSplitter(self._settings.upstream.max_event_bytes)
         try:
             async for chunk in self._upstream.chunks(response):
                 for event in splitter.feed(chunk):
@@ -407,6 +407,8 @@ class Proxy:
             # Headers are sent: the status cannot change, so the stream ends with an error
             # event (the OpenAI SDK raises on it) instead of ending as if it had completed.
             tally.outcome = "error"
+            if ex.replica is not None:  # a replica that breaks streams is a failing one
+                ex.replica.breaker.failed(time.monotonic())
             log.warning(
                 "upstream stream broke",
                 extra={"upstream": ex.replica and ex.replica.url, "error": repr(e)},

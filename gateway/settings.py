@@ -144,7 +144,13 @@ class UpstreamSettings(_Strict):
     connect_timeout_seconds: Annotated[float, Field(gt=0)] = 5.0
     read_timeout_seconds: Annotated[float, Field(gt=0)] = 300.0
     max_connections: Annotated[int, Field(ge=1)] = 1000
+    """Connections to replicas in all; a request waits at most ``connect_timeout_seconds``
+    for one to be free (then tries another replica)."""
     keepalive_seconds: Annotated[float, Field(gt=0)] = 60.0
+    max_response_bytes: Annotated[int, Field(ge=1024)] = 32 * 1024 * 1024
+    """A replica's whole (non-streamed) answer larger than this is refused (502)."""
+    max_event_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
+    """One server-sent event of a stream larger than this breaks the stream off."""
 
 
 class UpstreamCredential(_Strict):

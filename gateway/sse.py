@@ -10,23 +10,43 @@ import orjson
 DONE = b"[DONE]"
 
 
-class EventSplitter:
-    """Cuts a byte stream into whole SSE events (each ending in a blank line)."""
+class EventTooLarge(Exception):
+    """One event went past the splitter's bound without ending."""
 
-    def __init__(self) -> None:
+
+MAX_EVENT_BYTES = 1024 * 1024
+
+
+class EventSplitter:
+    """Cuts a byte stream into whole SSE events (each ending in a blank line), at most
+    ``max_event_bytes`` each. Each byte is scanned once, however the event is cut."""
+
+    def __init__(self, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
         self._buffer = b""
+        self._carry = b""
+        """A chunk's last ``\r``, kept until the next tells whether ``\n`` follows."""
+        self._scanned = 0
+        self._max = max_event_bytes
 
     def feed(self, chunk: bytes) -> Iterator[bytes]:
-        self._buffer += chunk.replace(b"\r\n", b"\n")
+        data = self._carry + chunk
+        self._carry = b"\r" if data.endswith(b"\r") else b""
+        self._buffer += (data[:-1] if self._carry else data).replace(b"\r\n", b"\n")
         while True:
-            end = self._buffer.find(b"\n\n")
+            end = self._buffer.find(b"\n\n", max(0, self._scanned - 1))
             if end < 0:
+                self._scanned = len(self._buffer)
+                if len(self._buffer) > self._max:
+                    raise EventTooLarge(f"an event exceeds {self._max} bytes")
                 return
             event, self._buffer = self._buffer[: end + 2], self._buffer[end + 2 :]
+            self._scanned = 0
             yield event
 
     def rest(self) -> bytes:
-        rest, self._buffer = self._buffer, b""
+        rest, self._buffer = self._buffer + self._carry, b""
+        self._carry = b""
+        self._scanned = 0
         return rest
 
 

@@ -77,10 +77,15 @@ class UpstreamClient:
             return False
         return 200 <= response.status < 300
 
-    @staticmethod
-    async def read(response: UpstreamResponse) -> bytes:
+    async def read(self, response: UpstreamResponse) -> bytes:
+        """A whole (non-streamed) answer, at most ``upstream.max_response_bytes``."""
         try:
-            return await response.read()
+            return await response.read(self._settings.max_response_bytes)
+        except http1.ResponseTooLarge as e:
+            raise UpstreamError(
+                "The model replica's answer is larger than this gateway accepts.",
+                code="upstream_response_too_large",
+            ) from e
         except http1.ReadTimeout as e:
             raise UpstreamTimeout("The model replica stopped answering.") from e
         except http1.HttpClientError as e:

@@ -76,15 +76,20 @@ def load_minilm(threads: int | None = 1) -> Encode:
 class BatchingEmbedder:
     """Texts from concurrent requests encoded together, in one worker thread."""
 
-    def __init__(self, encode: Encode, *, dimensions: int, max_batch: int = 32) -> None:
+    def __init__(
+        self, encode: Encode, *, dimensions: int, max_batch: int = 32, max_pending: int = 1024
+    ) -> None:
         self.dimensions = dimensions
         self._encode = encode
         self._max_batch = max_batch
+        self._max_pending = max_pending
         self._pending: list[tuple[str, asyncio.Future[Vector]]] = []
         self._worker: asyncio.Task[None] | None = None
         self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="embed")
 
     async def embed(self, text: str) -> Vector:
+        if len(self._pending) >= self._max_pending:  # the model is behind: do without it
+            raise CacheUnavailable(f"{self._max_pending} texts already wait to be embedded")
         future: asyncio.Future[Vector] = asyncio.get_running_loop().create_future()
         self._pending.append((text, future))
         if self._worker is None:
