@@ -38,11 +38,14 @@ log = logging.getLogger("llmops.gateway.requestlog")
 @dataclass(slots=True)
 class _Pending:
     record: RequestRecord
-    body: dict[str, Any] | None
-    """The parsed request body, when its text is sampled."""
-    endpoint: Endpoint
-    answer: Any
-    streamed: list[str] | None
+    prompt: str | None
+    """The prompt's text, cut to ``max_text_chars`` (not redacted yet), when sampled."""
+    completion: str | None
+
+    @property
+    def size(self) -> int:
+        """Characters it holds, as the queue's budget counts them."""
+        return len(self.prompt or "") + len(self.completion or "")
 
 
 class RequestLog:
@@ -83,6 +86,12 @@ class RequestLog:
         self._queue_full = self.dropped.labels("queue_full")
         self._write_failed = self.dropped.labels("write_failed")
         self._bad_row = self.dropped.labels("bad_row")
+        self._texts_dropped = Counter(
+            "llmops_gateway_request_log_texts_dropped_total",
+            "Rows queued without their texts: the queue held queue_max_chars already.",
+            registry=registry,
+        )
+        self._queued_chars = 0
 
     def start(self) -> None:
         self._tasks = [self._supervisor.spawn("request-log writer", self._write_loop)]
@@ -100,7 +109,7 @@ class RequestLog:
         if self._inflight is not None and not self._inflight.done():
             await asyncio.wait({self._inflight}, timeout=self._settings.write_timeout_seconds)
             self._inflight.cancel()
-        for collector in (self.written, self.dropped):
+        for collector in (self.written, self.dropped, self._texts_dropped):
             self._registry.unregister(collector)
 
     # -- the request path: copy and enqueue, nothing else ---------------------------------
@@ -130,20 +139,32 @@ class RequestLog:
             else (ex.principal.key_id if ex.principal else None),
             user_hash=ex.subject.user_hash if ex.subject else None,
         )
-        pending = _Pending(
-            record=record,
-            body=ex.parsed.body if sampled and ex.parsed is not None else None,
-            endpoint=ex.endpoint,
-            answer=ex.answer if sampled else None,
-            streamed=ex.streamed if sampled else None,
-        )
+        pending = _Pending(record, *self._texts(ex) if sampled else (None, None))
+        if self._queued_chars + pending.size > self._settings.queue_max_chars:
+            # Writes fall behind with large texts: keep the row's figures, not its texts.
+            self._texts_dropped.inc()
+            pending.prompt = pending.completion = None
         try:
             self._queue.put_nowait(pending)
         except asyncio.QueueFull:
             self._queue_full.inc()
             return
+        self._queued_chars += pending.size
         if self._queue.qsize() >= self._settings.batch_size:
             self._full.set()
+
+    def _texts(self, ex: Exchange) -> tuple[str | None, str | None]:
+        """The texts to keep, cut now: the queue holds no request body nor whole answer."""
+        limit = self._settings.max_text_chars
+        prompt = prompt_text(ex.endpoint, ex.parsed.body) if ex.parsed is not None else None
+        if ex.streamed is not None:
+            completion: str | None = "".join(ex.streamed)[:limit]
+        else:
+            completion = completion_text(ex.answer)
+        return (
+            prompt[:limit] if prompt is not None else None,
+            completion[:limit] if completion is not None else None,
+        )
 
     async def forget(self, subject: str, *, dry_run: bool = False) -> int:
         """Drop the queued rows of ``subject`` (a tag of
@@ -152,6 +173,7 @@ class RequestLog:
         kept = [p for p in queued if subject not in p.record.subjects]
         for pending in queued if dry_run else kept:
             self._queue.put_nowait(pending)
+            self._queued_chars += pending.size
         return len(queued) - len(kept)
 
     # -- off the request path --------------------------------------------------------------
@@ -159,7 +181,9 @@ class RequestLog:
     def _take(self, n: int) -> list[_Pending]:
         batch: list[_Pending] = []
         while len(batch) < n and not self._queue.empty():
-            batch.append(self._queue.get_nowait())
+            pending = self._queue.get_nowait()
+            self._queued_chars -= pending.size
+            batch.append(pending)
         return batch
 
     async def _write_loop(self) -> None:
@@ -213,20 +237,15 @@ class RequestLog:
 
     def _rows(self, batch: list[_Pending]) -> list[dict[str, Any]]:
         """Texts extracted, cut and redacted (in a worker thread)."""
-        limit = self._settings.max_text_chars
         rows = []
         for p in batch:
-            prompt = prompt_text(p.endpoint, p.body) if p.body is not None else None
-            completion = (
-                "".join(p.streamed) if p.streamed is not None else completion_text(p.answer)
-            )
             spans = 0
             texts: list[str | None] = []
-            for text in (prompt, completion):
+            for text in (p.prompt, p.completion):
                 if text is None:
                     texts.append(None)
                     continue
-                redacted = self._redactor.redact(text[:limit])
+                redacted = self._redactor.redact(text)
                 spans += redacted.spans
                 texts.append(redacted.text)
             record = replace(

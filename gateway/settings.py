@@ -260,6 +260,9 @@ class RequestLogSettings(_Strict):
     max_text_chars: Annotated[int, Field(ge=0)] = 8000
     """Longer texts are cut to this many characters before redaction."""
     queue_size: Annotated[int, Field(ge=1)] = 10000
+    queue_max_chars: Annotated[int, Field(ge=0)] = 16 * 1024 * 1024
+    """Characters of texts the queue holds at most (each row's texts are cut to
+    ``max_text_chars`` when queued); past it, rows are queued without their texts."""
     """Rows waiting to be written; past it new rows are dropped (and counted), never waited on."""
     batch_size: Annotated[int, Field(ge=1)] = 500
     flush_seconds: Annotated[float, Field(gt=0)] = 1.0

@@ -369,3 +369,21 @@ def test_each_row_names_its_key_and_the_end_user_as_a_keyed_hash(
     assert "alice" not in str(found) and "bob" not in str(found)
     key_ids = {r.key_id for r in found.values()}
     assert len(key_ids) == 1 and None not in key_ids
+
+
+def test_the_queue_keeps_figures_but_not_texts_past_its_character_budget(
+    echo: EchoServer, sqlite_url: str
+) -> None:
+    settings = settings_for(
+        sqlite_url,
+        {"echo": [echo.url]},
+        request_log={"flush_seconds": 0.05, "queue_max_chars": 0},
+    )
+    with gateway_in_thread(settings) as gateway:
+        key = new_key(gateway.url, "team-a")
+        assert chat(gateway.url, key, ask("a question with some text")).status == 200
+        (row,) = wait_rows(sqlite_url, 1)
+        assert row.status == 200 and row.prompt_tokens > 0
+        assert row.prompt_text is None and row.completion_text is None
+        dropped = counter(gateway.url, "llmops_gateway_request_log_texts_dropped_total")
+        assert dropped == {"llmops_gateway_request_log_texts_dropped_total": 1.0}
