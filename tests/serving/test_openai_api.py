@@ -83,6 +83,11 @@ def test_models(client: openai.OpenAI) -> None:
     [
         ({"model": MODEL, "messages": []}, 400, "messages"),
         ({"model": MODEL, "messages": CAPITAL, "n": 2}, 400, "n"),
+        (
+            {"model": MODEL, "messages": CAPITAL, "response_format": {"type": "json_object"}},
+            400,
+            "response_format.type",
+        ),
         ({"model": MODEL, "messages": CAPITAL, "temperature": 9}, 400, "temperature"),
         ({"model": MODEL, "messages": CAPITAL, "max_tokens": 10**6}, 400, "max_tokens"),
         (

@@ -2,8 +2,8 @@
 
 Fields OpenAI defines that do not change what a replica generates (``user``,
 ``metadata``, ...) are accepted and ignored, as OpenAI-compatible servers do; fields
-asking for something this replica cannot do (``n`` above 1, ``logprobs``, tools)
-are refused with a 400 that names them.
+asking for something this replica cannot do (``n`` above 1, ``logprobs``, tools,
+a ``response_format`` other than text) are refused with a 400 that names them.
 """
 
 from __future__ import annotations
@@ -48,6 +48,12 @@ class StreamOptions(_Body):
     include_usage: bool = False
 
 
+class ResponseFormat(_Body):
+    type: Literal["text"]
+    """Structured output (``json_object``, ``json_schema``) is not something this replica
+    can promise: it is refused, never silently ignored."""
+
+
 class _Sampling(_Body):
     model: Annotated[str, Field(min_length=1)]
     max_tokens: Annotated[int, Field(ge=1)] | None = None
@@ -59,6 +65,7 @@ class _Sampling(_Body):
     stream_options: StreamOptions | None = None
     n: Literal[1] = 1
     logprobs: Literal[False, None] = None
+    response_format: ResponseFormat | None = None
 
     @property
     def include_usage(self) -> bool:
