@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from gateway import admin, db, tokens
+from gateway import admin, db, openapi, tokens
 from gateway.auth import Authenticator
 from gateway.cache import build as cache_build
 from gateway.cache.embedding import Embedder
@@ -360,4 +360,5 @@ def create_app(settings: GatewaySettings, *, embedder: Embedder | None = None) -
     _install_openai_routes(app)
     _install_ops_routes(app)
     app.include_router(admin.router)
+    openapi.install(app)
     return Gateway(app)
