@@ -79,6 +79,7 @@ class Dispatcher:
         failure: GatewayError | None = None
         session, affinity = self._keys(request, ex, ex.pool)
         for pool in self._chain(ex):
+            in_pool = 0  # each model of the chain gets its own tries: fallbacks are reached
             payload = body if pool is ex.pool else _with_model(body, pool.model)
             # The request's own pool keeps the draw the cache looked up under.
             draw = split_draw(request, ex) if pool is ex.pool else pool.draw(session)
@@ -86,8 +87,9 @@ class Dispatcher:
                 pick := pool.pick(draw=draw, affinity=affinity, exclude=tried, now=self._clock())
             ) is not None:
                 attempts += 1
+                in_pool += 1
                 if attempts > 1:
-                    if not await self._may_retry(request, attempts):
+                    if not await self._may_retry(request, attempts, in_pool):
                         assert failure is not None
                         raise failure
                     # The failed try is retried: the row will name the version that
@@ -117,8 +119,10 @@ class Dispatcher:
         ]
         return [ex.pool, *fallbacks]
 
-    async def _may_retry(self, request: Request, attempt: int) -> bool:
-        if attempt > self._retries.max_attempts or not self._budget.try_retry(self._clock()):
+    async def _may_retry(self, request: Request, attempt: int, in_pool: int) -> bool:
+        """Whether try ``attempt`` (the ``in_pool``-th on its model) may go: within
+        ``max_attempts`` per model of the chain, and the retry budget."""
+        if in_pool > self._retries.max_attempts or not self._budget.try_retry(self._clock()):
             return False
         pause = retry.backoff(
             attempt,

@@ -183,3 +183,19 @@ def test_a_model_without_replicas_falls_back(replicas: list[EchoServer], sqlite_
         assert chat(gw.url, limited, HELLO).status == 502
         lonely = chat(gw.url, key, {**HELLO, "model": "lonely"})
         assert lonely.status == 502 and lonely.json()["error"]["code"] == "upstream_unavailable"
+
+
+def test_fallbacks_are_reached_when_every_replica_of_the_model_fails(
+    replicas: list[EchoServer], sqlite_url: str
+) -> None:
+    dead = [f"http://127.0.0.1:{free_port()}/v1" for _ in range(3)]
+    models: list[dict[str, Any]] = [
+        {"name": "m", "upstreams": dead, "fallbacks": ["backup"]},
+        {"name": "backup", "upstreams": [replicas[0].url]},
+    ]
+    # Three tries per model: all of m's go to its dead replicas, and backup gets its own.
+    routing = {"retries": {"max_attempts": 3}, "health": {"interval_seconds": 0}}
+    with start(sqlite_url, models, **routing) as gw:
+        reply = chat(gw.url, new_key(gw.url, "t"), HELLO)
+        assert reply.status == 200, reply.body
+        assert reply.headers["x-llmops-model"] == "backup"
