@@ -43,7 +43,7 @@ from gateway.keys.store import Principal
 from gateway.metrics import GatewayMetrics
 from gateway.openai_schema import Endpoint, ParsedRequest
 from gateway.ratelimit import policy
-from gateway.ratelimit.base import Admission, RateLimiter
+from gateway.ratelimit.base import Admission, Limit, RateLimiter
 from gateway.relay import ClientGone, RelayStream
 from gateway.routing.pools import ModelPool
 from gateway.settings import GatewaySettings
@@ -197,12 +197,13 @@ class Proxy:
                 "(prompt plus max_tokens). Shorten the prompt or lower max_tokens.",
                 headers={"x-should-retry": "false"},
             )
-        ex.limits = limits
         with self._child(ex, "gateway.ratelimit"):
-            admission = await self._admission(ex)
+            admission = await self._admission(ex, limits)
         ex.ratelimit_headers = policy.headers(admission)
+        # Only what was counted is settled: nothing for a request refused, or admitted
+        # without limits (fail_open), or failed before admission.
+        ex.limits = limits if admission.admitted and admission.states else ()
         if not admission.admitted:
-            ex.limits = ()  # nothing was counted: nothing to settle
             for limit in admission.exceeded():
                 self._metrics.ratelimited.labels(ex.team, limit.name).inc()
             raise RateLimited(
@@ -212,10 +213,10 @@ class Proxy:
                 headers=ex.ratelimit_headers,
             )
 
-    async def _admission(self, ex: Exchange) -> Admission:
+    async def _admission(self, ex: Exchange, limits: tuple[Limit, ...]) -> Admission:
         try:
             return await self._limiter.admit(
-                ex.limits, tokens=ex.reserved_tokens, reservation=ex.reservation
+                limits, tokens=ex.reserved_tokens, reservation=ex.reservation
             )
         except ServiceUnavailable:
             if not self._settings.limits.fail_open:
@@ -223,7 +224,6 @@ class Proxy:
             self._metrics.limits_bypassed.inc()
             if self._limits_warned.due():
                 log.warning("limit store unreachable: admitting without limits (fail_open)")
-            ex.limits = ()
             return Admission(
                 admitted=True, reservation=ex.reservation, retry_after_seconds=0.0, states=()
             )
