@@ -9,13 +9,14 @@ response ends, whether it completed, failed, or the client left.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import itertools
 import logging
 import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from opentelemetry import trace
@@ -52,7 +53,13 @@ from gateway.tracing import Tracing
 from gateway.upstream import UpstreamClient, UpstreamResponse, replica_id
 from gateway.usage import StreamTally, Usage
 
+T = TypeVar("T")
 LOG_EVERY_SECONDS = 30.0
+OFF_LOOP_BYTES = 64 * 1024
+"""Bodies this large are parsed and their tokens counted in worker threads."""
+OFF_LOOP_WORKERS = 2
+"""At most this many large bodies are worked on at once; others wait their turn, while
+the event loop keeps serving the small ones."""
 
 
 class Every:
@@ -99,6 +106,9 @@ class Proxy:
         self._pools = pools
         self._counters = counters
         self._estimate = tokens.EstimatedCounter()
+        self._workers = concurrent.futures.ThreadPoolExecutor(
+            OFF_LOOP_WORKERS, thread_name_prefix="large-bodies"
+        )
         self._metrics = metrics
         self._tracing = tracing
         self._cache = cache
@@ -131,6 +141,7 @@ class Proxy:
     async def drain(self) -> None:
         """Wait for settlements still in flight (at shutdown)."""
         await self._accounts.drain()
+        self._workers.shutdown(wait=False)
 
     # -- the request path ----------------------------------------------------------------
 
@@ -175,7 +186,10 @@ class Proxy:
         with self._child(ex, "gateway.auth"):
             ex.principal = await self.authenticate(request)
         raw = await self._read_body(request)
-        ex.parsed = parsed = openai_schema.parse(ex.endpoint, raw)
+        if len(raw) < OFF_LOOP_BYTES:
+            ex.parsed = parsed = openai_schema.parse(ex.endpoint, raw)
+        else:  # parsed in the workers, so that one large body never stalls the others
+            ex.parsed = parsed = await self._off_loop(openai_schema.parse, ex.endpoint, raw)
         ex.subject = self._subjects.subject(ex.principal.key_id, parsed.body, request.headers)
         ex.span.set_attribute("gen_ai.operation.name", ex.endpoint.operation)
         ex.span.set_attribute("gen_ai.request.model", parsed.model)
@@ -186,7 +200,10 @@ class Proxy:
             raise PermissionDenied(
                 f"This key may not use the model '{parsed.model}'.", param="model"
             )
-        ex.prompt_tokens = self._prompt_tokens(parsed)
+        if len(raw) < OFF_LOOP_BYTES:
+            ex.prompt_tokens = self._prompt_tokens(parsed)
+        else:
+            ex.prompt_tokens = await self._off_loop(self._prompt_tokens, parsed)
         ex.reserved_tokens = ex.prompt_tokens + self._completion_reserve(parsed)
         limits = policy.limits_for(ex.principal, self._settings.limits.window_seconds)
         too_small = policy.too_small_for(limits, ex.reserved_tokens)
@@ -292,6 +309,9 @@ class Proxy:
         if size > limit:
             raise BodyTooLarge(f"The request body exceeds {limit} bytes.")
         return b"".join(chunks)
+
+    async def _off_loop(self, work: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._workers, work, *args)
 
     def _prompt_tokens(self, parsed: ParsedRequest) -> int:
         counter = self._counters.get(parsed.model, self._estimate)

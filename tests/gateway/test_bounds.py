@@ -14,6 +14,9 @@ from gateway.cache.embedding import BatchingEmbedder, CacheUnavailable
 from gateway.errors import UpstreamError
 from gateway.settings import UpstreamSettings
 from gateway.upstream import UpstreamClient
+from llmops.serving.echo import EchoServer
+from tests.support.gateways import gateway_in_thread, settings_for
+from tests.support.http import call, chat, new_key
 
 
 def test_events_are_split_however_they_are_cut_and_bounded() -> None:
@@ -121,3 +124,28 @@ async def test_the_embedding_queue_is_bounded() -> None:
     gate.set()
     await asyncio.gather(first, *waiting)
     await embedder.close()
+
+
+def test_a_large_body_is_parsed_and_counted_off_the_event_loop(
+    echo: EchoServer, sqlite_url: str
+) -> None:
+    settings = settings_for(sqlite_url, {"echo": [echo.url]})
+    words = " ".join(f"word{i}" for i in range(60_000))  # about 600 kB: the workers' side
+    with gateway_in_thread(settings) as gateway:
+        key = new_key(gateway.url, "team-a")
+        large = chat(
+            gateway.url, key, {"model": "echo", "messages": [{"role": "user", "content": words}]}
+        )
+        assert large.status == 200, large.body
+        small = chat(
+            gateway.url, key, {"model": "echo", "messages": [{"role": "user", "content": "hi"}]}
+        )
+        assert small.status == 200
+        assert large.json()["usage"]["prompt_tokens"] > small.json()["usage"]["prompt_tokens"]
+        bad = call(
+            "POST",
+            f"{gateway.url}/v1/chat/completions",
+            raw=b'{"model": "echo", "messages": [' + b" " * 100_000 + b"",
+            headers={"authorization": f"Bearer {key}"},
+        )
+        assert bad.status == 400 and bad.json()["error"]["type"] == "invalid_request_error"
