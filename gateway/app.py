@@ -124,7 +124,7 @@ async def _services(
         if settings.redis_url
         else MemoryRateLimiter()
     )
-    upstream = UpstreamClient(settings.upstream)
+    upstream = UpstreamClient(settings.upstream, UpstreamCredentials(settings.upstream_credentials))
     tracing = Tracing(settings.tracing)
     request_log = _request_log(engine, settings, metrics, supervisor)
     await upstream.start()
@@ -146,12 +146,9 @@ async def _services(
     gauges = ReplicaGauges(lambda: replica_states(pools, time.monotonic()))
     metrics.registry.register(gauges)
     health = settings.routing.health
-    credentials = UpstreamCredentials(settings.upstream_credentials)
     checker = HealthChecker(
         table.replicas,
-        lambda url: upstream.probe(
-            f"{url}/models", seconds=health.timeout_seconds, headers=credentials.headers_for(url)
-        ),
+        lambda url: upstream.probe(f"{url}/models", seconds=health.timeout_seconds),
         interval_seconds=health.interval_seconds,
         unhealthy_after=health.unhealthy_after,
         supervisor=supervisor,

@@ -9,9 +9,7 @@ never reach a log line or an error: only the prefix that matched is ever named.
 from __future__ import annotations
 
 import logging
-import os
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 from gateway.settings import UpstreamCredential
 
@@ -22,21 +20,20 @@ log = logging.getLogger("llmops.gateway.credentials")
 class _Source:
     spec: UpstreamCredential
     value: str | None = None
-    mtime: float | None = field(default=None)
+    mtime: float | None = None
 
     def current(self) -> str | None:
         if self.spec.api_key_env is not None:
-            return os.environ.get(self.spec.api_key_env) or None
+            return self.spec.env_key
         assert self.spec.api_key_file is not None
         try:
             mtime = self.spec.api_key_file.stat().st_mtime
             if mtime != self.mtime:
-                self.value = Path(self.spec.api_key_file).read_text().strip() or None
+                self.value = self.spec.api_key_file.read_text().strip() or None
                 self.mtime = mtime
         except OSError:
             log.warning("upstream credential unreadable", extra={"prefix": self.spec.url_prefix})
-            return self.value  # the last one read, if any
-        return self.value
+        return self.value  # after a failed read, the last one read, if any
 
 
 class UpstreamCredentials:

@@ -21,7 +21,6 @@ from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from starlette.requests import Request
 
-from gateway.credentials import UpstreamCredentials
 from gateway.errors import (
     GatewayError,
     ServiceUnavailable,
@@ -49,7 +48,6 @@ class Dispatcher:
         accounts: Accounts,
         tracing: Tracing,
         retries: RetrySettings,
-        credentials: UpstreamCredentials | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -58,7 +56,6 @@ class Dispatcher:
         self._accounts = accounts
         self._tracing = tracing
         self._retries = retries
-        self._credentials = credentials or UpstreamCredentials([])
         self._budget = retry.RetryBudget(
             ratio=retries.budget_ratio, floor_per_second=retries.budget_floor_per_second
         )
@@ -159,8 +156,9 @@ class Dispatcher:
                 attributes={"server.address": pick.replica.url},
             ),
         )
-        sent_headers = {**headers, **self._credentials.headers_for(pick.replica.url)}
+        sent_headers = headers
         if self._tracing.enabled:
+            sent_headers = dict(headers)
             self._propagator.inject(sent_headers, context=trace.set_span_in_context(call.span))
         url = f"{pick.replica.url}/{ex.endpoint.value}"
         started = time.perf_counter()

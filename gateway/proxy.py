@@ -27,7 +27,6 @@ from gateway import openai_schema, sse, tokens
 from gateway.auth import Authenticator
 from gateway.cache.replay import StreamRecorder, hit_response
 from gateway.cache.service import Lookup, ResponseCache, Result
-from gateway.credentials import UpstreamCredentials
 from gateway.dispatch import Dispatcher, split_draw
 from gateway.errors import (
     BodyTooLarge,
@@ -128,7 +127,6 @@ class Proxy:
             accounts=self._accounts,
             tracing=tracing,
             retries=settings.routing.retries,
-            credentials=UpstreamCredentials(settings.upstream_credentials),
         )
 
     def models_for(self, principal: Principal) -> list[str]:

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
 from llmops import settings as core_settings
 
@@ -164,12 +173,20 @@ class UpstreamCredential(_Strict):
     header: str = "authorization"
     scheme: str = "Bearer"
     """Put before the key in the header ("" for none: ``api-key: <key>``)."""
+    _env_key: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _one_source(self) -> UpstreamCredential:
         if (self.api_key_env is None) == (self.api_key_file is None):
             raise ValueError("give exactly one of api_key_env and api_key_file")
+        if self.api_key_env is not None:  # read with the settings, once
+            self._env_key = os.environ.get(self.api_key_env) or None
         return self
+
+    @property
+    def env_key(self) -> str | None:
+        """The key ``api_key_env`` named, as the environment held it when loaded."""
+        return self._env_key
 
 
 class TracingSettings(_Strict):

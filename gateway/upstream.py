@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncGenerator, Mapping
 
 from gateway import http1
+from gateway.credentials import UpstreamCredentials
 from gateway.errors import UpstreamError, UpstreamTimeout, UpstreamUnreachable
 from gateway.settings import UpstreamSettings
 
@@ -27,8 +28,13 @@ def replica_id(url: str) -> str:
 
 
 class UpstreamClient:
-    def __init__(self, settings: UpstreamSettings) -> None:
+    """Requests to replicas, with the credentials of those that want one."""
+
+    def __init__(
+        self, settings: UpstreamSettings, credentials: UpstreamCredentials | None = None
+    ) -> None:
         self._settings = settings
+        self._credentials = credentials or UpstreamCredentials([])
         self._pool: http1.ConnectionPool | None = None
 
     async def start(self) -> None:
@@ -47,7 +53,9 @@ class UpstreamClient:
         """Send a request and wait for the status line and headers (not the body)."""
         assert self._pool is not None, "UpstreamClient.start() was not awaited"
         try:
-            return await self._pool.post(url, body, headers)
+            return await self._pool.post(
+                url, body, {**headers, **self._credentials.headers_for(url)}
+            )
         except http1.ConnectFailed as e:
             log.warning("replica unreachable", extra={"upstream": url, "error": str(e)})
             raise UpstreamUnreachable(f"The model replica {replica_id(url)} is unreachable.") from e
@@ -59,16 +67,13 @@ class UpstreamClient:
             log.warning("replica broke the connection", extra={"upstream": url, "error": str(e)})
             raise UpstreamError(f"The model replica {replica_id(url)} broke the connection.") from e
 
-    async def probe(
-        self, url: str, *, seconds: float, headers: Mapping[str, str] | None = None
-    ) -> bool:
+    async def probe(self, url: str, *, seconds: float) -> bool:
         """Whether ``GET url`` answers 2xx within ``seconds`` (a health check)."""
         assert self._pool is not None, "UpstreamClient.start() was not awaited"
+        headers = {"accept": "application/json", **self._credentials.headers_for(url)}
         try:
             async with asyncio.timeout(seconds):
-                response = await self._pool.get(
-                    url, {"accept": "application/json", **(headers or {})}
-                )
+                response = await self._pool.get(url, headers)
                 try:
                     await response.read()
                 finally:
