@@ -19,7 +19,8 @@ from typing import Any
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # run as a file: find `bench`
 
-from bench.redaction_pii import TUNE, covered, load, located
+from bench import redaction_pii
+from bench.redaction_pii import TUNE, load
 from llmops.requestlog import personnames
 from llmops.requestlog.redaction import PiiRedactor
 from llmops.requestlog.spans import Span
@@ -28,22 +29,13 @@ Finder = Callable[[str], list[Span]]
 
 
 def judge(messages: list[dict[str, Any]], find: Finder) -> str:
-    names = decoys = clean = altered_decoys = altered_clean = caught = 0
     started = time.process_time()
     found = [find(m["text"]) for m in messages]
     cpu = time.process_time() - started
-    for m, spans in zip(messages, found, strict=True):
-        text = m["text"]
-        for p, where in zip(m["pii"], located(text, [p["text"] for p in m["pii"]]), strict=True):
-            if p["type"] == "PERSON":
-                names += 1
-                caught += covered(text, where, spans, 1.0)
-        for a, b in located(text, m["decoys"]):
-            decoys += 1
-            altered_decoys += any(s.start < b and s.end > a for s in spans)
-        if not m["pii"]:
-            clean += 1
-            altered_clean += bool(spans)
+    judged = redaction_pii.judge(messages, found)
+    caught, names = judged.rate({"PERSON"})
+    altered_decoys, decoys = judged.altered(judged.decoys)
+    altered_clean, clean = judged.altered(judged.clean)
     return (
         f"names {caught}/{names} ({caught / names:.1%})  decoys altered {altered_decoys}/{decoys}"
         f" ({altered_decoys / decoys:.1%})  clean messages altered {altered_clean}/{clean}"

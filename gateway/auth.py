@@ -86,10 +86,8 @@ class Authenticator:
         self._served_stale = served_stale
         self._clock = clock
         self._cache: OrderedDict[str, tuple[float, Principal | None]] = OrderedDict()
+        """Token to when the store last answered for it, and what (None: unknown)."""
         self._failures = FailedAttempts(failures_per_minute)
-        self._verified: dict[str, tuple[float, Principal]] = {}
-        """Token to when the store last said it was valid, and for whom (bounded as the
-        cache is)."""
         self._pending: dict[str, asyncio.Future[Principal | None]] = {}
 
     async def authenticate(self, authorization: str | None, client: str = "") -> Principal:
@@ -101,10 +99,11 @@ class Authenticator:
             raise AuthenticationFailed("Incorrect API key provided.")  # not one of ours
         now = self._clock()
         cached = self._cache.get(token)
-        if cached is not None and cached[0] > now:
+        known = cached is not None and cached[1] is not None
+        if cached is not None and cached[0] + self._trusted_for(cached[1]) > now:
             principal = cached[1]
             self._cache.move_to_end(token)  # recently used keys are the last evicted
-        elif self._failures.exceeded(client, now) and token not in self._verified:
+        elif self._failures.exceeded(client, now) and not known:
             raise RateLimited(
                 "Too many failed authentications from this address; retry in a minute.",
                 code="too_many_failed_authentications",
@@ -114,7 +113,7 @@ class Authenticator:
             try:
                 principal = await self._look_up(token)
             except ServiceUnavailable:
-                principal = self._stale_principal(token, now)
+                principal = self._stale_principal(cached, now)
         if principal is None:
             self._failures.add(client, now)
             raise AuthenticationFailed("Incorrect API key provided.")
@@ -132,25 +131,23 @@ class Authenticator:
         finally:
             if self._pending.get(token) is lookup:
                 del self._pending[token]
-        ttl = self._ttl if principal is not None else min(self._ttl, NEGATIVE_SECONDS)
-        self._remember(token, self._clock() + ttl, principal)
+        self._remember(token, principal)
         return principal
 
-    def _remember(self, token: str, expires: float, principal: Principal | None) -> None:
-        self._cache[token] = (expires, principal)
-        self._cache.move_to_end(token)
-        if principal is not None:
-            self._verified[token] = (self._clock(), principal)
-        else:
-            self._verified.pop(token, None)
-        while len(self._cache) > MAX_CACHED_KEYS:
-            gone, _ = self._cache.popitem(last=False)
-            self._verified.pop(gone, None)
+    def _trusted_for(self, principal: Principal | None) -> float:
+        return self._ttl if principal is not None else min(self._ttl, NEGATIVE_SECONDS)
 
-    def _stale_principal(self, token: str, now: float) -> Principal:
+    def _remember(self, token: str, principal: Principal | None) -> None:
+        self._cache[token] = (self._clock(), principal)
+        self._cache.move_to_end(token)
+        while len(self._cache) > MAX_CACHED_KEYS:
+            self._cache.popitem(last=False)
+
+    def _stale_principal(
+        self, cached: tuple[float, Principal | None] | None, now: float
+    ) -> Principal:
         """The key's last known principal while the store is down, if recent enough."""
-        seen = self._verified.get(token)
-        if seen is None or now - seen[0] > self._stale:
+        if cached is None or cached[1] is None or now - cached[0] > self._stale:
             raise ServiceUnavailable("The key store is unreachable.", code="key_store_down")
         self._served_stale()
-        return seen[1]
+        return cached[1]

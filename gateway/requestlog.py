@@ -145,22 +145,23 @@ class RequestLog:
             self._texts_dropped.inc()
             pending.prompt = pending.completion = None
         try:
-            self._queue.put_nowait(pending)
+            self._enqueue(pending)
         except asyncio.QueueFull:
             self._queue_full.inc()
             return
-        self._queued_chars += pending.size
         if self._queue.qsize() >= self._settings.batch_size:
             self._full.set()
+
+    def _enqueue(self, pending: _Pending) -> None:
+        self._queue.put_nowait(pending)
+        self._queued_chars += pending.size
 
     def _texts(self, ex: Exchange) -> tuple[str | None, str | None]:
         """The texts to keep, cut now: the queue holds no request body nor whole answer."""
         limit = self._settings.max_text_chars
         prompt = prompt_text(ex.endpoint, ex.parsed.body) if ex.parsed is not None else None
-        if ex.streamed is not None:
-            completion: str | None = "".join(ex.streamed)[:limit]
-        else:
-            completion = completion_text(ex.answer)
+        streamed = ex.streamed
+        completion = "".join(streamed) if streamed is not None else completion_text(ex.answer)
         return (
             prompt[:limit] if prompt is not None else None,
             completion[:limit] if completion is not None else None,
@@ -172,8 +173,7 @@ class RequestLog:
         queued = self._take(self._queue.qsize())
         kept = [p for p in queued if subject not in p.record.subjects]
         for pending in queued if dry_run else kept:
-            self._queue.put_nowait(pending)
-            self._queued_chars += pending.size
+            self._enqueue(pending)
         return len(queued) - len(kept)
 
     # -- off the request path --------------------------------------------------------------

@@ -159,11 +159,14 @@ _CODE = re.compile(r"^(?:[A-Z]{2,6}[-_]?\d[\w-]*|\d[\d./-]*|v?\d+(?:\.\d+)+)$")
 """Identifiers and versions that sit near the word password: "TCK-558201", "2.4.1"."""
 
 
+_SIGNS = "!#$%&*+=?@^_~"
+
+
 def _strongly_made_up(word: str) -> bool:
     """Letters with digits or signs, as a password is chosen: "Tr0mb0ne!Sunset77"."""
     letters = any(c.isalpha() for c in word)
     digits = any(c.isdigit() for c in word)
-    signs = any(c in "!#$%&*+=?@^_~" for c in word)
+    signs = any(c in _SIGNS for c in word)
     mixed = word[1:] != word[1:].lower()
     return (
         letters
@@ -182,7 +185,7 @@ def _chosen_as_password(word: str) -> bool:
         and any(c.islower() for c in word)
         and any(c.isupper() for c in word)
         and any(c.isdigit() for c in word)
-        and (len(word) >= 10 or any(c in "!#$%&*+=?@^_~-" for c in word))
+        and (len(word) >= 10 or any(c in _SIGNS + "-" for c in word))
         and _strongly_made_up(word)
     )
 
@@ -217,7 +220,8 @@ def passwords(text: str) -> Iterator[Span]:
 
 
 def _passwords_near(text: str) -> Iterator[Span]:
-    for word in _PASSWORD_WORD.finditer(text):
+    words = list(_PASSWORD_WORD.finditer(text))
+    for word in words:
         after = text[word.end() : word.end() + 60].split("\n", 1)[0]
         for token in _TOKEN.finditer(after):
             secret = token.group().rstrip(".?")
@@ -228,7 +232,7 @@ def _passwords_near(text: str) -> Iterator[Span]:
             if token.group()[-1:] in {".", "?", "!"} and len(token.group()) > 1:
                 break  # the sentence ends
     # A message about a password: a token chosen as passwords are, wherever it stands.
-    if _PASSWORD_WORD.search(text):
+    if words:
         for token in _TOKEN.finditer(text):
             secret = token.group().rstrip(".?!,")
             if _chosen_as_password(secret):
