@@ -19,12 +19,14 @@ from gateway.keys.store import MAX_LIMIT, UNSET, CreatedKey, KeyRecord, KeyStore
 from gateway.privacy import Privacy, SubjectQuery
 from gateway.settings import GatewaySettings
 
-Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT)]
-ACTOR = re.compile(r"[\x20-\x7e]{1,128}")
+# Whole numbers written as 60.0 are whole numbers too (JSON does not tell them apart).
+Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, strict=False)]
+# What a caller may add to its token's actor (``X-LLMOps-Actor``: on whose behalf).
+CLAIMED = re.compile(r"[\x20-\x7e]{1,63}")
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class TeamCreate(_Body):
@@ -94,18 +96,34 @@ def _privacy(request: Request) -> Privacy:
 
 
 def _actor(request: Request) -> str:
+    """The actor the admin token belongs to (``admin_token``: ``admin``; ``admin_tokens``:
+    its name), followed by ``:`` and ``X-LLMOps-Actor`` when the caller says on whose
+    behalf it acts: the token, not the header, decides who is recorded."""
     settings: GatewaySettings = request.app.state.services.settings
-    if settings.admin_token is None:
+    actors = settings.admin_actors()
+    if not actors:
         raise PermissionDenied("The admin API is disabled: set admin_token.", code="admin_disabled")
     token = bearer(request.headers.get("authorization"))
-    if token is None or not hmac.compare_digest(token.encode(), settings.admin_token.encode()):
+    actor = _match(actors, token) if token is not None else None
+    if actor is None:
         raise AuthenticationFailed("A valid admin token is required.", code="invalid_admin_token")
-    actor = request.headers.get("x-llmops-actor") or "admin-api"
-    if not ACTOR.fullmatch(actor):
+    claimed = request.headers.get("x-llmops-actor")
+    if claimed is None:
+        return actor
+    if not CLAIMED.fullmatch(claimed):
         raise InvalidRequest(
-            "X-LLMOps-Actor must be 1 to 128 printable characters.", param="x-llmops-actor"
+            "X-LLMOps-Actor must be 1 to 63 printable characters.", param="x-llmops-actor"
         )
-    return actor
+    return f"{actor}:{claimed}"
+
+
+def _match(actors: dict[str, str], token: str) -> str | None:
+    """The token's actor, compared in constant time against every token."""
+    found = None
+    for known, actor in actors.items():
+        if hmac.compare_digest(token.encode(), known.encode()):
+            found = actor
+    return found
 
 
 Actor = Annotated[str, Depends(_actor)]

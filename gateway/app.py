@@ -165,6 +165,7 @@ async def _services(
             stale_seconds=settings.key_stale_seconds,
             served_stale=metrics.keys_served_stale,
             failures_per_minute=settings.auth_failures_per_minute,
+            refresh_wait_seconds=settings.key_refresh_wait_seconds,
         ),
         limiter=limiter,
         upstream=upstream,
@@ -249,6 +250,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         return unexpected_error(exc)
 
 
+PROBES = frozenset({"/healthz", "/readyz"})
 OPENAI_POSTS = {
     "/v1/chat/completions": Endpoint.CHAT,
     "/v1/completions": Endpoint.COMPLETIONS,
@@ -260,10 +262,16 @@ class Gateway:
     """The ASGI app: the OpenAI POST endpoints go straight to the proxy (the hot path skips
     the framework's routing and middleware); everything else is the FastAPI app."""
 
-    def __init__(self, api: FastAPI) -> None:
+    def __init__(self, api: FastAPI, admin_port: int | None = None) -> None:
         self.api = api
+        self._admin_port = admin_port
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._admin_port is not None and not self._on_its_listener(scope):
+            await error_response(NotFound("Unknown path.", code="unknown_url"))(
+                scope, receive, send
+            )
+            return
         endpoint = OPENAI_POSTS.get(scope["path"]) if scope["type"] == "http" else None
         if endpoint is None:
             await self.api(scope, receive, send)
@@ -275,6 +283,16 @@ class Gateway:
         except Exception as e:  # noqa: BLE001 (the hot path's last resort, like the app's handler)
             response = unexpected_error(e)
         await response(scope, receive, send)
+
+    def _on_its_listener(self, scope: Scope) -> bool:
+        """With an admin listener: ``/admin`` and ``/metrics`` only there, everything else
+        but the probes only on the public one."""
+        if scope["type"] != "http" or scope["path"] in PROBES:
+            return True
+        path: str = scope["path"]
+        private = path in {"/metrics", "/admin"} or path.startswith("/admin/")
+        server = scope.get("server")
+        return private == (server is not None and server[1] == self._admin_port)
 
     async def _proxy(self, request: Request, endpoint: Endpoint) -> Response:
         if request.method != "POST":
@@ -358,4 +376,4 @@ def create_app(settings: GatewaySettings, *, embedder: Embedder | None = None) -
     _install_ops_routes(app)
     app.include_router(admin.router)
     openapi.install(app)
-    return Gateway(app)
+    return Gateway(app, settings.admin_port)

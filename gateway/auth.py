@@ -11,6 +11,7 @@ stop the traffic of known keys, for a bounded time.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -78,9 +79,11 @@ class Authenticator:
         stale_seconds: float = 0.0,
         served_stale: Callable[[], None] = lambda: None,
         failures_per_minute: int = 0,
+        refresh_wait_seconds: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
+        self._refresh_wait = refresh_wait_seconds
         self._ttl = cache_seconds
         self._stale = stale_seconds
         self._served_stale = served_stale
@@ -111,28 +114,37 @@ class Authenticator:
             )
         else:
             try:
-                principal = await self._look_up(token)
-            except ServiceUnavailable:
+                principal = await self._look_up(token, wait=self._refresh_wait if known else None)
+            except (ServiceUnavailable, TimeoutError):
                 principal = self._stale_principal(cached, now)
         if principal is None:
             self._failures.add(client, now)
             raise AuthenticationFailed("Incorrect API key provided.")
         return principal
 
-    async def _look_up(self, token: str) -> Principal | None:
-        """One store query per key at a time: concurrent requests share its answer."""
-        pending = self._pending.get(token)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        lookup = asyncio.ensure_future(self._store.principal(token))
-        self._pending[token] = lookup
-        try:
-            principal = await asyncio.shield(lookup)
-        finally:
-            if self._pending.get(token) is lookup:
-                del self._pending[token]
-        self._remember(token, principal)
-        return principal
+    async def drain(self, seconds: float) -> None:
+        """Let the key lookups still running end (at shutdown, within ``seconds``): a
+        query cancelled in the driver goes on in its thread after the loop is gone."""
+        if self._pending:
+            await asyncio.wait(set(self._pending.values()), timeout=seconds)
+
+    async def _look_up(self, token: str, *, wait: float | None) -> Principal | None:
+        """One store query per key at a time: concurrent requests share its answer. With
+        ``wait``, give up waiting after it (:class:`TimeoutError`); the query goes on, and
+        its answer is remembered when it comes."""
+        lookup = self._pending.get(token)
+        if lookup is None:
+            lookup = asyncio.ensure_future(self._store.principal(token))
+            self._pending[token] = lookup
+            lookup.add_done_callback(functools.partial(self._looked_up, token))
+        async with asyncio.timeout(wait):
+            return await asyncio.shield(lookup)
+
+    def _looked_up(self, token: str, lookup: asyncio.Future[Principal | None]) -> None:
+        if self._pending.get(token) is lookup:
+            del self._pending[token]
+        if not lookup.cancelled() and lookup.exception() is None:
+            self._remember(token, lookup.result())
 
     def _trusted_for(self, principal: Principal | None) -> float:
         return self._ttl if principal is not None else min(self._ttl, NEGATIVE_SECONDS)

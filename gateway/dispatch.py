@@ -5,7 +5,9 @@ connection broke before the answer, a 5xx answer) is tried again on another
 replica, after a jittered backoff, while the request has attempts left and the
 gateway's retry budget allows. When no replica of the model is available (all
 tried, unhealthy or with open circuits) the model's fallbacks are tried in
-order. A timeout is not retried: the replica may still be working on it.
+order. A timeout is not retried: the replica may still be working on it. A
+replica the health checks find hung (a failed probe, and no answer since) is
+taken out of rotation, and the requests waiting on it are tried elsewhere at once.
 """
 
 from __future__ import annotations
@@ -163,11 +165,20 @@ class Dispatcher:
         url = f"{pick.replica.url}/{ex.endpoint.value}"
         started = time.perf_counter()
         ex.sent = True
+        watch = _Watch(pick.replica)
         try:
             response, data = await until_disconnect(
                 request,
                 self._call(url, payload, sent_headers, stream=bool(ex.parsed and ex.parsed.stream)),
             )
+        except asyncio.CancelledError:
+            if not watch.lost():
+                breaker.released()
+                call.close("cancelled")
+                raise
+            breaker.failed(self._clock())
+            call.close("error")
+            return UpstreamError("The model replica stopped answering.", code="upstream_lost")
         except UpstreamTimeout:
             breaker.failed(self._clock())
             call.close("error")
@@ -182,7 +193,9 @@ class Dispatcher:
             call.close("cancelled")
             raise
         finally:
+            watch.stop()
             ex.upstream_seconds += time.perf_counter() - started
+        pick.replica.answered_at = self._clock()
         if response.status >= 500:
             breaker.failed(self._clock())
             call.close("error")
@@ -262,3 +275,29 @@ def _prefix(ex: Exchange, chars: int) -> str:
 def _with_model(body: bytes, model: str) -> bytes:
     """The request body for a fallback model: the same request, another ``model``."""
     return orjson.dumps({**orjson.loads(body), "model": model})
+
+
+class _Watch:
+    """Cancels the task waiting on a replica's answer if the health checks take the
+    replica out of rotation (:meth:`Replica.lost`), and tells that cancellation apart."""
+
+    __slots__ = ("_abandoned", "_stop", "_task")
+
+    def __init__(self, replica: Replica) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._task = task
+        self._abandoned = False
+        self._stop = replica.on_lost(self._abandon)
+
+    def _abandon(self) -> None:
+        self._abandoned = True
+        self._task.cancel()
+
+    def lost(self) -> bool:
+        """Whether the cancellation being handled is this one alone (not the client's or
+        the server's): it is then swallowed."""
+        return self._abandoned and self._task.uncancel() == 0
+
+    def stop(self) -> None:
+        self._stop()

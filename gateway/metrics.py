@@ -129,10 +129,11 @@ class GatewayMetrics:
 class ReplicaGauges(Collector):
     """Read from the routing state when scraped (no cost per request):
     ``llmops_upstream_in_flight{model,upstream}``, the requests this gateway has at each
-    replica, and ``llmops_upstream_circuit_open{upstream}``, 1 while a replica's circuit
-    is open or half-open."""
+    replica, ``llmops_upstream_circuit_open{upstream}``, 1 while a replica's circuit
+    is open or half-open, and ``llmops_upstream_healthy{upstream}``, 0 while the health
+    checks keep it out of rotation."""
 
-    def __init__(self, source: Callable[[], Iterable[tuple[str, str, int, bool]]]) -> None:
+    def __init__(self, source: Callable[[], Iterable[tuple[str, str, int, bool, bool]]]) -> None:
         self._source = source
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
@@ -146,14 +147,21 @@ class ReplicaGauges(Collector):
             "1 while the replica's circuit is open or half-open (requests held back).",
             labels=["upstream"],
         )
+        healthy = GaugeMetricFamily(
+            "llmops_upstream_healthy",
+            "0 while the replica's health checks keep it out of rotation, else 1.",
+            labels=["upstream"],
+        )
         seen: set[str] = set()
-        for model, upstream, count, open_ in self._source():
+        for model, upstream, count, open_, up in self._source():
             in_flight.add_metric([model, upstream], count)
             if upstream not in seen:
                 seen.add(upstream)
                 circuit.add_metric([upstream], 1.0 if open_ else 0.0)
+                healthy.add_metric([upstream], 1.0 if up else 0.0)
         yield in_flight
         yield circuit
+        yield healthy
 
 
 class BoundGauges(Collector):

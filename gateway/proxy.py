@@ -9,7 +9,6 @@ response ends, whether it completed, failed, or the client left.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import itertools
 import logging
 import re
@@ -23,7 +22,7 @@ from opentelemetry import trace
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from gateway import openai_schema, sse, tokens
+from gateway import largebodies, openai_schema, sse, tokens
 from gateway.auth import Authenticator
 from gateway.cache.replay import StreamRecorder, hit_response
 from gateway.cache.service import Lookup, ResponseCache, Result
@@ -40,6 +39,7 @@ from gateway.errors import (
 )
 from gateway.exchange import CLIENT_CLOSED, Accounts, Exchange, RequestRecorder, UpstreamCall
 from gateway.keys.store import Principal
+from gateway.largebodies import LargeBodies
 from gateway.metrics import GatewayMetrics
 from gateway.openai_schema import Endpoint, ParsedRequest
 from gateway.ratelimit import policy
@@ -54,11 +54,6 @@ from gateway.usage import StreamTally, Usage
 
 T = TypeVar("T")
 LOG_EVERY_SECONDS = 30.0
-OFF_LOOP_BYTES = 64 * 1024
-"""Bodies this large are parsed and their tokens counted in worker threads."""
-OFF_LOOP_WORKERS = 2
-"""At most this many large bodies are worked on at once; others wait their turn, while
-the event loop keeps serving the small ones."""
 
 
 class Every:
@@ -105,8 +100,9 @@ class Proxy:
         self._pools = pools
         self._counters = counters
         self._estimate = tokens.EstimatedCounter()
-        self._workers = concurrent.futures.ThreadPoolExecutor(
-            OFF_LOOP_WORKERS, thread_name_prefix="large-bodies"
+        self._large = LargeBodies(
+            share=settings.limits.large_body_cpu_share,
+            max_wait_seconds=settings.limits.large_body_max_wait_seconds,
         )
         self._metrics = metrics
         self._tracing = tracing
@@ -137,9 +133,10 @@ class Proxy:
         return await self._auth.authenticate(request.headers.get("authorization"), client)
 
     async def drain(self) -> None:
-        """Wait for settlements still in flight (at shutdown)."""
+        """Wait for settlements and key lookups still in flight (at shutdown)."""
         await self._accounts.drain()
-        self._workers.shutdown(wait=False)
+        await self._auth.drain(self._settings.database_timeout_seconds)
+        self._large.close()
 
     # -- the request path ----------------------------------------------------------------
 
@@ -183,11 +180,16 @@ class Proxy:
     async def _admit(self, request: Request, ex: Exchange) -> None:
         with self._child(ex, "gateway.auth"):
             ex.principal = await self.authenticate(request)
+        if _declared_length(request) >= largebodies.SIZE:  # refused before it is read
+            self._large.check(ex.principal.key_id)
         raw = await self._read_body(request)
-        if len(raw) < OFF_LOOP_BYTES:
+        large = len(raw) >= largebodies.SIZE
+        if not large:
             ex.parsed = parsed = openai_schema.parse(ex.endpoint, raw)
         else:  # parsed in the workers, so that one large body never stalls the others
-            ex.parsed = parsed = await self._off_loop(openai_schema.parse, ex.endpoint, raw)
+            ex.parsed = parsed = await self._large.run(
+                ex.principal.key_id, openai_schema.parse, ex.endpoint, raw
+            )
         ex.subject = self._subjects.subject(ex.principal.key_id, parsed.body, request.headers)
         ex.span.set_attribute("gen_ai.operation.name", ex.endpoint.operation)
         ex.span.set_attribute("gen_ai.request.model", parsed.model)
@@ -198,10 +200,12 @@ class Proxy:
             raise PermissionDenied(
                 f"This key may not use the model '{parsed.model}'.", param="model"
             )
-        if len(raw) < OFF_LOOP_BYTES:
+        if not large:
             ex.prompt_tokens = self._prompt_tokens(parsed)
         else:
-            ex.prompt_tokens = await self._off_loop(self._prompt_tokens, parsed)
+            ex.prompt_tokens = await self._large.run(
+                ex.principal.key_id, self._prompt_tokens, parsed
+            )
         ex.reserved_tokens = ex.prompt_tokens + self._completion_reserve(parsed)
         limits = policy.limits_for(ex.principal, self._settings.limits.window_seconds)
         too_small = policy.too_small_for(limits, ex.reserved_tokens)
@@ -307,9 +311,6 @@ class Proxy:
         if size > limit:
             raise BodyTooLarge(f"The request body exceeds {limit} bytes.")
         return b"".join(chunks)
-
-    async def _off_loop(self, work: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._workers, work, *args)
 
     def _prompt_tokens(self, parsed: ParsedRequest) -> int:
         counter = self._counters.get(parsed.model, self._estimate)
@@ -466,3 +467,9 @@ def _outcome(status: int) -> str:
     if status >= 500:
         return "error"
     return "success" if status < 400 else "client_error"
+
+
+def _declared_length(request: Request) -> int:
+    """The body's length as the client declares it (0 when it does not, or not as a number)."""
+    value = request.headers.get("content-length", "")
+    return int(value) if value.isdigit() else 0

@@ -30,9 +30,11 @@ from gateway.openai_schema import Endpoint
 from gateway.settings import RequestLogSettings
 from gateway.supervision import Supervisor
 from llmops.requestlog.redaction import Redactor
-from llmops.requestlog.table import RequestRecord, request_log
+from llmops.requestlog.table import RequestRecord, request_log, subject_tags
 
 log = logging.getLogger("llmops.gateway.requestlog")
+# A batch the database could not take is tried again after this pause, doubled each time.
+RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS = 0.1, 5.0
 
 
 @dataclass(slots=True)
@@ -69,7 +71,11 @@ class RequestLog:
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue(settings.queue_size)
         self._full = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._inflight: asyncio.Task[None] | None = None
+        self._inflight: asyncio.Task[list[dict[str, Any]]] | None = None
+        self._pruning: asyncio.Future[int] | None = None
+        self._closed = asyncio.Event()
+        self._held: list[dict[str, Any]] = []
+        """The rows being written (or waiting to be written again)."""
         self._registry = registry
         self.written = Counter(
             "llmops_gateway_request_log_written_total",
@@ -86,6 +92,11 @@ class RequestLog:
         self._queue_full = self.dropped.labels("queue_full")
         self._write_failed = self.dropped.labels("write_failed")
         self._bad_row = self.dropped.labels("bad_row")
+        self._retried = Counter(
+            "llmops_gateway_request_log_retried_total",
+            "Rows the database could not take at once (unreachable), kept to write again.",
+            registry=registry,
+        )
         self._texts_dropped = Counter(
             "llmops_gateway_request_log_texts_dropped_total",
             "Rows queued without their texts: the queue held queue_max_chars already.",
@@ -99,17 +110,28 @@ class RequestLog:
             self._tasks.append(self._supervisor.spawn("request-log pruner", self._prune_loop))
 
     async def close(self) -> None:
-        """Stop the tasks, then write what is queued (each batch bounded by the write
-        timeout)."""
-        for task in self._tasks:
+        """Stop the tasks and write what is queued: a batch being written gets one more
+        try, and each batch is bounded by the write timeout; what cannot be written then
+        is dropped (and counted)."""
+        self._closed.set()
+        writer, others = (self._tasks[0], self._tasks[1:]) if self._tasks else (None, [])
+        for task in others:
             task.cancel()
+        if writer is not None:
+            if not self._held:
+                writer.cancel()  # idle: waiting for rows
+            await asyncio.wait({writer}, timeout=2 * self._settings.write_timeout_seconds)
+            writer.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         while not self._queue.empty():
-            await self._write(self._take(self._settings.batch_size))
-        if self._inflight is not None and not self._inflight.done():
-            await asyncio.wait({self._inflight}, timeout=self._settings.write_timeout_seconds)
-            self._inflight.cancel()
-        for collector in (self.written, self.dropped, self._texts_dropped):
+            await self._write(self._take(self._settings.batch_size), retry=False)
+        # A statement the driver is running is let finish (bounded): cancelled, it would
+        # go on in the driver's thread after the engine and its loop are gone.
+        for statement in (self._inflight, self._pruning):
+            if statement is not None and not statement.done():
+                await asyncio.wait({statement}, timeout=self._settings.write_timeout_seconds)
+                statement.cancel()
+        for collector in (self.written, self.dropped, self._retried, self._texts_dropped):
             self._registry.unregister(collector)
 
     # -- the request path: copy and enqueue, nothing else ---------------------------------
@@ -169,12 +191,21 @@ class RequestLog:
 
     async def forget(self, subject: str, *, dry_run: bool = False) -> int:
         """Drop the queued rows of ``subject`` (a tag of
-        :func:`~llmops.requestlog.table.subject_tags`); how many."""
+        :func:`~llmops.requestlog.table.subject_tags`), and those waiting to be written
+        again; how many."""
         queued = self._take(self._queue.qsize())
         kept = [p for p in queued if subject not in p.record.subjects]
         for pending in queued if dry_run else kept:
             self._enqueue(pending)
-        return len(queued) - len(kept)
+        held = [
+            r
+            for r in self._held
+            if subject not in subject_tags(r["team"], r["key_id"], r["user_hash"])
+        ]
+        forgotten = len(queued) - len(kept) + len(self._held) - len(held)
+        if not dry_run:
+            self._held[:] = held  # in place: the retrying writer reads this list
+        return forgotten
 
     # -- off the request path --------------------------------------------------------------
 
@@ -195,45 +226,68 @@ class RequestLog:
                     await asyncio.wait_for(self._full.wait(), self._settings.flush_seconds)
             await self._write([first, *self._take(self._settings.batch_size - 1)])
 
-    async def _write(self, batch: list[_Pending]) -> None:
-        """Insert one batch, waiting at most the write timeout. One insert is in flight at
-        a time: while a slow one is still running, new batches are dropped (and counted)."""
+    async def _write(self, batch: list[_Pending], *, retry: bool = True) -> None:
+        """Insert one batch. A batch the database could not take (unreachable, or slower
+        than the write timeout) is kept and tried again after a backoff (0.1 s doubling
+        to 5 s) until it is written: meanwhile new rows wait in the queue, and past its
+        bounds they are dropped (and counted). Without ``retry`` (at shutdown) it is
+        dropped (and counted)."""
         if not batch:
             return
-        rows = await asyncio.to_thread(self._rows, batch)
-        if self._inflight is not None and not self._inflight.done():
-            self._write_failed.inc(len(rows))
-            log.warning("request log: %d rows dropped: the database is slow", len(rows))
-            return
-        self._inflight = asyncio.create_task(self._insert(rows), name="request-log insert")
-        # Not cancelled on timeout: a blocked driver call cannot be interrupted anyway.
-        await asyncio.wait({self._inflight}, timeout=self._settings.write_timeout_seconds)
+        self._held = await asyncio.to_thread(self._rows, batch)
+        pause = RETRY_FIRST_SECONDS
+        while self._held:
+            self._held = await self._attempt(self._held)
+            if self._held and (not retry or self._closed.is_set()):
+                self._write_failed.inc(len(self._held))
+                break
+            if self._held:
+                with contextlib.suppress(TimeoutError):  # closing cuts the pause short
+                    await asyncio.wait_for(self._closed.wait(), pause)
+                pause = min(2 * pause, RETRY_MAX_SECONDS)
+        self._held = []
 
-    async def _insert(self, rows: list[dict[str, Any]]) -> None:
-        """Insert the rows; a batch the database refuses for its content is split until
-        the rows it refuses alone are found: they are dropped (and counted), the others
+    async def _attempt(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One insert; the rows still to write. One insert runs at a time, in a task of
+        its own: one slower than the write timeout is waited for (rows queue meanwhile),
+        and stopping the writer leaves it to end (:meth:`close` waits for it)."""
+        insert = asyncio.create_task(self._insert(rows), name="request-log insert")
+        self._inflight = insert
+        await asyncio.wait({insert}, timeout=self._settings.write_timeout_seconds)
+        if not insert.done():
+            log.warning(
+                "request log: a write is slower than %.0f s", self._settings.write_timeout_seconds
+            )
+            await asyncio.wait({insert})
+        kept = insert.result()
+        if kept:
+            self._retried.inc(len(kept))
+        return kept
+
+    async def _insert(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Insert the rows; those that could not be written for now (the database
+        unreachable). A batch the database refuses for its content is split until the
+        rows it refuses alone are found: they are dropped (and counted), the others
         kept. No error text is logged: a driver's message can quote the rows' texts."""
         try:
             async with self._engine.begin() as conn:
                 await conn.execute(request_log.insert(), rows)
-        except (OperationalError, InterfaceError, OSError) as e:
-            self._write_failed.inc(len(rows))
-            log.warning("request log: %d rows dropped: %s", len(rows), _error_kind(e))
-            return
+        except (OperationalError, InterfaceError, OSError, TimeoutError) as e:
+            log.warning("request log: %d rows kept, to write again: %s", len(rows), _error_kind(e))
+            return rows
         except DBAPIError as e:
             if len(rows) == 1:
                 self._bad_row.inc()
                 log.warning("request log: 1 row refused: %s", _error_kind(e))
-                return
+                return []
             middle = len(rows) // 2
-            await self._insert(rows[:middle])
-            await self._insert(rows[middle:])
-            return
+            return [*await self._insert(rows[:middle]), *await self._insert(rows[middle:])]
         except SQLAlchemyError as e:
             self._write_failed.inc(len(rows))
             log.warning("request log: %d rows dropped: %s", len(rows), _error_kind(e))
-            return
+            return []
         self.written.inc(len(rows))
+        return []
 
     def _rows(self, batch: list[_Pending]) -> list[dict[str, Any]]:
         """Texts extracted, cut and redacted (in a worker thread)."""
@@ -257,7 +311,8 @@ class RequestLog:
     async def _prune_loop(self) -> None:
         while True:
             try:
-                deleted = await self.prune(datetime.now(UTC))
+                self._pruning = asyncio.ensure_future(self.prune(datetime.now(UTC)))
+                deleted = await asyncio.shield(self._pruning)  # see close()
                 if deleted:
                     log.info("request log: %d rows past retention deleted", deleted)
             except (SQLAlchemyError, OSError) as e:

@@ -19,8 +19,11 @@ from pydantic import (
 from llmops import settings as core_settings
 
 DEFAULT_DATABASE_URL = "sqlite:///.llmops/gateway.db"
-# Public, so only good for trying things out; start-up warns while it is in use.
+# Public, so only good for trying things out: start-up refuses it unless allowed.
 DEFAULT_KEY_HASH_SECRET = "llmops-default-key-hash-secret"  # noqa: S105
+
+# Who an admin token speaks for, as the audit trail names them.
+ActorName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$")]
 
 
 class _Strict(BaseModel):
@@ -125,12 +128,16 @@ class CircuitSettings(_Strict):
 
 
 class HealthSettings(_Strict):
-    interval_seconds: Annotated[float, Field(ge=0)] = 5.0
-    """How often each replica is probed (``GET <upstream>/models``); 0 turns probes off."""
-    timeout_seconds: Annotated[float, Field(gt=0)] = 2.0
+    interval_seconds: Annotated[float, Field(ge=0)] = 0.5
+    """How long between two rounds of probes (``GET <upstream>/models``); 0 turns probes
+    off. The probe must answer while the replica is busy (the engines' does)."""
+    timeout_seconds: Annotated[float, Field(gt=0)] = 1.0
     unhealthy_after: Annotated[int, Field(ge=1)] = 2
     """Failed probes in a row that take a replica out of rotation (one success brings
-    it back)."""
+    it back). One is enough for a replica with requests in flight that answered none
+    since the probe was sent: it is hung, and the requests waiting on it are tried on
+    other replicas. A hung replica is out within ``interval_seconds`` +
+    ``timeout_seconds``."""
 
 
 class RoutingSettings(_Strict):
@@ -147,6 +154,12 @@ class LimitSettings(_Strict):
     """Admit requests when the limit store is unreachable (else answer 503)."""
     store_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 1.0
     """How long an admission waits on Redis before the store counts as unreachable."""
+    large_body_cpu_share: Annotated[float, Field(gt=0, le=1)] = 0.1
+    """Share of one CPU that a key's large bodies (64 KiB or more) may take to be parsed
+    and counted; past it, the key's next large body waits its turn."""
+    large_body_max_wait_seconds: Annotated[float, Field(ge=0)] = 2.0
+    """A large body that would wait longer for its key's share is refused (429
+    ``large_body_share_exceeded``, with ``retry-after``)."""
 
 
 class UpstreamSettings(_Strict):
@@ -285,7 +298,8 @@ class RequestLogSettings(_Strict):
     flush_seconds: Annotated[float, Field(gt=0)] = 1.0
     """The longest a row waits for its batch to fill."""
     write_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
-    """A batch whose write takes longer is dropped (and counted)."""
+    """A write slower than this is logged, and waited for (one insert at a time: rows
+    queue meanwhile); at shutdown, the longest a batch is waited for."""
     retention_days: Annotated[float, Field(ge=0)] = 30.0
     retention_days_by_team: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
     """Teams whose rows are kept for another time than ``retention_days`` (0: forever)."""
@@ -317,14 +331,24 @@ class GatewaySettings(_Strict):
     redis_url: str | None = None
     """Shared limits across replicas; without it limits are kept in this process."""
     admin_token: Annotated[str, Field(min_length=16)] | None = None
-    """Bearer token for ``/admin``; the admin API is off without it."""
+    """Bearer token for ``/admin``, the actor ``admin``'s (see ``admin_tokens``); the admin
+    API is off without any token."""
+    admin_tokens: dict[ActorName, Annotated[str, Field(min_length=16)]] = Field(
+        default_factory=dict
+    )
+    """Admin tokens per actor (a person, a CI job, the operator): the audit trail names
+    the actor whose token was used; revoking one actor leaves the others working."""
+    admin_port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    """A listener of its own (on ``host``) for ``/admin`` and ``/metrics``, which the
+    public listener then answers 404 for. Unset, they share the public listener."""
     key_hash_secret: Annotated[str, Field(min_length=16)] = DEFAULT_KEY_HASH_SECRET
+    """Secret of the keyed hash under which API keys are stored. The gateway refuses to
+    start with the public default unless ``allow_default_secret`` is set."""
     allow_default_secret: bool = False
     """Start with the public default ``key_hash_secret`` (a throwaway local gateway only;
     ``llmops up`` generates its own secrets)."""
-    """Secret of the keyed hash under which API keys are stored. Set it in production:
-    the gateway warns at start-up while the default is in use."""
     key_cache_seconds: Annotated[float, Field(ge=0, le=60)] = 2.0
+    """How long a replica trusts a looked-up key: revocations reach every replica this fast."""
     upstream_credentials: list[UpstreamCredential] = Field(default_factory=list)
     """Keys sent to upstreams that want one (hosted OpenAI-compatible services)."""
     auth_failures_per_minute: Annotated[int, Field(ge=0)] = 60
@@ -336,10 +360,14 @@ class GatewaySettings(_Strict):
     key_stale_seconds: Annotated[float, Field(ge=0)] = 600.0
     """While the key store is unreachable, a key seen valid this recently is still served
     (a revocation made during the outage takes effect when the store answers again)."""
+    key_refresh_wait_seconds: Annotated[float, Field(gt=0)] = 0.25
+    """How long a request waits on the store to look again at a key seen valid before it
+    is served as last seen (within ``key_stale_seconds``): a slow or blackholed database
+    adds at most this to such requests. The lookup goes on; a revocation it finds takes
+    effect when it answers."""
     database_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
     """Connecting to PostgreSQL, waiting for a pooled connection, and each statement: a
     blackholed database fails requests fast instead of holding them."""
-    """How long a replica trusts a looked-up key: revocations reach every replica this fast."""
     migrate_on_start: bool = True
     max_body_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
     host: str = "127.0.0.1"
@@ -366,6 +394,26 @@ class GatewaySettings(_Strict):
         if self.cache.enabled and self.cache.store == "redis" and not self.redis_url:
             raise ValueError("cache.store 'redis' needs redis_url")
         return self
+
+    @model_validator(mode="after")
+    def _admin(self) -> GatewaySettings:
+        tokens = list(self.admin_tokens.values())
+        if self.admin_token is not None:
+            if "admin" in self.admin_tokens:
+                raise ValueError("admin_tokens names 'admin': that is admin_token's actor")
+            tokens.append(self.admin_token)
+        if len(set(tokens)) != len(tokens):
+            raise ValueError("two admin actors share a token: each needs its own")
+        if self.admin_port is not None and self.admin_port == self.port:
+            raise ValueError("admin_port must differ from port")
+        return self
+
+    def admin_actors(self) -> dict[str, str]:
+        """Each admin token's actor."""
+        actors = {token: actor for actor, token in self.admin_tokens.items()}
+        if self.admin_token is not None:
+            actors[self.admin_token] = "admin"
+        return actors
 
     @field_validator("models")
     @classmethod

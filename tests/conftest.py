@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -9,6 +11,7 @@ from typing import Any
 import orjson
 import pytest
 from click.testing import CliRunner
+from hypothesis import configuration
 
 from llmops.cli.main import cli
 from llmops.serving import weights
@@ -16,6 +19,22 @@ from llmops.serving.echo import EchoBehaviour, EchoRecord, EchoServer
 from llmops.serving.settings import BundledSource
 from tests.support import finetuning, services
 from tests.support.mlflow import mlflow_server
+
+_HYPOTHESIS_HOME = pytest.StashKey[Path]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Hypothesis (schemathesis generates with it) keeps what it caches, from test
+    collection on, in a directory of its own for the session, not in the checkout."""
+    home = Path(tempfile.mkdtemp(prefix="hypothesis-"))
+    config.stash[_HYPOTHESIS_HOME] = home
+    configuration.set_hypothesis_home_dir(home)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    configuration.set_hypothesis_home_dir(None)
+    if _HYPOTHESIS_HOME in config.stash:
+        shutil.rmtree(config.stash[_HYPOTHESIS_HOME], ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

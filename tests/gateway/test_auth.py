@@ -62,3 +62,45 @@ async def test_tokens_that_are_not_keys_never_reach_the_store(authorization: str
     with pytest.raises(AuthenticationFailed):
         await auth.authenticate(authorization)
     assert store.calls == 0
+
+
+class StuckStore(CountingStore):
+    """Answers the first lookup, then holds every lookup until let go (a blackholed
+    database); after that, the key has been revoked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def principal(self, secret: str) -> Principal | None:
+        self.calls += 1
+        if self.calls == 1:
+            return PRINCIPAL
+        await self.release.wait()
+        return None
+
+
+async def test_a_known_key_waits_briefly_on_a_stuck_store_then_the_answer_counts() -> None:
+    now = [0.0]
+    store = StuckStore()
+    served_stale: list[int] = []
+    auth = Authenticator(
+        store,  # type: ignore[arg-type]
+        cache_seconds=2.0,
+        stale_seconds=600.0,
+        served_stale=lambda: served_stale.append(1),
+        refresh_wait_seconds=0.05,
+        clock=lambda: now[0],
+    )
+    assert await auth.authenticate(f"Bearer {GOOD}") == PRINCIPAL
+    now[0] = 3.0  # expired: looked up again, but the store holds the query
+    found = await asyncio.gather(*(auth.authenticate(f"Bearer {GOOD}") for _ in range(16)))
+    assert found == [PRINCIPAL] * 16 and store.calls == 2  # served as last seen, one query
+    assert len(served_stale) == 16
+    unknown = asyncio.ensure_future(auth.authenticate(f"Bearer {BAD}"))  # never seen: waits
+    store.release.set()  # the held query answers: the key was revoked meanwhile
+    with pytest.raises(AuthenticationFailed):
+        await unknown
+    with pytest.raises(AuthenticationFailed):
+        await auth.authenticate(f"Bearer {GOOD}")
+    assert store.calls == 3

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import AsyncIterator, Sequence
 
 import numpy as np
@@ -11,7 +12,8 @@ import pytest
 
 from gateway import http1, sse
 from gateway.cache.embedding import BatchingEmbedder, CacheUnavailable
-from gateway.errors import UpstreamError
+from gateway.errors import RateLimited, UpstreamError
+from gateway.largebodies import LargeBodies
 from gateway.settings import UpstreamSettings
 from gateway.upstream import UpstreamClient
 from llmops.serving.echo import EchoServer
@@ -149,3 +151,30 @@ def test_a_large_body_is_parsed_and_counted_off_the_event_loop(
             headers={"authorization": f"Bearer {key}"},
         )
         assert bad.status == 400 and bad.json()["error"]["type"] == "invalid_request_error"
+
+
+def burn(seconds: float) -> str:
+    """Work that takes ``seconds`` of this thread's CPU."""
+    started = time.thread_time()
+    while time.thread_time() - started < seconds:
+        pass
+    return "done"
+
+
+async def test_a_keys_large_bodies_take_at_most_their_cpu_share() -> None:
+    now = [100.0]
+    large = LargeBodies(share=0.1, max_wait_seconds=1.0, clock=lambda: now[0])
+    try:
+        assert await large.run("key-a", burn, 0.02) == "done"
+        # 20 ms of CPU at a tenth of a CPU: the key owes 0.2 s before its next body.
+        large.check("key-a")  # within the wait allowed
+        assert await large.run("key-b", burn, 0.02) == "done"  # other keys are not held
+        assert await large.run("key-a", burn, 0.1) == "done"  # waited 0.2 s, owes 1 s more
+        with pytest.raises(RateLimited) as refused:
+            large.check("key-a")
+        assert refused.value.code == "large_body_share_exceeded"
+        assert int(refused.value.headers["retry-after"]) >= 1
+        now[0] += 5.0  # repaid
+        large.check("key-a")
+    finally:
+        large.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -19,7 +20,7 @@ from gateway.settings import DEFAULT_KEY_HASH_SECRET
 from gateway.upstream import replica_id
 from llmops.serving.echo import EchoServer
 from tests.support.gateways import gateway_in_thread, settings_for
-from tests.support.http import call, chat, new_key
+from tests.support.http import call, chat, metric_values, new_key
 from tests.support.netfault import Link, relay
 from tests.support.services import free_port, redis_server
 
@@ -97,6 +98,37 @@ def test_known_keys_are_served_through_a_database_outage(
             assert counter(gateway.url, "llmops_gateway_keys_served_stale_total") >= 2
             # Back up: the key store answers again, for every key.
             assert chat(gateway.url, unseen, ASK).status == 200
+
+
+def test_a_hung_replica_is_taken_out_and_its_requests_answered_elsewhere(
+    echo: EchoServer, sqlite_url: str
+) -> None:
+    with relay("127.0.0.1", urlsplit(echo.url).port or 80) as link:
+        hung = f"http://127.0.0.1:{link.port}/v1"
+        route = {"name": "echo", "upstreams": [echo.url, hung], "strategy": "round_robin"}
+        settings = settings_for(sqlite_url, {}, models=[route], request_log={"enabled": False})
+        with gateway_in_thread(settings) as gateway:
+            key = new_key(gateway.url, "team-a")
+            assert all(chat(gateway.url, key, ASK).status == 200 for _ in range(2))
+            link.set(Link.BLACKHOLE)  # connections taken, nothing answered
+            with ThreadPoolExecutor(6) as pool:  # half of them sent to the hung replica
+                replies = list(pool.map(lambda _: chat(gateway.url, key, ASK), range(6)))
+            assert [r.status for r in replies] == [200] * 6  # not one waited for a timeout
+            healthy = metric_values(gateway.url, "llmops_upstream_healthy")
+            assert healthy == {
+                f'llmops_upstream_healthy{{upstream="{echo.url}"}}': 1.0,
+                f'llmops_upstream_healthy{{upstream="{hung}"}}': 0.0,
+            }
+            link.set(Link.UP)
+            deadline = time.monotonic() + 30
+            while (
+                metric_values(gateway.url, "llmops_upstream_healthy")[
+                    f'llmops_upstream_healthy{{upstream="{hung}"}}'
+                ]
+                == 0.0
+            ):
+                assert time.monotonic() < deadline, "the replica never came back"
+                time.sleep(0.05)
 
 
 def test_answers_and_errors_never_tell_internal_addresses(

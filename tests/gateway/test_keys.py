@@ -63,7 +63,7 @@ def test_audit_trail_records_actor_and_action(gateway: RunningGateway) -> None:
         ("team.limits_changed", "audited"),
         ("key.revoked", key_id),
     ]
-    assert all(e["actor"] == "admin-api" and e["at"] for e in entries)
+    assert all(e["actor"] == "admin" and e["at"] for e in entries)
     assert entries[2]["details"] == {"tpm": 1000}
 
 

@@ -126,7 +126,21 @@ def test_health_takes_a_replica_out_after_failed_probes_and_back_at_once() -> No
     replica = Replica("r")
     seen = []
     for ok in (False, False, False, True):
-        judge(replica, ok, 2)
+        judge(replica, ok, 2, probed_at=10.0)
         seen.append(replica.healthy)
     assert seen == [True, False, False, True]
     assert replica.probe_failures == 0
+
+
+def test_a_failed_probe_takes_out_at_once_a_replica_that_stopped_answering() -> None:
+    busy, hung = Replica("busy", outstanding=3, answered_at=10.5), Replica("hung", outstanding=3)
+    abandoned: list[str] = []
+    hung.on_lost(lambda: abandoned.append("waiting on hung"))
+    stop = busy.on_lost(lambda: abandoned.append("waiting on busy"))
+    for replica in (busy, hung):
+        judge(replica, False, 2, probed_at=10.0)
+    assert (busy.healthy, hung.healthy) == (True, False)  # busy answered since the probe
+    assert abandoned == ["waiting on hung"]
+    stop()
+    judge(busy, False, 2, probed_at=11.0)  # the second failure in a row
+    assert not busy.healthy and abandoned == ["waiting on hung"]

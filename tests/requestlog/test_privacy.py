@@ -90,7 +90,7 @@ def test_a_user_is_exported_and_forgotten_and_others_are_kept(
             headers={"authorization": f"Bearer {ADMIN_TOKEN}"},
         ).json()["data"]
         entry = next(e for e in audit if e["action"] == "privacy.forget")
-        assert entry["actor"] == "dpo@example" and entry["target"] == erased["subject"]
+        assert entry["actor"] == "admin:dpo@example" and entry["target"] == erased["subject"]
         assert "alice" not in json.dumps(audit)
 
         for body in ({}, {"user": "bob", "team": "team-a"}):

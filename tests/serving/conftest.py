@@ -2,7 +2,8 @@
 
 Converting the bundled GGUF file takes about 20 seconds, so it happens once, into a
 session directory (the user's own cache is left alone); every engine and replica of
-the session then loads the converted weights in about a second.
+the session then loads the converted weights in about a second. Embedding replicas
+serve the bundled MiniLM, which needs no conversion.
 """
 
 from __future__ import annotations
@@ -26,6 +27,19 @@ BATCH_WAIT_MS = 50
 def serving_settings(model_cache: Path) -> ServingSettings:
     return ServingSettings.model_validate(
         {"cache_dir": model_cache, "cpu": {"max_batch_size": 8, "batch_wait_ms": BATCH_WAIT_MS}}
+    )
+
+
+@pytest.fixture(scope="session")
+def embedding_settings() -> ServingSettings:
+    """An embedding replica of the bundled MiniLM, with small batches (so requests share them)."""
+    return ServingSettings.model_validate(
+        {
+            "task": "embed",
+            "model": "all-MiniLM-L6-v2",
+            "source": "bundled:minilm",
+            "embedding": {"batch_size": 16},
+        }
     )
 
 

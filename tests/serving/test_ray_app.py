@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
 import openai
 import pytest
 import ray
+from ray import serve
 
 from gateway.upstream import replica_id
-from llmops.serving.ray_app import LocalRayServe, deployment_options, ray_environment
+from llmops.serving.ray_app import LocalRayServe, build_app, deployment_options, ray_environment
 from llmops.serving.settings import ServingSettings
 from tests.serving.capital import CAPITAL, MODEL, stream_with_usage, streamed_text
 from tests.support.gateways import gateway_in_thread, settings_for
@@ -59,6 +61,27 @@ def test_client_mistakes_through_ray_serve(client: openai.OpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
         client.chat.completions.create(model=MODEL, messages=[], max_tokens=2)
     assert caught.value.status_code == 400
+
+
+@pytest.mark.timeout(300)  # a second replica loads torch and MiniLM
+def test_embeddings_through_ray_serve(
+    ray_serve: LocalRayServe, embedding_settings: ServingSettings
+) -> None:
+    settings = embedding_settings.model_copy(update={"version": "ray-embed"})
+    serve.run(build_app(settings), name=settings.app_name, route_prefix="/embed")
+    try:
+        base_url = f"http://{ray_serve.settings.host}:{ray_serve.settings.port}/embed/v1"
+        client = openai.OpenAI(base_url=base_url, api_key="unused", max_retries=0)
+        raw = client.embeddings.with_raw_response.create(model=settings.model, input=["a", "b"])
+        assert raw.headers["x-llmops-model-version"] == "ray-embed"
+        vectors = np.asarray([item.embedding for item in raw.parse().data])
+        assert vectors.shape == (2, 384)
+        assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+        with pytest.raises(openai.BadRequestError) as caught:
+            client.embeddings.create(model=settings.model, input="a", dimensions=8)
+        assert caught.value.param == "dimensions"
+    finally:
+        serve.delete(settings.app_name)
 
 
 def test_deployment_options() -> None:

@@ -25,6 +25,12 @@ def test_defaults_serve_the_bundled_model_on_the_cpu() -> None:
     assert settings.app_name == "SmolLM2-135M-Instruct-v1"
 
 
+def test_an_embedding_replica_serves_the_bundled_minilm() -> None:
+    settings = ServingSettings.model_validate({"task": "embed", "source": "bundled:minilm"})
+    assert settings.model_source == BundledSource("minilm")
+    assert settings.embedding.max_inputs == 2048
+
+
 @pytest.mark.parametrize(
     ("text", "source"),
     [
@@ -63,6 +69,11 @@ def test_file_then_environment(tmp_path: Path) -> None:
         ("autoscaling: {min_replicas: 3, max_replicas: 2}\n", "min_replicas must not exceed"),
         ("route_prefix: v1\n", "route_prefix"),
         ("cpu: {max_batch_size: 0}\n", "cpu.max_batch_size"),
+        ("source: 'bundled:minilm'\n", "serves task 'embed', not 'generate'"),
+        ("task: embed\n", "serves task 'generate', not 'embed'"),
+        ("task: embed\nsource: 'bundled:minilm'\nengine: vllm\n", "by the cpu engine"),
+        ("task: embed\nsource: 'models:/e@champion'\n", "bundled:minilm or a directory"),
+        ("embedding: {max_inputs: 4096}\n", "embedding.max_inputs"),
     ],
 )
 def test_errors_name_the_problem(tmp_path: Path, text: str, message: str) -> None:

@@ -37,6 +37,10 @@ def test_a_fresh_cache_needs_conversion(tmp_path: Path) -> None:
     assert weights.needs_conversion(SMOLLM2, tmp_path)
 
 
+def test_the_bundled_embedding_model_needs_no_conversion(tmp_path: Path) -> None:
+    assert not weights.needs_conversion(BundledSource("minilm"), tmp_path)
+
+
 def test_local_directories(model_cache: Path, tmp_path: Path) -> None:
     converted = weights.converted_dir(SMOLLM2, model_cache)
     assert weights.model_dir(LocalSource(converted), model_cache) == converted

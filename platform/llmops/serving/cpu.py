@@ -11,7 +11,6 @@ thread drops its row before the next step.
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from collections.abc import AsyncGenerator
 from pathlib import Path
@@ -58,7 +57,7 @@ class CpuEngine:
         if self._thread is not None:
             return
         cpu = self._settings.cpu
-        torch.set_num_threads(cpu.threads or default_threads())
+        torch.set_num_threads(cpu.torch_threads)
         model, tokenizer = await asyncio.to_thread(self._load)
         self._model, self._tokenizer = model, tokenizer
         limit = int(getattr(model.config, "max_position_embeddings", 0) or 2048)
@@ -166,11 +165,6 @@ class CpuEngine:
         if not ids:
             raise InvalidGenerationRequest("the prompt is empty", param="prompt")
         return ids
-
-
-def default_threads() -> int:
-    """Every CPU but one: the event loop and the HTTP side need a core that torch does not spin on."""
-    return max(1, len(os.sched_getaffinity(0)) - 1)
 
 
 class _PackedLinear(torch.nn.Module):

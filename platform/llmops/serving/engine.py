@@ -6,6 +6,9 @@ the token counts. Two engines implement it: :class:`llmops.serving.cpu.CpuEngine
 (transformers on the CPU, batched) and :class:`llmops.serving.vllm.VllmEngine` (vLLM on
 GPUs). Closing the iterator early (a client that went away) abandons the request: the
 engine stops spending compute on it.
+
+What every engine shares (start, health, stats, close) is :class:`ModelEngine`;
+embedding models implement it too, with :mod:`llmops.serving.embedding`'s seam.
 """
 
 from __future__ import annotations
@@ -141,8 +144,12 @@ class EngineStats:
     """Requests whose consumer went away before the end."""
 
 
-class Engine(Protocol):
-    """A model behind an async, streaming, batched generation interface."""
+class ModelEngine(Protocol):
+    """What every engine does, whatever its model does: start, report, answer health checks, close.
+
+    :class:`Engine` adds generation; :class:`llmops.serving.embedding.EmbeddingEngine`
+    adds embeddings.
+    """
 
     @property
     def model(self) -> str:
@@ -158,10 +165,6 @@ class Engine(Protocol):
         """Load the model and start serving; raises :class:`ModelLoadError`."""
         ...
 
-    def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationEvent]:
-        """Stream the request's events; raises :class:`InvalidGenerationRequest` before the first."""
-        ...
-
     async def check_health(self) -> None:
         """Return if the engine can serve; raise :class:`EngineUnavailable` if not."""
         ...
@@ -172,4 +175,12 @@ class Engine(Protocol):
 
     async def close(self) -> None:
         """Stop serving, end requests in flight, free the model."""
+        ...
+
+
+class Engine(ModelEngine, Protocol):
+    """A model behind an async, streaming, batched generation interface."""
+
+    def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationEvent]:
+        """Stream the request's events; raises :class:`InvalidGenerationRequest` before the first."""
         ...

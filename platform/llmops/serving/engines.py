@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from llmops.serving.embedding import EmbeddingEngine
 from llmops.serving.engine import Engine
 from llmops.serving.settings import RegistrySource, ServingSettings
 
 
-def build_engine(settings: ServingSettings) -> Engine:
-    """A new, not yet started engine of the kind ``settings.engine`` names.
+def build_engine(settings: ServingSettings) -> Engine | EmbeddingEngine:
+    """A new, not yet started engine of the kind ``settings.engine`` and ``task`` name.
 
-    A registry source (``models:/NAME@ALIAS``) gets that engine wrapped in one that
-    follows the alias from version to version.
+    ``task: embed`` gets the CPU embedding engine. A registry source
+    (``models:/NAME@ALIAS``) gets its engine wrapped in one that follows the alias from
+    version to version.
     """
+    if settings.task == "embed":
+        from llmops.serving.embedder import CpuEmbeddingEngine  # noqa: PLC0415 - torch, as below
+
+        return CpuEmbeddingEngine(settings)
     source = settings.model_source
     if isinstance(source, RegistrySource):
         from llmops.serving.following import (  # noqa: PLC0415

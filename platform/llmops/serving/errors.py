@@ -3,6 +3,7 @@
     ServingError                          500 api_error
     +-- InvalidGenerationRequest          400 invalid_request_error (``param`` names the field)
     |   +-- ModelNotServed                404 (``code: model_not_found``)
+    |       +-- EndpointNotServed         404 (``code: unsupported_endpoint``)
     +-- ModelLoadError                    500 (the weights could not be found or loaded)
     |   +-- UnsupportedModelSource        500 (a source this release cannot load yet)
     +-- EngineUnavailable                 503 service_unavailable (not started, closed, crashed)
@@ -49,6 +50,13 @@ class ModelNotServed(InvalidGenerationRequest):
 
     status = 404
     code = "model_not_found"
+
+
+class EndpointNotServed(ModelNotServed):
+    """The replica serves the model, but not at this endpoint: an embedding model asked
+    to chat, or a chat model asked for embeddings (OpenAI answers these with a 404 too)."""
+
+    code = "unsupported_endpoint"
 
 
 class ModelLoadError(ServingError):

@@ -13,13 +13,13 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from llmops.serving.engine import Engine, Usage
+from llmops.serving.engine import ModelEngine, Usage
 
 LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 
 
 class _EngineCollector(Collector):
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: ModelEngine) -> None:
         self._engine = engine
 
     def collect(self) -> Iterator[Metric]:
@@ -52,7 +52,7 @@ class _EngineCollector(Collector):
 class ServingMetrics:
     """The metrics of one replica app."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: ModelEngine) -> None:
         self.registry = CollectorRegistry()
         self._model = engine.model
         self.requests = Counter(

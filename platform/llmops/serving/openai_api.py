@@ -1,10 +1,13 @@
-"""An OpenAI-compatible HTTP API over any :class:`~llmops.serving.engine.Engine`.
+"""An OpenAI-compatible HTTP API over any engine: generating or embedding.
 
 ``POST /v1/chat/completions`` and ``POST /v1/completions`` (JSON, or SSE with
-``stream: true``), ``GET /v1/models``, ``GET /healthz`` and ``GET /metrics``. Every
-response carries ``x-llmops-model-version``; every error has OpenAI's body, and
-the serving errors become responses in exactly one handler. A client that leaves
-(mid-stream or while waiting for JSON) ends its generation at the engine's next step.
+``stream: true``) over a generating engine, ``POST /v1/embeddings`` over an
+embedding engine, ``GET /v1/models``, ``GET /healthz`` and ``GET /metrics``. An
+endpoint the engine's model does not serve answers 404 ``unsupported_endpoint``.
+Every response carries ``x-llmops-model-version``; every error has OpenAI's body,
+and the serving errors become responses in exactly one handler. A client that
+leaves (mid-stream or while waiting for JSON) ends its work at the engine's next
+step (or batch).
 """
 
 from __future__ import annotations
@@ -21,14 +24,21 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException
 
 from llmops.serving import schema, streaming
+from llmops.serving.embedding import EmbeddingEngine
 from llmops.serving.engine import Completion, Engine, Finished, GenerationEvent, collect
-from llmops.serving.errors import InvalidGenerationRequest, ModelNotServed, ServingError
+from llmops.serving.errors import (
+    EndpointNotServed,
+    InvalidGenerationRequest,
+    ModelNotServed,
+    ServingError,
+)
 from llmops.serving.metrics import ServingMetrics
 
 T = TypeVar("T")
 VERSION_HEADER = "x-llmops-model-version"
 CLIENT_CLOSED_REQUEST = 499
-GENERATION_PATHS = frozenset({"/v1/chat/completions", "/v1/completions"})
+EMBEDDINGS_PATH = "/v1/embeddings"
+MODEL_PATHS = frozenset({"/v1/chat/completions", "/v1/completions", EMBEDDINGS_PATH})
 
 Chunker = Callable[..., AsyncIterator[bytes]]
 Shaper = Callable[[str, str, Completion], dict[str, Any]]
@@ -85,9 +95,34 @@ async def _primed(events: AsyncIterator[GenerationEvent]) -> AsyncIterator[Gener
 class OpenAiApi:
     """The request handlers, bound to one engine and its metrics."""
 
-    def __init__(self, engine: Engine, metrics: ServingMetrics) -> None:
+    def __init__(self, engine: Engine | EmbeddingEngine, metrics: ServingMetrics) -> None:
         self.engine = engine
         self.metrics = metrics
+
+    def _generator(self, model: str, endpoint: str) -> Engine:
+        self._check_model(model)
+        if isinstance(self.engine, EmbeddingEngine):
+            raise EndpointNotServed(
+                f"{model!r} is an embedding model: it is not served at {endpoint} "
+                f"(use {EMBEDDINGS_PATH})",
+                param="model",
+            )
+        return self.engine
+
+    def _embedder(self, model: str) -> EmbeddingEngine:
+        self._check_model(model)
+        if not isinstance(self.engine, EmbeddingEngine):
+            raise EndpointNotServed(
+                f"{model!r} generates text: it is not served at {EMBEDDINGS_PATH}",
+                param="model",
+            )
+        return self.engine
+
+    def _check_model(self, model: str) -> None:
+        if model != self.engine.model:
+            raise ModelNotServed(
+                f"this replica serves {self.engine.model!r}, not {model!r}", param="model"
+            )
 
     @property
     def headers(self) -> dict[str, str]:
@@ -119,14 +154,11 @@ class OpenAiApi:
         started = time.monotonic()
         endpoint = request.url.path
         body = schema.parse(kind, await request.body())
-        if body.model != self.engine.model:
-            raise ModelNotServed(
-                f"this replica serves {self.engine.model!r}, not {body.model!r}", param="model"
-            )
+        engine = self._generator(body.model, endpoint)
         wanted = body.to_request()
         ident = f"{prefix}-{wanted.request_id}"
         if not body.stream:
-            done = await _unless_disconnected(request, collect(self.engine.generate(wanted)))
+            done = await _unless_disconnected(request, collect(engine.generate(wanted)))
             if done is None:
                 self.metrics.answered(endpoint, "abandoned", time.monotonic() - started, None)
                 return Response(status_code=CLIENT_CLOSED_REQUEST)
@@ -134,7 +166,7 @@ class OpenAiApi:
             return _json(shape(ident, body.model, done), 200, self.headers)
         finished: list[Finished] = []
         chunks = chunker(
-            await _primed(self.engine.generate(wanted)),
+            await _primed(engine.generate(wanted)),
             ident=ident,
             model=body.model,
             include_usage=body.include_usage,
@@ -159,6 +191,21 @@ class OpenAiApi:
             usage = finished[0].usage if finished else None
             self.metrics.answered(endpoint, outcome, time.monotonic() - started, usage)
 
+    async def embeddings(self, request: Request) -> Response:
+        started = time.monotonic()
+        body = schema.parse(schema.EmbeddingBody, await request.body())
+        engine = self._embedder(body.model)
+        done = await _unless_disconnected(request, engine.embed(body.to_request()))
+        if done is None:
+            self.metrics.answered(EMBEDDINGS_PATH, "abandoned", time.monotonic() - started, None)
+            return Response(status_code=CLIENT_CLOSED_REQUEST)
+        self.metrics.answered(EMBEDDINGS_PATH, "ok", time.monotonic() - started, done.usage)
+        # 2,048 vectors as JSON floats take tens of milliseconds: written off the event loop.
+        content = await asyncio.to_thread(
+            lambda: orjson.dumps(schema.embedding_list(body.model, done, body.encoding_format))
+        )
+        return Response(content, 200, self.headers, media_type="application/json")
+
     async def models(self) -> Response:
         model = {"id": self.engine.model, "object": "model", "created": 0, "owned_by": "llmops"}
         return _json({"object": "list", "data": [model]}, 200, self.headers)
@@ -172,12 +219,12 @@ class OpenAiApi:
 
     def error(self, request: Request, error: ServingError) -> Response:
         outcome = "client_error" if error.status < 500 else "error"
-        if request.url.path in GENERATION_PATHS:
+        if request.url.path in MODEL_PATHS:
             self.metrics.requests.labels(self.engine.model, request.url.path, outcome).inc()
         return _json(error.body(), error.status, self.headers)
 
 
-def create_app(engine: Engine, *, manage_engine: bool = True) -> FastAPI:
+def create_app(engine: Engine | EmbeddingEngine, *, manage_engine: bool = True) -> FastAPI:
     """The API over ``engine``; the app's lifespan starts and closes it unless told not to."""
     api = OpenAiApi(engine, ServingMetrics(engine))
 
@@ -214,6 +261,7 @@ def create_app(engine: Engine, *, manage_engine: bool = True) -> FastAPI:
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_api_route("/v1/chat/completions", api.chat, methods=["POST"])
     app.add_api_route("/v1/completions", api.completions, methods=["POST"])
+    app.add_api_route(EMBEDDINGS_PATH, api.embeddings, methods=["POST"])
     app.add_api_route("/v1/models", api.models, methods=["GET"])
     app.add_api_route("/healthz", api.health, methods=["GET"])
     app.add_api_route("/metrics", api.prometheus, methods=["GET"])

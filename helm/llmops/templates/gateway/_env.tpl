@@ -2,6 +2,12 @@
 {{- define "llmops.gateway.env" -}}
 {{ include "llmops.secretEnv" (list . "LLMOPS_ADMIN_TOKEN" "admin-token") }}
 {{ include "llmops.secretEnv" (list . "LLMOPS_KEY_HASH_SECRET" "key-hash-secret") }}
+- name: LLMOPS_ADMIN_TOKENS
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "llmops.secretName" . }}
+      key: admin-tokens
+      optional: true
 {{- include "llmops.databaseEnv" (list . "LLMOPS_DATABASE_URL" .Values.postgresql.database "database-url") }}
 {{- if eq .Values.redis.mode "builtIn" }}
 {{ include "llmops.secretEnv" (list . "REDIS_PASSWORD" "redis-password") }}
