@@ -27,10 +27,11 @@ and no failed request from then on). Phases:
 * ``bad-keys``: wrk sends well-formed unknown keys as fast as it can.
 
 Then, unless ``--soak-seconds 0``: the saturation rate of the fleet is measured
-with wrk, and the fleet is soaked at half that rate; the gateways' resident
-memory is printed each minute, and the last against the first.
+with wrk (32 connections per gateway), and the fleet is soaked with the fewest
+connections that reach half of it; the gateways' resident memory is printed each
+minute, and the last against the first (after a minute's warm-up).
 
-    python bench/faults.py [--rate 100] [--fault-seconds 15] [--soak-seconds 600]
+    python bench/faults.py [--rate 100] [--fault-seconds 20] [--soak-seconds 600]
                            [--phases baseline,replica-hung,...]
 """
 
@@ -44,6 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -282,6 +284,7 @@ async def run_phase(
     fleet: Fleet, phase: Phase, rate: float, fault_seconds: float
 ) -> dict[str, Any]:
     key = fleet.new_key(f"phase-{phase.name}")
+    before = await asyncio.to_thread(log_drops, fleet)
     seconds = LEAD + fault_seconds + SETTLE
     timeout = aiohttp.ClientTimeout(total=30)
     async with aiohttp.ClientSession(
@@ -310,11 +313,30 @@ async def run_phase(
     rows = await logged_rows(
         fleet.postgres, f"phase-{phase.name}", sum(200 <= s.status < 300 for s in samples)
     )
-    return summarize(phase.name, samples, seen, cleared, rows)
+    result = summarize(phase.name, samples, seen, cleared, rows)
+    drops = await asyncio.to_thread(log_drops, fleet)
+    result["log_dropped"] = {
+        k: v - before.get(k, 0) for k, v in drops.items() if v > before.get(k, 0)
+    }
+    return result
+
+
+def log_drops(fleet: Fleet) -> Counter[str]:
+    """Request-log rows the gateways dropped so far, by reason (all teams together)."""
+    drops: Counter[str] = Counter()
+    name = "llmops_gateway_request_log_dropped_total"
+    for admin in fleet.admin_urls:
+        with urllib.request.urlopen(f"{admin}/metrics", timeout=5) as reply:
+            for line in reply.read().decode().splitlines():
+                if line.startswith(name + "{"):
+                    reason = line.split('reason="', 1)[1].split('"', 1)[0]
+                    drops[reason] += int(float(line.rpartition(" ")[2]))
+    return drops
 
 
 async def logged_rows(postgres: str, team: str, expected: int) -> int:
-    """The phase's 2xx rows in the request log, once no more arrive (or all are there)."""
+    """The phase's 2xx rows in the request log, once all are there or none arrived for
+    15 s (rows still queued then count as lost)."""
     conn = await asyncpg.connect(postgres.replace("postgresql://", "postgres://"))
     try:
         last, stable_since = -1, time.monotonic()
@@ -325,7 +347,7 @@ async def logged_rows(postgres: str, team: str, expected: int) -> int:
             )
             if rows != last:
                 last, stable_since = rows, time.monotonic()
-            if rows >= expected or time.monotonic() - stable_since > 5:
+            if rows >= expected or time.monotonic() - stable_since > 15:
                 return int(rows)
             await asyncio.sleep(0.2)
     finally:
@@ -360,24 +382,37 @@ def percentile(ordered: Sequence[float], q: float) -> float:
     )
 
 
-def saturation(fleet: Fleet, workdir: Path, key: str, seconds: float) -> float:
-    """Requests per second the fleet answers at most: wrk, 32 connections per gateway,
-    each body different (no cache hit)."""
+def wrk_load(
+    fleet: Fleet, workdir: Path, key: str, *, connections: int, seconds: float
+) -> _load.LoadResult:
+    """wrk on every gateway at once (``connections`` each, every body different, so no
+    cache hit); the figures summed (requests) or worst (p99)."""
     wrk = _load.find_wrk()
     if wrk is None:
-        raise RuntimeError("wrk is needed to measure the saturation rate")
+        raise RuntimeError("wrk is needed for the saturation and the soak")
     script = workdir / "steady.lua"
     script.write_text(_STEADY_LUA.replace("KEY", key))
-    argv = [wrk, "-t1", "-c32", f"-d{round(seconds)}s", "--latency", "-s", str(script)]
+    argv = [wrk, "-t1", f"-c{connections}", f"-d{round(seconds)}s", "--latency", "-s", str(script)]
     runs = [
-        subprocess.Popen(
-            [*argv, f"{url}/v1/chat/completions"],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        subprocess.Popen([*argv, f"{url}/v1/chat/completions"], stdout=subprocess.PIPE, text=True)
         for url in fleet.urls
     ]
-    return sum(_load.parse_wrk(run.communicate()[0]).requests_per_second for run in runs)
+    results = [_load.parse_wrk(run.communicate()[0]) for run in runs]
+    return _load.LoadResult(
+        requests=sum(r.requests for r in results),
+        requests_per_second=sum(r.requests_per_second for r in results),
+        p50_ms=max(r.p50_ms for r in results),
+        p99_ms=max(r.p99_ms for r in results),
+        non_2xx=sum(r.non_2xx for r in results),
+        socket_errors=sum(r.socket_errors for r in results),
+    )
+
+
+def answered_rate(result: _load.LoadResult) -> float:
+    """Requests per second answered with a 2xx."""
+    if not result.requests:
+        return 0.0
+    return result.requests_per_second * (1 - result.non_2xx / result.requests)
 
 
 _STEADY_LUA = """wrk.method = "POST"
@@ -393,27 +428,39 @@ end
 """
 
 
-async def soak(fleet: Fleet, key: str, rate: float, seconds: float) -> dict[str, Any]:
-    """``rate`` for ``seconds``; the gateways' resident memory each minute."""
-    timeout = aiohttp.ClientTimeout(total=30)
-    memory: list[list[float]] = []
-    async with aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=0), timeout=timeout
-    ) as session:
-        t0 = time.monotonic()
-        load = asyncio.ensure_future(
-            steady(session, urls=fleet.urls, key=key, rate=rate, seconds=seconds, t0=t0)
+def soak(fleet: Fleet, workdir: Path, key: str, seconds: float) -> dict[str, Any]:
+    """The saturation rate (wrk, 32 connections per gateway), then the fewest connections
+    that reach half of it, held for ``seconds`` in one-minute runs; the gateways' resident
+    memory after each."""
+    top = answered_rate(wrk_load(fleet, workdir, key, connections=32, seconds=15))
+    connections, rate = 1, 0.0
+    while connections < 32:
+        rate = answered_rate(wrk_load(fleet, workdir, key, connections=connections, seconds=5))
+        if rate >= top / 2:
+            break
+        connections *= 2
+    print(
+        f"saturation: {top:.0f} requests/s answered (wrk); soaking with {connections} "
+        f"connection(s) per gateway ({rate:.0f} requests/s) for {seconds:.0f} s",
+        flush=True,
+    )
+    memory = [fleet.rss_mib()]
+    runs: list[_load.LoadResult] = []
+    started = time.monotonic()
+    while (left := seconds - (time.monotonic() - started)) > 1:
+        runs.append(wrk_load(fleet, workdir, key, connections=connections, seconds=min(60, left)))
+        memory.append(fleet.rss_mib())
+        print(
+            f"  soak {time.monotonic() - started:5.0f} s: {answered_rate(runs[-1]):.0f} "
+            f"requests/s, p99 {runs[-1].p99_ms:.1f} ms, RSS {_mib(memory[-1])}",
+            flush=True,
         )
-        while not load.done():
-            memory.append(fleet.rss_mib())
-            print(f"  soak {time.monotonic() - t0:5.0f} s: RSS {_mib(memory[-1])}", flush=True)
-            await asyncio.wait({load}, timeout=60)
-        samples = load.result()
-    memory.append(fleet.rss_mib())
     first, last = memory[min(1, len(memory) - 1)], memory[-1]  # after a minute's warm-up
     return {
-        "rate_sent": round(len(samples) / seconds, 1),
-        "failed": dict(Counter(s.status for s in samples if not 200 <= s.status < 300)),
+        "saturation": round(top, 1),
+        "connections": connections,
+        "rate": round(sum(answered_rate(r) for r in runs) / max(1, len(runs)), 1),
+        "failed": sum(r.non_2xx + r.socket_errors for r in runs),
         "rss_first_mib": first,
         "rss_last_mib": last,
         "rss_ratio": [round(b / a, 3) for a, b in zip(first, last, strict=True)],
@@ -430,7 +477,9 @@ def report(result: dict[str, Any], baseline_p99: float | None) -> None:
     out = result["out_of_rotation_s"]
     print(
         f"{result['phase']:<24} sent {result['sent']:>6}  failed {failed:<28} "
-        f"p99 {result['p99_ms']:7.1f} ms{ratio}  log rows lost {result['log_rows_lost']:>5}  "
+        f"p99 {result['p99_ms']:7.1f} ms{ratio}  log rows lost {result['log_rows_lost']:>5}"
+        + (f" (dropped {result['log_dropped']})" if result["log_dropped"] else "")
+        + "  "
         f"not ready {result['not_ready_s']:4.1f} s  whole {result['whole_after_s']:4.1f} s after"
         + (f"  out of rotation after {out}" if out else ""),
         flush=True,
@@ -440,7 +489,7 @@ def report(result: dict[str, Any], baseline_p99: float | None) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--rate", type=float, default=100.0, help="steady requests per second")
-    parser.add_argument("--fault-seconds", type=float, default=15.0)
+    parser.add_argument("--fault-seconds", type=float, default=20.0)
     parser.add_argument("--soak-seconds", type=float, default=600.0)
     parser.add_argument("--phases", default="", help="comma-separated phase names (all by default)")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
@@ -480,23 +529,15 @@ def main(argv: Sequence[str] | None = None) -> None:
                     baseline = result["p99_ms"]
             stack.report_logs("gateway")
             if args.soak_seconds > 0:
-                if fail_open:
-                    fleet.start_gateways(fail_open=False)
-                key = fleet.new_key("soak")
-                top = saturation(fleet, workdir, key, 15)
-                print(
-                    f"saturation: {top:.0f} requests/s (wrk); soaking at half of it "
-                    f"for {args.soak_seconds:.0f} s",
-                    flush=True,
+                # Fresh gateways: the bad keys' address (this machine's) is throttled for
+                # a minute, and memory is measured from a clean start.
+                fleet.start_gateways(fail_open=False)
+                soaked = results["soak"] = soak(
+                    fleet, workdir, fleet.new_key("soak"), args.soak_seconds
                 )
-                results["soak"] = {
-                    "saturation": round(top, 1),
-                    **asyncio.run(soak(fleet, key, top / 2, args.soak_seconds)),
-                }
-                soaked = results["soak"]
                 print(
-                    f"soak: sent {soaked['rate_sent']} requests/s, failed {soaked['failed'] or 0}; "
-                    f"RSS {_mib(soaked['rss_first_mib'])} after the first minute, "
+                    f"soak: {soaked['rate']} requests/s answered, {soaked['failed']} failed; RSS "
+                    f"{_mib(soaked['rss_first_mib'])} after the first minute, "
                     f"{_mib(soaked['rss_last_mib'])} at the end: ratio {soaked['rss_ratio']}",
                     flush=True,
                 )

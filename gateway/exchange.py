@@ -206,7 +206,9 @@ class Accounts:
             )
         if self._access_log:
             self._log(ex, elapsed)
-        if self._recorder is not None:
+        # Only a key's requests are logged: unauthenticated ones (counted in the metrics)
+        # would otherwise fill the log's queue, and push out the teams' own rows.
+        if self._recorder is not None and ex.principal is not None:
             self._recorder.record(ex, elapsed)
 
     def _log(self, ex: Exchange, elapsed: float) -> None:

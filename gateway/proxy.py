@@ -252,13 +252,19 @@ class Proxy:
         request like any other for the request limits, and settles its tokens to 0."""
         if self._cache is None:
             return Lookup(Result.BYPASS)
-        assert ex.parsed is not None and ex.pool is not None
+        assert ex.parsed is not None and ex.pool is not None and ex.principal is not None
         with self._child(ex, "gateway.cache"):
+            plan = None
+            if len(ex.parsed.raw) >= largebodies.SIZE:  # its keys are made in the workers
+                plan = await self._large.run(
+                    ex.principal.key_id, self._cache.plan, ex.parsed, ex.team, request.headers
+                )
             lookup = await self._cache.lookup(
                 ex.parsed,
                 team=ex.team,
                 version=ex.pool.split_version(split_draw(request, ex)),
                 headers=request.headers,
+                plan=plan,
             )
         ex.cache = lookup.result.value
         self._cache.count(lookup.result)

@@ -125,10 +125,11 @@ class ResponseCache:
     def count(self, result: Result) -> None:
         self._metrics.child(self._metrics.cache_requests, result.value).inc()
 
-    async def lookup(
-        self, parsed: ParsedRequest, *, team: str, version: str, headers: Mapping[str, str]
-    ) -> Lookup:
-        plan = request.plan_for(
+    def plan(
+        self, parsed: ParsedRequest, team: str, headers: Mapping[str, str]
+    ) -> request.CachePlan | request.Skip:
+        """The cache's plan for a request (its keys: CPU in proportion to its size)."""
+        return request.plan_for(
             parsed,
             team=team,
             headers=headers,
@@ -136,6 +137,18 @@ class ResponseCache:
             shared=parsed.model in self._shared,
             cache_sampled=self._settings.cache_sampled,
         )
+
+    async def lookup(
+        self,
+        parsed: ParsedRequest,
+        *,
+        team: str,
+        version: str,
+        headers: Mapping[str, str],
+        plan: request.CachePlan | request.Skip | None = None,
+    ) -> Lookup:
+        """What the cache holds; ``plan`` if it was made already (off the event loop)."""
+        plan = plan if plan is not None else self.plan(parsed, team, headers)
         if isinstance(plan, request.Skip):
             return Lookup(Result.BYPASS)
         lookup = Lookup(Result.MISS if plan.lookup else Result.BYPASS, plan, version)

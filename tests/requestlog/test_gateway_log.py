@@ -23,6 +23,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from gateway import db
+from gateway.keys import material
 from gateway.requestlog import RequestLog
 from gateway.settings import RequestLogSettings
 from gateway.subjects import SubjectHasher
@@ -411,3 +412,17 @@ def test_the_queue_keeps_figures_but_not_texts_past_its_character_budget(
         assert row.prompt_text is None and row.completion_text is None
         dropped = counter(gateway.url, "llmops_gateway_request_log_texts_dropped_total")
         assert dropped == {"llmops_gateway_request_log_texts_dropped_total": 1.0}
+
+
+def test_requests_without_a_valid_key_leave_no_row(logged: RunningGateway, sqlite_url: str) -> None:
+    key = new_key(logged.url, "team-a")
+    unknown = material.generate()  # well formed, looked up, unknown
+    for token in (unknown, "not-a-key"):
+        assert chat(logged.url, token, ask("who am I")).status == 401
+    assert chat(logged.url, key, ask("a team's question")).status == 200
+    wait_rows(sqlite_url, 1)  # the 401s came first: had they been queued, they are written
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as conn:
+        teams = [team for (team,) in conn.execute("SELECT team FROM request_log")]
+    assert teams == ["team-a"]
+    dropped = counter(logged.url, "llmops_gateway_request_log_dropped_total")
+    assert not any(dropped.values())
