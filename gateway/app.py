@@ -251,6 +251,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 PROBES = frozenset({"/healthz", "/readyz"})
+DEPENDENCY_PROBE_SECONDS = 1.0
+"""How long ``/readyz`` waits on each shared dependency (it reports, never requires, them)."""
 OPENAI_POSTS = {
     "/v1/chat/completions": Endpoint.CHAT,
     "/v1/completions": Endpoint.COMPLETIONS,
@@ -313,6 +315,28 @@ def _install_openai_routes(app: FastAPI) -> None:
         return _json({"object": "list", "data": data})
 
 
+def _probe_result(task: asyncio.Future[Any]) -> str:
+    """What ``/readyz`` says of one dependency's probe."""
+    if not task.done():
+        _lingering.add(task)
+        task.add_done_callback(_forget_probe)
+        return "degraded: TimeoutError"
+    if task.cancelled():
+        return "degraded: CancelledError"
+    error = task.exception()
+    return "ok" if error is None else f"degraded: {type(error).__name__}"
+
+
+_lingering: set[asyncio.Future[Any]] = set()
+"""Probes that outlived their ``/readyz`` call, kept until they end."""
+
+
+def _forget_probe(task: asyncio.Future[Any]) -> None:
+    _lingering.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved: a late failure is no unhandled error
+
+
 def _install_ops_routes(app: FastAPI) -> None:
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> Response:
@@ -333,16 +357,15 @@ def _install_ops_routes(app: FastAPI) -> None:
         from cached keys, or without limits under ``fail_open``) into refused
         connections. A background loop failing past the grace is this pod's own fault."""
         svc: Services = request.app.state.services
-        checks: dict[str, str] = {}
         probes = [("database", svc.store.ping), ("limits", svc.limiter.ping)]
         if svc.cache is not None:
             probes.append(("cache", svc.cache.ping))
-        for name, probe in probes:
-            try:
-                await asyncio.wait_for(probe(), timeout=2.0)
-                checks[name] = "ok"
-            except Exception as e:  # noqa: BLE001 (a probe reports any failure; it never raises)
-                checks[name] = f"degraded: {type(e).__name__}"
+        # All at once, for a second at most: the answer comes well within the kubelet's
+        # probe timeout however many dependencies hang. A probe still running is left to
+        # end on its own (cancelling one blocked on a dead host can itself block).
+        tasks = [asyncio.ensure_future(probe()) for _, probe in probes]
+        await asyncio.wait(tasks, timeout=DEPENDENCY_PROBE_SECONDS)
+        checks = {name: _probe_result(task) for (name, _), task in zip(probes, tasks, strict=True)}
         failing = svc.supervisor.failing_longer_than(svc.settings.readiness.loop_grace_seconds)
         ready = not failing
         body = {
