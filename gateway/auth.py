@@ -92,6 +92,12 @@ class Authenticator:
         """Token to when the store last answered for it, and what (None: unknown)."""
         self._failures = FailedAttempts(failures_per_minute)
         self._pending: dict[str, asyncio.Future[Principal | None]] = {}
+        self._slow: set[str] = set()
+        """Keys whose pending lookup a request already gave up waiting for: the next
+        requests do not wait again, they are served as last seen at once."""
+        self._store_down = False
+        """Whether the last lookup to end failed: until one succeeds, known keys are
+        served as last seen at once while their lookups go on."""
 
     async def authenticate(self, authorization: str | None, client: str = "") -> Principal:
         """The key's principal. ``client`` (the caller's address) is refused for a while
@@ -113,9 +119,15 @@ class Authenticator:
                 headers={"retry-after": "60"},
             )
         else:
+            wait = None
+            if known and self._refresh_wait is not None:
+                wait = 0.0 if self._store_down or token in self._slow else self._refresh_wait
             try:
-                principal = await self._look_up(token, wait=self._refresh_wait if known else None)
-            except (ServiceUnavailable, TimeoutError):
+                principal = await self._look_up(token, wait=wait)
+            except TimeoutError:
+                self._slow.add(token)
+                principal = self._stale_principal(cached, now)
+            except ServiceUnavailable:
                 principal = self._stale_principal(cached, now)
         if principal is None:
             self._failures.add(client, now)
@@ -143,7 +155,11 @@ class Authenticator:
     def _looked_up(self, token: str, lookup: asyncio.Future[Principal | None]) -> None:
         if self._pending.get(token) is lookup:
             del self._pending[token]
-        if not lookup.cancelled() and lookup.exception() is None:
+            self._slow.discard(token)
+        if lookup.cancelled():
+            return
+        self._store_down = lookup.exception() is not None
+        if not self._store_down:
             self._remember(token, lookup.result())
 
     def _trusted_for(self, principal: Principal | None) -> float:

@@ -363,8 +363,9 @@ class GatewaySettings(_Strict):
     key_refresh_wait_seconds: Annotated[float, Field(gt=0)] = 0.25
     """How long a request waits on the store to look again at a key seen valid before it
     is served as last seen (within ``key_stale_seconds``): a slow or blackholed database
-    adds at most this to such requests. The lookup goes on; a revocation it finds takes
-    effect when it answers."""
+    adds at most this to such requests, and nothing to those that come while that lookup
+    is still pending or while the last lookup failed. The lookup goes on; a revocation it
+    finds takes effect when it answers."""
     database_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
     """Connecting to PostgreSQL, waiting for a pooled connection, and each statement: a
     blackholed database fails requests fast instead of holding them."""

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from gateway.auth import Authenticator
-from gateway.errors import AuthenticationFailed
+from gateway.errors import AuthenticationFailed, ServiceUnavailable
 from gateway.keys import material
 from gateway.keys.store import Principal
 
@@ -104,3 +104,34 @@ async def test_a_known_key_waits_briefly_on_a_stuck_store_then_the_answer_counts
     with pytest.raises(AuthenticationFailed):
         await auth.authenticate(f"Bearer {GOOD}")
     assert store.calls == 3
+
+
+class FailingStore(CountingStore):
+    """Answers once, then fails (refused), then holds every lookup (blackholed)."""
+
+    async def principal(self, secret: str) -> Principal | None:
+        self.calls += 1
+        if self.calls == 1:
+            return PRINCIPAL
+        if self.calls == 2:
+            raise ServiceUnavailable("The key store is unreachable.", code="key_store_down")
+        await asyncio.Event().wait()
+        return None
+
+
+async def test_while_the_store_is_down_known_keys_do_not_wait_for_it() -> None:
+    now = [0.0]
+    store = FailingStore()
+    auth = Authenticator(
+        store,  # type: ignore[arg-type]
+        cache_seconds=2.0,
+        stale_seconds=600.0,
+        refresh_wait_seconds=60.0,  # far longer than the deadline below
+        clock=lambda: now[0],
+    )
+    assert await auth.authenticate(f"Bearer {GOOD}") == PRINCIPAL
+    now[0] = 3.0
+    assert await auth.authenticate(f"Bearer {GOOD}") == PRINCIPAL  # the store failed: stale
+    now[0] = 6.0  # the store down: the next lookup hangs, and nobody waits for it
+    found = await asyncio.wait_for(auth.authenticate(f"Bearer {GOOD}"), timeout=10)
+    assert found == PRINCIPAL and store.calls == 3
