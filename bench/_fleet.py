@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
 import signal
 import sys
 from pathlib import Path
@@ -25,9 +24,13 @@ EXTRA_LIMITS: dict[str, float] = {}
 class Fleet:
     """The processes and links of the fleet, each one restartable on its own port."""
 
-    def __init__(self, stack: _services.Stack, workdir: Path, postgres: str, link: Relay) -> None:
-        self.stack, self.workdir, self.link = stack, workdir, link
+    def __init__(
+        self, stack: _services.Stack, workdir: Path, postgres: str, relayed: tuple[str, Relay]
+    ) -> None:
+        self.stack, self.workdir = stack, workdir
         self.postgres = postgres
+        self.through, self.link = relayed
+        """The gateways' database URL, through the relay ``link`` whose link can be cut."""
         self.replica_ports = [_services.free_port() for _ in range(2)]
         self.redis_port = _services.free_port()
         self.replicas: list[_services.Service] = []
@@ -37,12 +40,7 @@ class Fleet:
         self.admin_urls: list[str] = []
 
     def start_replica(self, i: int) -> None:
-        port = self.replica_ports[i]
-        argv = [sys.executable, "-c", _services._ECHO, str(port)]
-        service = self.stack.start(f"replica-{i}", argv)
-        service.wait_until(
-            lambda: _services.http_get(f"http://127.0.0.1:{port}/health") == 200, timeout=30
-        )
+        service = _services.echo_on(self.stack, self.replica_ports[i], name=f"replica-{i}")
         if i < len(self.replicas):
             self.replicas[i] = service
         else:
@@ -54,12 +52,7 @@ class Fleet:
             self.replicas[i].proc.wait(10)
 
     def start_redis(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise RuntimeError("redis-server is not installed")
-        argv = [binary, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", ""]
-        self.redis = self.stack.start("redis", [*argv, "--appendonly", "no"])
-        self.redis.wait_until(lambda: _services._listens(self.redis_port), timeout=15)
+        self.redis = _services.redis_on(self.stack, self.redis_port)
 
     def stop_redis(self) -> None:
         assert self.redis is not None
@@ -70,11 +63,8 @@ class Fleet:
         for service in self.gateways:
             os.killpg(service.proc.pid, signal.SIGTERM)
             service.proc.wait(30)
-        through = self.postgres.replace(
-            self.postgres.split("@")[1].split("/")[0], f"127.0.0.1:{self.link.port}"
-        )
         settings = {
-            "database_url": through,
+            "database_url": self.through,
             "redis_url": f"redis://127.0.0.1:{self.redis_port}/0",
             "admin_token": ADMIN_TOKEN,
             "key_hash_secret": "bench-key-hash-secret-0123456789",

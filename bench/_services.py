@@ -207,20 +207,32 @@ def split_cpus(pin: bool) -> tuple[list[int], list[int]]:
 def start_echo(stack: Stack, *, cpus: Sequence[int] = ()) -> str:
     """The echo replica in its own process; its OpenAI base URL (ends in ``/v1``)."""
     port = free_port()
-    service = stack.start("echo", [sys.executable, "-c", _ECHO, str(port)], cpus=cpus)
-    service.wait_until(lambda: http_get(f"http://127.0.0.1:{port}/health") == 200, timeout=30)
+    echo_on(stack, port, cpus=cpus)
     return f"http://127.0.0.1:{port}/v1"
 
 
+def echo_on(stack: Stack, port: int, *, name: str = "echo", cpus: Sequence[int] = ()) -> Service:
+    """The echo replica on ``port`` (again, after it was stopped), ready."""
+    service = stack.start(name, [sys.executable, "-c", _ECHO, str(port)], cpus=cpus)
+    service.wait_until(lambda: http_get(f"http://127.0.0.1:{port}/health") == 200, timeout=30)
+    return service
+
+
 def start_redis(stack: Stack, *, cpus: Sequence[int] = ()) -> str:
+    port = free_port()
+    redis_on(stack, port, cpus=cpus)
+    return f"redis://127.0.0.1:{port}/0"
+
+
+def redis_on(stack: Stack, port: int, *, cpus: Sequence[int] = ()) -> Service:
+    """A redis-server without persistence on ``port`` (again, after it was stopped), ready."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is not installed")
-    port = free_port()
     argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     service = stack.start("redis", argv, cpus=cpus)
     service.wait_until(lambda: _listens(port), timeout=15)
-    return f"redis://127.0.0.1:{port}/0"
+    return service
 
 
 def _listens(port: int) -> bool:

@@ -60,7 +60,7 @@ sys.path.append(str(Path(__file__).resolve().parents[1]))  # run as a file: find
 from bench import _load, _services
 from bench._fleet import Fleet
 from gateway import db
-from tests.support.netfault import Link, relay
+from tests.support.netfault import Link, relayed
 from tests.support.services import postgres_database
 
 LEAD, SETTLE = 5.0, 15.0
@@ -502,51 +502,52 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="llmops-faults-"))
     results: dict[str, Any] = {"phases": []}
-    with postgres_database() as postgres, _services.Stack(workdir) as stack:
-        host_port = postgres.split("@")[1].split("/")[0]
-        host, _, port = host_port.partition(":")
-        with relay(host, int(port or 5432)) as link:
-            db.migrate(postgres)
-            fleet = Fleet(stack, workdir, postgres, link)
-            fleet.start_redis()
-            for i in range(2):
-                fleet.start_replica(i)
+    with (
+        postgres_database() as postgres,
+        _services.Stack(workdir) as stack,
+        relayed(postgres) as through,
+    ):
+        db.migrate(postgres)
+        fleet = Fleet(stack, workdir, postgres, through)
+        fleet.start_redis()
+        for i in range(2):
+            fleet.start_replica(i)
+        fleet.start_gateways(fail_open=False)
+        chosen = [
+            p
+            for p in phases(fleet, args, workdir)
+            if not args.phases or p.name in args.phases.split(",")
+        ]
+        print(
+            f"{args.rate:.0f} requests/s through 2 gateways to 2 echo replicas; faults last "
+            f"{args.fault_seconds:.0f} s, from {LEAD:.0f} s into each phase",
+            flush=True,
+        )
+        fail_open = False
+        baseline: float | None = None
+        for phase in chosen:
+            if phase.fail_open != fail_open:
+                fleet.start_gateways(fail_open=phase.fail_open)
+                fail_open = phase.fail_open
+            result = asyncio.run(run_phase(fleet, phase, args.rate, args.fault_seconds))
+            results["phases"].append(result)
+            report(result, baseline)
+            if phase.name == "baseline":
+                baseline = result["p99_ms"]
+        stack.report_logs("gateway")
+        if args.soak_seconds > 0:
+            # Fresh gateways: the bad keys' address (this machine's) is throttled for
+            # a minute, and memory is measured from a clean start.
             fleet.start_gateways(fail_open=False)
-            chosen = [
-                p
-                for p in phases(fleet, args, workdir)
-                if not args.phases or p.name in args.phases.split(",")
-            ]
+            soaked = results["soak"] = soak(
+                fleet, workdir, fleet.new_key("soak"), args.soak_seconds
+            )
             print(
-                f"{args.rate:.0f} requests/s through 2 gateways to 2 echo replicas; faults last "
-                f"{args.fault_seconds:.0f} s, from {LEAD:.0f} s into each phase",
+                f"soak: {soaked['rate']} requests/s answered, {soaked['failed']} failed; RSS "
+                f"{_mib(soaked['rss_first_mib'])} after the first minute, "
+                f"{_mib(soaked['rss_last_mib'])} at the end: ratio {soaked['rss_ratio']}",
                 flush=True,
             )
-            fail_open = False
-            baseline: float | None = None
-            for phase in chosen:
-                if phase.fail_open != fail_open:
-                    fleet.start_gateways(fail_open=phase.fail_open)
-                    fail_open = phase.fail_open
-                result = asyncio.run(run_phase(fleet, phase, args.rate, args.fault_seconds))
-                results["phases"].append(result)
-                report(result, baseline)
-                if phase.name == "baseline":
-                    baseline = result["p99_ms"]
-            stack.report_logs("gateway")
-            if args.soak_seconds > 0:
-                # Fresh gateways: the bad keys' address (this machine's) is throttled for
-                # a minute, and memory is measured from a clean start.
-                fleet.start_gateways(fail_open=False)
-                soaked = results["soak"] = soak(
-                    fleet, workdir, fleet.new_key("soak"), args.soak_seconds
-                )
-                print(
-                    f"soak: {soaked['rate']} requests/s answered, {soaked['failed']} failed; RSS "
-                    f"{_mib(soaked['rss_first_mib'])} after the first minute, "
-                    f"{_mib(soaked['rss_last_mib'])} at the end: ratio {soaked['rss_ratio']}",
-                    flush=True,
-                )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -8,7 +8,7 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -21,7 +21,7 @@ from gateway.upstream import replica_id
 from llmops.serving.echo import EchoServer
 from tests.support.gateways import gateway_in_thread, settings_for
 from tests.support.http import call, chat, metric_values, new_key
-from tests.support.netfault import Link, relay
+from tests.support.netfault import Link, relay, relayed
 from tests.support.services import free_port, redis_server
 
 ASK = {"model": "echo", "messages": [{"role": "user", "content": "hi"}]}
@@ -67,10 +67,8 @@ def test_a_dependency_down_leaves_the_pod_ready(echo: EchoServer, sqlite_url: st
 def test_known_keys_are_served_through_a_database_outage(
     echo: EchoServer, postgres_url: str
 ) -> None:
-    parts = urlsplit(postgres_url)
     db.migrate(postgres_url)
-    with relay(parts.hostname or "127.0.0.1", parts.port or 5432) as link:
-        through = urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{link.port}"))
+    with relayed(postgres_url) as (through, link):
         settings = settings_for(
             through,
             {"echo": [echo.url]},

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import openai
 import pytest
@@ -34,7 +33,7 @@ from llmops.requestlog.table import RequestRecord, request_log
 from llmops.serving.echo import EchoBehaviour, EchoServer
 from tests.support.gateways import RunningGateway, gateway_in_thread, settings_for
 from tests.support.http import call, chat, new_key
-from tests.support.netfault import Link, relay
+from tests.support.netfault import Link, relayed
 
 PII = "I am jane@example.com, card 4111 1111 1111 1111, call +1 415-555-0132"
 REDACTED = "I am <EMAIL_ADDRESS>, card <CREDIT_CARD>, call <PHONE_NUMBER>"
@@ -207,10 +206,8 @@ def test_a_locked_database_delays_rows_but_never_a_request(
 def test_rows_are_kept_through_a_database_outage_and_written_after(
     echo: EchoServer, postgres_url: str
 ) -> None:
-    parts = urlsplit(postgres_url)
     db.migrate(postgres_url)
-    with relay(parts.hostname or "127.0.0.1", parts.port or 5432) as link:
-        through = urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{link.port}"))
+    with relayed(postgres_url) as (through, link):
         settings = settings_for(
             through,
             {"outage": [echo.url]},

@@ -9,6 +9,7 @@ import contextlib
 import threading
 from collections.abc import Iterator
 from enum import StrEnum
+from urllib.parse import urlsplit, urlunsplit
 
 from tests.support.services import free_port
 
@@ -112,3 +113,13 @@ def relay(host: str, port: int) -> Iterator[Relay]:
         yield r
     finally:
         r.stop()
+
+
+@contextlib.contextmanager
+def relayed(url: str) -> Iterator[tuple[str, Relay]]:
+    """A relay to the server of ``url`` (``scheme://user@host:port/...``), and ``url``
+    rewritten to reach that server through it."""
+    parts = urlsplit(url)
+    user = f"{parts.username}@" if parts.username else ""
+    with relay(parts.hostname or "127.0.0.1", parts.port or 5432) as link:
+        yield urlunsplit(parts._replace(netloc=f"{user}127.0.0.1:{link.port}")), link
