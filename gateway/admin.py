@@ -6,18 +6,32 @@ one that rotates it. Every change is recorded with its actor in the audit trail.
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import re
-from typing import Annotated, Any
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.auth import bearer
 from gateway.errors import AuthenticationFailed, InvalidRequest, PermissionDenied
-from gateway.keys.store import MAX_LIMIT, UNSET, CreatedKey, KeyRecord, KeyStore, Team, Unset
+from gateway.keys.store import (
+    MAX_LIMIT,
+    UNSET,
+    Budget,
+    CreatedKey,
+    KeyRecord,
+    KeyStore,
+    Team,
+    Unset,
+)
 from gateway.privacy import Privacy, SubjectQuery
 from gateway.settings import GatewaySettings
+from gateway.spend import money, reports
+from gateway.spend.periods import PeriodKind
 
 # Whole numbers written as 60.0 are whole numbers too (JSON does not tell them apart).
 Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, strict=False)]
@@ -40,12 +54,41 @@ class LimitsPatch(_Body):
     tpm: Limit | None = None
 
 
+# An amount of money above 0: a decimal string ("12.50"; rounded to 10^-9) or a whole
+# number. Strings are exact where a JSON number may not be.
+AMOUNT_PATTERN = r"^(0*[1-9][0-9]{0,8}(\.[0-9]*)?|0*\.0{0,8}[1-9][0-9]*)$"
+Amount = (
+    Annotated[str, Field(pattern=AMOUNT_PATTERN, max_length=40)]
+    | Annotated[int, Field(ge=1, le=999_999_999, strict=False)]
+)
+Moment = Annotated[dt.datetime, Field(strict=False)]
+
+
+class BudgetBody(_Body):
+    amount: Amount
+    """Per period, in ``budgets.currency``: below a billion, to the 10^-9."""
+    period: Literal["day", "month"]
+
+    def budget(self) -> Budget:
+        return Budget(money.to_nanos(Decimal(self.amount)), PeriodKind(self.period))
+
+
 class KeyCreate(_Body):
     team: Annotated[str, Field(min_length=1, max_length=128)]
     name: Annotated[str, Field(max_length=128)] | None = None
     models: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] | None = None
     rpm: Limit | None = None
     tpm: Limit | None = None
+    expires_at: Moment | None = None
+    """When the key stops working (ISO 8601 with a zone)."""
+    budget: BudgetBody | None = None
+
+
+class KeyRotate(_Body):
+    grace_seconds: Annotated[float, Field(ge=0, le=30 * 86400, strict=False)] = 0.0
+    """How long the old key keeps working (0: revoked at once)."""
+    expires_at: Moment | None = None
+    """When the new key stops working (default: after the old key's lifetime)."""
 
 
 class KeyPatch(LimitsPatch):
@@ -57,6 +100,7 @@ def team_json(team: Team) -> dict[str, Any]:
         "name": team.name,
         "rpm": team.rpm,
         "tpm": team.tpm,
+        "budget": team.budget.json() if team.budget else None,
         "created_at": team.created_at.isoformat(),
     }
 
@@ -71,9 +115,16 @@ def key_json(record: KeyRecord) -> dict[str, Any]:
         "rpm": record.rpm,
         "tpm": record.tpm,
         "created_at": record.created_at.isoformat(),
-        "revoked_at": record.revoked_at.isoformat() if record.revoked_at else None,
+        "revoked_at": _iso(record.revoked_at),
         "rotated_from": record.rotated_from,
+        "rotated_at": _iso(record.rotated_at),
+        "expires_at": _iso(record.expires_at),
+        "budget": record.budget.json() if record.budget else None,
     }
+
+
+def _iso(at: dt.datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
 
 
 def created_json(created: CreatedKey) -> dict[str, Any]:
@@ -153,7 +204,14 @@ async def update_team(name: str, body: LimitsPatch, store: Store, actor: Actor) 
 @router.post("/keys", status_code=201)
 async def create_key(body: KeyCreate, store: Store, actor: Actor) -> dict[str, Any]:
     created = await store.create_key(
-        body.team, models=body.models, rpm=body.rpm, tpm=body.tpm, name=body.name, actor=actor
+        body.team,
+        models=body.models,
+        rpm=body.rpm,
+        tpm=body.tpm,
+        name=body.name,
+        expires_at=body.expires_at,
+        budget=body.budget.budget() if body.budget else None,
+        actor=actor,
     )
     return created_json(created)
 
@@ -189,8 +247,74 @@ async def revoke_key(key_id: str, store: Store, actor: Actor) -> dict[str, Any]:
 
 
 @router.post("/keys/{key_id}/rotate", status_code=201)
-async def rotate_key(key_id: str, store: Store, actor: Actor) -> dict[str, Any]:
-    return created_json(await store.rotate_key(key_id, actor=actor))
+async def rotate_key(
+    key_id: str, store: Store, actor: Actor, body: KeyRotate | None = None
+) -> dict[str, Any]:
+    """A new key in the old one's place; with ``grace_seconds``, the old key works until
+    then."""
+    body = body or KeyRotate()
+    created = await store.rotate_key(
+        key_id,
+        grace=dt.timedelta(seconds=body.grace_seconds),
+        expires_at=_given(body, "expires_at"),
+        actor=actor,
+    )
+    return created_json(created)
+
+
+@router.put("/keys/{key_id}/budget")
+async def set_key_budget(
+    key_id: str, body: BudgetBody, store: Store, actor: Actor
+) -> dict[str, Any]:
+    return key_json(await store.set_key_budget(key_id, body.budget(), actor=actor))
+
+
+@router.delete("/keys/{key_id}/budget")
+async def clear_key_budget(key_id: str, store: Store, actor: Actor) -> dict[str, Any]:
+    return key_json(await store.set_key_budget(key_id, None, actor=actor))
+
+
+@router.put("/teams/{name}/budget")
+async def set_team_budget(
+    name: str, body: BudgetBody, store: Store, actor: Actor
+) -> dict[str, Any]:
+    """Set a team's budget (the team is created if new)."""
+    return team_json(await store.set_team_budget(name, body.budget(), actor=actor))
+
+
+@router.delete("/teams/{name}/budget")
+async def clear_team_budget(name: str, store: Store, actor: Actor) -> dict[str, Any]:
+    return team_json(await store.set_team_budget(name, None, actor=actor))
+
+
+@router.get("/spend")
+async def spend_report(  # noqa: PLR0917 (FastAPI reads query parameters from the signature)
+    request: Request,
+    store: Store,
+    actor: Actor,
+    team: Annotated[str, Query(min_length=1, max_length=128)],
+    key_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    by: reports.GroupBy = reports.GroupBy.MODEL,
+) -> dict[str, Any]:
+    """A team's spend from ``since`` to ``until`` (to the quarter hour; by default this
+    month), by model, key or day (in the budgets' time zone)."""
+    settings: GatewaySettings = request.app.state.services.settings
+    zone = ZoneInfo(settings.budgets.timezone)
+    start, end = reports.time_range(since, until, zone, dt.datetime.now(dt.UTC))
+    result = await reports.report(
+        store.engine,
+        team=team,
+        key_id=key_id,
+        since=start,
+        until=end,
+        by=by,
+        zone=zone,
+        currency=settings.budgets.currency,
+    )
+    await store.record_read(actor, "spend.read", team, {"key_id": key_id, "by": by.value})
+    return result.json()
 
 
 class SubjectBody(_Body):

@@ -40,6 +40,7 @@ from gateway.routing.health import HealthChecker
 from gateway.routing.pools import pools_from, replica_states
 from gateway.routing.routesfile import RoutesWatcher, RouteTable
 from gateway.settings import DEFAULT_KEY_HASH_SECRET, GatewaySettings
+from gateway.spend.ledger import SpendLedger
 from gateway.subjects import SubjectHasher
 from gateway.supervision import Supervisor
 from gateway.tracing import Tracing
@@ -127,6 +128,14 @@ async def _services(
     upstream = UpstreamClient(settings.upstream, UpstreamCredentials(settings.upstream_credentials))
     tracing = Tracing(settings.tracing)
     request_log = _request_log(engine, settings, metrics, supervisor)
+    ledger = SpendLedger(
+        engine,
+        flush_seconds=settings.budgets.flush_seconds,
+        registry=metrics.registry,
+        supervisor=supervisor,
+        timeout_seconds=settings.database_timeout_seconds,
+    )
+    ledger.start()
     await upstream.start()
     pools = pools_from(settings.models, settings.routing.circuit)
     counters = _counters(settings)
@@ -175,6 +184,7 @@ async def _services(
         tracing=tracing,
         cache=cache,
         recorder=request_log,
+        ledger=ledger,
     )
     try:
         yield Services(
@@ -192,6 +202,7 @@ async def _services(
             await watcher.close()
         await checker.close()
         await proxy.drain()
+        await ledger.close()
         if cache is not None:
             await cache.close()
         if request_log is not None:

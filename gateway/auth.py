@@ -11,6 +11,7 @@ stop the traffic of known keys, for a bounded time.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import functools
 import time
 from collections import OrderedDict
@@ -81,8 +82,12 @@ class Authenticator:
         failures_per_minute: int = 0,
         refresh_wait_seconds: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self._store = store
+        self._wall = wall
+        """The time keys' expiry is checked against (on every request: a cached key
+        expires on time too)."""
         self._refresh_wait = refresh_wait_seconds
         self._ttl = cache_seconds
         self._stale = stale_seconds
@@ -132,6 +137,12 @@ class Authenticator:
         if principal is None:
             self._failures.add(client, now)
             raise AuthenticationFailed("Incorrect API key provided.")
+        if principal.expired(self._wall()):
+            assert principal.expires_at is not None
+            raise AuthenticationFailed(
+                f"This API key expired at {principal.expires_at.isoformat()}; ask for a new one.",
+                code="expired_api_key",
+            )
         return principal
 
     async def drain(self, seconds: float) -> None:

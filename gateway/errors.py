@@ -105,6 +105,10 @@ class RequestTooLarge(RateLimited):
     code = "request_too_large"
 
 
+class BudgetExceeded(RateLimited):
+    code = "budget_exceeded"
+
+
 class UpstreamError(GatewayError):
     status = 502
     type = "upstream_error"

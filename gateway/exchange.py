@@ -10,6 +10,7 @@ every exit path may call them without counting twice.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
 from collections.abc import Coroutine
@@ -21,8 +22,10 @@ from opentelemetry import trace
 from gateway.keys.store import Principal
 from gateway.metrics import GatewayMetrics
 from gateway.openai_schema import Endpoint, ParsedRequest
-from gateway.ratelimit.base import Limit, RateLimiter
+from gateway.ratelimit.base import RateLimiter, Ticket
 from gateway.routing.pools import ModelPool, Replica
+from gateway.spend.ledger import SpendLedger
+from gateway.spend.money import NANOS, Rates
 from gateway.subjects import Subject
 from gateway.upstream import UpstreamResponse
 from gateway.usage import Usage
@@ -55,9 +58,9 @@ class Exchange:
     """``(model, version)`` of each replica that failed before the gateway tried another."""
     reported_version: str = ""
     """The version the answer names in ``x-llmops-model-version``."""
-    limits: tuple[Limit, ...] = ()
+    ticket: Ticket | None = None
+    """What admission counted (``None`` until admitted): from then on it is spend."""
     prompt_tokens: int = 0
-    reserved_tokens: int = 0
     sent: bool = False
     """Whether the request may have reached a replica (it then may have cost tokens)."""
     upstream_seconds: float = 0.0
@@ -65,7 +68,6 @@ class Exchange:
     first_token_at: float | None = None
     status: int = 200
     usage: Usage | None = None
-    ratelimit_headers: dict[str, str] = field(default_factory=dict)
     cache: str = "bypass"
     """What the response cache did: ``hit``, ``miss`` or ``bypass``."""
     answer: Any = None
@@ -81,11 +83,15 @@ class Exchange:
         return self.pool.model if self.pool is not None else "unknown"
 
     @property
+    def ratelimit_headers(self) -> dict[str, str]:
+        return dict(self.ticket.headers) if self.ticket is not None else {}
+
+    @property
     def team(self) -> str:
         return self.principal.team if self.principal is not None else ""
 
-    def settled_tokens(self) -> int:
-        """What the token reservation becomes when the request ends.
+    def settled_usage(self) -> Usage:
+        """What the request is counted to have used when it ends (its tokens and cost).
 
         The replica's reported usage when there is one. Otherwise: nothing if the
         request never reached a replica or the replica refused it (a 4xx); the
@@ -94,12 +100,25 @@ class Exchange:
         after it was sent (the replica read the prompt, the completion was cut).
         """
         if self.usage is not None:
-            return self.usage.total
+            return self.usage
         if not self.sent or 400 <= self.status < CLIENT_CLOSED:
-            return 0
+            return Usage()
         if self.status < 400:
-            return self.reserved_tokens
-        return self.prompt_tokens
+            reserved = self.ticket.tokens if self.ticket is not None else self.prompt_tokens
+            return Usage(self.prompt_tokens, max(0, reserved - self.prompt_tokens))
+        return Usage(self.prompt_tokens)
+
+    def settled_tokens(self) -> int:
+        return self.settled_usage().total
+
+    def rates(self) -> Rates | None:
+        """The price of the version that answered (or was to)."""
+        return self.pool.rates_of(self.version) if self.pool is not None else None
+
+    def settled_cost(self) -> int | None:
+        """What the request cost as it stands (``None``: its model has no price)."""
+        rates = self.rates()
+        return rates.cost(self.settled_usage()) if rates is not None else None
 
     def note_overhead(self) -> float:
         """The gateway's own time so far (upstream time excluded), fixed at its first call."""
@@ -156,11 +175,13 @@ class Accounts:
         metrics: GatewayMetrics,
         access_log: bool,
         recorder: RequestRecorder | None = None,
+        ledger: SpendLedger | None = None,
     ) -> None:
         self._limiter = limiter
         self._metrics = metrics
         self._access_log = access_log
         self._recorder = recorder
+        self._ledger = ledger
         self._background: set[asyncio.Task[None]] = set()
 
     async def drain(self) -> None:
@@ -198,18 +219,42 @@ class Accounts:
             ex.span.set_attribute("gen_ai.usage.output_tokens", usage.completion)
         ex.span.set_attribute("http.response.status_code", ex.status)
         ex.span.end()
-        if ex.limits:
-            self._spawn(
-                self._limiter.settle(
-                    ex.limits, reservation=ex.reservation, tokens=ex.settled_tokens()
+        if ex.ticket is not None:
+            settled, cost = ex.settled_usage(), ex.settled_cost()
+            if ex.ticket.limits:
+                self._spawn(
+                    self._limiter.settle(
+                        ex.ticket.limits,
+                        reservation=ex.reservation,
+                        tokens=settled.total,
+                        money=cost or 0,
+                    )
                 )
-            )
+            self._spend(ex, settled, cost, elapsed)
         if self._access_log:
             self._log(ex, elapsed)
         # Only a key's requests are logged: unauthenticated ones (counted in the metrics)
         # would otherwise fill the log's queue, and push out the teams' own rows.
         if self._recorder is not None and ex.principal is not None:
             self._recorder.record(ex, elapsed)
+
+    def _spend(self, ex: Exchange, usage: Usage, cost: int | None, elapsed: float) -> None:
+        model, team, m = ex.model_label, ex.team, self._metrics
+        if cost is None:
+            m.child(m.unpriced, model).inc()
+        elif cost:
+            m.child(m.spend, team, model).inc(cost / NANOS)
+        if self._ledger is not None and ex.principal is not None:
+            self._ledger.add(
+                at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=elapsed),
+                team=team,
+                key_id=ex.principal.key_id,
+                lineage=ex.principal.key_lineage or ex.principal.key_id,
+                model=model,
+                version=ex.version or "",
+                usage=usage,
+                cost=cost or 0,
+            )
 
     def _log(self, ex: Exchange, elapsed: float) -> None:
         usage = ex.usage

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
@@ -62,6 +63,20 @@ class GatewayMetrics:
             ["team", "limit"],
             registry=r,
         )
+        self.spend = Counter(
+            "llmops_gateway_spend_total",
+            "What requests cost, in the currency of the prices (budgets.currency).",
+            ["team", "model"],
+            registry=r,
+        )
+        self.unpriced = Counter(
+            "llmops_gateway_unpriced_requests_total",
+            "Requests answered by a model version with no price (counted as costing nothing).",
+            ["model"],
+            registry=r,
+        )
+        self.budgets = BudgetGauges()
+        r.register(self.budgets)
         self.upstream = Counter(
             "llmops_upstream_requests_total",
             "Requests sent to model replicas, by outcome.",
@@ -230,3 +245,38 @@ class BoundGauges(Collector):
         )
         target.add_metric([], self._target)
         yield from (rate, upper, threshold, state, would, asked, target)
+
+
+class BudgetGauges(Collector):
+    """Each budget's share spent in its current period, as the last admission against it
+    on this replica found it (every replica reads the same shared count):
+    ``llmops_gateway_budget_used_ratio{team,budget}`` and
+    ``llmops_gateway_budget_soft_threshold_reached{team,budget}`` (``budget``: ``team``, or
+    a key's id). A budget's figures go when its period ends."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._seen: dict[tuple[str, str], tuple[float, bool, float]] = {}
+
+    def observe(self, team: str, budget: str, ratio: float, reached: bool, ends: float) -> None:
+        self._seen[(team, budget)] = (ratio, reached, ends)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        used = GaugeMetricFamily(
+            "llmops_gateway_budget_used_ratio",
+            "Share of the budget spent in its current period.",
+            labels=["team", "budget"],
+        )
+        reached = GaugeMetricFamily(
+            "llmops_gateway_budget_soft_threshold_reached",
+            "1 when the budget's spent share is at or past budgets.soft_threshold.",
+            labels=["team", "budget"],
+        )
+        now = self._clock()
+        for key in [k for k, v in self._seen.items() if v[2] <= now]:
+            del self._seen[key]
+        for (team, budget), (ratio, over, _) in list(self._seen.items()):
+            used.add_metric([team, budget], ratio)
+            reached.add_metric([team, budget], 1.0 if over else 0.0)
+        yield used
+        yield reached

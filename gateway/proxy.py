@@ -14,7 +14,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
 import orjson
@@ -23,6 +23,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from gateway import largebodies, openai_schema, sse, tokens
+from gateway.admission import Admissions
 from gateway.auth import Authenticator
 from gateway.cache.replay import StreamRecorder, hit_response
 from gateway.cache.service import Lookup, ResponseCache, Result
@@ -32,9 +33,6 @@ from gateway.errors import (
     GatewayError,
     ModelNotFound,
     PermissionDenied,
-    RateLimited,
-    RequestTooLarge,
-    ServiceUnavailable,
     UpstreamError,
 )
 from gateway.exchange import CLIENT_CLOSED, Accounts, Exchange, RequestRecorder, UpstreamCall
@@ -42,34 +40,18 @@ from gateway.keys.store import Principal
 from gateway.largebodies import LargeBodies
 from gateway.metrics import GatewayMetrics
 from gateway.openai_schema import Endpoint, ParsedRequest
-from gateway.ratelimit import policy
-from gateway.ratelimit.base import Admission, Limit, RateLimiter
+from gateway.ratelimit.base import RateLimiter
 from gateway.relay import ClientGone, RelayStream
 from gateway.routing.pools import ModelPool
 from gateway.settings import GatewaySettings
+from gateway.spend import money
+from gateway.spend.ledger import SpendLedger
 from gateway.subjects import SubjectHasher, tags_of
 from gateway.tracing import Tracing
 from gateway.upstream import UpstreamClient, UpstreamResponse, replica_id
 from gateway.usage import StreamTally, Usage
 
 T = TypeVar("T")
-LOG_EVERY_SECONDS = 30.0
-
-
-class Every:
-    """True at most once per ``seconds`` (for a warning that every request would repeat)."""
-
-    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._seconds = seconds
-        self._clock = clock
-        self._last = -seconds
-
-    def due(self) -> bool:
-        now = self._clock()
-        if now - self._last < self._seconds:
-            return False
-        self._last = now
-        return True
 
 
 log = logging.getLogger("llmops.gateway.access")
@@ -92,6 +74,7 @@ class Proxy:
         tracing: Tracing,
         cache: ResponseCache | None = None,
         recorder: RequestRecorder | None = None,
+        ledger: SpendLedger | None = None,
     ) -> None:
         self._settings = settings
         self._auth = authenticator
@@ -109,13 +92,18 @@ class Proxy:
         self._cache = cache
         self._max_entry_bytes = settings.cache.max_entry_bytes
         self._subjects = SubjectHasher(settings.key_hash_secret)
-        self._limits_warned = Every(LOG_EVERY_SECONDS)
-        """The limit store's outage is logged once in a while, not once per request."""
         # Reservation ids: unique across replicas (a random prefix), cheap to make (a counter).
         self._reservation_prefix = secrets.token_hex(8) + "-"
         self._reservation_ids = itertools.count()
         self._accounts = Accounts(
-            limiter=limiter, metrics=metrics, access_log=settings.access_log, recorder=recorder
+            limiter=limiter,
+            metrics=metrics,
+            access_log=settings.access_log,
+            recorder=recorder,
+            ledger=ledger,
+        )
+        self._admission = Admissions(
+            settings=settings, limiter=limiter, pools=pools, metrics=metrics, ledger=ledger
         )
         self._dispatcher = Dispatcher(
             pools=pools,
@@ -206,46 +194,9 @@ class Proxy:
             ex.prompt_tokens = await self._large.run(
                 ex.principal.key_id, self._prompt_tokens, parsed
             )
-        ex.reserved_tokens = ex.prompt_tokens + self._completion_reserve(parsed)
-        limits = policy.limits_for(ex.principal, self._settings.limits.window_seconds)
-        too_small = policy.too_small_for(limits, ex.reserved_tokens)
-        if too_small is not None:
-            raise RequestTooLarge(
-                f"Request too large for team '{ex.team}' on {too_small.name}: limit "
-                f"{too_small.limit} tokens per window, requested {ex.reserved_tokens} "
-                "(prompt plus max_tokens). Shorten the prompt or lower max_tokens.",
-                headers={"x-should-retry": "false"},
-            )
+        completion = self._completion_reserve(parsed)
         with self._child(ex, "gateway.ratelimit"):
-            admission = await self._admission(ex, limits)
-        ex.ratelimit_headers = policy.headers(admission)
-        # Only what was counted is settled: nothing for a request refused, or admitted
-        # without limits (fail_open), or failed before admission.
-        ex.limits = limits if admission.admitted and admission.states else ()
-        if not admission.admitted:
-            for limit in admission.exceeded():
-                self._metrics.ratelimited.labels(ex.team, limit.name).inc()
-            raise RateLimited(
-                f"Rate limit reached for team '{ex.team}' "
-                f"({', '.join(lim.name for lim in admission.exceeded())}); "
-                f"retry in {admission.retry_after_seconds:.1f}s.",
-                headers=ex.ratelimit_headers,
-            )
-
-    async def _admission(self, ex: Exchange, limits: tuple[Limit, ...]) -> Admission:
-        try:
-            return await self._limiter.admit(
-                limits, tokens=ex.reserved_tokens, reservation=ex.reservation
-            )
-        except ServiceUnavailable:
-            if not self._settings.limits.fail_open:
-                raise
-            self._metrics.limits_bypassed.inc()
-            if self._limits_warned.due():
-                log.warning("limit store unreachable: admitting without limits (fail_open)")
-            return Admission(
-                admitted=True, reservation=ex.reservation, retry_after_seconds=0.0, states=()
-            )
+            ex.ticket = await self._admission.admit(ex, completion)
 
     async def _look_up(self, request: Request, ex: Exchange) -> Lookup:
         """What the cache holds for this request. It comes after admission: a hit is a
@@ -280,6 +231,7 @@ class Proxy:
                 **ex.ratelimit_headers,
                 "x-llmops-model": ex.pool.model,
                 "x-llmops-overhead-ms": f"{ex.note_overhead() * 1000:.3f}",
+                "x-llmops-cost": "0",  # no model tokens were spent
             },
             include_usage=ex.parsed.include_usage,
             on_close=lambda: self._accounts.finish(ex),
@@ -372,6 +324,7 @@ class Proxy:
             if response.status == 200 and isinstance(parsed, dict) and parsed.get("choices"):
                 self._keep(ex, lookup, data, stream=False)
             ex.answer = parsed
+        headers["x-llmops-cost"] = money.text(ex.settled_cost() or 0)
         return Response(
             content=data,
             status_code=response.status,

@@ -160,6 +160,7 @@ class RequestLog:
             if ex.subject
             else (ex.principal.key_id if ex.principal else None),
             user_hash=ex.subject.user_hash if ex.subject else None,
+            cost_nanos=ex.settled_cost() if ex.ticket is not None else None,
         )
         pending = _Pending(record, *self._texts(ex) if sampled else (None, None))
         if self._queued_chars + pending.size > self._settings.queue_max_chars:

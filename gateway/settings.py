@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import zoneinfo
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -37,12 +39,27 @@ def _urls(urls: list[AnyHttpUrl]) -> list[str]:
     return [str(u).rstrip("/") for u in urls]
 
 
+PriceValue = Annotated[Decimal, Field(ge=0, le=1_000_000, decimal_places=9, allow_inf_nan=False)]
+
+
+class Price(_Strict):
+    """What a model's tokens cost, per million tokens, in ``budgets.currency``."""
+
+    input: PriceValue
+    output: PriceValue
+    cached_input: PriceValue | None = None
+    """Prompt tokens the replica read from its prefix cache (``cached_tokens`` in the
+    usage); the ``input`` price when not given."""
+
+
 class VersionRoute(_Strict):
     """One version of a model, its share of the traffic and its replicas."""
 
     version: Annotated[str, Field(min_length=1, max_length=128)]
     weight: Annotated[float, Field(ge=0)] = 1.0
     upstreams: Annotated[list[AnyHttpUrl], Field(min_length=1)]
+    price: Price | None = None
+    """This version's price, over the model's."""
 
     def upstream_urls(self) -> list[str]:
         return _urls(self.upstreams)
@@ -67,6 +84,9 @@ class ModelRoute(_Strict):
     """For ``prefix``: how much of the prompt's start picks the replica (KV-cache reuse)."""
     fallbacks: list[str] = Field(default_factory=list)
     """Models tried in order when no replica of this one can answer."""
+    price: Price | None = None
+    """The price of every version that names none; without any, the model costs nothing
+    (its requests are counted in ``llmops_gateway_unpriced_requests_total``)."""
 
     @model_validator(mode="after")
     def _one_form(self) -> ModelRoute:
@@ -84,9 +104,15 @@ class ModelRoute(_Strict):
             return list(self.versions)
         return [
             VersionRoute(
-                version=self.version or self.name, weight=1.0, upstreams=list(self.upstreams)
+                version=self.version or self.name,
+                weight=1.0,
+                upstreams=list(self.upstreams),
+                price=self.price,
             )
         ]
+
+    def price_of(self, version: VersionRoute) -> Price | None:
+        return version.price or self.price
 
     def upstream_urls(self) -> list[str]:
         return [u for v in self.version_routes() for u in v.upstream_urls()]
@@ -307,6 +333,33 @@ class RequestLogSettings(_Strict):
     prune_interval_seconds: Annotated[float, Field(gt=0)] = 3600.0
 
 
+class BudgetSettings(_Strict):
+    """Spend and budgets: what requests cost (``price`` on the models) and how much a team
+    or a key may spend per calendar day or month."""
+
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+    """The currency prices and budgets are written in (a name only: nothing is converted)."""
+    timezone: str = "UTC"
+    """The time zone whose midnights start budget periods and spend reports' days."""
+    soft_threshold: Annotated[float, Field(gt=0, le=1)] = 0.8
+    """Share of a budget past which ``llmops_gateway_budget_soft_threshold_reached`` is 1
+    (and the chart's alert fires)."""
+    retry_hint_max_seconds: Annotated[float, Field(ge=0)] = 60.0
+    """A refusal whose budget resets later than this says ``x-should-retry: false``."""
+    flush_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
+    """How often each replica adds the spend it settled to the spend table (kept in memory
+    meanwhile, and through a database outage)."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(f"unknown time zone {value!r} (an IANA name: Europe/Paris)") from e
+        return value
+
+
 class ReadinessSettings(_Strict):
     """When a failing background loop takes the pod out of rotation, then restarts it."""
 
@@ -389,6 +442,7 @@ class GatewaySettings(_Strict):
     request_log: RequestLogSettings = RequestLogSettings()
     privacy: PrivacySettings = PrivacySettings()
     readiness: ReadinessSettings = ReadinessSettings()
+    budgets: BudgetSettings = BudgetSettings()
 
     @model_validator(mode="after")
     def _cache_store(self) -> GatewaySettings:

@@ -20,6 +20,8 @@ def _count(value: Any) -> int:
 class Usage:
     prompt: int = 0
     completion: int = 0
+    cached: int = 0
+    """Prompt tokens the replica read from its prefix cache (part of ``prompt``)."""
 
     @classmethod
     def of(cls, body: dict[str, Any] | None) -> Usage | None:
@@ -27,9 +29,13 @@ class Usage:
         usage = body.get("usage") if body else None
         if not isinstance(usage, dict):
             return None
+        details = usage.get("prompt_tokens_details")
+        cached = _count(details.get("cached_tokens")) if isinstance(details, dict) else 0
+        prompt = _count(usage.get("prompt_tokens"))
         return cls(
-            prompt=_count(usage.get("prompt_tokens")),
+            prompt=prompt,
             completion=_count(usage.get("completion_tokens")),
+            cached=min(cached, prompt),
         )
 
     @property

@@ -13,97 +13,39 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.errors import Conflict, InvalidRequest, NotFound, ServiceUnavailable
 from gateway.keys import material
+from gateway.keys.records import (
+    MAX_LIMIT,
+    UNSET,
+    AuditEntry,
+    Budget,
+    CreatedKey,
+    KeyRecord,
+    Principal,
+    Team,
+    Unset,
+    key_record_of,
+    now,
+    team_of,
+    utc,
+    validate_budget,
+    validate_expiry,
+    validate_limit,
+    validate_models,
+)
 from gateway.keys.tables import api_keys, audit_log, teams
 
-
-class Unset:
-    """Marks an update field the caller did not give (``None`` clears a limit)."""
-
-
-UNSET = Unset()
-
-MAX_LIMIT = 2**31 - 1
-"""The largest requests or tokens per minute a limit may hold (a SQL ``INTEGER``)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who a valid key speaks for, and the limits that hold them."""
-
-    key_id: str
-    team: str
-    models: frozenset[str] | None
-    key_rpm: int | None
-    key_tpm: int | None
-    team_rpm: int | None
-    team_tpm: int | None
-
-    def may_use(self, model: str) -> bool:
-        return self.models is None or model in self.models
-
-
-@dataclass(frozen=True, slots=True)
-class Team:
-    name: str
-    rpm: int | None
-    tpm: int | None
-    created_at: dt.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class KeyRecord:
-    id: str
-    team: str
-    name: str | None
-    prefix: str
-    models: list[str] | None
-    rpm: int | None
-    tpm: int | None
-    created_at: dt.datetime
-    revoked_at: dt.datetime | None
-    rotated_from: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class CreatedKey:
-    """A new key: the only moment its secret exists outside the caller's hands."""
-
-    secret: str
-    record: KeyRecord
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    id: int
-    at: dt.datetime
-    actor: str
-    action: str
-    target: str
-    details: dict[str, Any]
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    # SQLite hands timestamps back without a zone; they were written in UTC.
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=dt.UTC)
-
-
-def _validate_limit(name: str, value: int | Unset | None) -> None:
-    if isinstance(value, int) and not 1 <= value <= MAX_LIMIT:
-        raise InvalidRequest(f"{name} must be an integer from 1 to {MAX_LIMIT}", param=name)
-
-
-def _validate_models(models: Sequence[str] | Unset | None) -> None:
-    if isinstance(models, Unset) or models is None:
-        return
-    if not models or any(not m for m in models):
-        raise InvalidRequest("models must be a non-empty list of model names", param="models")
-
+__all__ = [
+    "MAX_LIMIT",
+    "UNSET",
+    "AuditEntry",
+    "Budget",
+    "CreatedKey",
+    "KeyRecord",
+    "KeyStore",
+    "Principal",
+    "Team",
+    "Unset",
+]
 
 _KEY_COLUMNS = (
     api_keys.c.id,
@@ -116,26 +58,33 @@ _KEY_COLUMNS = (
     api_keys.c.created_at,
     api_keys.c.revoked_at,
     api_keys.c.rotated_from,
+    api_keys.c.expires_at,
+    api_keys.c.rotated_at,
+    api_keys.c.lineage,
+    api_keys.c.budget_nanos,
+    api_keys.c.budget_period,
 )
 
 
-def _team(row: Any) -> Team:
-    return Team(name=row.name, rpm=row.rpm, tpm=row.tpm, created_at=_utc(row.created_at) or _now())
+@dataclass(frozen=True, slots=True)
+class _KeySpec:
+    """What a new key is made with."""
+
+    models: list[str] | None
+    rpm: int | None
+    tpm: int | None
+    name: str | None
+    expires_at: dt.datetime | None = None
+    budget: Budget | None = None
+    rotated_from: str | None = None
+    lineage: str | None = None
 
 
-def _key_record(row: Any) -> KeyRecord:
-    return KeyRecord(
-        id=row.id,
-        team=row.team,
-        name=row.name,
-        prefix=row.prefix,
-        models=row.models,
-        rpm=row.rpm,
-        tpm=row.tpm,
-        created_at=_utc(row.created_at) or _now(),
-        revoked_at=_utc(row.revoked_at),
-        rotated_from=row.rotated_from,
-    )
+def _budget_values(budget: Budget | None) -> dict[str, Any]:
+    return {
+        "budget_nanos": budget.nanos if budget else None,
+        "budget_period": budget.period.value if budget else None,
+    }
 
 
 class KeyStore:
@@ -149,6 +98,10 @@ class KeyStore:
         self._timeout = timeout_seconds
         """A key's lookup waits this long at most (a blackholed database fails it)."""
 
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
     async def ping(self) -> None:
         async with self._engine.connect() as conn:
             await conn.execute(sa.text("SELECT 1"))
@@ -160,8 +113,8 @@ class KeyStore:
     ) -> Team:
         if not name or len(name) > 128:
             raise InvalidRequest("team must be 1 to 128 characters", param="team")
-        _validate_limit("rpm", rpm)
-        _validate_limit("tpm", tpm)
+        validate_limit("rpm", rpm)
+        validate_limit("tpm", tpm)
         try:
             async with self._engine.begin() as conn:
                 if await self._team_id(conn, name) is not None:
@@ -169,7 +122,7 @@ class KeyStore:
                 await self._insert_team(conn, name, rpm, tpm, actor)
         except sa.exc.IntegrityError as e:  # created meanwhile by another replica
             raise Conflict(f"team {name!r} already exists", param="name") from e
-        return Team(name=name, rpm=rpm, tpm=tpm, created_at=_now())
+        return Team(name=name, rpm=rpm, tpm=tpm, created_at=now())
 
     async def update_team(
         self,
@@ -179,8 +132,8 @@ class KeyStore:
         tpm: int | Unset | None = UNSET,
         actor: str,
     ) -> Team:
-        _validate_limit("rpm", rpm)
-        _validate_limit("tpm", tpm)
+        validate_limit("rpm", rpm)
+        validate_limit("tpm", tpm)
         changes = {k: v for k, v in (("rpm", rpm), ("tpm", tpm)) if not isinstance(v, Unset)}
         async with self._engine.begin() as conn:
             team_id = await self._team_id(conn, name)
@@ -190,12 +143,12 @@ class KeyStore:
                 await conn.execute(teams.update().where(teams.c.id == team_id).values(**changes))
                 await self._audit(conn, actor, "team.limits_changed", name, changes)
             row = (await conn.execute(sa.select(teams).where(teams.c.id == team_id))).one()
-        return _team(row)
+        return team_of(row)
 
     async def list_teams(self) -> list[Team]:
         async with self._engine.connect() as conn:
             rows = (await conn.execute(sa.select(teams).order_by(teams.c.name))).all()
-        return [_team(r) for r in rows]
+        return [team_of(r) for r in rows]
 
     # -- keys ----------------------------------------------------------------------------
 
@@ -207,49 +160,47 @@ class KeyStore:
         rpm: int | None = None,
         tpm: int | None = None,
         name: str | None = None,
+        expires_at: dt.datetime | None = None,
+        budget: Budget | None = None,
         actor: str,
     ) -> CreatedKey:
         """A new key for ``team`` (created on first use); its secret is returned only here."""
-        _validate_limit("rpm", rpm)
-        _validate_limit("tpm", tpm)
-        _validate_models(models)
+        validate_limit("rpm", rpm)
+        validate_limit("tpm", tpm)
+        validate_models(models)
+        validate_expiry(expires_at)
+        validate_budget(budget)
+        spec = _KeySpec(
+            models=list(models) if models else None,
+            rpm=rpm,
+            tpm=tpm,
+            name=name,
+            expires_at=expires_at,
+            budget=budget,
+        )
         try:
-            return await self._create_key(team, models, rpm, tpm, name=name, actor=actor)
+            return await self._create_key(team, spec, actor=actor)
         except sa.exc.IntegrityError:
             # Another replica created the team at the same moment: it exists now.
-            return await self._create_key(team, models, rpm, tpm, name=name, actor=actor)
+            return await self._create_key(team, spec, actor=actor)
 
-    async def _create_key(
-        self,
-        team: str,
-        models: Sequence[str] | None,
-        rpm: int | None,
-        tpm: int | None,
-        *,
-        name: str | None,
-        actor: str,
-    ) -> CreatedKey:
+    async def _create_key(self, team: str, spec: _KeySpec, *, actor: str) -> CreatedKey:
         async with self._engine.begin() as conn:
             team_id = await self._team_id(conn, team)
             if team_id is None:
                 team_id = await self._insert_team(conn, team, None, None, actor)
-            created = await self._insert_key(
-                conn,
-                team_id=team_id,
-                team=team,
-                models=list(models) if models else None,
-                rpm=rpm,
-                tpm=tpm,
-                name=name,
-                rotated_from=None,
-            )
-            await self._audit(
-                conn,
-                actor,
-                "key.created",
-                created.record.id,
-                {"team": team, "models": created.record.models, "rpm": rpm, "tpm": tpm},
-            )
+            created = await self._insert_key(conn, team_id=team_id, team=team, spec=spec)
+            details: dict[str, Any] = {
+                "team": team,
+                "models": spec.models,
+                "rpm": spec.rpm,
+                "tpm": spec.tpm,
+            }
+            if spec.expires_at is not None:
+                details["expires_at"] = spec.expires_at.isoformat()
+            if spec.budget is not None:
+                details["budget"] = spec.budget.json()
+            await self._audit(conn, actor, "key.created", created.record.id, details)
         return created
 
     async def list_keys(
@@ -262,7 +213,7 @@ class KeyStore:
             query = query.where(api_keys.c.revoked_at.is_(None))
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query.order_by(api_keys.c.created_at, api_keys.c.id))).all()
-        return [_key_record(r) for r in rows]
+        return [key_record_of(r) for r in rows]
 
     async def get_key(self, key_id: str) -> KeyRecord:
         async with self._engine.connect() as conn:
@@ -281,40 +232,125 @@ class KeyStore:
         result = await conn.execute(
             api_keys.update()
             .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
-            .values(revoked_at=_now())
+            .values(revoked_at=now())
         )
         return result.rowcount == 1
 
-    async def rotate_key(self, key_id: str, *, actor: str) -> CreatedKey:
-        """A new secret with the old key's team, models and limits; the old key is revoked."""
+    async def rotate_key(
+        self,
+        key_id: str,
+        *,
+        grace: dt.timedelta = dt.timedelta(0),
+        expires_at: dt.datetime | Unset | None = UNSET,
+        actor: str,
+    ) -> CreatedKey:
+        """A new secret with the old key's team, models, limits and budget. The old key
+        is revoked, or with a ``grace`` period works until it ends (then expires). The new
+        key expires at ``expires_at``; when not given, after the old key's lifetime (if it
+        had one) from now."""
+        if grace < dt.timedelta(0):
+            raise InvalidRequest("grace must not be negative", param="grace_seconds")
+        validate_expiry(expires_at)
+        at = now()
         async with self._engine.begin() as conn:
             old = await self._key(conn, key_id)
-            # Revoking first, only if still live, makes concurrent rotations of one key
-            # yield one new key: the loser's transaction rolls back.
-            if not await self._revoke(conn, key_id):
+            # Changing the old key only if it is still live and not rotated yet makes
+            # concurrent rotations of one key yield one new key: the loser's
+            # transaction rolls back.
+            if not await self._retire(conn, old, at, grace):
                 raise InvalidRequest(
-                    f"key {key_id} is revoked and cannot be rotated", param="key_id"
+                    f"key {key_id} is revoked, expired or rotated already, and cannot be rotated",
+                    param="key_id",
                 )
             team_id = await self._team_id(conn, old.team)
             assert team_id is not None  # a key's team cannot vanish: foreign key
-            created = await self._insert_key(
-                conn,
-                team_id=team_id,
-                team=old.team,
+            if isinstance(expires_at, Unset):
+                expires_at = (
+                    at + (old.expires_at - old.created_at) if old.expires_at is not None else None
+                )
+            spec = _KeySpec(
                 models=old.models,
                 rpm=old.rpm,
                 tpm=old.tpm,
                 name=old.name,
+                expires_at=expires_at,
+                budget=old.budget,
                 rotated_from=old.id,
+                lineage=old.lineage or old.id,
+            )
+            created = await self._insert_key(conn, team_id=team_id, team=old.team, spec=spec)
+            details: dict[str, Any] = {"team": old.team, "new_key_id": created.record.id}
+            if grace:
+                details["grace_seconds"] = grace.total_seconds()
+            await self._audit(conn, actor, "key.rotated", key_id, details)
+        return created
+
+    @staticmethod
+    async def _retire(
+        conn: AsyncConnection, old: KeyRecord, at: dt.datetime, grace: dt.timedelta
+    ) -> bool:
+        """Revoke the rotated key, or let it expire after ``grace``; ``False`` when it is
+        not live, or was rotated already."""
+        live = (
+            api_keys.c.id == old.id,
+            api_keys.c.revoked_at.is_(None),
+            api_keys.c.rotated_at.is_(None),
+            sa.or_(api_keys.c.expires_at.is_(None), api_keys.c.expires_at > at),
+        )
+        if not grace:
+            values: dict[str, Any] = {"revoked_at": at, "rotated_at": at}
+        else:
+            ends = at + grace
+            if old.expires_at is not None:
+                ends = min(ends, old.expires_at)
+            values = {"rotated_at": at, "expires_at": ends}
+        result = await conn.execute(api_keys.update().where(*live).values(**values))
+        return result.rowcount == 1
+
+    async def set_key_budget(self, key_id: str, budget: Budget | None, *, actor: str) -> KeyRecord:
+        """Set or clear (``None``) a key's budget; it holds over the key's rotations."""
+        validate_budget(budget)
+        async with self._engine.begin() as conn:
+            await self._key(conn, key_id)
+            await conn.execute(
+                api_keys.update().where(api_keys.c.id == key_id).values(**_budget_values(budget))
             )
             await self._audit(
                 conn,
                 actor,
-                "key.rotated",
+                "key.budget_set" if budget else "key.budget_cleared",
                 key_id,
-                {"team": old.team, "new_key_id": created.record.id},
+                {"budget": budget.json() if budget else None},
             )
-        return created
+            return await self._key(conn, key_id)
+
+    async def set_team_budget(self, name: str, budget: Budget | None, *, actor: str) -> Team:
+        """Set or clear (``None``) a team's budget (the team is created if new)."""
+        validate_budget(budget)
+        try:
+            return await self._set_team_budget(name, budget, actor)
+        except sa.exc.IntegrityError:  # the team was created meanwhile by another replica
+            return await self._set_team_budget(name, budget, actor)
+
+    async def _set_team_budget(self, name: str, budget: Budget | None, actor: str) -> Team:
+        if not name or len(name) > 128:
+            raise InvalidRequest("team must be 1 to 128 characters", param="team")
+        async with self._engine.begin() as conn:
+            team_id = await self._team_id(conn, name)
+            if team_id is None:
+                team_id = await self._insert_team(conn, name, None, None, actor)
+            await conn.execute(
+                teams.update().where(teams.c.id == team_id).values(**_budget_values(budget))
+            )
+            await self._audit(
+                conn,
+                actor,
+                "team.budget_set" if budget else "team.budget_cleared",
+                name,
+                {"budget": budget.json() if budget else None},
+            )
+            row = (await conn.execute(sa.select(teams).where(teams.c.id == team_id))).one()
+        return team_of(row)
 
     async def update_key(
         self,
@@ -325,9 +361,9 @@ class KeyStore:
         tpm: int | Unset | None = UNSET,
         actor: str,
     ) -> KeyRecord:
-        _validate_limit("rpm", rpm)
-        _validate_limit("tpm", tpm)
-        _validate_models(models)
+        validate_limit("rpm", rpm)
+        validate_limit("tpm", tpm)
+        validate_models(models)
         changes: dict[str, Any] = {
             k: v for k, v in (("rpm", rpm), ("tpm", tpm)) if not isinstance(v, Unset)
         }
@@ -343,7 +379,8 @@ class KeyStore:
             return await self._key(conn, key_id)
 
     async def principal(self, secret: str) -> Principal | None:
-        """Who ``secret`` speaks for, or ``None`` when it is unknown or revoked."""
+        """Who ``secret`` speaks for, or ``None`` when it is unknown or revoked (an expired
+        key's principal says when it expired: :meth:`Principal.expired`)."""
         digest = self._hasher.digest(secret)
         query = (
             sa.select(
@@ -353,9 +390,15 @@ class KeyStore:
                 api_keys.c.rpm,
                 api_keys.c.tpm,
                 api_keys.c.revoked_at,
+                api_keys.c.expires_at,
+                api_keys.c.lineage,
+                api_keys.c.budget_nanos,
+                api_keys.c.budget_period,
                 teams.c.name.label("team"),
                 teams.c.rpm.label("team_rpm"),
                 teams.c.tpm.label("team_tpm"),
+                teams.c.budget_nanos.label("team_budget_nanos"),
+                teams.c.budget_period.label("team_budget_period"),
             )
             .join(teams, teams.c.id == api_keys.c.team_id)
             .where(api_keys.c.key_hash == digest)
@@ -378,6 +421,10 @@ class KeyStore:
             key_tpm=row.tpm,
             team_rpm=row.team_rpm,
             team_tpm=row.team_tpm,
+            key_lineage=row.lineage or row.id,
+            key_budget=Budget.of_row(row.budget_nanos, row.budget_period),
+            team_budget=Budget.of_row(row.team_budget_nanos, row.team_budget_period),
+            expires_at=utc(row.expires_at),
         )
 
     # -- audit ---------------------------------------------------------------------------
@@ -389,7 +436,7 @@ class KeyStore:
         return [
             AuditEntry(
                 id=r.id,
-                at=_utc(r.at) or _now(),
+                at=utc(r.at) or now(),
                 actor=r.actor,
                 action=r.action,
                 target=r.target,
@@ -397,6 +444,13 @@ class KeyStore:
             )
             for r in rows
         ]
+
+    async def record_read(
+        self, actor: str, action: str, target: str, details: dict[str, Any]
+    ) -> None:
+        """Record in the audit trail that ``actor`` read something sensitive (spend)."""
+        async with self._engine.begin() as conn:
+            await self._audit(conn, actor, action, target, details)
 
     # -- internals -----------------------------------------------------------------------
 
@@ -407,7 +461,7 @@ class KeyStore:
         self, conn: AsyncConnection, name: str, rpm: int | None, tpm: int | None, actor: str
     ) -> int:
         result = await conn.execute(
-            teams.insert().values(name=name, rpm=rpm, tpm=tpm, created_at=_now())
+            teams.insert().values(name=name, rpm=rpm, tpm=tpm, created_at=now())
         )
         await self._audit(conn, actor, "team.created", name, {"rpm": rpm, "tpm": tpm})
         team_id = result.inserted_primary_key[0] if result.inserted_primary_key else None
@@ -415,42 +469,39 @@ class KeyStore:
         return team_id
 
     async def _insert_key(
-        self,
-        conn: AsyncConnection,
-        *,
-        team_id: int,
-        team: str,
-        models: list[str] | None,
-        rpm: int | None,
-        tpm: int | None,
-        name: str | None,
-        rotated_from: str | None,
+        self, conn: AsyncConnection, *, team_id: int, team: str, spec: _KeySpec
     ) -> CreatedKey:
         secret = material.generate()
         record = KeyRecord(
             id=material.new_key_id(),
             team=team,
-            name=name,
+            name=spec.name,
             prefix=material.display_prefix(secret),
-            models=models,
-            rpm=rpm,
-            tpm=tpm,
-            created_at=_now(),
+            models=spec.models,
+            rpm=spec.rpm,
+            tpm=spec.tpm,
+            created_at=now(),
             revoked_at=None,
-            rotated_from=rotated_from,
+            rotated_from=spec.rotated_from,
+            expires_at=spec.expires_at,
+            lineage=spec.lineage,
+            budget=spec.budget,
         )
         await conn.execute(
             api_keys.insert().values(
                 id=record.id,
                 team_id=team_id,
-                name=name,
+                name=spec.name,
                 prefix=record.prefix,
                 key_hash=self._hasher.digest(secret),
-                models=models,
-                rpm=rpm,
-                tpm=tpm,
+                models=spec.models,
+                rpm=spec.rpm,
+                tpm=spec.tpm,
                 created_at=record.created_at,
-                rotated_from=rotated_from,
+                rotated_from=spec.rotated_from,
+                expires_at=spec.expires_at,
+                lineage=spec.lineage,
+                **_budget_values(spec.budget),
             )
         )
         return CreatedKey(secret=secret, record=record)
@@ -464,13 +515,13 @@ class KeyStore:
         row = (await conn.execute(query)).first()
         if row is None:
             raise NotFound(f"key {key_id!r} does not exist", param="key_id")
-        return _key_record(row)
+        return key_record_of(row)
 
     async def _audit(
         self, conn: AsyncConnection, actor: str, action: str, target: str, details: dict[str, Any]
     ) -> None:
         await conn.execute(
             audit_log.insert().values(
-                at=_now(), actor=actor, action=action, target=target, details=details
+                at=now(), actor=actor, action=action, target=target, details=details
             )
         )

@@ -1,13 +1,26 @@
 -- One admission against N sliding-window limits, atomically.
 -- KEYS: three per limit: the entries (zset: reservation -> time ms), their costs (hash),
 --       and the sum of the costs (string).
--- ARGV: reservation, n, then per limit: window_ms, limit, cost.
--- Returns: {admitted, retry_ms, then per limit: used_after, reset_ms, exceeded}.
+-- ARGV: reservation, n, then per limit: window_ms, limit, cost, seeded.
+-- Returns: {admitted, retry_ms, then per limit: used_after, reset_ms, exceeded};
+--   or {-1, then the index (from 1) of each seeded limit whose count is missing}, having
+--   admitted nothing: the caller seeds them (seed.lua) and admits again.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local rid = ARGV[1]
 local n = tonumber(ARGV[2])
 local CHUNK = 500
+
+-- Numbers go to Redis as whole decimals (a Lua number could print as 1e+14).
+local function int(x) return string.format('%d', x) end
+
+local missing = {-1}
+for i = 1, n do
+  if ARGV[4 * i + 2] == '1' and redis.call('EXISTS', KEYS[3 * i]) == 0 then
+    table.insert(missing, i)
+  end
+end
+if #missing > 1 then return missing end
 
 local function expire(z, h, s, cutoff)
   while true do
@@ -18,7 +31,7 @@ local function expire(z, h, s, cutoff)
     for j = 1, #costs do freed = freed + (tonumber(costs[j]) or 0) end
     redis.call('HDEL', h, unpack(old))
     redis.call('ZREM', z, unpack(old))
-    redis.call('DECRBY', s, freed)
+    redis.call('DECRBY', s, int(freed))
   end
 end
 
@@ -40,9 +53,9 @@ local used, exceeded, retry = {}, {}, 0
 local admitted = 1
 for i = 1, n do
   local z, h, s = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i]
-  local window = tonumber(ARGV[3 * i])
-  local limit = tonumber(ARGV[3 * i + 1])
-  local cost = tonumber(ARGV[3 * i + 2])
+  local window = tonumber(ARGV[4 * i - 1])
+  local limit = tonumber(ARGV[4 * i])
+  local cost = tonumber(ARGV[4 * i + 1])
   expire(z, h, s, now - window)
   used[i] = tonumber(redis.call('GET', s) or '0')
   exceeded[i] = 0
@@ -58,13 +71,13 @@ end
 local out = {admitted, retry}
 for i = 1, n do
   local z, h, s = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i]
-  local window = tonumber(ARGV[3 * i])
-  local cost = tonumber(ARGV[3 * i + 2])
+  local window = tonumber(ARGV[4 * i - 1])
+  local cost = tonumber(ARGV[4 * i + 1])
   if admitted == 1 then
     redis.call('ZADD', z, now, rid)
-    redis.call('HSET', h, rid, cost)
-    used[i] = redis.call('INCRBY', s, cost)
-    for _, key in ipairs({z, h, s}) do redis.call('PEXPIRE', key, window * 2) end
+    redis.call('HSET', h, rid, int(cost))
+    used[i] = redis.call('INCRBY', s, int(cost))
+    for _, key in ipairs({z, h, s}) do redis.call('PEXPIRE', key, int(window * 2)) end
   end
   local reset = 0
   local oldest = redis.call('ZRANGE', z, 0, 0, 'WITHSCORES')

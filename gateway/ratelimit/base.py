@@ -6,13 +6,14 @@ first drops the entries older than the window, then admits only if every limit
 still has room for the new cost. Token costs are reservations made before the
 upstream answers; :meth:`RateLimiter.settle` replaces one with the real usage
 when the response ends. Over any window, admitted cost never exceeds the limit
-by more than what settlements added beyond their reservations.
+by more than what settlements added beyond their reservations. Budgets are the same
+log over a calendar period, counting money instead of tokens.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
@@ -20,6 +21,9 @@ from typing import Protocol
 class LimitKind(StrEnum):
     REQUESTS = "requests"
     TOKENS = "tokens"
+    BUDGET = "budget"
+    """Money, in nano-units of the currency, over a calendar period (the limit's key names
+    the period, and its window outlasts it: nothing leaves the count before it ends)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +37,9 @@ class Limit:
     kind: LimitKind
     limit: int
     window_seconds: float
+    seeded: bool = False
+    """Its count starts from what was spent before (a budget, from the spend table): an
+    admission finding no count refuses to guess and raises :class:`Unseeded`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,17 +66,59 @@ class Admission:
         return tuple(s.limit for s in self.states if s.exceeded)
 
 
-def cost_of(limit: Limit, tokens: int) -> int:
-    return 1 if limit.kind is LimitKind.REQUESTS else tokens
+class Unseeded(Exception):
+    """Seeded limits with no count yet (first use, or the store lost it)."""
+
+    def __init__(self, limits: Sequence[Limit]) -> None:
+        super().__init__(", ".join(limit.key for limit in limits))
+        self.limits = tuple(limits)
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """What admission counted for one request: the settlement corrects exactly this."""
+
+    tokens: int
+    """Tokens reserved: the prompt and the completion it may write."""
+    money: int = 0
+    """Money reserved (nano-units): the most the request may cost."""
+    limits: tuple[Limit, ...] = ()
+    """The limits and budgets it was counted against (none: admitted without limits)."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """``x-ratelimit-*`` as the admission left the limits."""
+
+
+def cost_of(limit: Limit, tokens: int, money: int = 0) -> int:
+    if limit.kind is LimitKind.REQUESTS:
+        return 1
+    return tokens if limit.kind is LimitKind.TOKENS else money
+
+
+def settled(limits: Sequence[Limit], tokens: int, money: int) -> list[tuple[Limit, int]]:
+    """The limits a settlement corrects, with each one's real cost (a request stays a
+    request: request limits are never corrected)."""
+    return [
+        (lim, cost_of(lim, tokens, money)) for lim in limits if lim.kind is not LimitKind.REQUESTS
+    ]
 
 
 class RateLimiter(Protocol):
-    async def admit(self, limits: Sequence[Limit], *, tokens: int, reservation: str) -> Admission:
-        """Count one request reserving ``tokens`` against every limit, or refuse it whole."""
+    async def admit(
+        self, limits: Sequence[Limit], *, tokens: int, money: int = 0, reservation: str
+    ) -> Admission:
+        """Count one request reserving ``tokens`` and ``money`` against every limit, or
+        refuse it whole. Raises :class:`Unseeded` (admitting nothing) when a seeded limit
+        has no count: :meth:`seed` it, then admit again."""
         ...
 
-    async def settle(self, limits: Sequence[Limit], *, reservation: str, tokens: int) -> None:
-        """Replace the reservation's token cost by ``tokens`` (the real usage)."""
+    async def seed(self, limit: Limit, used: int) -> None:
+        """Start ``limit``'s count at ``used``, unless it has one already."""
+        ...
+
+    async def settle(
+        self, limits: Sequence[Limit], *, reservation: str, tokens: int, money: int = 0
+    ) -> None:
+        """Replace the reservation's token and money costs by the real ones."""
         ...
 
     async def ping(self) -> None: ...

@@ -7,11 +7,21 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from gateway.ratelimit.base import Admission, Limit, LimitKind, LimitState, cost_of
+from gateway.ratelimit.base import (
+    Admission,
+    Limit,
+    LimitState,
+    Unseeded,
+    cost_of,
+    settled,
+)
+
+SEED = "seed"
 
 
 @dataclass
 class _Window:
+    seconds: float
     entries: deque[tuple[float, str]] = field(default_factory=deque)
     costs: dict[str, int] = field(default_factory=dict)
     used: int = 0
@@ -42,13 +52,18 @@ class MemoryRateLimiter:
         self._windows: dict[str, _Window] = {}
         self._next_sweep = 0.0
 
-    async def admit(self, limits: Sequence[Limit], *, tokens: int, reservation: str) -> Admission:
+    async def admit(
+        self, limits: Sequence[Limit], *, tokens: int, money: int = 0, reservation: str
+    ) -> Admission:
         now = self._clock()
+        unseeded = [lim for lim in limits if lim.seeded and lim.key not in self._windows]
+        if unseeded:
+            raise Unseeded(unseeded)
         windows = [self._window(limit, now) for limit in limits]
         retry = 0.0
         exceeded: list[bool] = []
         for limit, window in zip(limits, windows, strict=True):
-            cost = cost_of(limit, tokens)
+            cost = cost_of(limit, tokens, money)
             over = window.used + cost > limit.limit
             exceeded.append(over)
             if over:
@@ -63,7 +78,7 @@ class MemoryRateLimiter:
         admitted = not any(exceeded)
         if admitted:
             for limit, window in zip(limits, windows, strict=True):
-                cost = cost_of(limit, tokens)
+                cost = cost_of(limit, tokens, money)
                 window.entries.append((now, reservation))
                 window.costs[reservation] = cost
                 window.used += cost
@@ -80,15 +95,22 @@ class MemoryRateLimiter:
             admitted=admitted, reservation=reservation, retry_after_seconds=retry, states=states
         )
 
-    async def settle(self, limits: Sequence[Limit], *, reservation: str, tokens: int) -> None:
-        for limit in limits:
-            if limit.kind is not LimitKind.TOKENS:
-                continue
+    async def seed(self, limit: Limit, used: int) -> None:
+        if limit.key in self._windows:
+            return
+        window = self._windows[limit.key] = _Window(limit.window_seconds)
+        window.entries.append((self._clock(), SEED))
+        window.costs[SEED] = window.used = used
+
+    async def settle(
+        self, limits: Sequence[Limit], *, reservation: str, tokens: int, money: int = 0
+    ) -> None:
+        for limit, cost in settled(limits, tokens, money):
             window = self._windows.get(limit.key)
             if window is None or reservation not in window.costs:
                 continue  # already out of the window: nothing left to correct
-            window.used += tokens - window.costs[reservation]
-            window.costs[reservation] = tokens
+            window.used += cost - window.costs[reservation]
+            window.costs[reservation] = cost
 
     async def ping(self) -> None:
         return None
@@ -99,17 +121,20 @@ class MemoryRateLimiter:
     def _window(self, limit: Limit, now: float) -> _Window:
         if now >= self._next_sweep:
             # Idle windows are dropped so that memory follows the active callers only.
-            self._sweep(now, limit.window_seconds)
+            self._sweep(now)
             self._next_sweep = now + limit.window_seconds
-        window = self._windows.setdefault(limit.key, _Window())
+        window = self._windows.get(limit.key)
+        if window is None:
+            window = self._windows[limit.key] = _Window(limit.window_seconds)
+        window.seconds = limit.window_seconds
         window.expire(now, limit.window_seconds)
         return window
 
-    def _sweep(self, now: float, window_seconds: float) -> None:
+    def _sweep(self, now: float) -> None:
         idle = [
             k
             for k, w in self._windows.items()
-            if not w.entries or w.entries[-1][0] <= now - window_seconds
+            if not w.entries or w.entries[-1][0] <= now - w.seconds
         ]
         for key in idle:
             del self._windows[key]

@@ -6,6 +6,7 @@ import math
 
 from gateway.keys.store import Principal
 from gateway.ratelimit.base import Admission, Limit, LimitKind, LimitState
+from gateway.spend import money
 
 PREFIX = "llmops:rl"
 
@@ -53,14 +54,16 @@ def _tightest(states: tuple[LimitState, ...], kind: LimitKind) -> LimitState | N
 
 
 def headers(admission: Admission) -> dict[str, str]:
-    """``x-ratelimit-*`` for the tightest limit of each kind, and ``Retry-After`` on refusal."""
+    """``x-ratelimit-*`` for the tightest limit of each kind (a budget's amounts in the
+    currency), and ``Retry-After`` on refusal."""
     out: dict[str, str] = {}
     for kind in LimitKind:
         state = _tightest(admission.states, kind)
         if state is None:
             continue
-        out[f"x-ratelimit-limit-{kind.value}"] = str(state.limit.limit)
-        out[f"x-ratelimit-remaining-{kind.value}"] = str(state.remaining)
+        show = money.text if kind is LimitKind.BUDGET else str
+        out[f"x-ratelimit-limit-{kind.value}"] = show(state.limit.limit)
+        out[f"x-ratelimit-remaining-{kind.value}"] = show(state.remaining)
         out[f"x-ratelimit-reset-{kind.value}"] = go_duration(state.reset_seconds)
     if not admission.admitted:
         out["retry-after"] = str(max(1, math.ceil(admission.retry_after_seconds)))

@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from gateway.errors import ServiceUnavailable
-from gateway.ratelimit.base import Admission, Limit, LimitKind, LimitState, cost_of
+from gateway.ratelimit.base import (
+    Admission,
+    Limit,
+    LimitState,
+    Unseeded,
+    cost_of,
+    settled,
+)
 from gateway.resp import LuaScript, RespConnection, RespError
 
 _HERE = Path(__file__).parent
@@ -21,6 +28,7 @@ _HERE = Path(__file__).parent
 
 _ADMIT = LuaScript(_HERE / "admit.lua")
 _SETTLE = LuaScript(_HERE / "settle.lua")
+_SEED = LuaScript(_HERE / "seed.lua")
 
 
 def _keys(limit: Limit) -> tuple[str, str, str]:
@@ -35,7 +43,9 @@ class RedisRateLimiter:
     def from_url(cls, url: str, *, timeout: float = 1.0) -> RedisRateLimiter:
         return cls(RespConnection(url, timeout=timeout))
 
-    async def admit(self, limits: Sequence[Limit], *, tokens: int, reservation: str) -> Admission:
+    async def admit(
+        self, limits: Sequence[Limit], *, tokens: int, money: int = 0, reservation: str
+    ) -> Admission:
         if not limits:
             return Admission(
                 admitted=True, reservation=reservation, retry_after_seconds=0.0, states=()
@@ -43,8 +53,15 @@ class RedisRateLimiter:
         keys = [k for limit in limits for k in _keys(limit)]
         args: list[str | int] = [reservation, len(limits)]
         for limit in limits:
-            args += [round(limit.window_seconds * 1000), limit.limit, cost_of(limit, tokens)]
+            args += [
+                round(limit.window_seconds * 1000),
+                limit.limit,
+                cost_of(limit, tokens, money),
+                int(limit.seeded),
+            ]
         out = await self._run(_ADMIT, keys, args)
+        if int(out[0]) == -1:
+            raise Unseeded([limits[int(i) - 1] for i in out[1:]])
         states = tuple(
             LimitState(
                 limit=limit,
@@ -61,10 +78,16 @@ class RedisRateLimiter:
             states=states,
         )
 
-    async def settle(self, limits: Sequence[Limit], *, reservation: str, tokens: int) -> None:
-        keys = [k for limit in limits if limit.kind is LimitKind.TOKENS for k in _keys(limit)[1:]]
-        if keys:
-            await self._run(_SETTLE, keys, [reservation, tokens])
+    async def seed(self, limit: Limit, used: int) -> None:
+        await self._run(_SEED, list(_keys(limit)), [used, round(limit.window_seconds * 2000)])
+
+    async def settle(
+        self, limits: Sequence[Limit], *, reservation: str, tokens: int, money: int = 0
+    ) -> None:
+        corrected = settled(limits, tokens, money)
+        if corrected:
+            keys = [k for limit, _ in corrected for k in _keys(limit)[1:]]
+            await self._run(_SETTLE, keys, [reservation, *(cost for _, cost in corrected)])
 
     async def ping(self) -> None:
         try:

@@ -8,6 +8,7 @@ requests through.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -17,6 +18,7 @@ from enum import StrEnum
 from gateway.routing import strategies
 from gateway.routing.circuit import CircuitBreaker, CircuitState
 from gateway.settings import CircuitSettings, ModelRoute
+from gateway.spend.money import Rates
 
 
 class Strategy(StrEnum):
@@ -60,6 +62,8 @@ class VersionPool:
     version: str
     weight: float
     replicas: list[Replica]
+    rates: Rates | None = None
+    """What its tokens cost (``None``: no price, they cost nothing)."""
 
 
 @dataclass(slots=True)
@@ -105,6 +109,16 @@ class ModelPool:
         if len(self.versions) == 1:
             return [0]
         return strategies.weighted_order([v.weight for v in self.versions], draw)
+
+    def rates_of(self, version: str | None) -> Rates | None:
+        """The price of ``version``'s tokens (``None``: unpriced, or no such version)."""
+        return next((v.rates for v in self.versions if v.version == version), None)
+
+    def dearest(self) -> Rates | None:
+        """The highest price of each kind over the versions (what a request may cost
+        before the split or a retry picks one); ``None`` when none is priced."""
+        priced = [v.rates for v in self.versions if v.rates is not None]
+        return functools.reduce(Rates.most, priced) if priced else None
 
     def split_version(self, draw: float) -> str:
         """The version the split gives a request (whatever its replicas' state)."""
@@ -152,7 +166,12 @@ def pools_from(models: Sequence[ModelRoute], circuit: CircuitSettings) -> dict[s
         m.name: ModelPool(
             model=m.name,
             versions=[
-                VersionPool(v.version, v.weight, [replica(u) for u in v.upstream_urls()])
+                VersionPool(
+                    v.version,
+                    v.weight,
+                    [replica(u) for u in v.upstream_urls()],
+                    rates=Rates.of(price) if (price := m.price_of(v)) is not None else None,
+                )
                 for v in m.version_routes()
             ],
             strategy=Strategy(m.strategy),

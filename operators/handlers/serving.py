@@ -183,6 +183,7 @@ async def publish_routes(ctx: Context) -> None:
                     status["servedVersion"],
                     status.get("canaryVersion"),
                     weight,
+                    price=spec.get("price"),
                 )
             )
         text = routes.document(models)

@@ -149,7 +149,15 @@ def test_monitoring_objects_when_the_prometheus_operator_is_installed(
         "LlmopsCacheSemanticTierOff",
         "LlmopsDriftDetected",
         "LlmopsFineTuneJobFailures",
+        "LlmopsTeamBudgetSoftThreshold",
+        "LlmopsTeamBudgetExhausted",
     }
+    soft = alerts["LlmopsTeamBudgetSoftThreshold"]
+    reached = "max by (team, budget) (llmops_gateway_budget_soft_threshold_reached) == 1"
+    assert reached in soft["expr"] and "llmops_gateway_budget_used_ratio" in soft["expr"]
+    assert soft["for"] == "5m" and "{{ $labels.budget }}" in soft["annotations"]["summary"]
+    exhausted = alerts["LlmopsTeamBudgetExhausted"]["expr"]
+    assert 'llmops_gateway_ratelimited_total{limit=~"team_budget|key_budget"}[10m]' in exhausted
     for alert in alerts.values():
         assert set(alert) <= {"alert", "expr", "for", "labels", "annotations"}
         assert alert["labels"]["severity"] in {"warning", "critical"}

@@ -63,6 +63,9 @@ def test_every_query_parses_and_names_exported_metrics(name: str, exported: set[
                 "llmops_gateway_ratelimited_total",
                 "llmops_upstream_requests_total",
                 "llmops_upstream_circuit_open",
+                "llmops_gateway_spend_total",
+                "llmops_gateway_budget_used_ratio",
+                "llmops_gateway_unpriced_requests_total",
             },
         ),
         (

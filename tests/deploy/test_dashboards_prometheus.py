@@ -19,7 +19,10 @@ from tests.support.prometheus import Prometheus, prometheus_scraping
 from tests.support.services import free_port
 
 # Queries that cannot have data here, each with the reason.
-NO_DATA_HERE: dict[str, str] = {}
+NO_DATA_HERE: dict[str, str] = {
+    "Budget used by team": "the load's teams and keys have no budget",
+    "Budget refusals (429) per second": "the load's teams and keys have no budget to spend",
+}
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +34,17 @@ def gateway(
     broken = f"http://127.0.0.1:{free_port()}/v1"
     settings = settings_for(
         f"sqlite:///{database}",
-        {"echo": [echo_server.url], "broken": [broken]},
+        {},
+        # "echo" is priced (its requests are spent); "free", the same replica, is not.
+        models=[
+            {
+                "name": "echo",
+                "upstreams": [echo_server.url],
+                "price": {"input": "2", "output": "8"},
+            },
+            {"name": "free", "upstreams": [echo_server.url]},
+            {"name": "broken", "upstreams": [broken]},
+        ],
         routing={"retries": {"max_attempts": 1}, "health": {"interval_seconds": 0}},
         # Repeated greedy requests hit the exact tier; their rewording is a verified
         # near-match that the error bound, still learning, holds and checks.
@@ -74,7 +87,8 @@ def _chat(
 
 def _light_load(gateway: RunningGateway, seconds: float) -> list[int]:
     """A few requests a second for a while: JSON and streams from two teams, one of them
-    over its rate limit, some to a replica that is down, and some the cache answers."""
+    over its rate limit, some to a replica that is down, some to a model with no price,
+    and some the cache answers."""
     alpha = new_key(gateway.url, "alpha")
     beta = new_key(gateway.url, "beta", rpm=3)
     # A question, then its rewording once the first answer is kept: a near-match for the
@@ -96,6 +110,7 @@ def _light_load(gateway: RunningGateway, seconds: float) -> list[int]:
                 pool.submit(_chat, gateway, alpha, "echo", stream=True),
                 pool.submit(_chat, gateway, beta, "echo", stream=True),
                 pool.submit(_chat, gateway, alpha, "broken"),
+                pool.submit(_chat, gateway, alpha, "free"),
             ]
             statuses += [f.result() for f in batch]
             time.sleep(0.25)
@@ -133,10 +148,16 @@ def test_dashboard_variables_list_the_models_and_teams(prometheus: Prometheus) -
 
 def test_figures_match_the_load(prometheus: Prometheus) -> None:
     """The panels show what happened, not just anything: 429s only for the limited team,
-    errors only on the broken replica, streams' time to first token recorded."""
+    errors only on the broken replica, streams' time to first token recorded, spend only
+    on the priced model."""
     limited = prometheus.query("sum by (team) (llmops_gateway_ratelimited_total)")
     assert {r["metric"]["team"] for r in limited} == {"beta"}
     errors = prometheus.query('sum by (model) (llmops_upstream_requests_total{outcome!="success"})')
     assert {r["metric"]["model"] for r in errors} == {"broken"}
     ttft = prometheus.query("sum(llmops_gateway_time_to_first_token_seconds_count)")
     assert float(ttft[0]["value"][1]) > 0
+    spent = prometheus.query("sum by (model) (llmops_gateway_spend_total) > 0")
+    assert {r["metric"]["model"] for r in spent} == {"echo"}
+    unpriced = prometheus.query("sum by (model) (llmops_gateway_unpriced_requests_total) > 0")
+    assert "free" in {r["metric"]["model"] for r in unpriced}
+    assert "echo" not in {r["metric"]["model"] for r in unpriced}

@@ -14,6 +14,7 @@ from opentelemetry.trace import INVALID_SPAN
 
 from gateway.exchange import Exchange
 from gateway.openai_schema import Endpoint
+from gateway.ratelimit.base import Ticket
 from gateway.usage import Usage
 from llmops.serving.echo import EchoServer
 from tests.support.gateways import RunningGateway, gateway_in_thread, settings_for
@@ -148,7 +149,7 @@ def test_a_request_larger_than_the_limit_is_refused_for_good(
 
 def _exchange(**fields: Any) -> Exchange:
     ex = Exchange(endpoint=Endpoint.CHAT, started=0.0, span=INVALID_SPAN, reservation="r")
-    ex.prompt_tokens, ex.reserved_tokens = 20, 532
+    ex.prompt_tokens, ex.ticket = 20, Ticket(tokens=532)
     for name, value in fields.items():
         setattr(ex, name, value)
     return ex

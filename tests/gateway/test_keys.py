@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from gateway.settings import GatewaySettings
 from llmops.serving.echo import EchoServer
 from tests.support.gateways import RunningGateway, gateway_in_thread, settings_for
 from tests.support.http import admin, chat
@@ -148,3 +150,91 @@ def test_keys_are_stored_only_as_keyed_hashes(echo: EchoServer, sqlite_url: str)
     dump = "\n".join(sqlite3.connect(database).iterdump())
     assert key not in dump
     assert key[len("sk-llmops-") :] not in dump
+
+
+def test_cli_budgets_expiry_rotation_grace_and_spend(
+    echo: EchoServer, sqlite_url: str, tmp_path: Path
+) -> None:
+    settings = settings_for(
+        sqlite_url,
+        {"echo": [echo.url]},
+        key_cache_seconds=0.2,
+        budgets={"timezone": "America/New_York", "flush_seconds": 0.1},
+    )
+    models = [{**settings.models[0].model_dump(mode="json"), "price": {"input": 1, "output": 3}}]
+    config = tmp_path / "gateway.yaml"
+    config.write_text(
+        yaml.safe_dump({**settings.model_dump(mode="json", exclude_none=True), "models": models})
+    )
+    budget = _llmops(
+        config, "teams", "set-budget", "fin", "--amount", "25", "--period", "day", "--json"
+    )
+    assert budget.returncode == 0, budget.stderr
+    assert json.loads(budget.stdout)["budget"] == {"amount": "25", "period": "day"}
+    assert _llmops(config, "teams", "set-budget", "fin").returncode == 2  # --amount or --clear
+    assert _llmops(config, "teams", "set-budget", "fin", "--amount", "-3").returncode == 2
+
+    created = _llmops(
+        config,
+        "keys",
+        "create",
+        "--team",
+        "fin",
+        "--expires",
+        "30d",
+        "--budget",
+        "2",
+        "--budget-period",
+        "day",
+        "--json",
+    )
+    assert created.returncode == 0, created.stderr
+    record = json.loads(created.stdout)
+    expires = dt.datetime.fromisoformat(record["expires_at"])
+    assert dt.timedelta(days=29) < expires - dt.datetime.now(dt.UTC) <= dt.timedelta(days=30)
+    assert record["budget"] == {"amount": "2", "period": "day"}
+    assert _llmops(config, "keys", "create", "--team", "fin", "--expires", "soon").returncode == 2
+
+    with gateway_in_thread(
+        GatewaySettings.model_validate(yaml.safe_load(config.read_text()))
+    ) as gw:
+        assert chat(gw.url, record["key"], HELLO).status == 200
+        rotated = _llmops(config, "keys", "rotate", record["id"], "--grace", "10m", "--json")
+        assert rotated.returncode == 0, rotated.stderr
+        new = json.loads(rotated.stdout)
+        # The new key keeps the old one's lifetime, from now; the old one works for 10 minutes.
+        assert dt.datetime.fromisoformat(new["expires_at"]) > expires
+        assert chat(gw.url, record["key"], HELLO).status == 200
+        assert chat(gw.url, new["key"], HELLO).status == 200
+        listed = _llmops(config, "keys", "list")
+        assert "expires" in listed.stdout
+
+        deadline = time.monotonic() + 10
+        while True:
+            report = _llmops(config, "spend", "--team", "fin", "--by", "key", "--json")
+            assert report.returncode == 0, report.stderr
+            data = json.loads(report.stdout)
+            if data["total"]["requests"] == 3:
+                break
+            assert time.monotonic() < deadline, data
+            time.sleep(0.1)
+    assert {line["key"] for line in data["data"]} == {record["id"], new["id"]}
+    assert float(data["total"]["cost"]) > 0
+    csv_report = _llmops(config, "spend", "--team", "fin", "--by", "day", "--csv")
+    lines = csv_report.stdout.strip().splitlines()
+    assert lines[0] == "day,requests,prompt_tokens,cached_tokens,completion_tokens,cost"
+    assert lines[-1].startswith("total,3,")
+    assert _llmops(config, "spend", "--team", "fin", "--since", "2026-13-01").returncode == 2
+
+    cleared = _llmops(config, "keys", "set-budget", new["id"], "--clear", "--json")
+    assert json.loads(cleared.stdout)["budget"] is None
+    with gateway_in_thread(settings) as gw:
+        actions = [e["action"] for e in admin("GET", gw.url, "/audit").json()["data"]]
+    for action in (
+        "team.budget_set",
+        "key.created",
+        "key.rotated",
+        "spend.read",
+        "key.budget_cleared",
+    ):
+        assert action in actions

@@ -42,8 +42,8 @@ async def test_migrations_create_the_schema_from_empty(database_url: str) -> Non
         tables = await conn.run_sync(lambda c: set(sa.inspect(c).get_table_names()))
         version = (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).scalar()
     await engine.dispose()
-    assert {"teams", "api_keys", "audit_log", "request_log"} <= tables
-    assert version == "0004"
+    assert {"teams", "api_keys", "audit_log", "request_log", "spend"} <= tables
+    assert version == "0005"
 
 
 async def test_store_round_trip(store: KeyStore) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from gateway.keys.store import Principal
 from gateway.ratelimit import policy
-from gateway.ratelimit.base import Limit, LimitKind, RateLimiter
+from gateway.ratelimit.base import Limit, LimitKind, RateLimiter, Unseeded
 from gateway.ratelimit.memory import MemoryRateLimiter
 from gateway.ratelimit.redis import RedisRateLimiter
 
@@ -112,3 +112,45 @@ def test_policy_limits_and_headers() -> None:
     assert policy.go_duration(0.25) == "250ms"
     assert policy.go_duration(1.5) == "1.5s"
     assert policy.go_duration(90) == "1m30s"
+
+
+def budget(value: int) -> Limit:
+    return Limit(
+        name="team_budget",
+        key=f"test:{uuid.uuid4().hex}",
+        kind=LimitKind.BUDGET,
+        limit=value,
+        window_seconds=86_400.0,
+        seeded=True,
+    )
+
+
+async def test_a_budget_starts_from_its_seed_and_holds(limiter: RateLimiter) -> None:
+    spent = budget(10_000_000_000)  # ten units of the currency, in nano-units
+    rpm = limit(LimitKind.REQUESTS, 100)
+    with pytest.raises(Unseeded) as raised:
+        await limiter.admit([rpm, spent], tokens=1, money=1, reservation="r0")
+    assert raised.value.limits == (spent,)
+    again = await limiter.admit([rpm], tokens=1, reservation="r-check")
+    assert again.states[0].remaining == 99  # the unseeded admission counted nothing
+    await limiter.seed(spent, 9_000_000_000)
+    await limiter.seed(spent, 0)  # a second seed (another replica) changes nothing
+    first = await limiter.admit([spent], tokens=1, money=600_000_000, reservation="a")
+    assert first.admitted and first.states[0].remaining == 400_000_000
+    second = await limiter.admit([spent], tokens=1, money=600_000_000, reservation="b")
+    assert not second.admitted and second.states[0].exceeded
+    # The first one cost less than reserved: the rest frees up for the second.
+    await limiter.settle([spent], reservation="a", tokens=1, money=100_000_000)
+    third = await limiter.admit([spent], tokens=1, money=600_000_000, reservation="c")
+    assert third.admitted and third.states[0].remaining == 300_000_000
+
+
+async def test_money_and_tokens_settle_each_to_their_own(limiter: RateLimiter) -> None:
+    tpm, spent = limit(LimitKind.TOKENS, 1000), budget(10**15)
+    await limiter.seed(spent, 0)
+    await limiter.admit([tpm, spent], tokens=500, money=123_456_789_012_345, reservation="x")
+    await limiter.settle([tpm, spent], reservation="x", tokens=7, money=98_765_432_109_876)
+    after = await limiter.admit([tpm, spent], tokens=0, money=0, reservation="y")
+    remaining = {s.limit.kind: s.remaining for s in after.states}
+    # Amounts past 10^14 stay whole numbers through Redis's Lua.
+    assert remaining == {LimitKind.TOKENS: 993, LimitKind.BUDGET: 10**15 - 98_765_432_109_876}

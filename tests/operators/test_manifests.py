@@ -141,6 +141,43 @@ def test_an_invalid_manifest_is_caught() -> None:
             kubernetes_validate.validate(job, "1.34.0", strict=True)
 
 
+def test_a_priced_deployment_gives_its_route_the_price_and_an_unpriced_one_none() -> None:
+    price = {"input": "0.15", "cachedInput": "0.075", "output": "0.6"}
+    route = routes.model_route("support-bot", "http://svc:8000", "3", "4", 10, price=price)
+    assert route["price"] == {"input": "0.15", "cached_input": "0.075", "output": "0.6"}
+    assert [v["version"] for v in route["versions"]] == ["3", "4"]
+    without_cached = routes.model_route(
+        "support-bot", "http://svc:8000", "3", None, 0, price={"input": "1", "output": "2.5"}
+    )
+    assert without_cached["price"] == {"input": "1", "output": "2.5"}
+    assert "price" not in routes.model_route("support-bot", "http://svc:8000", "3", None, 0)
+    assert "price" not in routes.model_route(
+        "support-bot", "http://svc:8000", "3", None, 0, price={}
+    )
+    # The prices stay decimal strings in routes.yaml: no float rounding on the way.
+    text = routes.document([route])
+    assert yaml.safe_load(text)["models"][0]["price"]["cached_input"] == "0.075"
+
+
+def test_rendered_routes_are_what_the_gateway_reads() -> None:
+    from gateway.settings import ModelRoute
+
+    for canary, weight in (("4", 10), (None, 0), ("4", 100)):
+        ModelRoute.model_validate(routes.model_route("m", "http://svc:8000", "3", canary, weight))
+    if "price" not in ModelRoute.model_fields:
+        pytest.skip("this gateway's routes take no price")
+    price = {"input": "0.15", "cachedInput": "0.075", "output": "0.6"}
+    ModelRoute.model_validate(routes.model_route("m", "http://svc:8000", "3", "4", 10, price=price))
+    del price["cachedInput"]
+    ModelRoute.model_validate(routes.model_route("m", "http://svc:8000", "3", None, 0, price=price))
+
+
+def test_the_example_deployments_price_reaches_its_route() -> None:
+    price = example("modeldeployment")["spec"]["price"]
+    route = routes.model_route("support-bot", "http://svc:8000", "3", None, 0, price=price)
+    assert route["price"] == {"input": "0.15", "cached_input": "0.075", "output": "0.60"}
+
+
 def test_rayservice_runs_our_serving_app_with_valid_replica_settings() -> None:
     from llmops.serving.settings import ServingSettings
 

@@ -400,7 +400,8 @@ async def test_modeldeployment_serves_the_alias_and_rolls_out_when_it_moves(clus
             "apiVersion": "llmops.io/v1alpha1", "kind": "ModelDeployment",
             "metadata": {"name": "bot", "namespace": "ml"},
             "spec": {"model": "bot", "alias": "champion", "engine": "vllm", "gpusPerReplica": 2, "gpuType": "nvidia-tesla-a100",
-                     "replicas": {"min": 1, "max": 3}, "canary": {"alias": "challenger", "weight": 10}},
+                     "replicas": {"min": 1, "max": 3}, "canary": {"alias": "challenger", "weight": 10},
+                     "price": {"input": "0.15", "output": "0.6"}},
         })  # fmt: skip
         service = await kube.eventually(
             lambda: obj(cluster, "ray.io/v1/rayservices", "ml", "bot-serve")
@@ -446,6 +447,7 @@ async def test_modeldeployment_serves_the_alias_and_rolls_out_when_it_moves(clus
         assert route["versions"][0]["upstreams"] == [
             "http://bot-serve-serve-svc.ml.svc:8000/bot/v3/v1"
         ]
+        assert route["price"] == {"input": "0.15", "output": "0.6"}
         text = memo.ctx.metrics.registry.get_sample_value(
             "llmops_model_version_info", {"model": "bot", "alias": "champion", "version": "3"}
         )

@@ -51,6 +51,28 @@ def test_invalid_resources_name_the_field_and_the_rule() -> None:
         "spec.canary.weight: 120 is greater than the maximum of 100",
         "spec.engine: 'tpu' is not one of ['vllm', 'cpu']",
     ]
+    priced = {
+        **md,
+        "spec": {"model": "m", "price": {"input": 0.5, "cachedInput": "1e-3", "output": "2"}},
+    }
+    assert schemas.problems(priced) == [
+        "spec.price.cachedInput: '1e-3' does not match '^[0-9]{1,6}(\\\\.[0-9]{1,9})?$'",
+        "spec.price.input: 0.5 is not of type 'string'",
+    ]
+    assert schemas.problems({**md, "spec": {"model": "m", "price": {"input": "1"}}}) == [
+        "spec.price: 'output' is a required property"
+    ]
+    out_of_range = {"input": "1000000", "output": "0.0000000001"}
+    assert [
+        p.split(":")[0]
+        for p in schemas.problems({**md, "spec": {"model": "m", "price": out_of_range}})
+    ] == ["spec.price.input", "spec.price.output"]
+    assert (
+        schemas.problems(
+            {**md, "spec": {"model": "m", "price": {"input": "0.000000001", "output": "12.5"}}}
+        )
+        == []
+    )
     assert schemas.problems({"apiVersion": "v1", "kind": "Pod"})[0].startswith(
         "unknown resource v1 Pod"
     )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import getpass
+import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
 
@@ -12,15 +13,14 @@ import click
 
 from gateway import admin, db
 from gateway.keys.material import KeyHasher
-from gateway.keys.store import UNSET, KeyStore, Team
+from gateway.keys.store import UNSET, Budget, KeyStore, Team
 from gateway.settings import GatewaySettings
+from gateway.spend import money
 from llmops.cli.common import config_option, json_option, load_gateway_settings, print_json, run
+from llmops.cli.spend import AMOUNT, DURATION, MOMENT, budget_of, period_option
+from llmops.cli.spend import actor as _actor
 
 T = TypeVar("T")
-
-
-def _actor() -> str:
-    return f"cli:{getpass.getuser()}"
 
 
 @asynccontextmanager
@@ -66,6 +66,14 @@ def keys() -> None:
 @click.option("--rpm", type=positive, help="Requests per minute for this key.")
 @click.option("--tpm", type=positive, help="Tokens per minute for this key.")
 @click.option("--models", help="Comma-separated models the key may use (default: all).")
+@click.option(
+    "--expires",
+    help="When the key stops working: a duration from now (90d, 12h) or an ISO 8601 time.",
+)
+@click.option("--budget", type=AMOUNT, help="What the key may spend per --budget-period.")
+@click.option(
+    "--budget-period", type=click.Choice(["day", "month"]), default="month", show_default=True
+)
 @config_option
 @json_option
 def create(
@@ -74,14 +82,28 @@ def create(
     rpm: int | None,
     tpm: int | None,
     models: str | None,
+    expires: str | None,
+    budget: Decimal | None,
+    budget_period: str,
     config_path: Path | None,
     as_json: bool,
 ) -> None:
     """Create a key. The key is printed once, alone on the last line."""
     allowed = _models(models)
+    expires_at = _expiry(expires)
+    limit = budget_of(budget, budget_period)
     created = _with_store(
         config_path,
-        lambda s: s.create_key(team, models=allowed, rpm=rpm, tpm=tpm, name=name, actor=_actor()),
+        lambda s: s.create_key(
+            team,
+            models=allowed,
+            rpm=rpm,
+            tpm=tpm,
+            name=name,
+            expires_at=expires_at,
+            budget=limit,
+            actor=_actor(),
+        ),
     )
     if as_json:
         print_json(admin.created_json(created))
@@ -108,6 +130,11 @@ def list_keys(
         return
     for r in records:
         state = "revoked" if r.revoked_at else "active"
+        if r.expires_at is not None and state == "active":
+            ended = r.expires_at <= dt.datetime.now(dt.UTC)
+            state = (
+                f"{'expired' if ended else 'expires'} {r.expires_at.isoformat(timespec='seconds')}"
+            )
         models = ",".join(r.models) if r.models else "*"
         click.echo(
             f"{r.id}\t{r.team}\t{r.prefix}...\t{state}\tmodels={models}\t"
@@ -130,16 +157,60 @@ def revoke(key_id: str, config_path: Path | None, as_json: bool) -> None:
 
 @keys.command()
 @click.argument("key_id")
+@click.option(
+    "--grace",
+    type=DURATION,
+    default="0s",
+    help="How long the old key keeps working (10m, 1h); by default it is revoked at once.",
+)
+@click.option(
+    "--expires",
+    help="When the new key stops working (90d or an ISO time); default: after the old "
+    "key's lifetime, if it had one.",
+)
 @config_option
 @json_option
-def rotate(key_id: str, config_path: Path | None, as_json: bool) -> None:
-    """Replace a key by a new one with the same team, models and limits."""
-    created = _with_store(config_path, lambda s: s.rotate_key(key_id, actor=_actor()))
+def rotate(
+    key_id: str, grace: dt.timedelta, expires: str | None, config_path: Path | None, as_json: bool
+) -> None:
+    """Replace a key by a new one with the same team, models, limits and budget."""
+    expires_at = _expiry(expires) if expires is not None else UNSET
+    created = _with_store(
+        config_path,
+        lambda s: s.rotate_key(key_id, grace=grace, expires_at=expires_at, actor=_actor()),
+    )
     if as_json:
         print_json(admin.created_json(created))
         return
-    click.echo(f"rotated {key_id} into {created.record.id} (the old key is revoked)")
+    old = "the old key is revoked"
+    if grace:
+        old = f"the old key works until {(dt.datetime.now(dt.UTC) + grace).isoformat(timespec='seconds')}"
+    click.echo(f"rotated {key_id} into {created.record.id} ({old})")
     click.echo(created.secret)
+
+
+@keys.command("set-budget")
+@click.argument("key_id")
+@click.option("--amount", type=AMOUNT, help="What the key may spend per period.")
+@period_option
+@click.option("--clear", is_flag=True, help="Remove the key's budget.")
+@config_option
+@json_option
+def set_key_budget(
+    key_id: str,
+    amount: Decimal | None,
+    period: str,
+    clear: bool,
+    config_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Set or clear a key's budget (it holds over the key's rotations)."""
+    budget = _budget_option(amount, period, clear)
+    record = _with_store(config_path, lambda s: s.set_key_budget(key_id, budget, actor=_actor()))
+    if as_json:
+        print_json(admin.key_json(record))
+    else:
+        click.echo(f"key {record.id}: budget {_budget_text(record.budget)}")
 
 
 @click.group()
@@ -181,6 +252,55 @@ def set_limits(
         click.echo(f"team {result.name}: rpm={result.rpm or '-'} tpm={result.tpm or '-'}")
 
 
+@teams.command("set-budget")
+@click.argument("team")
+@click.option("--amount", type=AMOUNT, help="What the team may spend per period.")
+@period_option
+@click.option("--clear", is_flag=True, help="Remove the team's budget.")
+@config_option
+@json_option
+def set_team_budget(
+    team: str,
+    amount: Decimal | None,
+    period: str,
+    clear: bool,
+    config_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Set or clear a team's budget (the team is created if new). Every gateway replica
+    holds it within seconds; it starts from what the team spent this period."""
+    budget = _budget_option(amount, period, clear)
+    result = _with_store(config_path, lambda s: s.set_team_budget(team, budget, actor=_actor()))
+    if as_json:
+        print_json(admin.team_json(result))
+    else:
+        click.echo(f"team {result.name}: budget {_budget_text(result.budget)}")
+
+
+def _budget_option(amount: Decimal | None, period: str, clear: bool) -> Budget | None:
+    if clear == (amount is not None):
+        raise click.UsageError("give --amount, or --clear")
+    return None if clear else budget_of(amount, period)
+
+
+def _budget_text(budget: Budget | None) -> str:
+    if budget is None:
+        return "none"
+    return f"{money.text(budget.nanos)} per {budget.period.value}"
+
+
+def _expiry(value: str | None) -> dt.datetime | None:
+    """``--expires``: a duration from now, or an ISO 8601 time (UTC when it names no zone)."""
+    if value is None:
+        return None
+    try:
+        return dt.datetime.now(dt.UTC) + DURATION.convert(value, None, None)
+    except click.BadParameter:
+        pass
+    at = MOMENT.convert(value, None, None)
+    return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
+
+
 @teams.command("list")
 @config_option
 @json_option
@@ -191,4 +311,6 @@ def list_teams(config_path: Path | None, as_json: bool) -> None:
         print_json([admin.team_json(t) for t in result])
     else:
         for t in result:
-            click.echo(f"{t.name}\trpm={t.rpm or '-'}\ttpm={t.tpm or '-'}")
+            click.echo(
+                f"{t.name}\trpm={t.rpm or '-'}\ttpm={t.tpm or '-'}\tbudget={_budget_text(t.budget)}"
+            )

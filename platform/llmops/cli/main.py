@@ -5,7 +5,18 @@ from __future__ import annotations
 import click
 
 from llmops import __version__
-from llmops.cli import drift, finetune, gateway, keys, models, operator, privacy, serve, up
+from llmops.cli import (
+    drift,
+    finetune,
+    gateway,
+    keys,
+    models,
+    operator,
+    privacy,
+    serve,
+    spend,
+    up,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,6 +34,7 @@ cli.add_command(models.models)
 cli.add_command(operator.operator)
 cli.add_command(privacy.privacy)
 cli.add_command(serve.serve)
+cli.add_command(spend.spend)
 cli.add_command(up.up)
 
 

@@ -36,6 +36,7 @@ request_log = sa.Table(
     sa.Column("failed_attempts", sa.JSON(none_as_null=True), nullable=True),
     sa.Column("key_id", sa.String(64), nullable=True, index=True),
     sa.Column("user_hash", sa.String(64), nullable=True, index=True),
+    sa.Column("cost_nanos", sa.BigInteger, nullable=True),
     sa.Index("ix_request_log_model_at", "model", "at"),
 )
 
@@ -79,6 +80,9 @@ class RequestRecord:
     """The key the request came with."""
     user_hash: str | None = None
     """The end user's keyed hash (``gateway.subjects``), when the client named one."""
+    cost_nanos: int | None = None
+    """What the request cost, in 10⁻⁹ of the gateway's currency (``None``: its model has
+    no price)."""
 
     @property
     def subjects(self) -> tuple[str, ...]:

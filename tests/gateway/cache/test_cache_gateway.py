@@ -78,6 +78,7 @@ def test_a_repeated_question_is_answered_from_the_cache(
     assert second.headers["x-llmops-cache-similarity"] == "1.0000"
     assert second.headers["x-llmops-upstream"] == "cache"
     assert second.headers["x-llmops-model-version"] == "v7"
+    assert second.headers["x-llmops-cost"] == "0"  # no model tokens were spent
     assert answer(second) == answer(first)
     assert len(echo.record.requests) == 1  # the replica saw the question once
 
