@@ -26,6 +26,8 @@ from gateway.cache.embedding import Embedder
 from gateway.cache.service import ResponseCache
 from gateway.credentials import UpstreamCredentials
 from gateway.errors import GatewayError, InvalidRequest, MethodNotAllowed, NotFound
+from gateway.guardrails import injection
+from gateway.guardrails.service import Guardrails
 from gateway.keys.material import KeyHasher
 from gateway.keys.store import KeyStore
 from gateway.metrics import GatewayMetrics, ReplicaGauges
@@ -99,16 +101,51 @@ def _request_log(
     return request_log
 
 
-@contextlib.asynccontextmanager
-async def _services(
-    settings: GatewaySettings, metrics: GatewayMetrics, embedder: Embedder | None
-) -> AsyncIterator[Services]:
+def _refuse_default_secret(settings: GatewaySettings) -> None:
     if settings.key_hash_secret == DEFAULT_KEY_HASH_SECRET and not settings.allow_default_secret:
         raise RuntimeError(
             "key_hash_secret is the public default: anyone could forge key hashes and read "
             "user hashes. Set key_hash_secret (LLMOPS_KEY_HASH_SECRET, or the chart's "
             "secrets), or allow_default_secret: true for a throwaway local gateway."
         )
+
+
+def _ledger(
+    engine: AsyncEngine, settings: GatewaySettings, metrics: GatewayMetrics, supervisor: Supervisor
+) -> SpendLedger:
+    ledger = SpendLedger(
+        engine,
+        flush_seconds=settings.budgets.flush_seconds,
+        registry=metrics.registry,
+        supervisor=supervisor,
+        timeout_seconds=settings.database_timeout_seconds,
+    )
+    ledger.start()
+    return ledger
+
+
+async def _guardrails(
+    settings: GatewaySettings, store: KeyStore, metrics: GatewayMetrics, supervisor: Supervisor
+) -> Guardrails:
+    detector = None
+    if settings.guardrails.needs_detector:  # loaded off the loop: it reads a file
+        detector = await asyncio.to_thread(injection.load)
+    guardrails = Guardrails(
+        settings.guardrails,
+        scorer=detector,
+        store=store,
+        registry=metrics.registry,
+        supervisor=supervisor,
+    )
+    guardrails.start()
+    return guardrails
+
+
+@contextlib.asynccontextmanager
+async def _services(
+    settings: GatewaySettings, metrics: GatewayMetrics, embedder: Embedder | None
+) -> AsyncIterator[Services]:
+    _refuse_default_secret(settings)
     if settings.migrate_on_start:
         await asyncio.to_thread(db.migrate, settings.database_url)
     engine = db.create_engine(
@@ -128,14 +165,8 @@ async def _services(
     upstream = UpstreamClient(settings.upstream, UpstreamCredentials(settings.upstream_credentials))
     tracing = Tracing(settings.tracing)
     request_log = _request_log(engine, settings, metrics, supervisor)
-    ledger = SpendLedger(
-        engine,
-        flush_seconds=settings.budgets.flush_seconds,
-        registry=metrics.registry,
-        supervisor=supervisor,
-        timeout_seconds=settings.database_timeout_seconds,
-    )
-    ledger.start()
+    ledger = _ledger(engine, settings, metrics, supervisor)
+    guardrails = await _guardrails(settings, store, metrics, supervisor)
     await upstream.start()
     pools = pools_from(settings.models, settings.routing.circuit)
     counters = _counters(settings)
@@ -185,6 +216,7 @@ async def _services(
         cache=cache,
         recorder=request_log,
         ledger=ledger,
+        guardrails=guardrails,
     )
     try:
         yield Services(
@@ -203,6 +235,7 @@ async def _services(
         await checker.close()
         await proxy.drain()
         await ledger.close()
+        await guardrails.close()
         if cache is not None:
             await cache.close()
         if request_log is not None:

@@ -57,6 +57,10 @@ class InvalidRequest(GatewayError):
     type = "invalid_request_error"
 
 
+class ContentPolicyViolation(InvalidRequest):
+    code = "content_policy_violation"
+
+
 class BodyTooLarge(InvalidRequest):
     status = 413
     code = "request_too_large"

@@ -36,6 +36,8 @@ from gateway.errors import (
     UpstreamError,
 )
 from gateway.exchange import CLIENT_CLOSED, Accounts, Exchange, RequestRecorder, UpstreamCall
+from gateway.guardrails.outputs import StreamGuard, blocked_error
+from gateway.guardrails.service import Guardrails
 from gateway.keys.store import Principal
 from gateway.largebodies import LargeBodies
 from gateway.metrics import GatewayMetrics
@@ -75,8 +77,10 @@ class Proxy:
         cache: ResponseCache | None = None,
         recorder: RequestRecorder | None = None,
         ledger: SpendLedger | None = None,
+        guardrails: Guardrails | None = None,
     ) -> None:
         self._settings = settings
+        self._guardrails = guardrails
         self._auth = authenticator
         self._limiter = limiter
         self._upstream = upstream
@@ -179,6 +183,11 @@ class Proxy:
                 ex.principal.key_id, openai_schema.parse, ex.endpoint, raw
             )
         ex.subject = self._subjects.subject(ex.principal.key_id, parsed.body, request.headers)
+        if self._guardrails is not None:
+            with self._child(ex, "gateway.guardrails"):
+                ex.parsed = parsed = await self._guardrails.check_input(
+                    parsed, ex.principal.team, ex.principal.key_id
+                )
         ex.span.set_attribute("gen_ai.operation.name", ex.endpoint.operation)
         ex.span.set_attribute("gen_ai.request.model", parsed.model)
         ex.pool = self._pools.get(parsed.model)
@@ -290,7 +299,7 @@ class Proxy:
             if data is None:
                 return self._relay(request, ex, call, lookup)
             call.close("success" if response.status < 400 else "client_error")
-            return self._answer(request, ex, response, data, lookup)
+            return await self._answer(request, ex, response, data, lookup)
         except BaseException:
             call.close("error")
             raise
@@ -305,7 +314,7 @@ class Proxy:
         options = {**(body.get("stream_options") or {}), "include_usage": True}
         return orjson.dumps({**body, "stream_options": options}), headers
 
-    def _answer(
+    async def _answer(
         self,
         request: Request,
         ex: Exchange,
@@ -321,6 +330,13 @@ class Proxy:
             except orjson.JSONDecodeError:
                 parsed = None
             ex.usage = Usage.of(parsed if isinstance(parsed, dict) else None)
+            if self._guardrails is not None and ex.principal is not None:
+                data = (
+                    await self._guardrails.check_answer(
+                        ex.principal.team, ex.principal.key_id, parsed
+                    )
+                    or data
+                )
             if response.status == 200 and isinstance(parsed, dict) and parsed.get("choices"):
                 self._keep(ex, lookup, data, stream=False)
             ex.answer = parsed
@@ -367,19 +383,18 @@ class Proxy:
         recorder: StreamRecorder | None,
     ) -> AsyncIterator[bytes]:
         splitter = sse.EventSplitter(self._settings.upstream.max_event_bytes)
+        guard = self._guardrails.stream(ex.team) if self._guardrails is not None else None
         try:
-            async for chunk in self._upstream.chunks(response):
-                for event in splitter.feed(chunk):
-                    parsed = sse.chunk_of(event)
+            async for event in self._upstream_events(response, splitter):
+                outgoing = [event] if guard is None else await self._guarded(ex, guard, event)
+                for out in outgoing:
+                    parsed = sse.chunk_of(out)
                     if recorder is not None:
-                        recorder.record(event, parsed)
+                        recorder.record(out, parsed)
                     if tally.passes(parsed):
-                        yield event
-            tail = splitter.rest()
-            if tail:
-                if recorder is not None:
-                    recorder.record(tail, sse.chunk_of(tail))
-                yield tail
+                        yield out
+                if guard is not None and guard.blocked:
+                    break
             tally.outcome = "success"
         except Exception as e:  # noqa: BLE001 (a broken stream must end in an error event)
             # Headers are sent: the status cannot change, so the stream ends with an error
@@ -395,6 +410,40 @@ class Proxy:
                 "The model replica broke off the stream.", code="upstream_stream_broken"
             )
             yield b"data: " + orjson.dumps(error.body()) + b"\n\n"
+        finally:
+            if guard is not None and self._guardrails is not None and ex.principal is not None:
+                self._guardrails.report(
+                    ex.team, ex.principal.key_id, tuple(guard.findings), direction="output"
+                )
+
+    async def _upstream_events(
+        self, response: UpstreamResponse, splitter: sse.EventSplitter
+    ) -> AsyncIterator[bytes]:
+        async for chunk in self._upstream.chunks(response):
+            for event in splitter.feed(chunk):
+                yield event
+        tail = splitter.rest()
+        if tail:
+            yield tail
+
+    async def _guarded(self, ex: Exchange, guard: StreamGuard, event: bytes) -> list[bytes]:
+        """What goes to the client for one upstream event: its text as the guard lets it
+        go (perhaps nothing yet), or the error event that ends a blocked stream."""
+        parsed = sse.chunk_of(event)
+        if parsed is None:
+            if sse.event_data(event) != sse.DONE:
+                return [event]
+            held = await guard.flush()  # the stream ends: what is still held goes now
+            outgoing = [held, event] if held is not None else [event]
+        elif not parsed.get("choices"):
+            return [event]
+        else:
+            out = await guard.event(parsed)
+            outgoing = [out] if out is not None else []
+        if guard.blocked:
+            error = blocked_error(ex.team, guard.findings)
+            return [b"data: " + orjson.dumps(error.body()) + b"\n\n"]
+        return outgoing
 
     # -- helpers -------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from gateway.guardrails.policy import GuardrailSettings
 from llmops import settings as core_settings
 
 DEFAULT_DATABASE_URL = "sqlite:///.llmops/gateway.db"
@@ -443,6 +444,7 @@ class GatewaySettings(_Strict):
     privacy: PrivacySettings = PrivacySettings()
     readiness: ReadinessSettings = ReadinessSettings()
     budgets: BudgetSettings = BudgetSettings()
+    guardrails: GuardrailSettings = GuardrailSettings()
 
     @model_validator(mode="after")
     def _cache_store(self) -> GatewaySettings:

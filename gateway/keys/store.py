@@ -452,6 +452,14 @@ class KeyStore:
         async with self._engine.begin() as conn:
             await self._audit(conn, actor, action, target, details)
 
+    async def record_many(
+        self, actor: str, entries: Sequence[tuple[str, str, dict[str, Any]]]
+    ) -> None:
+        """Record ``(action, target, details)`` entries for ``actor`` in one transaction."""
+        async with self._engine.begin() as conn:
+            for action, target, details in entries:
+                await self._audit(conn, actor, action, target, details)
+
     # -- internals -----------------------------------------------------------------------
 
     async def _team_id(self, conn: AsyncConnection, name: str) -> int | None:

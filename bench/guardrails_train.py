@@ -1,0 +1,93 @@
+"""Train the prompt-injection detector (``gateway/guardrails/injection.py``) and choose its
+threshold.
+
+The model is fitted on ``guardrails_injection_train.jsonl`` only: messages written for
+training, apart from the labeled set. The threshold is chosen on the labeled set's tuning
+half: the lowest score at which precision there is still at least ``--precision``. The
+sealed evaluation half is never read here (``bench/guardrails.py`` reports on it).
+
+    python bench/guardrails_train.py [--precision 0.97] [--c 4.0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
+
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # run as a file: find `gateway`
+
+from gateway.guardrails import injection
+
+DATA = Path(__file__).parent / "data"
+
+
+def read(name: str) -> tuple[list[str], np.ndarray]:
+    rows = [json.loads(line) for line in (DATA / name).read_text().splitlines() if line]
+    return [r["text"] for r in rows], np.array([r["label"] == "injection" for r in rows])
+
+
+def matrix(texts: list[str]) -> sparse.csr_matrix:
+    rows, cols, values = [], [], []
+    for i, text in enumerate(texts):
+        index, weight = injection.features(text)
+        rows.append(np.full(len(index), i))
+        cols.append(index)
+        values.append(weight)
+    return sparse.csr_matrix(
+        (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(len(texts), injection.DIMENSIONS),
+    )
+
+
+def threshold_for(scores: np.ndarray, labels: np.ndarray, precision: float) -> float:
+    """The lowest threshold whose precision on ``scores`` is at least ``precision``."""
+    best = 0.99
+    for t in sorted(set(np.round(scores, 4)), reverse=True):
+        flagged = scores >= t
+        if flagged.sum() and labels[flagged].mean() >= precision:
+            best = float(t)
+        elif flagged.sum() > 20:
+            break
+    return best
+
+
+def report(name: str, scores: np.ndarray, labels: np.ndarray, threshold: float) -> None:
+    flagged = scores >= threshold
+    tp = int((flagged & labels).sum())
+    print(
+        f"{name}: precision {tp / max(1, flagged.sum()):.3f} ({tp}/{int(flagged.sum())}), "
+        f"recall {tp / max(1, labels.sum()):.3f} ({tp}/{int(labels.sum())}) at {threshold:.4f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--precision", type=float, default=0.97)
+    parser.add_argument("--c", type=float, default=4.0, help="inverse regularisation")
+    args = parser.parse_args()
+    texts, labels = read("guardrails_injection_train.jsonl")
+    model = LogisticRegression(C=args.c, max_iter=2000, class_weight="balanced")
+    model.fit(matrix(texts), labels)
+    tune_texts, tune_labels = read("guardrails_injection_tune.jsonl")
+    scores = model.predict_proba(matrix(tune_texts))[:, 1]
+    threshold = threshold_for(scores, tune_labels, args.precision)
+    report("training set", model.predict_proba(matrix(texts))[:, 1], labels, threshold)
+    report("tuning half", scores, tune_labels, threshold)
+    weights = model.coef_[0].astype(np.float32)
+    np.savez_compressed(
+        injection.WEIGHTS,
+        weights=weights,
+        bias=np.float32(model.intercept_[0]),
+        threshold=np.float32(threshold),
+    )
+    print(f"wrote {injection.WEIGHTS} ({injection.WEIGHTS.stat().st_size} bytes)")
+
+
+if __name__ == "__main__":
+    main()

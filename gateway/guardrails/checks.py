@@ -1,0 +1,113 @@
+"""The checks themselves, pure functions over text: what a policy's span checks (personal
+data, secrets) and deny rules find in a text, and the text with the masked finds replaced.
+They run in worker threads (:mod:`.inputs`, :mod:`.outputs`): the recognizers of
+personal data cost milliseconds per kilobyte."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from gateway.guardrails.policy import Action, DenyRule, SpanCheck
+from llmops.requestlog import redaction
+from llmops.requestlog.identifiers import national_ids, phones
+from llmops.requestlog.people import addresses, birth_dates
+from llmops.requestlog.personnames import person_names
+from llmops.requestlog.redaction import Recognizer
+
+# Which recognizers find which kinds: a policy runs only those its kinds need.
+_RECOGNIZERS: tuple[tuple[Recognizer, frozenset[str]], ...] = (
+    (redaction.credentials, frozenset({"API_KEY", "JWT", "PRIVATE_KEY", "SECRET", "PASSWORD"})),
+    (redaction.emails, frozenset({"EMAIL_ADDRESS"})),
+    (redaction.ibans, frozenset({"IBAN_CODE"})),
+    (redaction.cards, frozenset({"CREDIT_CARD"})),
+    (redaction.ip_addresses, frozenset({"IP_ADDRESS"})),
+    (national_ids, frozenset({"NATIONAL_ID"})),
+    (phones, frozenset({"PHONE_NUMBER"})),
+    (birth_dates, frozenset({"DATE_OF_BIRTH"})),
+    (addresses, frozenset({"ADDRESS"})),
+    (person_names, frozenset({"PERSON"})),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    policy: str
+    """``pii``, ``secrets``, ``injection``, ``deny.<name>``, ``max_chars``..."""
+    action: Action
+    start: int = 0
+    end: int = 0
+    kind: str = ""
+    """What replaces it when masked (``EMAIL_ADDRESS``, a deny rule's name...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _SpanPolicy:
+    policy: str
+    action: Action
+    kinds: frozenset[str]
+
+
+class TextChecks:
+    """One direction (input or output) of a policy: its span checks and deny rules,
+    compiled once."""
+
+    def __init__(
+        self,
+        spans: Sequence[tuple[str, SpanCheck | None, frozenset[str]]],
+        deny: Sequence[DenyRule],
+    ) -> None:
+        self._spans = [
+            _SpanPolicy(name, check.action, frozenset(check.kinds) if check.kinds else all_kinds)
+            for name, check, all_kinds in spans
+            if check is not None
+        ]
+        wanted = frozenset().union(*(s.kinds for s in self._spans)) if self._spans else frozenset()
+        self._recognizer = redaction.PiiRedactor(
+            [recognize for recognize, kinds in _RECOGNIZERS if kinds & wanted]
+        )
+        self._deny: list[tuple[DenyRule, re.Pattern[str]]] = [(rule, rule.regex()) for rule in deny]
+
+    @property
+    def active(self) -> bool:
+        return bool(self._spans or self._deny)
+
+    def find(self, text: str) -> list[Finding]:
+        """What the checks find in ``text``, in text order."""
+        found: list[Finding] = []
+        if self._spans and text:
+            for span in self._recognizer.find(text):
+                owner = next((s for s in self._spans if span.kind in s.kinds), None)
+                if owner is not None:
+                    found.append(
+                        Finding(owner.policy, owner.action, span.start, span.end, span.kind)
+                    )
+        for rule, regex in self._deny:
+            for match in regex.finditer(text):
+                if match.end() > match.start():
+                    found.append(
+                        Finding(
+                            f"deny.{rule.name}",
+                            rule.action,
+                            match.start(),
+                            match.end(),
+                            rule.name.upper(),
+                        )
+                    )
+        return sorted(found, key=lambda f: (f.start, -f.end))
+
+
+def masked(text: str, findings: Sequence[Finding]) -> str:
+    """``text`` with each masked find replaced by ``<KIND>`` (where two overlap, the first
+    and longer one)."""
+    out: list[str] = []
+    last = 0
+    for f in findings:
+        if f.action is not Action.MASK or f.start < last:
+            continue
+        out.append(text[last : f.start])
+        out.append(f"<{f.kind}>")
+        last = f.end
+    out.append(text[last:])
+    return "".join(out)

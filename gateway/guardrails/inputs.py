@@ -1,0 +1,166 @@
+"""The input stage: a request's messages checked against its team's policy before the
+model sees them; blocked (400 ``content_policy_violation``), masked (the body rewritten)
+or flagged. The checks run in worker threads, never on the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import orjson
+
+from gateway import content
+from gateway.errors import ContentPolicyViolation
+from gateway.guardrails.checks import Finding, masked
+from gateway.guardrails.compiled import Policies, TeamGuard
+from gateway.guardrails.policy import Action
+from gateway.openai_schema import Endpoint, ParsedRequest
+
+INJECTION_ROLES = frozenset({"user", "tool", "function"})
+"""Whose messages may carry an attack: users, and the documents and tool results they
+bring. The system prompt and the assistant's turns are the application's."""
+SCORED_CHARS = 16_000
+"""The injection detector reads at most this much of a request, its latest messages first."""
+
+
+class InjectionScorer(Protocol):
+    threshold: float
+
+    def scores(self, texts: Sequence[str]) -> list[float]:
+        """The probability that each text is an injection attempt (blocking)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Inspection:
+    findings: tuple[Finding, ...]
+    body: dict[str, Any] | None
+    """The body with the masked finds replaced, if any was."""
+
+
+def _pieces(parsed: ParsedRequest) -> list[tuple[int | None, str | None, Any]]:
+    """(message index, role, content) of what is checked: every message but the system
+    prompt, or the prompt of a completion (index ``None``)."""
+    if parsed.endpoint is Endpoint.CHAT:
+        return [
+            (i, m.get("role"), m.get("content"))
+            for i, m in enumerate(parsed.body["messages"])
+            if isinstance(m, dict) and m.get("role") not in ("system", "developer")
+        ]
+    prompt = parsed.body.get("prompt")
+    return [(None, "user", prompt if isinstance(prompt, str | list) else None)]
+
+
+def inspect(guard: TeamGuard, parsed: ParsedRequest, scorer: InjectionScorer | None) -> Inspection:
+    """Every find of ``guard`` in ``parsed`` (blocking: call it in a worker thread)."""
+    found: list[Finding] = []
+    pieces = _pieces(parsed)
+    chat = parsed.endpoint is Endpoint.CHAT
+    if (
+        guard.max_messages is not None
+        and chat
+        and len(parsed.body["messages"]) > guard.max_messages
+    ):
+        found.append(Finding("max_messages", Action.BLOCK))
+    if guard.max_chars is not None:
+        size = sum(len(t) for _, _, c in pieces for t in content.texts_of(c))
+        if parsed.endpoint is Endpoint.CHAT:
+            size += sum(
+                len(t)
+                for m in parsed.body["messages"]
+                if isinstance(m, dict) and m.get("role") in ("system", "developer")
+                for t in content.texts_of(m.get("content"))
+            )
+        if size > guard.max_chars:
+            found.append(Finding("max_chars", Action.BLOCK))
+    if guard.injection is not None and scorer is not None:
+        found += _injections(guard, pieces, scorer)
+    body = _masked_body(guard, parsed, pieces, found) if guard.inputs.active else None
+    return Inspection(tuple(found), body)
+
+
+def _injections(
+    guard: TeamGuard, pieces: list[tuple[int | None, str | None, Any]], scorer: InjectionScorer
+) -> list[Finding]:
+    assert guard.injection is not None
+    texts: list[str] = []
+    budget = SCORED_CHARS
+    for _, role, value in reversed(pieces):
+        text = content.text_of(value)
+        if role in INJECTION_ROLES and text and budget > 0:
+            texts.append(text[-budget:])
+            budget -= len(texts[-1])
+    threshold = guard.injection.threshold or scorer.threshold
+    if texts and max(scorer.scores(texts)) >= threshold:
+        return [Finding("injection", guard.injection.action)]
+    return []
+
+
+def _masked_body(
+    guard: TeamGuard,
+    parsed: ParsedRequest,
+    pieces: list[tuple[int | None, str | None, Any]],
+    found: list[Finding],
+) -> dict[str, Any] | None:
+    """Run the span checks and deny rules on each text; the body with masks applied, or
+    ``None`` when nothing was masked."""
+    changed = False
+
+    def check(text: str) -> str:
+        nonlocal changed
+        finds = guard.inputs.find(text)
+        found.extend(finds)
+        if any(f.action is Action.MASK for f in finds):
+            changed = True
+            return masked(text, finds)
+        return text
+
+    body = dict(parsed.body)
+    if parsed.endpoint is Endpoint.CHAT:
+        messages = list(body["messages"])
+        for index, _, value in pieces:
+            assert index is not None
+            messages[index] = {**messages[index], "content": content.rewritten(value, check)}
+        body["messages"] = messages
+    else:
+        body["prompt"] = content.rewritten(body.get("prompt"), check)
+    return body if changed else None
+
+
+class InputGuard:
+    def __init__(
+        self,
+        policies: Callable[[], Policies],
+        scorer: InjectionScorer | None,
+        *,
+        on_findings: Callable[[str, str, tuple[Finding, ...]], None],
+        pool: Executor,
+    ) -> None:
+        self._policies = policies
+        self._scorer = scorer
+        self._on_findings = on_findings
+        self._pool = pool
+
+    async def check(self, parsed: ParsedRequest, team: str, key_id: str) -> ParsedRequest:
+        """``parsed`` as the model may see it (masked), or the refusal raised."""
+        guard = self._policies().for_team(team)
+        if parsed.endpoint is Endpoint.EMBEDDINGS or not guard.checks_input:
+            return parsed
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(self._pool, inspect, guard, parsed, self._scorer)
+        if result.findings:
+            self._on_findings(team, key_id, result.findings)
+        blocked = sorted({f.policy for f in result.findings if f.action is Action.BLOCK})
+        if blocked:
+            raise ContentPolicyViolation(
+                f"The request was blocked by team '{team}'s guardrail policy "
+                f"(input: {', '.join(blocked)}).",
+                param="messages" if parsed.endpoint is Endpoint.CHAT else "prompt",
+            )
+        if result.body is None:
+            return parsed
+        return dataclasses.replace(parsed, body=result.body, raw=orjson.dumps(result.body))
