@@ -56,17 +56,17 @@ class LimitsPatch(_Body):
 
 # An amount of money above 0: a decimal string ("12.50"; rounded to 10^-9) or a whole
 # number. Strings are exact where a JSON number may not be.
-AMOUNT_PATTERN = r"^(0*[1-9][0-9]{0,8}(\.[0-9]*)?|0*\.0{0,8}[1-9][0-9]*)$"
+AMOUNT_PATTERN = r"^(0*[1-9][0-9]{0,5}(\.[0-9]*)?|0*\.0{0,8}[1-9][0-9]*)$"
 Amount = (
     Annotated[str, Field(pattern=AMOUNT_PATTERN, max_length=40)]
-    | Annotated[int, Field(ge=1, le=999_999_999, strict=False)]
+    | Annotated[int, Field(ge=1, le=999_999, strict=False)]
 )
 Moment = Annotated[dt.datetime, Field(strict=False)]
 
 
 class BudgetBody(_Body):
     amount: Amount
-    """Per period, in ``budgets.currency``: below a billion, to the 10^-9."""
+    """Per period, in ``budgets.currency``: below a million, to the 10^-9."""
     period: Literal["day", "month"]
 
     def budget(self) -> Budget:

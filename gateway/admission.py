@@ -10,7 +10,9 @@ with no count yet in its period starts from what the spend table says was spent.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -72,6 +74,8 @@ class Admissions:
         self._clock = clock
         self._limits_warned = Every(LOG_EVERY_SECONDS)
         """The limit store's outage is logged once in a while, not once per request."""
+        self._seeding: dict[str, asyncio.Future[None]] = {}
+        """Budgets whose counts are being started, by limit key."""
 
     async def admit(self, ex: Exchange, completion: int) -> Ticket:
         """Count ``ex`` (its prompt and ``completion`` tokens reserved) against its limits
@@ -96,7 +100,7 @@ class Admissions:
         budgets = budget_limits.limits_for(ex.principal, self._zone, now) if wanted.money else ()
         self._check_fits(ex.team, wanted.money, budgets)
         limits += tuple(b.limit for b in budgets)
-        counted = await self._admission(ex.reservation, wanted, limits, budgets)
+        counted, limits = await self._admission(ex.reservation, wanted, limits, budgets)
         admission = budget_limits.with_periods(counted, budgets, now)
         headers = policy.headers(admission)
         self._observe(budgets, admission)
@@ -148,6 +152,17 @@ class Admissions:
         budget = next(
             s for s in admission.states if s.exceeded and s.limit.kind is LimitKind.BUDGET
         )
+        spent = budget.limit.limit - budget.remaining - budget.pending
+        if spent + wanted.money <= budget.limit.limit:
+            # What is missing is held by requests in flight, which settle to their real
+            # (smaller) cost within seconds: worth a retry soon.
+            return BudgetExceeded(
+                f"Budget of team '{team}' ({', '.join(names)}) held by requests in flight: "
+                f"{money.text(budget.pending)} {self._settings.budgets.currency} reserved, "
+                f"{money.text(budget.remaining)} left, this request may cost "
+                f"{money.text(wanted.money)}; retry in a second.",
+                headers={**headers, "retry-after": "1", "retry-after-ms": "1000"},
+            )
         far = admission.retry_after_seconds > self._settings.budgets.retry_hint_max_seconds
         return BudgetExceeded(
             f"Budget exhausted for team '{team}' ({', '.join(names)}): "
@@ -159,6 +174,7 @@ class Admissions:
         )
 
     def _observe(self, budgets: tuple[BudgetLimit, ...], admission: Admission) -> None:
+        """The budgets' spent share, reservations in flight left out."""
         if not budgets:
             return
         soft = self._settings.budgets.soft_threshold
@@ -167,7 +183,8 @@ class Admissions:
             state = by_key.get(b.limit.key)
             if state is None:  # admitted without limits (fail_open)
                 continue
-            ratio = (b.limit.limit - state.remaining) / b.limit.limit
+            spent = max(0, b.limit.limit - state.remaining - state.pending)
+            ratio = spent / b.limit.limit
             self._metrics.budgets.observe(
                 b.team, b.label, ratio, ratio >= soft, b.period.end.timestamp()
             )
@@ -178,26 +195,44 @@ class Admissions:
         wanted: Ticket,
         limits: tuple[Limit, ...],
         budgets: tuple[BudgetLimit, ...],
-    ) -> Admission:
+    ) -> tuple[Admission, tuple[Limit, ...]]:
+        """The admission, and the limits it counted: the budgets are left out when their
+        counts cannot be started (the spend table unreachable) and ``limits.fail_open``
+        lets requests through; every limit when the limit store is unreachable."""
+        fail_open = self._settings.limits.fail_open
         try:
             try:
-                return await self._admit_once(reservation, wanted, limits)
+                return await self._admit_once(reservation, wanted, limits), limits
             except Unseeded as e:  # a budget's first use in its period, or Redis lost it
-                await self._seed(e.limits, budgets)
+                try:
+                    await self._seed(e.limits, budgets)
+                except _SpendUnreadable as unreadable:
+                    if not fail_open:
+                        raise ServiceUnavailable(
+                            "The spend table is unreachable; retry shortly.",
+                            code="budget_store_down",
+                        ) from unreadable
+                    self._metrics.limits_bypassed.inc()
+                    if self._limits_warned.due():
+                        log.warning("spend table unreachable: admitting without budgets")
+                    limits = tuple(lim for lim in limits if not lim.period)
             try:
-                return await self._admit_once(reservation, wanted, limits)
+                return await self._admit_once(reservation, wanted, limits), limits
             except Unseeded as e:
                 raise ServiceUnavailable(
                     "The budget store lost its counts; retry shortly.", code="budget_store_down"
                 ) from e
-        except ServiceUnavailable:
-            if not self._settings.limits.fail_open:
+        except ServiceUnavailable as e:
+            if not fail_open or e.code == "budget_store_down":
                 raise
             self._metrics.limits_bypassed.inc()
             if self._limits_warned.due():
                 log.warning("limit store unreachable: admitting without limits (fail_open)")
-            return Admission(
-                admitted=True, reservation=reservation, retry_after_seconds=0.0, states=()
+            return (
+                Admission(
+                    admitted=True, reservation=reservation, retry_after_seconds=0.0, states=()
+                ),
+                (),
             )
 
     async def _admit_once(
@@ -208,19 +243,31 @@ class Admissions:
         )
 
     async def _seed(self, limits: tuple[Limit, ...], budgets: tuple[BudgetLimit, ...]) -> None:
-        """Start each budget's count at what the spend table says was spent this period."""
+        """Start each budget's count at what the spend table says was spent this period:
+        one read per budget at a time, however many requests wait for it."""
         by_key = {b.limit.key: b for b in budgets}
         for limit in limits:
-            b = by_key[limit.key]
-            used = 0
-            if self._ledger is not None:
-                try:
-                    used = await self._ledger.spent(
-                        team=b.team, lineage=b.lineage, since=b.period.start
-                    )
-                except (sa_exc.SQLAlchemyError, OSError, TimeoutError) as e:
-                    raise ServiceUnavailable(
-                        "The spend table is unreachable; retry shortly.",
-                        code="budget_store_down",
-                    ) from e
-            await self._limiter.seed(limit, used)
+            seeding = self._seeding.get(limit.key)
+            if seeding is None:
+                seeding = asyncio.ensure_future(self._seed_one(limit, by_key[limit.key]))
+                self._seeding[limit.key] = seeding
+                seeding.add_done_callback(functools.partial(self._seeded, limit.key))
+            await asyncio.shield(seeding)
+
+    def _seeded(self, key: str, _: asyncio.Future[None]) -> None:
+        self._seeding.pop(key, None)
+
+    async def _seed_one(self, limit: Limit, budget: BudgetLimit) -> None:
+        used = 0
+        if self._ledger is not None:
+            try:
+                used = await self._ledger.spent(
+                    team=budget.team, lineage=budget.lineage, since=budget.period.start
+                )
+            except (sa_exc.SQLAlchemyError, OSError, TimeoutError) as e:
+                raise _SpendUnreadable from e
+        await self._limiter.seed(limit, used)
+
+
+class _SpendUnreadable(Exception):
+    """The spend table could not be read to start a budget's count."""

@@ -308,11 +308,25 @@ class Proxy:
         assert ex.parsed is not None
         headers = {"content-type": "application/json", "accept": "application/json"}
         body = ex.parsed.body
-        if not ex.parsed.stream or ex.parsed.include_usage:
+        capped = self._capped(ex)
+        if (not ex.parsed.stream or ex.parsed.include_usage) and not capped:
             return ex.parsed.raw, headers
-        # Ask for usage to settle the reservation; the extra chunk is not relayed.
-        options = {**(body.get("stream_options") or {}), "include_usage": True}
-        return orjson.dumps({**body, "stream_options": options}), headers
+        if capped:
+            body = {**body, "max_tokens": self._settings.limits.default_max_tokens}
+        if ex.parsed.stream and not ex.parsed.include_usage:
+            # Ask for usage to settle the reservation; the extra chunk is not relayed.
+            options = {**(body.get("stream_options") or {}), "include_usage": True}
+            body = {**body, "stream_options": options}
+        return orjson.dumps(body), headers
+
+    def _capped(self, ex: Exchange) -> bool:
+        """Whether a request held by a budget names no completion limit: it is sent with
+        the allowance it reserved (``limits.default_max_tokens``), so that it cannot cost
+        more than its reservation says."""
+        assert ex.parsed is not None
+        if ex.parsed.max_tokens is not None or ex.parsed.endpoint is Endpoint.EMBEDDINGS:
+            return False
+        return ex.ticket is not None and any(lim.period for lim in ex.ticket.limits)
 
     async def _answer(
         self,

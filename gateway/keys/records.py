@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.errors import InvalidRequest
-from gateway.spend.money import MAX_NANOS, text
+from gateway.spend.money import NANOS, text
 from gateway.spend.periods import PeriodKind
 
 
@@ -133,20 +133,34 @@ def validate_models(models: Sequence[str] | Unset | None) -> None:
         raise InvalidRequest("models must be a non-empty list of model names", param="models")
 
 
+MAX_BUDGET_NANOS = 1_000_000 * NANOS - 1
+"""Budgets stay below a million units of the currency: counts in Redis's Lua are exact
+to 2^53 nano-units (about nine million)."""
+MAX_LIFETIME = dt.timedelta(days=100 * 365)
+
+
 def validate_budget(budget: Budget | None) -> None:
-    if budget is not None and not 0 < budget.nanos <= MAX_NANOS:
-        raise InvalidRequest("a budget's amount must be above 0 (and below 9e9)", param="amount")
+    if budget is not None and not 0 < budget.nanos <= MAX_BUDGET_NANOS:
+        raise InvalidRequest("a budget's amount must be above 0 and below 1000000", param="amount")
 
 
-def validate_expiry(expires_at: dt.datetime | Unset | None) -> None:
-    if not isinstance(expires_at, dt.datetime):
-        return
+def utc_expiry(expires_at: dt.datetime | None) -> dt.datetime | None:
+    """``expires_at`` checked (a zone, in the future, within a century) and in UTC."""
+    if expires_at is None:
+        return None
     if expires_at.tzinfo is None:
         raise InvalidRequest(
             "expires_at needs a time zone (2027-01-31T00:00:00Z)", param="expires_at"
         )
-    if expires_at <= now():
+    try:
+        at = expires_at.astimezone(dt.UTC)
+    except OverflowError as e:
+        raise InvalidRequest("expires_at is out of range", param="expires_at") from e
+    if at <= now():
         raise InvalidRequest("expires_at must be in the future", param="expires_at")
+    if at - now() > MAX_LIFETIME:
+        raise InvalidRequest("expires_at must be within a century", param="expires_at")
+    return at
 
 
 def team_of(row: Any) -> Team:

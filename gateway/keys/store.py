@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from gateway.errors import Conflict, InvalidRequest, NotFound, ServiceUnavailable
 from gateway.keys import material
 from gateway.keys.records import (
+    MAX_LIFETIME,
     MAX_LIMIT,
     UNSET,
     AuditEntry,
@@ -27,8 +28,8 @@ from gateway.keys.records import (
     now,
     team_of,
     utc,
+    utc_expiry,
     validate_budget,
-    validate_expiry,
     validate_limit,
     validate_models,
 )
@@ -168,7 +169,7 @@ class KeyStore:
         validate_limit("rpm", rpm)
         validate_limit("tpm", tpm)
         validate_models(models)
-        validate_expiry(expires_at)
+        expires_at = utc_expiry(expires_at)
         validate_budget(budget)
         spec = _KeySpec(
             models=list(models) if models else None,
@@ -250,7 +251,8 @@ class KeyStore:
         had one) from now."""
         if grace < dt.timedelta(0):
             raise InvalidRequest("grace must not be negative", param="grace_seconds")
-        validate_expiry(expires_at)
+        if not isinstance(expires_at, Unset):
+            expires_at = utc_expiry(expires_at)
         at = now()
         async with self._engine.begin() as conn:
             old = await self._key(conn, key_id)
@@ -265,9 +267,8 @@ class KeyStore:
             team_id = await self._team_id(conn, old.team)
             assert team_id is not None  # a key's team cannot vanish: foreign key
             if isinstance(expires_at, Unset):
-                expires_at = (
-                    at + (old.expires_at - old.created_at) if old.expires_at is not None else None
-                )
+                lifetime = old.expires_at - old.created_at if old.expires_at else None
+                expires_at = at + min(lifetime, MAX_LIFETIME) if lifetime is not None else None
             spec = _KeySpec(
                 models=old.models,
                 rpm=old.rpm,
@@ -311,9 +312,13 @@ class KeyStore:
         """Set or clear (``None``) a key's budget; it holds over the key's rotations."""
         validate_budget(budget)
         async with self._engine.begin() as conn:
-            await self._key(conn, key_id)
+            record = await self._key(conn, key_id)
+            lineage = record.lineage or record.id
+            # Every key of the lineage (one in its grace period, the live one) holds it.
             await conn.execute(
-                api_keys.update().where(api_keys.c.id == key_id).values(**_budget_values(budget))
+                api_keys.update()
+                .where(sa.or_(api_keys.c.id == lineage, api_keys.c.lineage == lineage))
+                .values(**_budget_values(budget))
             )
             await self._audit(
                 conn,

@@ -55,7 +55,7 @@ audit_log = sa.Table(
 spend = sa.Table(
     "spend",
     metadata,
-    # The quarter hour (UTC) the requests ended in: every time zone's midnight is one.
+    # The quarter hour (UTC) the requests started in: every time zone's midnight is one.
     sa.Column("bucket", sa.DateTime(timezone=True), primary_key=True),
     sa.Column("team", sa.String(128), primary_key=True),
     sa.Column("key_id", sa.String(32), primary_key=True),

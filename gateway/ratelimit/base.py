@@ -37,9 +37,13 @@ class Limit:
     kind: LimitKind
     limit: int
     window_seconds: float
-    seeded: bool = False
-    """Its count starts from what was spent before (a budget, from the spend table): an
-    admission finding no count refuses to guess and raises :class:`Unseeded`."""
+
+    @property
+    def period(self) -> bool:
+        """A count over a calendar period (a budget): no entry leaves it before the period
+        ends, a settled reservation is forgotten, and the count starts from what was spent
+        before (an admission finding none raises :class:`Unseeded`)."""
+        return self.kind is LimitKind.BUDGET
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +55,8 @@ class LimitState:
     reset_seconds: float
     """Time until the oldest entry leaves the window (room starts to free up)."""
     exceeded: bool
+    pending: int = 0
+    """A period limit's reservations not settled yet (part of what it counts as used)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +73,7 @@ class Admission:
 
 
 class Unseeded(Exception):
-    """Seeded limits with no count yet (first use, or the store lost it)."""
+    """Period limits with no count yet (first use in the period, or the store lost it)."""
 
     def __init__(self, limits: Sequence[Limit]) -> None:
         super().__init__(", ".join(limit.key for limit in limits))
@@ -107,7 +113,7 @@ class RateLimiter(Protocol):
         self, limits: Sequence[Limit], *, tokens: int, money: int = 0, reservation: str
     ) -> Admission:
         """Count one request reserving ``tokens`` and ``money`` against every limit, or
-        refuse it whole. Raises :class:`Unseeded` (admitting nothing) when a seeded limit
+        refuse it whole. Raises :class:`Unseeded` (admitting nothing) when a period limit
         has no count: :meth:`seed` it, then admit again."""
         ...
 

@@ -57,7 +57,7 @@ class RedisRateLimiter:
                 round(limit.window_seconds * 1000),
                 limit.limit,
                 cost_of(limit, tokens, money),
-                int(limit.seeded),
+                int(limit.period),
             ]
         out = await self._run(_ADMIT, keys, args)
         if int(out[0]) == -1:
@@ -66,8 +66,9 @@ class RedisRateLimiter:
             LimitState(
                 limit=limit,
                 remaining=max(0, limit.limit - int(out[2 + 3 * i])),
-                reset_seconds=int(out[3 + 3 * i]) / 1000,
+                reset_seconds=0.0 if limit.period else int(out[3 + 3 * i]) / 1000,
                 exceeded=bool(int(out[4 + 3 * i])),
+                pending=int(out[3 + 3 * i]) if limit.period else 0,
             )
             for i, limit in enumerate(limits)
         )
@@ -86,8 +87,11 @@ class RedisRateLimiter:
     ) -> None:
         corrected = settled(limits, tokens, money)
         if corrected:
-            keys = [k for limit, _ in corrected for k in _keys(limit)[1:]]
-            await self._run(_SETTLE, keys, [reservation, *(cost for _, cost in corrected)])
+            keys = [k for limit, _ in corrected for k in _keys(limit)]
+            args: list[str | int] = [reservation]
+            for limit, cost in corrected:
+                args += [cost, int(limit.period)]
+            await self._run(_SETTLE, keys, args)
 
     async def ping(self) -> None:
         try:

@@ -1,4 +1,4 @@
-"""Budgets as limits: a team's and a key's budget become two seeded limits over their
+"""Budgets as limits: a team's and a key's budget become two period limits over their
 current calendar period, counted in the same atomic admission as the rate limits."""
 
 from __future__ import annotations
@@ -50,7 +50,6 @@ def limits_for(principal: Principal, zone: ZoneInfo, now: dt.datetime) -> tuple[
             kind=LimitKind.BUDGET,
             limit=budget.nanos,
             window_seconds=period.seconds + MARGIN_SECONDS,
-            seeded=True,
         )
         found.append(BudgetLimit(limit, period, principal.team, lineage))
     return tuple(found)

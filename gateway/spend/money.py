@@ -44,9 +44,10 @@ class Rates:
         return min(MAX_NANOS, int(total.to_integral_value(rounding=ROUND_HALF_UP)))
 
     def worst_case(self, prompt_tokens: int, completion_tokens: int) -> int:
-        """The most a request could cost: no prompt token cached, every completion token
-        used (rounded up)."""
-        total = prompt_tokens * self.input + completion_tokens * self.output
+        """The most a request could cost: every prompt token at the dearer of its two
+        prices, every completion token used (rounded up)."""
+        prompt = max(self.input, self.cached_input)
+        total = prompt_tokens * prompt + completion_tokens * self.output
         return min(MAX_NANOS, math.ceil(total))
 
     def most(self, other: Rates) -> Rates:

@@ -19,6 +19,7 @@ from gateway.spend import money
 from gateway.spend.ledger import BUCKET, SUMS, bucket_of
 
 MAX_RANGE = dt.timedelta(days=400)
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2200, 12, 31)
 
 
 class GroupBy(StrEnum):
@@ -90,6 +91,11 @@ def time_range(
 ) -> tuple[dt.datetime, dt.datetime]:
     """``[since, until)`` to the quarter hour (times without a zone are read in ``zone``):
     by default from the start of this month (in ``zone``) to now."""
+    for at, name in ((since, "since"), (until, "until")):
+        if at is not None and not EARLIEST.year <= at.year <= LATEST.year:
+            raise InvalidRequest(
+                f"{name} must be between {EARLIEST.year} and {LATEST.year}", param=name
+            )
     if until is None:
         until = now
     if since is None:

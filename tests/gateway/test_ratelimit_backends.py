@@ -121,7 +121,6 @@ def budget(value: int) -> Limit:
         kind=LimitKind.BUDGET,
         limit=value,
         window_seconds=86_400.0,
-        seeded=True,
     )
 
 
@@ -154,3 +153,22 @@ async def test_money_and_tokens_settle_each_to_their_own(limiter: RateLimiter) -
     remaining = {s.limit.kind: s.remaining for s in after.states}
     # Amounts past 10^14 stay whole numbers through Redis's Lua.
     assert remaining == {LimitKind.TOKENS: 993, LimitKind.BUDGET: 10**15 - 98_765_432_109_876}
+
+
+async def test_a_budget_keeps_only_what_is_in_flight(limiter: RateLimiter) -> None:
+    spent = budget(10**12)
+    await limiter.seed(spent, 0)
+    for i in range(50):
+        await limiter.admit([spent], tokens=0, money=1000, reservation=f"r{i}")
+        await limiter.settle([spent], reservation=f"r{i}", tokens=0, money=10)
+    held = await limiter.admit([spent], tokens=0, money=400, reservation="held")
+    assert held.states[0].pending == 400  # only the one not settled yet
+    assert held.states[0].remaining == 10**12 - 500 - 400
+    if isinstance(limiter, RedisRateLimiter):  # one entry in flight, not one per request
+        keys = [f"{spent.key}:h", f"{spent.key}:z"]
+        assert await limiter._redis.call("HLEN", keys[0]) == 1
+    # A reservation the count never saw (its keys were lost, and started again from the
+    # spend table, which did not hold this request yet) is added whole.
+    await limiter.settle([spent], reservation="lost", tokens=0, money=7)
+    probe = await limiter.admit([spent], tokens=0, money=0, reservation="probe")
+    assert probe.states[0].remaining == 10**12 - 507 - 400

@@ -4,6 +4,7 @@ before overspending, and keys that expire or rotate with a grace period."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -266,3 +267,55 @@ def test_a_rotated_key_works_through_its_grace_period_then_stops(priced: Running
     assert bad.status == 400
     actions = [e["action"] for e in admin("GET", priced.url, "/audit").json()["data"]]
     assert actions.count("key.rotated") == 1
+
+
+def test_an_expiry_in_any_time_zone_is_kept_as_that_moment(priced: RunningGateway) -> None:
+    zone = dt.timezone(dt.timedelta(hours=-5))
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10)).astimezone(zone)
+    created = admin("POST", priced.url, "/keys", {"team": "zones", "expires_at": later.isoformat()})
+    assert created.status == 201
+    stored = dt.datetime.fromisoformat(created.json()["expires_at"])
+    assert abs((stored - later).total_seconds()) < 1
+    assert chat(priced.url, created.json()["key"], HELLO).status == 200
+    listed = admin("GET", priced.url, f"/keys/{created.json()['id']}").json()
+    assert abs((dt.datetime.fromisoformat(listed["expires_at"]) - later).total_seconds()) < 1
+    for far in ("9999-12-31T23:59:59-23:59", "2300-01-01T00:00:00Z"):
+        refused = admin("POST", priced.url, "/keys", {"team": "zones", "expires_at": far})
+        assert refused.status == 400, refused.body
+    report = admin("GET", priced.url, "/spend?team=zones&until=9999-12-31T23:59:59Z")
+    assert report.status == 400 and report.json()["error"]["param"] == "until"
+
+
+def test_a_budgeted_request_is_sent_with_the_allowance_it_reserved(
+    priced: RunningGateway, echo: EchoServer
+) -> None:
+    key = new_key(priced.url, "capped", budget={"amount": "1", "period": "day"})
+    assert chat(priced.url, key, HELLO).status == 200
+    assert echo.record.requests[-1]["max_tokens"] == 512  # limits.default_max_tokens
+    assert chat(priced.url, key, {**HELLO, "max_tokens": 7}).status == 200
+    assert echo.record.requests[-1]["max_tokens"] == 7
+    free = new_key(priced.url, "uncapped")
+    assert chat(priced.url, free, HELLO).status == 200
+    assert "max_tokens" not in echo.record.requests[-1]
+
+
+def test_a_budget_held_by_requests_in_flight_asks_to_retry_soon(
+    priced: RunningGateway, echo: EchoServer
+) -> None:
+    # Room for one reservation of 100 completion tokens, not two; each costs far less.
+    amount = cost_of(PROMPT * 4, 100) * Decimal("1.5")
+    key = new_key(priced.url, "inflight", budget={"amount": str(amount), "period": "day"})
+    echo.behaviour.delay_seconds = 2.0
+    slow = threading.Thread(target=_budget_reply, args=(priced, key, 100))
+    slow.start()
+    deadline = time.monotonic() + 10
+    while not echo.record.requests:  # the first request is at the replica, in flight
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    refused = _budget_reply(priced, key, 100)
+    slow.join()
+    assert refused.status == 429, refused.body
+    assert "in flight" in refused.json()["error"]["message"]
+    assert refused.headers["retry-after"] == "1" and "x-should-retry" not in refused.headers
+    echo.behaviour.delay_seconds = 0.0
+    assert _budget_reply(priced, key, 100).status == 200  # settled: room again

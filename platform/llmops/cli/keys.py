@@ -297,7 +297,15 @@ def _expiry(value: str | None) -> dt.datetime | None:
         return dt.datetime.now(dt.UTC) + DURATION.convert(value, None, None)
     except click.BadParameter:
         pass
-    at = MOMENT.convert(value, None, None)
+    except OverflowError as e:
+        raise click.BadParameter(f"{value!r} is too far away", param_hint="--expires") from e
+    try:
+        at = MOMENT.convert(value, None, None)
+    except click.BadParameter as e:
+        raise click.BadParameter(
+            f"{value!r} is neither a duration (90d, 12h) nor an ISO 8601 time",
+            param_hint="--expires",
+        ) from e
     return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
 
 

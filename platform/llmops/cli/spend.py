@@ -16,7 +16,7 @@ import click
 
 from gateway import db
 from gateway.keys.material import KeyHasher
-from gateway.keys.records import Budget
+from gateway.keys.records import MAX_BUDGET_NANOS, Budget
 from gateway.keys.store import KeyStore
 from gateway.spend import money, reports
 from gateway.spend.periods import PeriodKind
@@ -72,8 +72,8 @@ class Amount(click.ParamType[Decimal]):
             amount = Decimal(str(value).strip())
         except InvalidOperation:
             amount = Decimal(-1)
-        if not amount.is_finite() or amount <= 0 or money.to_nanos(amount) <= 0:
-            self.fail(f"{value!r} is not an amount above 0 (12.50)", param, ctx)
+        if not amount.is_finite() or not 0 < money.to_nanos(amount) <= MAX_BUDGET_NANOS:
+            self.fail(f"{value!r} is not an amount above 0 and below 1000000 (12.50)", param, ctx)
         return amount
 
 
