@@ -1,12 +1,12 @@
 """Train the prompt-injection detector (``gateway/guardrails/injection.py``) and choose its
 threshold.
 
-The model is fitted on ``guardrails_injection_train.jsonl`` only: messages written for
-training, apart from the labeled set. The threshold is chosen on the labeled set's tuning
+The model is fitted on the ``guardrails_injection_train*.jsonl`` files only: messages
+written for training, apart from the labeled set. The threshold is chosen on the labeled set's tuning
 half: the lowest score at which precision there is still at least ``--precision``. The
 sealed evaluation half is never read here (``bench/guardrails.py`` reports on it).
 
-    python bench/guardrails_train.py [--precision 0.97] [--c 4.0]
+    python bench/guardrails_train.py [--precision 0.97] [--c 64]
 """
 
 from __future__ import annotations
@@ -69,9 +69,15 @@ def report(name: str, scores: np.ndarray, labels: np.ndarray, threshold: float) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--precision", type=float, default=0.97)
-    parser.add_argument("--c", type=float, default=4.0, help="inverse regularisation")
+    parser.add_argument("--c", type=float, default=64.0, help="inverse regularisation")
     args = parser.parse_args()
-    texts, labels = read("guardrails_injection_train.jsonl")
+    texts: list[str] = []
+    parts = []
+    for path in sorted(DATA.glob("guardrails_injection_train*.jsonl")):
+        more, more_labels = read(path.name)
+        texts += more
+        parts.append(more_labels)
+    labels = np.concatenate(parts)
     model = LogisticRegression(C=args.c, max_iter=2000, class_weight="balanced")
     model.fit(matrix(texts), labels)
     tune_texts, tune_labels = read("guardrails_injection_tune.jsonl")

@@ -1,6 +1,7 @@
 """The input stage: a request's messages checked against its team's policy before the
 model sees them; blocked (400 ``content_policy_violation``), masked (the body rewritten)
-or flagged. The checks run in worker threads, never on the event loop."""
+or flagged. The injection detector and checks that cost more than a fraction of a
+millisecond run in worker threads, never on the event loop."""
 
 from __future__ import annotations
 
@@ -150,8 +151,11 @@ class InputGuard:
         guard = self._policies().for_team(team)
         if parsed.endpoint is Endpoint.EMBEDDINGS or not guard.checks_input:
             return parsed
-        loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(self._pool, inspect, guard, parsed, self._scorer)
+        if guard.injection is None and guard.inputs.cheap(len(parsed.raw)):
+            result = inspect(guard, parsed, self._scorer)
+        else:  # the detector, or recognizers that cost milliseconds: in a worker thread
+            loop = asyncio.get_running_loop()
+            result = await loop.run_in_executor(self._pool, inspect, guard, parsed, self._scorer)
         if result.findings:
             self._on_findings(team, key_id, result.findings)
         blocked = sorted({f.policy for f in result.findings if f.action is Action.BLOCK})

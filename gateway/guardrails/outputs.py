@@ -123,8 +123,11 @@ class StreamGuard:
     async def _release(self, state: _Choice, *, final: bool) -> str:
         if not final and len(state.held) < 2 * self.window:
             return ""  # checked once per window's worth of text
-        loop = asyncio.get_running_loop()
-        finds = await loop.run_in_executor(self.executor, self.checks.find, state.held)
+        if self.checks.cheap(len(state.held)):
+            finds = self.checks.find(state.held)
+        else:
+            loop = asyncio.get_running_loop()
+            finds = await loop.run_in_executor(self.executor, self.checks.find, state.held)
         cut = len(state.held) if final else len(state.held) - self.window
         for f in finds:
             if f.start < cut < f.end:

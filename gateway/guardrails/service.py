@@ -91,8 +91,11 @@ class Guardrails:
         checks = self._policies.for_team(team).outputs
         if not checks.active:
             return None
-        loop = asyncio.get_running_loop()
-        found, data = await loop.run_in_executor(self._pool, check_answer, checks, answer)
+        if checks.cheap(_answer_chars(answer)):
+            found, data = check_answer(checks, answer)
+        else:
+            loop = asyncio.get_running_loop()
+            found, data = await loop.run_in_executor(self._pool, check_answer, checks, answer)
         self.report(team, key_id, tuple(found), direction="output")
         if any(f.action is Action.BLOCK for f in found):
             raise blocked_error(team, found)
@@ -191,3 +194,16 @@ class Guardrails:
                 log.warning(
                     "guardrails: %d audit entries not written: %s", len(entries), type(e).__name__
                 )
+
+
+def _answer_chars(answer: Any) -> int:
+    """About how many characters of text a JSON answer holds."""
+    if not isinstance(answer, dict):
+        return 0
+    total = 0
+    for choice in answer.get("choices") or ():
+        if isinstance(choice, dict):
+            message = choice.get("message")
+            text = message.get("content") if isinstance(message, dict) else choice.get("text")
+            total += len(text) if isinstance(text, str) else 0
+    return total
