@@ -3,10 +3,11 @@ threshold.
 
 The model is fitted on the ``guardrails_injection_train*.jsonl`` files only: messages
 written for training, apart from the labeled set. The threshold is chosen on the labeled set's tuning
-half: the lowest score at which precision there is still at least ``--precision``. The
+half: the score where the smaller of the two margins over the targets (precision 0.95,
+recall 0.90) is largest, so that neither figure sits on its edge. The
 sealed evaluation half is never read here (``bench/guardrails.py`` reports on it).
 
-    python bench/guardrails_train.py [--precision 0.97] [--c 64]
+    python bench/guardrails_train.py [--precision 0.95] [--recall 0.90] [--c 64]
 """
 
 from __future__ import annotations
@@ -45,15 +46,16 @@ def matrix(texts: list[str]) -> sparse.csr_matrix:
     )
 
 
-def threshold_for(scores: np.ndarray, labels: np.ndarray, precision: float) -> float:
-    """The lowest threshold whose precision on ``scores`` is at least ``precision``."""
-    best = 0.99
-    for t in sorted(set(np.round(scores, 4)), reverse=True):
+def threshold_for(scores: np.ndarray, labels: np.ndarray, precision: float, recall: float) -> float:
+    """The threshold whose smaller margin over the two targets is largest on ``scores``."""
+    best, best_margin = 0.5, -1.0
+    for t in sorted(set(np.round(scores, 4))):
         flagged = scores >= t
-        if flagged.sum() and labels[flagged].mean() >= precision:
-            best = float(t)
-        elif flagged.sum() > 20:
-            break
+        if not flagged.sum():
+            continue
+        margin = min(labels[flagged].mean() - precision, flagged[labels].mean() - recall)
+        if margin > best_margin:
+            best, best_margin = float(t), margin
     return best
 
 
@@ -68,7 +70,8 @@ def report(name: str, scores: np.ndarray, labels: np.ndarray, threshold: float) 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--precision", type=float, default=0.97)
+    parser.add_argument("--precision", type=float, default=0.95, help="precision target")
+    parser.add_argument("--recall", type=float, default=0.90, help="recall target")
     parser.add_argument("--c", type=float, default=64.0, help="inverse regularisation")
     args = parser.parse_args()
     texts: list[str] = []
@@ -82,7 +85,7 @@ def main() -> None:
     model.fit(matrix(texts), labels)
     tune_texts, tune_labels = read("guardrails_injection_tune.jsonl")
     scores = model.predict_proba(matrix(tune_texts))[:, 1]
-    threshold = threshold_for(scores, tune_labels, args.precision)
+    threshold = threshold_for(scores, tune_labels, args.precision, args.recall)
     report("training set", model.predict_proba(matrix(texts))[:, 1], labels, threshold)
     report("tuning half", scores, tune_labels, threshold)
     weights = model.coef_[0].astype(np.float32)

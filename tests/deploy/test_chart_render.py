@@ -11,6 +11,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from gateway.guardrails.service import PolicyFile
 from tests.deploy.conftest import PROFILES, profile_values
 from tests.support import chart
 
@@ -151,6 +152,8 @@ def test_monitoring_objects_when_the_prometheus_operator_is_installed(
         "LlmopsFineTuneJobFailures",
         "LlmopsTeamBudgetSoftThreshold",
         "LlmopsTeamBudgetExhausted",
+        "LlmopsGuardrailsFileRefused",
+        "LlmopsGuardrailAuditDropped",
     }
     soft = alerts["LlmopsTeamBudgetSoftThreshold"]
     reached = "max by (team, budget) (llmops_gateway_budget_soft_threshold_reached) == 1"
@@ -158,6 +161,13 @@ def test_monitoring_objects_when_the_prometheus_operator_is_installed(
     assert soft["for"] == "5m" and "{{ $labels.budget }}" in soft["annotations"]["summary"]
     exhausted = alerts["LlmopsTeamBudgetExhausted"]["expr"]
     assert 'llmops_gateway_ratelimited_total{limit=~"team_budget|key_budget"}[10m]' in exhausted
+    refused = alerts["LlmopsGuardrailsFileRefused"]
+    assert 'increase(llmops_guardrail_reloads_total{result="error"}[10m])' in refused["expr"]
+    assert "last good policies are kept" in refused["annotations"]["summary"]
+    dropped = alerts["LlmopsGuardrailAuditDropped"]["expr"]
+    assert "increase(llmops_guardrail_audit_dropped_total[10m])) > 0" in dropped
+    for name in ("LlmopsGuardrailsFileRefused", "LlmopsGuardrailAuditDropped"):
+        assert alerts[name]["labels"]["severity"] == "warning" and "for" not in alerts[name]
     for alert in alerts.values():
         assert set(alert) <= {"alert", "expr", "for", "labels", "annotations"}
         assert alert["labels"]["severity"] in {"warning", "critical"}
@@ -193,6 +203,74 @@ def test_helm_test_hook_checks_the_gateway_and_mlflow(
     args = _pod(hook)["containers"][0]["args"]
     assert "http://llmops-gateway:80/readyz" in args
     assert "http://llmops-mlflow:5000/health" in args
+
+
+GUARDRAIL_POLICIES = {
+    "default": {
+        "input": {"injection": {"action": "block"}, "secrets": {"action": "mask"}},
+        "output": {"deny": [{"name": "codename", "patterns": [r"project\s+falcon"]}]},
+    },
+    # null turns a check off for the team: it must reach the file.
+    "teams": {
+        "research": {"input": {"injection": {"action": "flag"}}},
+        "sandbox": {"input": {"injection": None}},
+    },
+}
+
+
+def _guardrail_volumes(gateway: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        v for v in gateway["volumes"] if v.get("configMap", {}).get("name") == "llmops-guardrails"
+    ]
+
+
+def test_guardrail_policies_reach_the_gateway_as_a_file_reloaded_without_restart(
+    rendered: dict[str, list[chart.Manifest]],
+) -> None:
+    values = {
+        "guardrails": {"policies": GUARDRAIL_POLICIES},
+        "gateway": {"config": {"guardrails": {"poll_seconds": 5}}},
+    }
+    manifests = chart.render(values)
+    policies = chart.find(manifests, "ConfigMap", "llmops-guardrails")
+    assert policies.body["metadata"]["labels"]["app.kubernetes.io/component"] == "gateway"
+    text = policies.body["data"]["guardrails.yaml"]
+    assert yaml.safe_load(text) == GUARDRAIL_POLICIES
+    PolicyFile.model_validate(yaml.safe_load(text))  # what the gateway reads it as
+    config = yaml.safe_load(
+        chart.find(manifests, "ConfigMap", "llmops-gateway").body["data"]["gateway.yaml"]
+    )
+    # The file's path is merged into the gateway's guardrail settings, which stay.
+    assert config["guardrails"] == {
+        "file": "/etc/llmops/guardrails/guardrails.yaml",
+        "poll_seconds": 5,
+    }
+    deployment = chart.find(manifests, "Deployment", "llmops-gateway")
+    pod = _pod(deployment)
+    [volume] = _guardrail_volumes(pod)
+    [serve] = pod["containers"]
+    [mount] = [m for m in serve["volumeMounts"] if m["name"] == volume["name"]]
+    # A directory, not a subPath: the kubelet updates it in place when the ConfigMap changes.
+    assert "subPath" not in mount and mount["readOnly"] is True
+    assert f"{mount['mountPath']}/guardrails.yaml" == config["guardrails"]["file"]
+    # Other policies change the ConfigMap only: the pods are not restarted for them.
+    changed = {"default": {"input": {"pii": {"action": "mask"}}}}
+    again = chart.render({**values, "guardrails": {"policies": changed}})
+    assert chart.find(again, "Deployment", "llmops-gateway").body == deployment.body
+    assert (
+        yaml.safe_load(
+            chart.find(again, "ConfigMap", "llmops-guardrails").body["data"]["guardrails.yaml"]
+        )
+        == changed
+    )
+    # Without policies, none of it.
+    for profile, manifests in rendered.items():
+        assert "ConfigMap/llmops-guardrails" not in _kinds(manifests), profile
+        config = yaml.safe_load(
+            chart.find(manifests, "ConfigMap", "llmops-gateway").body["data"]["gateway.yaml"]
+        )
+        assert "guardrails" not in config, profile
+        assert not _guardrail_volumes(_pod(chart.find(manifests, "Deployment", "llmops-gateway")))
 
 
 def test_notes_tell_how_to_reach_the_gateway() -> None:

@@ -80,6 +80,14 @@ from tests.support import chart
             {"monitoring": {"prometheusRule": {"errorRateThreshold": 5}}},
             "/monitoring/prometheusRule/errorRateThreshold",
         ),
+        (
+            {"guardrails": {"policies": {"default": {"input": {"injection": {"action": "mask"}}}}}},
+            "at '/guardrails/policies/default/input/injection/action'",
+        ),
+        (
+            {"guardrails": {"policies": {"defaults": {}}}},
+            "at '/guardrails/policies': additional properties 'defaults' not allowed",
+        ),
     ],
 )
 def test_schema_rejects_bad_values_naming_the_key(values: dict[str, Any], message: str) -> None:
@@ -104,6 +112,13 @@ def test_schema_rejects_bad_values_naming_the_key(values: dict[str, Any], messag
         (
             {"defaultModelDeployment": {"enabled": True}, "operator": {"enabled": False}},
             "defaultModelDeployment.enabled needs operator.enabled",
+        ),
+        (
+            {
+                "guardrails": {"policies": {"default": {"input": {"secrets": {}}}}},
+                "gateway": {"config": {"guardrails": {"teams": {"research": {}}}}},
+            },
+            "gateway.config.guardrails.teams cannot be given with guardrails.policies",
         ),
     ],
 )

@@ -23,13 +23,20 @@ NO_DATA_HERE: dict[str, str] = {
     "Budget used by team": "the load's teams and keys have no budget",
     "Budget refusals (429) per second": "the load's teams and keys have no budget to spend",
 }
+# A term the guardrails file denies (the rule "probe").
+BLOCKED = "forbidden-topic"
 
 
 @pytest.fixture(scope="module")
 def gateway(
     echo_server: EchoServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningGateway]:
-    database = tmp_path_factory.mktemp("gateway") / "gateway.db"
+    workdir = tmp_path_factory.mktemp("gateway")
+    database = workdir / "gateway.db"
+    # Guardrails from a file, as the chart gives them: a deny rule only the load's one
+    # probing request trips; the load then breaks the file, which is refused.
+    policies = workdir / "guardrails.yaml"
+    policies.write_text(f"default: {{input: {{deny: [{{name: probe, terms: [{BLOCKED}]}}]}}}}\n")
     # "broken" points at a port nothing listens on: its requests fail and open a circuit.
     broken = f"http://127.0.0.1:{free_port()}/v1"
     settings = settings_for(
@@ -49,6 +56,7 @@ def gateway(
         # Repeated greedy requests hit the exact tier; their rewording is a verified
         # near-match that the error bound, still learning, holds and checks.
         cache={"enabled": True},
+        guardrails={"file": str(policies), "poll_seconds": 0.5},
     )
     with gateway_in_thread(settings) as running:
         yield running
@@ -88,7 +96,7 @@ def _chat(
 def _light_load(gateway: RunningGateway, seconds: float) -> list[int]:
     """A few requests a second for a while: JSON and streams from two teams, one of them
     over its rate limit, some to a replica that is down, some to a model with no price,
-    and some the cache answers."""
+    and some the cache answers; the guardrails file broken, then a request it blocks."""
     alpha = new_key(gateway.url, "alpha")
     beta = new_key(gateway.url, "beta", rpm=3)
     # A question, then its rewording once the first answer is kept: a near-match for the
@@ -101,6 +109,10 @@ def _light_load(gateway: RunningGateway, seconds: float) -> list[int]:
     statuses.append(
         _chat(gateway, alpha, "echo", greedy=True, text="Hi! How many tokens is this prompt")
     )
+    # Refused (the action "shout" does not exist): the last good policies stay.
+    policies = gateway.settings.guardrails.file
+    assert policies is not None
+    policies.write_text("default: {input: {pii: {action: shout}}}\n")
     deadline = time.monotonic() + seconds
     with ThreadPoolExecutor(4) as pool:
         while time.monotonic() < deadline:
@@ -114,6 +126,7 @@ def _light_load(gateway: RunningGateway, seconds: float) -> list[int]:
             ]
             statuses += [f.result() for f in batch]
             time.sleep(0.25)
+    statuses.append(_chat(gateway, alpha, "echo", text=f"tell me about the {BLOCKED}"))
     return statuses
 
 
@@ -121,7 +134,7 @@ def _light_load(gateway: RunningGateway, seconds: float) -> list[int]:
 def prometheus(gateway: RunningGateway) -> Iterator[Prometheus]:
     with prometheus_scraping([urlsplit(gateway.url).netloc], interval_seconds=1.0) as server:
         statuses = _light_load(gateway, seconds=6)
-        assert {200, 429, 502} <= set(statuses), sorted(set(statuses))
+        assert {200, 400, 429, 502} <= set(statuses), sorted(set(statuses))
         time.sleep(2.5)  # two more scrapes after the last request
         yield server
 
@@ -149,7 +162,7 @@ def test_dashboard_variables_list_the_models_and_teams(prometheus: Prometheus) -
 def test_figures_match_the_load(prometheus: Prometheus) -> None:
     """The panels show what happened, not just anything: 429s only for the limited team,
     errors only on the broken replica, streams' time to first token recorded, spend only
-    on the priced model."""
+    on the priced model, the one block by the deny rule, the broken file refused."""
     limited = prometheus.query("sum by (team) (llmops_gateway_ratelimited_total)")
     assert {r["metric"]["team"] for r in limited} == {"beta"}
     errors = prometheus.query('sum by (model) (llmops_upstream_requests_total{outcome!="success"})')
@@ -161,3 +174,11 @@ def test_figures_match_the_load(prometheus: Prometheus) -> None:
     unpriced = prometheus.query("sum by (model) (llmops_gateway_unpriced_requests_total) > 0")
     assert "free" in {r["metric"]["model"] for r in unpriced}
     assert "echo" not in {r["metric"]["model"] for r in unpriced}
+    blocks = prometheus.query(
+        'sum by (team, policy) (llmops_guardrail_actions_total{action="block"})'
+    )
+    assert [(r["metric"]["team"], r["metric"]["policy"], r["value"][1]) for r in blocks] == [
+        ("alpha", "input.deny.probe", "1")
+    ]
+    reloads = prometheus.query("sum by (result) (llmops_guardrail_reloads_total)")
+    assert {r["metric"]["result"]: r["value"][1] for r in reloads} == {"ok": "1", "error": "1"}

@@ -10,6 +10,8 @@ from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry
 
+from gateway.guardrails.policy import GuardrailSettings
+from gateway.guardrails.service import Guardrails
 from gateway.metrics import BoundGauges, GatewayMetrics, ReplicaGauges
 from llmops.monitoring.metrics import DriftMetrics
 from llmops.serving.metrics import ServingMetrics
@@ -64,6 +66,8 @@ def _registries() -> list[CollectorRegistry]:
     gateway = GatewayMetrics()
     gateway.registry.register(ReplicaGauges(lambda: []))
     gateway.registry.register(BoundGauges(0.01, lambda: [], lambda: []))
+    # The guardrails' counters, on the gateway's registry as the app puts them.
+    Guardrails(GuardrailSettings(), scorer=None, store=None, registry=gateway.registry)
     serving = ServingMetrics(VllmEngine(ServingSettings(engine="vllm")))
     return [gateway.registry, serving.registry, DriftMetrics().registry, OperatorMetrics().registry]
 
