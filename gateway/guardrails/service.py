@@ -32,6 +32,10 @@ AUDIT_QUEUE = 10_000
 """Audit entries waiting to be written at most; past it, new ones are dropped (counted)."""
 
 
+class GuardrailsFileError(Exception):
+    """The guardrails file is invalid at start-up (the log says where)."""
+
+
 class PolicyFile(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
 
@@ -134,7 +138,10 @@ class Guardrails:
         if self._store is not None:
             self._tasks.append(self._supervisor.spawn("guardrails audit", self._write_audit))
         if self._settings.file is not None:
-            self.load()
+            if not self.load():
+                # No good version to keep yet: starting without the policies would let
+                # through what they hold back. The pod fails; its peers keep serving.
+                raise GuardrailsFileError(f"the guardrails file {self._settings.file} is invalid")
             self._tasks.append(self._supervisor.spawn("guardrails file", self._watch))
 
     async def close(self) -> None:

@@ -14,6 +14,8 @@ import openai
 import pytest
 import yaml
 
+from gateway.guardrails.policy import GuardrailSettings
+from gateway.guardrails.service import Guardrails, GuardrailsFileError
 from llmops.serving.echo import EchoServer
 from tests.support.gateways import RunningGateway, gateway_in_thread, settings_for
 from tests.support.http import admin, metric_values, new_key
@@ -204,6 +206,13 @@ def test_each_team_is_held_by_its_own_policy(guarded: RunningGateway, echo: Echo
     assert streamed(sdk, "project falcon") == "project falcon"
 
 
+def replace(path: Path, text: str) -> None:
+    """Write ``path`` whole at once, as a ConfigMap's volume swaps its files."""
+    fresh = path.with_suffix(".new")
+    fresh.write_text(text)
+    fresh.replace(path)
+
+
 def test_a_policy_reload_under_load_drops_no_request(
     echo: EchoServer, sqlite_url: str, tmp_path: Path
 ) -> None:
@@ -230,13 +239,16 @@ def test_a_policy_reload_under_load_drops_no_request(
         workers = [threading.Thread(target=load) for _ in range(4)]
         for w in workers:
             w.start()
-        deny = {"default": {"input": {"deny": [{"name": "weapons", "terms": ["bioweapon"]}]}}}
-        path.write_text(yaml.safe_dump(deny))
         deadline = time.monotonic() + 15
+        while "a bioweapon" not in statuses:  # requests go through before the change
+            assert time.monotonic() < deadline and not failures, failures
+            time.sleep(0.02)
+        deny = {"default": {"input": {"deny": [{"name": "weapons", "terms": ["bioweapon"]}]}}}
+        replace(path, yaml.safe_dump(deny))
         while "blocked" not in statuses[-4:]:
             assert time.monotonic() < deadline, "the new policy never applied"
             time.sleep(0.02)
-        path.write_text("default: {input: {deny: [{name: BAD NAME}]}}")  # refused: kept
+        replace(path, "default: {input: {deny: [{name: BAD NAME}]}}")  # refused: kept
         reloads = metric_values(gw.url, "llmops_guardrail_reloads_total")
         while (
             metric_values(gw.url, "llmops_guardrail_reloads_total").get(
@@ -251,4 +263,15 @@ def test_a_policy_reload_under_load_drops_no_request(
             w.join()
         assert not failures
         assert statuses[-1] == "blocked"  # the bad file left the last good policy in place
-        assert "a bioweapon" in statuses  # requests before the change went through
+
+
+async def test_a_gateway_does_not_start_without_its_valid_policies(tmp_path: Path) -> None:
+    path = tmp_path / "guardrails.yaml"
+    path.write_text("default: {input: {deny: [{name: weapons, patterns: ['(unclosed']}]}}")
+    settings = GuardrailSettings(file=path)
+    with pytest.raises(GuardrailsFileError):
+        Guardrails(settings, scorer=None, store=None).start()
+    replace(path, "default: {input: {deny: [{name: weapons, terms: [sarin]}]}}")
+    guardrails = Guardrails(settings, scorer=None, store=None)
+    guardrails.start()
+    await guardrails.close()
