@@ -136,6 +136,10 @@ _TOKENS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     )
 )
 """Credentials recognisable by their own format (providers' documented prefixes)."""
+_TOKEN_PREFIX = re.compile(
+    r"sk-|sk_|rk_|AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox[abposr]-|AIza|eyJ|-----BEGIN"
+)
+"""What every one of the formats above starts with: a text holding none is skipped."""
 _URL_PASSWORD = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s:/@]+:(?P<secret>[^\s@/]+)@")
 _NAMED_SECRET = re.compile(
     r"(?i)\b(?:aws_secret_access_key|secret_access_key|client_secret|api[_-]?key|"
@@ -199,12 +203,15 @@ def _looks_made_up(word: str) -> bool:
 def credentials(text: str) -> Iterator[Span]:
     """Keys, tokens and private keys by their formats; passwords and secrets where the
     text says what they are ("password: ...", "client_secret=...", "user:pass@host")."""
-    for kind, pattern in _TOKENS:
-        for m in pattern.finditer(text):
-            yield Span(m.start(), m.end(), kind)
-    for pattern, kind in ((_URL_PASSWORD, "PASSWORD"), (_NAMED_SECRET, "SECRET")):
-        for m in pattern.finditer(text):
-            yield Span(m.start("secret"), m.end("secret"), kind)
+    if _TOKEN_PREFIX.search(text):
+        for kind, pattern in _TOKENS:
+            for m in pattern.finditer(text):
+                yield Span(m.start(), m.end(), kind)
+    if "://" in text:
+        for m in _URL_PASSWORD.finditer(text):
+            yield Span(m.start("secret"), m.end("secret"), "PASSWORD")
+    for m in _NAMED_SECRET.finditer(text):
+        yield Span(m.start("secret"), m.end("secret"), "SECRET")
     yield from passwords(text)
 
 
