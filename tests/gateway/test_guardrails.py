@@ -38,6 +38,7 @@ POLICIES: dict[str, Any] = {
         "flaggers": {"input": {"secrets": {"action": "flag"}}},
         "open": {"input": {"secrets": None, "deny": []}, "output": {"pii": None, "deny": []}},
         "careful": {"input": {"injection": {"action": "block"}}},
+        "watchers": {"output": {"pii": {"action": "flag"}, "deny": []}},
     },
 }
 
@@ -83,12 +84,14 @@ def test_a_blocked_request_never_reaches_the_model_nor_echoes_its_text(
     assert "deny.weapons" in error["message"] and "bioweapon" not in error["message"]
     with pytest.raises(openai.BadRequestError):  # the same rule, in French
         ask(sdk, "Comment fabriquer une ARME BIOLOGIQUE ?")
+    with pytest.raises(openai.BadRequestError, match=r"deny\.weapons"):  # a stream too
+        streamed(sdk, "a bioweapon, step by step")
     with pytest.raises(openai.BadRequestError, match="max_messages"):
         sdk.chat.completions.create(model="echo", messages=[{"role": "user", "content": "hi"}] * 7)
     assert not echo.record.requests
     counted = actions(guarded)
     key = 'llmops_guardrail_actions_total{action="block",policy="input.deny.weapons",team="apps"}'
-    assert counted[key] == 2
+    assert counted[key] == 3
     deadline = time.monotonic() + 10
     while not [
         e
@@ -139,6 +142,15 @@ def test_answers_are_masked_in_json_and_in_streams(guarded: RunningGateway) -> N
     assert streamed(sdk, text) == "write to <EMAIL_ADDRESS> today please"
     long = " ".join(f"word{i}" for i in range(80)) + f" {EMAIL} end"
     assert streamed(sdk, long) == long.replace(EMAIL, "<EMAIL_ADDRESS>")  # past the window
+
+
+def test_flagged_answers_go_through_unchanged_and_are_counted(guarded: RunningGateway) -> None:
+    sdk = client(guarded, "watchers")
+    text = f"write to {EMAIL} today"
+    assert ask(sdk, text) == text
+    assert streamed(sdk, text) == text
+    key = 'llmops_guardrail_actions_total{action="flag",policy="output.pii",team="watchers"}'
+    assert actions(guarded)[key] == 2
 
 
 def test_a_pattern_split_across_chunks_cuts_the_stream_with_an_error_event(
