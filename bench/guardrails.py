@@ -11,11 +11,12 @@ first.
 
 Latency: one ``llmops gateway serve`` in front of the echo replica, one team per check
 (off, deny patterns, secrets, personal data, injection, answers masked in a stream), the
-same 400-character message sent by wrk at 1 and 16 connections to each; p50 and p99, and
-what each adds to the team without guardrails (the request log off, so that its
+same 400-character message sent by wrk at 1 and 16 connections to each, the teams in
+turn for three rounds (the median round is kept: one machine's noise moves every team
+alike within a round); p50 and p99, and what each adds to the team without guardrails (the request log off, so that its
 background redaction does not blur the figures).
 
-    python bench/guardrails.py [--duration 5] [--skip-latency] [--skip-quality]
+    python bench/guardrails.py [--duration 3] [--skip-latency] [--skip-quality]
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from gateway.guardrails.policy import PII_KINDS, SECRET_KINDS, PiiCheck, SecretC
 
 DATA = Path(__file__).parent / "data"
 TARGET_RECALL, TARGET_PRECISION, TARGET_PATTERN_P50_MS = 0.90, 0.95, 0.5
+ROUNDS = 3
 MESSAGE = (
     "Hello, I am writing about the invoice we received last week for the team workshop. "
     "The amount does not match the quote, and the delivery address is also wrong. Could "
@@ -160,32 +162,44 @@ def latency(duration: float) -> None:
             {"model": "echo", "messages": [{"role": "user", "content": MESSAGE}], "max_tokens": 80}
         )
         load = _load.LoadGenerator(stack.workdir, body)
-        print(f"\nadded latency per check ({load.description}, {duration:g} s each)")
+        targets = [
+            _load.Target(team, f"{gateway}/v1/chat/completions", _services.create_key(config, team))
+            for team in POLICIES
+        ]
+        print(
+            f"\nadded latency per check ({load.description}; {ROUNDS} rounds of {duration:g} s"
+            " each, the teams in turn; the median round)"
+        )
         for connections in (1, 16):
-            base = None
-            for team in POLICIES:
-                token = _services.create_key(config, team)
-                target = _load.Target(team, f"{gateway}/v1/chat/completions", token)
-                load.measure(target, connections=connections, duration=1)  # warm up
-                result = load.measure(target, connections=connections, duration=duration)
-                if base is None:
-                    base = result
-                added = result.p50_ms - base.p50_ms
-                note = (
-                    f"  (target <= {TARGET_PATTERN_P50_MS} ms)"
-                    if team in ("deny", "secrets")
-                    else ""
-                )
+            for target in targets:  # warm up
+                load.measure(target, connections=connections, duration=1)
+            rounds: dict[str, list[_load.LoadResult]] = {t.name: [] for t in targets}
+            for _ in range(ROUNDS):
+                for target in targets:
+                    rounds[target.name].append(
+                        load.measure(target, connections=connections, duration=duration)
+                    )
+            base = _median(rounds["off"])
+            for target in targets:
+                result = _median(rounds[target.name])
+                pattern = target.name in ("deny", "secrets")
+                note = f"  (target <= {TARGET_PATTERN_P50_MS} ms)" if pattern else ""
                 print(
-                    f"  {connections:2d} conn {team:10} p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms"
-                    f"  added p50 {added:+6.2f} ms  p99 {result.p99_ms - base.p99_ms:+7.2f} ms"
+                    f"  {connections:2d} conn {target.name:10} p50 {result.p50_ms:7.2f} ms"
+                    f"  p99 {result.p99_ms:7.2f} ms  added p50 {result.p50_ms - base.p50_ms:+6.2f} ms"
+                    f"  p99 {result.p99_ms - base.p99_ms:+7.2f} ms"
                     f"  {result.requests_per_second:6.0f} req/s  non-2xx {result.non_2xx}{note}"
                 )
 
 
+def _median(results: list[_load.LoadResult]) -> _load.LoadResult:
+    """The round with the median p50."""
+    return sorted(results, key=lambda r: r.p50_ms)[len(results) // 2]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=5.0)
+    parser.add_argument("--duration", type=float, default=3.0, help="seconds per measure")
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--skip-quality", action="store_true", help="latency only")
     args = parser.parse_args()

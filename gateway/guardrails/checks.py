@@ -22,7 +22,7 @@ _RECOGNIZERS: tuple[tuple[Recognizer, frozenset[str], float], ...] = (
     (
         redaction.credentials,
         frozenset({"API_KEY", "JWT", "PRIVATE_KEY", "SECRET", "PASSWORD"}),
-        0.4,
+        0.1,
     ),
     (redaction.emails, frozenset({"EMAIL_ADDRESS"}), 0.05),
     (redaction.ibans, frozenset({"IBAN_CODE"}), 0.05),

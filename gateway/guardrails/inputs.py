@@ -108,28 +108,29 @@ def _masked_body(
     found: list[Finding],
 ) -> dict[str, Any] | None:
     """Run the span checks and deny rules on each text; the body with masks applied, or
-    ``None`` when nothing was masked."""
-    changed = False
+    ``None`` when nothing was masked (then nothing is copied)."""
+    finds: dict[str, list[Finding]] = {}
+    for _, _, value in pieces:
+        for text in content.texts_of(value):
+            if text not in finds:
+                finds[text] = guard.inputs.find(text)
+                found.extend(finds[text])
+    if not any(f.action is Action.MASK for fs in finds.values() for f in fs):
+        return None
 
-    def check(text: str) -> str:
-        nonlocal changed
-        finds = guard.inputs.find(text)
-        found.extend(finds)
-        if any(f.action is Action.MASK for f in finds):
-            changed = True
-            return masked(text, finds)
-        return text
+    def mask(text: str) -> str:
+        return masked(text, finds.get(text, []))
 
     body = dict(parsed.body)
     if parsed.endpoint is Endpoint.CHAT:
         messages = list(body["messages"])
         for index, _, value in pieces:
             assert index is not None
-            messages[index] = {**messages[index], "content": content.rewritten(value, check)}
+            messages[index] = {**messages[index], "content": content.rewritten(value, mask)}
         body["messages"] = messages
     else:
-        body["prompt"] = content.rewritten(body.get("prompt"), check)
-    return body if changed else None
+        body["prompt"] = content.rewritten(body.get("prompt"), mask)
+    return body
 
 
 class InputGuard:

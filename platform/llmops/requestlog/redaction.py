@@ -210,13 +210,17 @@ def credentials(text: str) -> Iterator[Span]:
     if "://" in text:
         for m in _URL_PASSWORD.finditer(text):
             yield Span(m.start("secret"), m.end("secret"), "PASSWORD")
-    for m in _NAMED_SECRET.finditer(text):
-        yield Span(m.start("secret"), m.end("secret"), "SECRET")
+    lowered = text.casefold()
+    if "secret" in lowered or "key" in lowered or "token" in lowered:  # what it names
+        for m in _NAMED_SECRET.finditer(text):
+            yield Span(m.start("secret"), m.end("secret"), "SECRET")
     yield from passwords(text)
 
 
 def passwords(text: str) -> Iterator[Span]:
     """ "password: X", "my password is X", "changed the password to X"."""
+    if not _PASSWORD_WORD.search(text):  # every pattern here starts from such a word
+        return
     for m in _PASSWORD_SET.finditer(text):
         yield Span(m.start("secret"), m.end("secret"), "PASSWORD")
     for m in _PASSWORD_SAID.finditer(text):
