@@ -406,7 +406,8 @@ class Proxy:
                     if recorder is not None:
                         recorder.record(out, parsed)
                     if tally.passes(parsed):
-                        yield out
+                        usage = parsed is not None and isinstance(parsed.get("usage"), dict)
+                        yield _with_cost(ex, parsed) if parsed is not None and usage else out
                 if guard is not None and guard.blocked:
                     break
             tally.outcome = "success"
@@ -489,6 +490,16 @@ def _outcome(status: int) -> str:
     if status >= 500:
         return "error"
     return "success" if status < 400 else "client_error"
+
+
+def _with_cost(ex: Exchange, chunk: dict[str, Any]) -> bytes:
+    """A stream's usage chunk with what the stream cost, as ``usage.cost`` (a stream's
+    headers leave before its usage is known, so it cannot be ``x-llmops-cost``)."""
+    rates = ex.rates()
+    usage = Usage.of(chunk)
+    cost = rates.cost(usage) if rates is not None and usage is not None else 0
+    chunk = {**chunk, "usage": {**chunk["usage"], "cost": money.text(cost)}}
+    return b"data: " + orjson.dumps(chunk) + b"\n\n"
 
 
 def _declared_length(request: Request) -> int:

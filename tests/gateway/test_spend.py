@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import openai
 import pytest
 
 from llmops.serving.echo import EchoServer, prompt_tokens
@@ -319,3 +320,21 @@ def test_a_budget_held_by_requests_in_flight_asks_to_retry_soon(
     assert refused.headers["retry-after"] == "1" and "x-should-retry" not in refused.headers
     echo.behaviour.delay_seconds = 0.0
     assert _budget_reply(priced, key, 100).status == 200  # settled: room again
+
+
+def test_a_stream_says_what_it_cost_in_its_usage_chunk(priced: RunningGateway) -> None:
+    sdk = openai.OpenAI(base_url=priced.v1, api_key=new_key(priced.url, "streams"), max_retries=0)
+    chunks = list(
+        sdk.chat.completions.create(
+            model="echo",
+            messages=HELLO["messages"],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    usage = chunks[-1].usage
+    assert usage is not None and usage.model_extra is not None
+    expected = cost_of(usage.prompt_tokens, usage.completion_tokens)
+    assert Decimal(usage.model_extra["cost"]) == expected
+    report = spent_once_flushed(priced, "streams", 1)
+    assert Decimal(report["total"]["cost"]) == expected
