@@ -327,7 +327,7 @@ def test_a_stream_says_what_it_cost_in_its_usage_chunk(priced: RunningGateway) -
     chunks = list(
         sdk.chat.completions.create(
             model="echo",
-            messages=HELLO["messages"],
+            messages=[{"role": "user", "content": "one two three"}],
             stream=True,
             stream_options={"include_usage": True},
         )
