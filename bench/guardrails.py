@@ -7,7 +7,8 @@ threshold on ``guardrails_injection_eval.jsonl``, with 95% Wilson intervals, per
 language; the output masks (every personal data and secret kind) on
 ``guardrails_output_eval.jsonl``: a labeled span is caught when a mask overlaps it, a
 mask is right when it overlaps a labeled span. The sealed files' checksums are checked
-first.
+first. ``--sealed2`` measures the detector on a second sealed set, written later by
+another writer and sealed before the detector was retrained.
 
 Latency: one ``llmops gateway serve`` in front of the echo replica, one team per check
 (off, deny patterns, secrets, personal data, injection, answers masked in a stream), the
@@ -16,7 +17,7 @@ turn for three rounds (the median round is kept: one machine's noise moves every
 alike within a round); p50 and p99, and what each adds to the team without guardrails (the request log off, so that its
 background redaction does not blur the figures).
 
-    python bench/guardrails.py [--duration 3] [--skip-latency] [--skip-quality]
+    python bench/guardrails.py [--duration 3] [--skip-latency] [--skip-quality] [--sealed2]
 """
 
 from __future__ import annotations
@@ -70,9 +71,9 @@ POLICIES: dict[str, Any] = {
 }
 
 
-def sealed(name: str) -> list[dict[str, Any]]:
-    path = DATA / f"{name}_eval.jsonl"
-    expected = (DATA / f"{name}_eval.sha256").read_text().split()[0]
+def sealed(stem: str) -> list[dict[str, Any]]:
+    path = DATA / f"{stem}.jsonl"
+    expected = (DATA / f"{stem}.sha256").read_text().split()[0]
     if hashlib.sha256(path.read_bytes()).hexdigest() != expected:
         raise SystemExit(f"{path} does not match its checksum: the sealed set was changed")
     return [json.loads(line) for line in path.read_text().splitlines() if line]
@@ -83,15 +84,15 @@ def rate(hits: int, n: int) -> str:
     return f"{hits / n if n else 0:.3f} ({hits}/{n}, 95% CI {low:.3f}-{high:.3f})"
 
 
-def injection_quality() -> None:
-    rows = sealed("guardrails_injection")
+def injection_quality(stem: str = "guardrails_injection_eval") -> None:
+    rows = sealed(stem)
     detector = injection.load()
     scores = detector.scores([r["text"] for r in rows])
     flagged = [s >= detector.threshold for s in scores]
     attacks = [r["label"] == "injection" for r in rows]
     tp = sum(f and a for f, a in zip(flagged, attacks, strict=True))
     print(
-        f"\ninjection detection, sealed evaluation half ({len(rows)} messages), threshold {detector.threshold:.4f}"
+        f"\ninjection detection, {stem} ({len(rows)} messages), threshold {detector.threshold:.4f}"
     )
     print(f"  precision {rate(tp, sum(flagged))}  target >= {TARGET_PRECISION}")
     print(f"  recall    {rate(tp, sum(attacks))}  target >= {TARGET_RECALL}")
@@ -111,7 +112,7 @@ def overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
 
 
 def output_quality() -> None:
-    rows = sealed("guardrails_output")
+    rows = sealed("guardrails_output_eval")
     checks = TextChecks(
         [("pii", PiiCheck(), PII_KINDS), ("secrets", SecretCheck(), SECRET_KINDS)], []
     )
@@ -202,8 +203,15 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=3.0, help="seconds per measure")
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--skip-quality", action="store_true", help="latency only")
+    parser.add_argument(
+        "--sealed2",
+        action="store_true",
+        help="injection detection on the second sealed set (written later, by another writer)",
+    )
     args = parser.parse_args()
-    if not args.skip_quality:
+    if args.sealed2:
+        injection_quality("guardrails_injection_sealed2")
+    elif not args.skip_quality:
         injection_quality()
         output_quality()
     if not args.skip_latency:
