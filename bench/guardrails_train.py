@@ -1,8 +1,8 @@
 """Train the prompt-injection detector (``gateway/guardrails/injection.py``) and choose its
 threshold.
 
-The model is fitted on the ``guardrails_injection_train*.jsonl`` files only: messages
-written for training, apart from the labeled set. The threshold is chosen on the labeled set's tuning
+The model is fitted on the training sets in ``TRAINING`` only: messages written for
+training, apart from the labeled sets. The threshold is chosen on the labeled set's tuning
 half: the score where the smaller of the two margins over the targets (precision 0.95,
 recall 0.90) is largest, so that neither figure sits on its edge. The
 sealed evaluation half is never read here (``bench/guardrails.py`` reports on it).
@@ -26,6 +26,10 @@ sys.path.append(str(Path(__file__).resolve().parents[1]))  # run as a file: find
 from gateway.guardrails import injection
 
 DATA = Path(__file__).parent / "data"
+TRAINING = tuple(f"guardrails_injection_train{n}.jsonl" for n in ("", "2", "3", "4"))
+"""The sets the shipped weights were trained on. ``train5`` did no better on the tuning
+half (recall 0.934 against 0.956 at the chosen threshold, precision alike), so the weights
+stayed; it is kept for the next retraining."""
 
 
 def read(name: str) -> tuple[list[str], np.ndarray]:
@@ -76,8 +80,8 @@ def main() -> None:
     args = parser.parse_args()
     texts: list[str] = []
     parts = []
-    for path in sorted(DATA.glob("guardrails_injection_train*.jsonl")):
-        more, more_labels = read(path.name)
+    for name in TRAINING:
+        more, more_labels = read(name)
         texts += more
         parts.append(more_labels)
     labels = np.concatenate(parts)
