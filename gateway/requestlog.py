@@ -24,7 +24,7 @@ from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway import db
+from gateway import content, db
 from gateway.exchange import Exchange
 from gateway.openai_schema import Endpoint
 from gateway.settings import RequestLogSettings
@@ -374,23 +374,13 @@ def _error_kind(error: BaseException) -> str:
     return type(error).__name__
 
 
-def _content(value: Any) -> str | None:
-    """A message's text: a string, or the text parts of a list of content parts."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        parts = [p.get("text") for p in value if isinstance(p, dict)]
-        return " ".join(p for p in parts if isinstance(p, str)) or None
-    return None
-
-
 def prompt_text(endpoint: Endpoint, body: dict[str, Any]) -> str | None:
     """What the user asked: the last user message of a chat, the prompt or the input."""
     if endpoint is Endpoint.CHAT:
         messages = body.get("messages")
         for message in reversed(messages if isinstance(messages, list) else []):
             if isinstance(message, dict) and message.get("role") == "user":
-                return _content(message.get("content"))
+                return content.text_of(message.get("content"))
         return None
     value = body.get("prompt" if endpoint is Endpoint.COMPLETIONS else "input")
     if isinstance(value, list):
@@ -408,6 +398,6 @@ def completion_text(answer: Any) -> str | None:
     choice = choices[0]
     message = choice.get("message")
     if isinstance(message, dict):
-        return _content(message.get("content"))
+        return content.text_of(message.get("content"))
     text = choice.get("text")
     return text if isinstance(text, str) else None

@@ -28,7 +28,7 @@ def blocked_error(team: str, findings: list[Finding]) -> ContentPolicyViolation:
     )
 
 
-def _texts(answer: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
+def answer_texts(answer: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
     """(holder, key) of each choice's text in a JSON answer."""
     found = []
     for choice in answer.get("choices") or ():
@@ -49,7 +49,7 @@ def check_answer(checks: TextChecks, answer: Any) -> tuple[list[Finding], bytes 
         return [], None
     found: list[Finding] = []
     changed = False
-    for holder, key in _texts(answer):
+    for holder, key in answer_texts(answer):
         finds = checks.find(holder[key])
         found += finds
         if any(f.action is Action.MASK for f in finds):

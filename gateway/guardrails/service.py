@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry, Counter
 from gateway.guardrails.checks import Finding
 from gateway.guardrails.compiled import Policies
 from gateway.guardrails.inputs import InjectionScorer, InputGuard
-from gateway.guardrails.outputs import StreamGuard, blocked_error, check_answer
+from gateway.guardrails.outputs import StreamGuard, answer_texts, blocked_error, check_answer
 from gateway.guardrails.policy import Action, GuardrailSettings, Policy
 from gateway.keys.store import KeyStore
 from gateway.openai_schema import ParsedRequest
@@ -95,7 +95,8 @@ class Guardrails:
         checks = self._policies.for_team(team).outputs
         if not checks.active:
             return None
-        if checks.cheap(_answer_chars(answer)):
+        texts = answer_texts(answer) if isinstance(answer, dict) else []
+        if checks.cheap(sum(len(holder[key]) for holder, key in texts)):
             found, data = check_answer(checks, answer)
         else:
             loop = asyncio.get_running_loop()
@@ -201,16 +202,3 @@ class Guardrails:
                 log.warning(
                     "guardrails: %d audit entries not written: %s", len(entries), type(e).__name__
                 )
-
-
-def _answer_chars(answer: Any) -> int:
-    """About how many characters of text a JSON answer holds."""
-    if not isinstance(answer, dict):
-        return 0
-    total = 0
-    for choice in answer.get("choices") or ():
-        if isinstance(choice, dict):
-            message = choice.get("message")
-            text = message.get("content") if isinstance(message, dict) else choice.get("text")
-            total += len(text) if isinstance(text, str) else 0
-    return total
