@@ -7,6 +7,7 @@ import click
 from llmops import __version__
 from llmops.cli import (
     drift,
+    evaluate,
     finetune,
     gateway,
     keys,
@@ -26,6 +27,7 @@ def cli() -> None:
 
 
 cli.add_command(drift.drift)
+cli.add_command(evaluate.evaluate)
 cli.add_command(finetune.finetune)
 cli.add_command(gateway.gateway)
 cli.add_command(keys.keys)

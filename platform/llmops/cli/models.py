@@ -93,8 +93,10 @@ def _report(result: PromotionResult, as_json: bool) -> None:
         return
     for gate in result.gates:
         verdict = "passed" if gate.passed else "REFUSED"
+        note = f": {gate.note}" if gate.note else ""
         click.echo(
-            f"gate {gate.expression}: {verdict} (value {gate.value:.6g}, threshold {gate.threshold:.6g})",
+            f"gate {gate.expression}: {verdict} (value {gate.value:.6g}, "
+            f"threshold {gate.threshold:.6g}){note}",
             err=True,
         )
     if result.promoted:

@@ -25,6 +25,9 @@ _OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
     ">": operator.gt,
 }
+_PAIRWISE = re.compile(
+    r"^eval\.(?P<suite>[a-z][a-z0-9_]*)\.(?:win_rate(?:\.ci_low|\.ci_high)?|p_value|wins|losses|ties)$"
+)
 _GATE = re.compile(r"^\s*(?P<metric>[A-Za-z_][\w.]*)\s*(?P<op><=|>=|==|<|>)\s*(?P<rhs>\S+)\s*$")
 
 
@@ -45,14 +48,19 @@ class GateResult:
     passed: bool
     value: float
     threshold: float
+    note: str = ""
+    """Why a gate passed or failed other than by its numbers."""
 
     def to_json(self) -> dict[str, object]:
-        return {
+        found: dict[str, object] = {
             "expression": self.expression,
             "passed": self.passed,
-            "value": self.value,
-            "threshold": self.threshold,
+            "value": self.value if math.isfinite(self.value) else None,
+            "threshold": self.threshold if math.isfinite(self.threshold) else None,
         }
+        if self.note:
+            found["note"] = self.note
+        return found
 
 
 def parse(expression: str) -> Gate:
@@ -75,6 +83,16 @@ def parse(expression: str) -> Gate:
         if not math.isfinite(against):
             raise GateSyntaxError(f"gate {expression!r}: the threshold must be finite")
     return Gate(expression.strip(), match["metric"], match["op"], against)
+
+
+def pairwise_suite(metric: str) -> str | None:
+    """The suite of a pairwise figure (``eval.SUITE.win_rate``, ``.p_value``, ...), else ``None``.
+
+    Such a figure compares the version with one other version (tagged
+    ``eval.SUITE.against``): it means something only while that one is the champion.
+    """
+    found = _PAIRWISE.match(metric)
+    return found["suite"] if found else None
 
 
 def judge(

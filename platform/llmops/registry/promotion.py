@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from llmops.registry import gates as gate_rules
 from llmops.registry.errors import NothingToRollBack, RegistryError
-from llmops.registry.store import ModelRegistry
+from llmops.registry.store import ModelRegistry, VersionInfo
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -95,13 +95,17 @@ def promote(
     candidate = registry.version(name, version)
     champion = registry.by_alias(name, CHAMPION)
     champion_metrics = gate_rules.metrics_of(champion.tags) if champion is not None else None
-    results = tuple(
-        gate_rules.judge(parsed, gate_rules.metrics_of(candidate.tags), champion_metrics)
-    )
+    candidate_metrics = gate_rules.metrics_of(candidate.tags)
+    results = []
+    for gate in parsed:
+        lineage = pairwise_lineage(gate, candidate, champion, candidate_metrics)
+        if lineage is None:
+            lineage = gate_rules.judge([gate], candidate_metrics, champion_metrics)[0]
+        results.append(lineage)
     current = registry.by_alias(name, alias)
     previous = current.version if current is not None else None
     if not all(r.passed for r in results):
-        return PromotionResult(False, name, version, alias, previous, results)
+        return PromotionResult(False, name, version, alias, previous, tuple(results))
     registry.tag_version(
         name,
         version,
@@ -119,7 +123,40 @@ def promote(
         if previous is not None and not history:
             history = [previous]
         registry.set_champion_history(name, with_champion(history, version))
-    return PromotionResult(True, name, version, alias, previous, results)
+    return PromotionResult(True, name, version, alias, previous, tuple(results))
+
+
+def pairwise_lineage(
+    gate: gate_rules.Gate,
+    candidate: VersionInfo,
+    champion: VersionInfo | None,
+    metrics: dict[str, float],
+) -> gate_rules.GateResult | None:
+    """The verdict on a pairwise gate that its numbers cannot give, else ``None``.
+
+    Without a champion there is nothing to beat: a missing pairwise figure passes. With
+    one, a figure measured against another version (an older champion) refuses.
+    """
+    suite = gate_rules.pairwise_suite(gate.metric)
+    if suite is None or candidate.version == (champion.version if champion else None):
+        return None
+    nan = float("nan")
+    if champion is None:
+        if gate.metric in metrics:
+            return None
+        return gate_rules.GateResult(gate.expression, True, nan, nan, "no champion to compare with")
+    wanted = f"models:/{champion.model}/{champion.version}"
+    against = candidate.tags.get(f"eval.{suite}.against", "")
+    if against == wanted:
+        return None
+    return gate_rules.GateResult(
+        gate.expression,
+        False,
+        metrics.get(gate.metric, nan),
+        gate.against if gate.against is not None else nan,
+        f"measured against {against or 'no version'}, but the champion is {wanted}: "
+        f"run suite {suite!r} again",
+    )
 
 
 def withdraw(registry: ModelRegistry, name: str, *, alias: str, version: str, actor: Actor) -> bool:

@@ -24,11 +24,17 @@ class RunLog:
 
     @classmethod
     def start(
-        cls, registry: ModelRegistry, model_name: str, *, run_name: str, tags: Mapping[str, str]
+        cls,
+        registry: ModelRegistry,
+        model_name: str,
+        *,
+        run_name: str,
+        tags: Mapping[str, str],
+        prefix: str = EXPERIMENT_PREFIX,
     ) -> RunLog:
-        """A new run in the experiment of ``model_name`` (created if new)."""
+        """A new run in the experiment ``prefix + model_name`` (created if new)."""
         client = registry.client
-        experiment = EXPERIMENT_PREFIX + model_name
+        experiment = prefix + model_name
 
         def create() -> str:
             found = client.get_experiment_by_name(experiment)
@@ -73,6 +79,19 @@ class RunLog:
         )
         run = self.registry.call("reading the run", lambda: client.get_run(self.run_id))
         return f"{run.info.artifact_uri}/{ADAPTER_ARTIFACT}"
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        self.registry.call(
+            f"uploading {artifact_file}",
+            lambda: self.registry.client.log_text(self.run_id, text, artifact_file),
+        )
+
+    def log_table(self, columns: Mapping[str, list[object]], artifact_file: str) -> None:
+        """Columns of equal length as a table artifact (MLflow's UI shows it as a table)."""
+        self.registry.call(
+            f"uploading {artifact_file}",
+            lambda: self.registry.client.log_table(self.run_id, dict(columns), artifact_file),
+        )
 
     def finish(self, *, failed: bool = False) -> None:
         status = "FAILED" if failed else "FINISHED"

@@ -66,6 +66,32 @@ def held_out_loss(
 
 
 @torch.inference_mode()
+def generate_batch(
+    model: torch.nn.Module,
+    tokenizer: PreTrainedTokenizerBase,
+    prompts: Sequence[Sequence[dict[str, str]]],
+    *,
+    max_new_tokens: int,
+    pad: int,
+    temperature: float = 0.0,
+) -> list[str]:
+    """The model's answers to one batch of chat prompts, left-padded with ``pad``: greedy,
+    or sampled at ``temperature`` (seed torch's generator first for a repeatable draw)."""
+    encoded = [prompt_ids(tokenizer, p) for p in prompts]
+    width = max(len(p) for p in encoded)
+    ids = torch.tensor([[pad] * (width - len(p)) + p for p in encoded])
+    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in encoded])
+    sampling = {"do_sample": True, "temperature": temperature, "top_p": 1.0, "top_k": 0}
+    out = model.generate(  # type: ignore[operator]
+        input_ids=ids,
+        attention_mask=mask,
+        max_new_tokens=max_new_tokens,
+        pad_token_id=pad,
+        **(sampling if temperature > 0 else {"do_sample": False}),
+    )
+    return [str(tokenizer.decode(row[width:], skip_special_tokens=True)).strip() for row in out]
+
+
 def generate_answers(
     model: torch.nn.Module,
     tokenizer: PreTrainedTokenizerBase,
@@ -75,25 +101,16 @@ def generate_answers(
     pad: int | None = None,
 ) -> list[str]:
     """The model's greedy answer to each row's prompt (left-padded batches with ``pad``,
-    by default the tokenizer's)."""
+    by default the tokenizer's), each as long as its expected answer and some room."""
     pad = pad_id(tokenizer) if pad is None else pad
     answers: list[str] = []
     for i in range(0, len(rows), batch_size):
         chunk = rows[i : i + batch_size]
-        prompts = [prompt_ids(tokenizer, r.prompt) for r in chunk]
         longest = max(len(tokenizer(r.answer)["input_ids"]) for r in chunk) + MATCH_EXTRA_TOKENS
-        width = max(len(p) for p in prompts)
-        ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts])
-        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
-        out = model.generate(  # type: ignore[operator]
-            input_ids=ids,
-            attention_mask=mask,
-            max_new_tokens=longest,
-            do_sample=False,
-            pad_token_id=pad,
-        )
         answers.extend(
-            str(tokenizer.decode(row[width:], skip_special_tokens=True)).strip() for row in out
+            generate_batch(
+                model, tokenizer, [r.prompt for r in chunk], max_new_tokens=longest, pad=pad
+            )
         )
     return answers
 
