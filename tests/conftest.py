@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -15,9 +16,12 @@ from hypothesis import configuration
 
 from llmops.cli.main import cli
 from llmops.serving import weights
+from llmops.serving.cpu import CpuEngine
 from llmops.serving.echo import EchoBehaviour, EchoRecord, EchoServer
-from llmops.serving.settings import BundledSource
+from llmops.serving.openai_api import create_app
+from llmops.serving.settings import BundledSource, ServingSettings
 from tests.support import finetuning, services
+from tests.support.asgi import uvicorn_in_thread
 from tests.support.mlflow import mlflow_server
 
 _HYPOTHESIS_HOME = pytest.StashKey[Path]()
@@ -110,3 +114,32 @@ def finetuned(
     assert result.exit_code == 0, result.output
     answer: dict[str, Any] = orjson.loads(result.stdout)
     return {**answer, "train": train, "eval": evaluation, "output": workdir / "out"}
+
+
+# Requests submitted together to the session's engine wait up to this long for each other
+# (generous: CI is slow).
+BATCH_WAIT_MS = 50
+
+
+@pytest.fixture(scope="session")
+def serving_settings(model_cache: Path) -> ServingSettings:
+    return ServingSettings.model_validate(
+        {"cache_dir": model_cache, "cpu": {"max_batch_size": 8, "batch_wait_ms": BATCH_WAIT_MS}}
+    )
+
+
+@pytest.fixture(scope="session")
+def cpu_engine(serving_settings: ServingSettings) -> Iterator[CpuEngine]:
+    """One started CPU engine for the session (its decode thread serves any event loop)."""
+    engine = CpuEngine(serving_settings)
+    asyncio.run(engine.start())
+    yield engine
+    asyncio.run(engine.close())
+
+
+@pytest.fixture(scope="session")
+def replica_url(cpu_engine: CpuEngine) -> Iterator[str]:
+    """The OpenAI app over the session's engine, in uvicorn in a thread; its base URL (no /v1)."""
+    app = create_app(cpu_engine, manage_engine=False)
+    with uvicorn_in_thread(app, name="replica") as url:
+        yield url

@@ -190,3 +190,36 @@ def test_there_is_never_a_moment_without_a_champion(
     assert registry.model(model_name).aliases["champion"] == first
     assert None not in seen
     assert {first, second} <= set(seen)
+
+
+def test_pairwise_gates_hold_only_against_the_champion_they_were_measured_with(
+    mlflow_url: str, model_name: str, register: Register
+) -> None:
+    registry = ModelRegistry(mlflow_url)
+    gates = ["--gate", "eval.support.win_rate>=0.55", "--gate", "eval.support.p_value<=0.05"]
+    # The first version has no champion to beat: pairwise figures it lacks do not block it.
+    first = register(**{"eval.support.pii_free": 1.0})
+    done = models(mlflow_url, "promote", model_name, "--version", first, "--to", "champion", *gates)
+    assert done.exit_code == 0, done.output
+    assert all(g["note"] == "no champion to compare with" for g in answer(done)["gates"])
+
+    measured = {"eval.support.win_rate": 0.7, "eval.support.p_value": 0.01}
+    stale = register(**measured)
+    registry.tag_version(model_name, stale, {"eval.support.against": f"models:/{model_name}/0"})
+    refused = models(
+        mlflow_url, "promote", model_name, "--version", stale, "--to", "champion", *gates
+    )
+    assert refused.exit_code == 3, refused.output
+    verdict = answer(refused)["gates"][0]
+    assert verdict["passed"] is False and verdict["value"] == 0.7
+    assert f"the champion is models:/{model_name}/{first}" in verdict["note"]
+
+    fresh = register(**measured)
+    registry.tag_version(
+        model_name, fresh, {"eval.support.against": f"models:/{model_name}/{first}"}
+    )
+    accepted = models(
+        mlflow_url, "promote", model_name, "--version", fresh, "--to", "champion", *gates
+    )
+    assert accepted.exit_code == 0, accepted.output
+    assert [g["passed"] for g in answer(accepted)["gates"]] == [True, True]
