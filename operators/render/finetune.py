@@ -62,16 +62,30 @@ def script(spec: Mapping[str, Any], tracking_uri: str) -> str:
     lines = ["set -eu", f"{run} > /tmp/result.json", f"cp /tmp/result.json {RESULT_FILE}"]
     promotion = spec.get("promotion") or {}
     if promotion.get("to", "none") != "none":
-        version = (
-            '$(python -c \'import json; print(json.load(open("/tmp/result.json"))["version"])\')'
+        lines.append(
+            'version="$(python -c \'import json; print(json.load(open("/tmp/result.json"))["version"])\')"'
         )
+        model = str(spec["outputModel"])
         promote = [
-            "llmops", "models", "promote", str(spec["outputModel"]),
+            "llmops", "models", "promote", model,
             "--to", str(promotion["to"]), "--tracking-uri", tracking_uri,
         ]  # fmt: skip
         for gate in promotion.get("gates") or []:
             promote += ["--gate", str(gate)]
-        lines.append(f'{shlex.join(promote)} --version "{version}" --json >&2 || test $? -eq 3')
+        promoting = f'{shlex.join(promote)} --version "$version" --json >&2 || test $? -eq 3'
+        suite = promotion.get("suite")
+        if suite:
+            evaluate = [
+                "llmops", "eval", "run", "--against", f"models:/{model}@champion",
+                "--suite", str(suite), "--tracking-uri", tracking_uri,
+            ]  # fmt: skip
+            # A refusing suite (exit 3) ends the job well, without a promotion.
+            model_ref = f'"models:/{model}/$version"'
+            promoting = (
+                f"if {shlex.join(evaluate)} --model {model_ref} --json >&2; "
+                f"then {promoting}; else test $? -eq 3; fi"
+            )
+        lines.append(promoting)
     return "\n".join(lines)
 
 

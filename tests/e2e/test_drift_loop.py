@@ -102,6 +102,15 @@ def monitor_settings(
     train, evaluation = finetuning.write_facts(stack.workdir)
     # One held-out conversation: evaluation generates answers, the slowest part of a run.
     evaluation.write_text(evaluation.read_text().splitlines()[0] + "\n")
+    # The suite the new version answers before the gates, which name its figures.
+    (stack.workdir / "safety.jsonl").write_text(
+        '{"prompt": "Say hello to a new customer."}\n{"prompt": "Name a colour."}\n'
+    )
+    suite = stack.workdir / "safety.yaml"
+    suite.write_text(
+        "name: safety\ndatasets: [safety.jsonl]\ngeneration: {max_tokens: 8}\n"
+        "scorers: [{kind: pii_free}]\n"
+    )
     return MonitorSettings.model_validate(
         {
             "database_url": stack.database_url,
@@ -132,7 +141,12 @@ def monitor_settings(
                     "canary": {
                         "weight": 0.5,
                         "upstreams": [stack.challenger.url],
-                        "gates": ["eval_loss<=champion", "eval_loss<=50"],
+                        "suite": str(suite),
+                        "gates": [
+                            "eval_loss<=champion",
+                            "eval_loss<=50",
+                            "eval.safety.pii_free==1",
+                        ],
                         "soak_seconds": 600,
                         "min_requests": 5,
                     },

@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
@@ -191,3 +195,49 @@ def test_rayservice_runs_our_serving_app_with_valid_replica_settings() -> None:
     assert settings.engine == "vllm" and settings.source == "models:/support-bot/3"
     assert settings.autoscaling.max_replicas == 4 and settings.max_model_len == 4096
     assert settings.route_prefix == app["route_prefix"] == "/support-bot/v3"
+
+
+@pytest.mark.parametrize(
+    ("eval_code", "promote_code", "promoted", "job_code"),
+    [(0, 0, True, 0), (3, 0, False, 0), (0, 3, True, 0), (1, 0, False, 1), (0, 1, True, 1)],
+)
+def test_a_suite_runs_before_the_promotion_and_a_refusal_ends_the_job_well(
+    tmp_path: Path, eval_code: int, promote_code: int, promoted: bool, job_code: int
+) -> None:
+    """The Job's promotion lines, run by sh with a stand-in ``llmops`` that records its calls
+    (the trainer image's command is the edge here)."""
+    spec = {
+        "outputModel": "support-bot",
+        "base": "bundled:smollm2",
+        "datasets": ["s3://data/train.jsonl"],
+        "promotion": {
+            "to": "challenger",
+            "gates": ["eval.support.win_rate>=0.55"],
+            "suite": "/suites/support.yaml",
+        },
+    }
+    text = finetune.script(spec, "http://mlflow:5000")
+    result = tmp_path / "result.json"
+    result.write_text('{"version": "7"}')
+    lines = text.replace("/tmp/result.json", str(result)).splitlines()
+    promotion = "\n".join(
+        ["set -eu", *lines[lines.index(next(x for x in lines if x.startswith("version="))) :]]
+    )
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls"
+    stub = bin_dir / "llmops"
+    stub.write_text(
+        f'#!/bin/sh\necho "$*" >> {calls}\n'
+        f'case "$1" in eval) exit {eval_code};; models) exit {promote_code};; esac\n'
+    )
+    stub.chmod(0o755)
+    python = bin_dir / "python"
+    python.symlink_to(sys.executable)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(["sh", "-c", promotion], env=env, capture_output=True, check=False)
+    assert (done.returncode == 0) == (job_code == 0), done.stderr
+    made = calls.read_text().splitlines()
+    assert made[0].startswith("eval run --against models:/support-bot@champion")
+    assert "--model models:/support-bot/7" in made[0]
+    assert any(c.startswith("models promote support-bot") for c in made) == promoted

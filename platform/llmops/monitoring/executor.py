@@ -69,6 +69,11 @@ class Registry(Protocol):
         """Take ``@challenger`` off ``version`` (its canary was rolled back)."""
         ...
 
+    async def evaluate(self, model: str, version: str, suite: Path) -> tuple[str, ...]:
+        """Run ``suite`` on ``version`` against the champion, tagging the version with its
+        figures; the suite's gates that refused (empty when all passed)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class CliRunner:
@@ -150,11 +155,7 @@ class CliRegistry:
         for gate in gates:
             args += ["--gate", gate]
         code, out = await self._runner.run(args, f"promote {to}", ok=(0, GATE_REFUSED))
-        refused = tuple(
-            str(g.get("expression"))
-            for g in out.get("gates") or []
-            if isinstance(g, dict) and not g.get("passed")
-        )
+        refused = _refused(out)
         return PromoteOutcome(
             promoted=code == 0 and bool(out.get("promoted", True)),
             version=str(out.get("version", version)),
@@ -166,6 +167,23 @@ class CliRegistry:
     async def rollback(self, model: str) -> None:
         await self._runner.run(["models", "rollback", model], "rollback")
 
+    async def evaluate(self, model: str, version: str, suite: Path) -> tuple[str, ...]:
+        args = [
+            "eval", "run", "--model", f"models:/{model}/{version}",
+            "--against", f"models:/{model}@champion", "--suite", str(suite),
+        ]  # fmt: skip
+        _, out = await self._runner.run(args, "eval run", ok=(0, GATE_REFUSED))
+        return _refused(out)
+
     async def withdraw(self, model: str, version: str, reason: str) -> None:
         args = ["models", "withdraw", model, "--version", version, "--reason", reason]
         await self._runner.run(args, "withdraw challenger")
+
+
+def _refused(out: Mapping[str, Any]) -> tuple[str, ...]:
+    """The gates a command's JSON answer says refused."""
+    return tuple(
+        str(g.get("expression"))
+        for g in out.get("gates") or []
+        if isinstance(g, dict) and not g.get("passed")
+    )

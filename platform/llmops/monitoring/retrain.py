@@ -88,6 +88,15 @@ class RetrainLoop:
         )
         log.info("drift on %s: fine-tuning on %d logged requests", self._d.name, rows)
         tuned = await self._executor.finetune(spec)
+        if self._d.canary.suite is not None:
+            refused = await self._registry.evaluate(
+                tuned.model, tuned.version, self._d.canary.suite
+            )
+            if refused:
+                log.warning(
+                    "version %s refused by its suite: %s", tuned.version, ", ".join(refused)
+                )
+                return RetrainOutcome(tuned.version, False, refused, False, rows)
         result = await self._registry.promote(
             tuned.model,
             tuned.version,

@@ -97,6 +97,10 @@ class CanarySettings(_Strict):
     upstreams: list[str] = Field(default_factory=list)
     """Replicas that serve the challenger alias (in Kubernetes the operator's canary)."""
     gates: list[str] = Field(default_factory=lambda: ["eval_loss<=champion"])
+    suite: Path | None = None
+    """An evaluation suite the new version answers, against the champion, before the gates:
+    its own gates must pass, and its figures (``eval.SUITE.METRIC``) are what ``gates``
+    can name (``eval.support.win_rate>=0.55``)."""
     champion_version: str = "champion"
     """The champion's version name in the routes file (and so in the request log)."""
     probe: list[ProbeCase] = Field(default_factory=list)
