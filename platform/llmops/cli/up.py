@@ -15,6 +15,7 @@ import shlex
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -26,6 +27,7 @@ from gateway.keys.store import KeyStore
 from gateway.settings import GatewaySettings, ModelRoute
 from llmops.cli.common import load_gateway_settings
 from llmops.errors import LlmopsError
+from llmops.evaluation import suite as suites
 from llmops.local import mlflow
 from llmops.local.processes import Child, Children, http_ok
 from llmops.serving.echo import EchoServer
@@ -139,14 +141,41 @@ def _examples(base: str, key: str) -> str:
     )
 
 
-def _announce_when_ready(health_url: str, text: str) -> None:
-    """Print ``text`` once the gateway answers, so every example works as soon as it shows."""
+def _first_evaluation(
+    children: Children, data_dir: Path, mlflow_url: str, gateway_v1: str, key: str
+) -> str | None:
+    """The example suite on the bundled model, once (the first ``llmops up`` of a data
+    directory), judged by the model through the gateway; what to tell the user."""
+    output = data_dir / "eval" / "example"
+    if (output / "report.md").exists():
+        return None
+    argv = [
+        sys.executable, "-m", "llmops.cli", "eval", "run", "--model", f"bundled:{MODEL}",
+        "--suite", str(suites.EXAMPLE), "--tracking-uri", mlflow_url, "--output", str(output),
+        "--judge-url", gateway_v1, "--judge-model", MODEL, "--threads", "1",
+    ]  # fmt: skip
+    env = {**os.environ, "LLMOPS_JUDGE_API_KEY": key}
+    log = data_dir / "logs" / "eval.log"
+    children.start(Child("first evaluation", argv, log=log, env=env))
+    return (
+        f"First evaluation: the example suite runs once on the bundled model (a few minutes);\n"
+        f"  report in {output / 'report.md'} and in MLflow (experiment llmops-eval-local),\n"
+        f"  progress in {log}.\n"
+    )
+
+
+def _announce_when_ready(health_url: str, text: str, then: Callable[[], str | None]) -> None:
+    """Print ``text`` once the gateway answers, so every example works as soon as it shows;
+    then start what needs the gateway (``then``) and print what it says."""
 
     def wait() -> None:
         deadline = time.monotonic() + 60
         while not http_ok(health_url) and time.monotonic() < deadline:
             time.sleep(0.2)
         click.echo(text)
+        said = then()
+        if said:
+            click.echo(said)
 
     threading.Thread(target=wait, name="announce", daemon=True).start()
 
@@ -168,6 +197,12 @@ def _announce_when_ready(health_url: str, text: str) -> None:
 )
 @click.option("--drift-port", type=int, default=9108, show_default=True, help="Drift /metrics.")
 @click.option(
+    "--first-eval/--no-first-eval",
+    default=True,
+    show_default=True,
+    help="Run the example evaluation suite once on the bundled model (not with --echo).",
+)
+@click.option(
     "--cache/--no-cache",
     default=True,
     show_default=True,
@@ -181,6 +216,7 @@ def up(
     echo: bool,
     drift_config: Path | None,
     drift_port: int,
+    first_eval: bool,
     cache: bool,
 ) -> None:
     """Start the local platform: MLflow, a model replica on Ray Serve, and the gateway."""
@@ -216,6 +252,12 @@ def up(
             children, data_dir, settings.database_url, mlflow_url, drift_config, drift_port
         )
         base = f"http://{settings.host}:{port}/v1"
+
+        def evaluate() -> str | None:
+            if echo or not first_eval:
+                return None
+            return _first_evaluation(children, data_dir, mlflow_url, base, key)
+
         _announce_when_ready(
             f"http://{settings.host}:{port}/healthz",
             f"\nllmops is up.\n"
@@ -224,6 +266,7 @@ def up(
             f"  metrics:  http://{settings.host}:{port}/metrics, drift {drift_metrics}\n"
             f"  admin:    token in {data_dir / 'admin-token'}; logs in {data_dir / 'logs'}\n"
             f"API key: {key}\n\n" + _examples(base, key) + "\nStop with Ctrl-C.",
+            evaluate,
         )
         try:
             server.serve(settings)

@@ -220,7 +220,7 @@ class Runner:
             advance = self.progress(f"judge: {scorer.name}", len(produced))
             scores = asyncio.run(self.judge.rate(scorer.rubric, self.examples, produced, advance))
         elif scorer.kind == "embedding_similarity":
-            scores = self._similarities(produced)
+            scores = self.similarities(produced)
         else:
             rule = rules.RULES[scorer.kind]
             scores = [rule(scorer, e, a) for e, a in zip(self.examples, produced, strict=True)]
@@ -234,7 +234,7 @@ class Runner:
         estimate = stats.bootstrap_mean(applicable, seed=self.suite.generation.seed)
         return ScorerResult(scorer.name, scorer.kind, tuple(scores), estimate, pass_at)
 
-    def _similarities(self, produced: Sequence[str]) -> list[float | None]:
+    def similarities(self, produced: Sequence[str]) -> list[float | None]:
         """Cosine similarity of each answer with its reference (MiniLM), floored at 0."""
         pairs = [(i, e.reference) for i, e in enumerate(self.examples) if e.reference is not None]
         found: list[float | None] = [None] * len(produced)
