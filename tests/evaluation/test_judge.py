@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from llmops.evaluation import judge as judging
+from llmops.evaluation.errors import JudgeError
 from llmops.evaluation.judge import Judge
 from llmops.evaluation.suite import Example, JudgeSettings
 from tests.support.gateways import RunningGateway, gateway_in_thread, settings_for
@@ -77,11 +78,11 @@ def test_smollm2_rates_and_compares_answers_through_the_gateway(
 
 def test_a_refusing_endpoint_is_a_clear_error(judge_gateway: RunningGateway) -> None:
     judge = Judge(JudgeSettings(base_url=judge_gateway.v1, model=MODEL, api_key_env=None), {})
-    with pytest.raises(judging.JudgeError, match="answered 401"):
+    with pytest.raises(JudgeError, match="answered 401"):
         asyncio.run(judge.rate("?", _examples(), ["a", "b"]))
 
 
 def test_an_unreachable_judge_is_a_clear_error(tmp_path: Path) -> None:
     judge = Judge(JudgeSettings(base_url="http://127.0.0.1:9/v1", model="m", timeout_seconds=5), {})
-    with pytest.raises(judging.JudgeError, match="cannot be reached"):
+    with pytest.raises(JudgeError, match="cannot be reached"):
         asyncio.run(judge.rate("?", _examples(), ["a", "b"]))

@@ -59,7 +59,7 @@ def test_a_judge_scorer_needs_a_judge_and_pairwise_names_a_scorer(tmp_path: Path
 
 
 def test_bad_gates_schemas_and_duplicate_names_are_refused(tmp_path: Path) -> None:
-    cases = [
+    cases: list[tuple[dict[str, object], str]] = [
         ({"gates": ["eval.s.win_rate >> 1"]}, "is not 'METRIC OP"),
         (
             {"scorers": [{"kind": "json_schema", "schema": {"type": "nothing"}}]},
