@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from llmops.evaluation import rules
+from llmops.evaluation import suite as suites
+from llmops.evaluation.runner import Runner
 from llmops.evaluation.suite import Contains, Example, JsonSchema, Length, Refusal, Regex
 
 
@@ -109,3 +111,18 @@ def test_rouge_l_is_the_f1_of_the_longest_common_subsequence() -> None:
     assert score == pytest.approx(2 * (4 / 5) * (4 / 6) / (4 / 5 + 4 / 6))
     assert rules.rouge_l(None, example("alpha"), "beta") == 0.0
     assert rules.rouge_l(None, example(), "beta") is None
+
+
+def test_embedding_similarity_scores_a_paraphrase_above_an_unrelated_answer() -> None:
+    runner = Runner(suites.load(suites.EXAMPLE), environ={})
+    runner.examples = [
+        example("The capital of France is Paris."),
+        example("The capital of France is Paris."),
+        example(),
+    ]
+    close, far, none = runner.similarities(
+        ["Paris is France's capital city.", "Bananas are rich in potassium.", "anything"]
+    )
+    assert close is not None and far is not None and none is None
+    assert 0.0 <= far < close <= 1.0
+    assert close > 0.7
