@@ -57,8 +57,11 @@ def test_smollm2_rates_and_compares_answers_through_the_gateway(
     judge_gateway: RunningGateway,
 ) -> None:
     key = new_key(judge_gateway.url, "judges")
+    # One request at a time: calls wait on the bound, each call in its own event loop.
     judge = Judge(
-        JudgeSettings(base_url=judge_gateway.v1, model=MODEL, api_key_env="JUDGE_KEY"),
+        JudgeSettings(
+            base_url=judge_gateway.v1, model=MODEL, api_key_env="JUDGE_KEY", concurrency=1
+        ),
         {"JUDGE_KEY": key},
     )
     examples = _examples()

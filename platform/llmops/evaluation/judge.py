@@ -89,6 +89,7 @@ class Judge:
         self._headers = {"Authorization": f"Bearer {key}"} if key else {}
         self._url = settings.base_url.rstrip("/") + "/chat/completions"
         self._gate = asyncio.Semaphore(settings.concurrency)
+        """Replaced by each call's own: a semaphore belongs to the event loop that waited on it."""
         self.unparsed = 0
         """Replies that held no verdict."""
 
@@ -119,6 +120,9 @@ class Judge:
             raise JudgeError(f"the judge at {self._url} answered without a message") from e
 
     def session(self) -> aiohttp.ClientSession:
+        """A client session, and a fresh bound on requests in flight, for one call (each
+        call may run in its own event loop)."""
+        self._gate = asyncio.Semaphore(self.settings.concurrency)
         timeout = aiohttp.ClientTimeout(total=self.settings.timeout_seconds)
         return aiohttp.ClientSession(timeout=timeout)
 
