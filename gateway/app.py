@@ -19,13 +19,20 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from gateway import admin, db, openapi, tokens
+from gateway import admin, db, feedback, openapi, tokens
 from gateway.auth import Authenticator
 from gateway.cache import build as cache_build
 from gateway.cache.embedding import Embedder
 from gateway.cache.service import ResponseCache
 from gateway.credentials import UpstreamCredentials
-from gateway.errors import GatewayError, InvalidRequest, MethodNotAllowed, NotFound
+from gateway.errors import (
+    BodyTooLarge,
+    GatewayError,
+    InvalidRequest,
+    MethodNotAllowed,
+    NotFound,
+)
+from gateway.feedback import FeedbackStore
 from gateway.guardrails import injection
 from gateway.guardrails.service import Guardrails
 from gateway.keys.material import KeyHasher
@@ -37,6 +44,7 @@ from gateway.proxy import Proxy
 from gateway.ratelimit.base import RateLimiter
 from gateway.ratelimit.memory import MemoryRateLimiter
 from gateway.ratelimit.redis import RedisRateLimiter
+from gateway.requestids import RequestIds
 from gateway.requestlog import RequestLog
 from gateway.routing.health import HealthChecker
 from gateway.routing.pools import pools_from, replica_states
@@ -61,6 +69,7 @@ class Services:
     metrics: GatewayMetrics
     privacy: Privacy
     supervisor: Supervisor
+    feedback: FeedbackStore
     cache: ResponseCache | None = None
 
 
@@ -95,7 +104,12 @@ def _request_log(
     if not settings.request_log.enabled:
         return None
     request_log = RequestLog(
-        engine, settings.request_log, PiiRedactor(), metrics.registry, supervisor=supervisor
+        engine,
+        settings.request_log,
+        PiiRedactor(),
+        metrics.registry,
+        supervisor=supervisor,
+        ids=RequestIds(settings.key_hash_secret),
     )
     request_log.start()
     return request_log
@@ -227,6 +241,13 @@ async def _services(
             metrics=metrics,
             privacy=privacy_of(settings, engine, cache, request_log),
             supervisor=supervisor,
+            feedback=FeedbackStore(
+                engine,
+                ids=RequestIds(settings.key_hash_secret),
+                redactor=PiiRedactor(),
+                subjects=SubjectHasher(settings.key_hash_secret),
+                metrics=metrics,
+            ),
             cache=cache,
         )
     finally:
@@ -297,6 +318,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 PROBES = frozenset({"/healthz", "/readyz"})
 DEPENDENCY_PROBE_SECONDS = 1.0
 """How long ``/readyz`` waits on each shared dependency (it reports, never requires, them)."""
+MAX_FEEDBACK_BYTES = 64 * 1024
 OPENAI_POSTS = {
     "/v1/chat/completions": Endpoint.CHAT,
     "/v1/completions": Endpoint.COMPLETIONS,
@@ -357,6 +379,19 @@ def _install_openai_routes(app: FastAPI) -> None:
             for m in proxy.models_for(principal)
         ]
         return _json({"object": "list", "data": data})
+
+    @app.post("/v1/feedback", include_in_schema=False)
+    async def give_feedback(request: Request) -> Response:
+        services: Services = request.app.state.services
+        principal = await services.proxy.authenticate(request)
+        declared = request.headers.get("content-length", "0")
+        if declared.isdigit() and int(declared) > MAX_FEEDBACK_BYTES:
+            raise BodyTooLarge(f"A feedback body is at most {MAX_FEEDBACK_BYTES} bytes.")
+        body = await request.body()
+        if len(body) > MAX_FEEDBACK_BYTES:
+            raise BodyTooLarge(f"A feedback body is at most {MAX_FEEDBACK_BYTES} bytes.")
+        stored = await services.feedback.submit(principal, feedback.parse(body))
+        return Response(orjson.dumps(stored), 201, media_type="application/json")
 
 
 def _probe_result(task: asyncio.Future[Any]) -> str:

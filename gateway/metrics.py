@@ -75,6 +75,12 @@ class GatewayMetrics:
             ["model"],
             registry=r,
         )
+        self.feedback = Counter(
+            "llmops_feedback_total",
+            "Feedback on answers (POST /v1/feedback): up, down or 1 to 5.",
+            ["model", "version", "score"],
+            registry=r,
+        )
         self.budgets = BudgetGauges()
         r.register(self.budgets)
         self.upstream = Counter(

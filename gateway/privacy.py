@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.errors import InvalidRequest
 from gateway.keys.tables import audit_log
 from gateway.subjects import SubjectHasher
 from llmops.monitoring import dataset
-from llmops.requestlog.table import RequestRecord, request_log
+from llmops.requestlog.table import RequestRecord, feedback, request_log
 
 Lineage = Callable[[Sequence[str]], list[dict[str, Any]]]
 """The model versions (``model``, ``version``, ``data_files``) trained on any of the named
@@ -80,6 +80,7 @@ class Erasure:
     subject: str
     """How the audit trail names the subject (a user by its keyed hash)."""
     request_log_rows: int
+    feedback_rows: int
     cache_entries: int | None
     """None: no cache was reachable from here."""
     window_lines: int
@@ -93,6 +94,7 @@ class Erasure:
         return {
             "subject": self.subject,
             "request_log_rows": self.request_log_rows,
+            "feedback_rows": self.feedback_rows,
             "cache_entries": self.cache_entries,
             "window_lines": self.window_lines,
             "window_files": list(self.window_files),
@@ -119,17 +121,28 @@ class Privacy:
         self._windows = tuple(windows)
         self._lineage = lineage
 
-    def _target(self, subject: SubjectQuery) -> tuple[str, sa.ColumnElement[bool]]:
+    def _target(self, subject: SubjectQuery) -> tuple[str, str, str]:
+        """How erasure names the subject, and the column and value that find its rows
+        (the request log and feedback tables name subjects alike)."""
         if subject.user:
             digest = self._hasher.user_hash(subject.user.strip())
-            return f"user:{digest}", request_log.c.user_hash == digest
+            return f"user:{digest}", "user_hash", digest
         if subject.key_id:
-            return f"key:{subject.key_id}", request_log.c.key_id == subject.key_id
+            return f"key:{subject.key_id}", "key_id", subject.key_id
         assert subject.team
-        return f"team:{subject.team}", request_log.c.team == subject.team
+        return f"team:{subject.team}", "team", subject.team
+
+    @staticmethod
+    async def _rows(
+        conn: AsyncConnection, table: sa.Table, where: sa.ColumnElement[bool], *, dry_run: bool
+    ) -> int:
+        if dry_run:
+            count = sa.select(sa.func.count()).select_from(table).where(where)
+            return int((await conn.execute(count)).scalar_one())
+        return int((await conn.execute(sa.delete(table).where(where))).rowcount)
 
     async def forget(self, subject: SubjectQuery, *, actor: str, dry_run: bool = False) -> Erasure:
-        target, where = self._target(subject)
+        target, column, value = self._target(subject)
         queued = 0
         if self._queued is not None:
             queued = await self._queued.forget(target, dry_run=dry_run)
@@ -142,12 +155,12 @@ class Privacy:
             found = await asyncio.to_thread(self._lineage, windows.files) if windows.files else []
             versions = tuple(found)
         async with self._engine.begin() as conn:
-            if dry_run:
-                count = sa.select(sa.func.count()).select_from(request_log).where(where)
-                rows = queued + int((await conn.execute(count)).scalar_one())
-            else:
-                rows = queued + (await conn.execute(sa.delete(request_log).where(where))).rowcount
-            erasure = Erasure(target, rows, cache, windows.lines, windows.files, versions, dry_run)
+            where = request_log.c[column] == value
+            rows = queued + await self._rows(conn, request_log, where, dry_run=dry_run)
+            said = await self._rows(conn, feedback, feedback.c[column] == value, dry_run=dry_run)
+            erasure = Erasure(
+                target, rows, said, cache, windows.lines, windows.files, versions, dry_run
+            )
             if not dry_run:
                 details = erasure.json()
                 del details["subject"], details["dry_run"]
@@ -164,8 +177,12 @@ class Privacy:
 
     async def export(self, subject: SubjectQuery) -> list[dict[str, Any]]:
         """The subject's request-log rows, oldest first."""
-        _, where = self._target(subject)
-        query = sa.select(request_log).where(where).order_by(request_log.c.at, request_log.c.id)
+        _, column, value = self._target(subject)
+        query = (
+            sa.select(request_log)
+            .where(request_log.c[column] == value)
+            .order_by(request_log.c.at, request_log.c.id)
+        )
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [RequestRecord.from_row(row).row() for row in rows]

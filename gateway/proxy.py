@@ -44,6 +44,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.openai_schema import Endpoint, ParsedRequest
 from gateway.ratelimit.base import RateLimiter
 from gateway.relay import ClientGone, RelayStream
+from gateway.requestids import RequestIds, renamed
 from gateway.routing.pools import ModelPool
 from gateway.settings import GatewaySettings
 from gateway.spend import money
@@ -97,6 +98,7 @@ class Proxy:
         self._max_entry_bytes = settings.cache.max_entry_bytes
         self._subjects = SubjectHasher(settings.key_hash_secret)
         # Reservation ids: unique across replicas (a random prefix), cheap to make (a counter).
+        self._ids = RequestIds(settings.key_hash_secret)
         self._reservation_prefix = secrets.token_hex(8) + "-"
         self._reservation_ids = itertools.count()
         self._accounts = Accounts(
@@ -244,6 +246,7 @@ class Proxy:
             },
             include_usage=ex.parsed.include_usage,
             on_close=lambda: self._accounts.finish(ex),
+            request_id=self._ids.mint(ex.reservation, ex.team),
         )
 
     def _keep(self, ex: Exchange, lookup: Lookup, data: bytes, *, stream: bool) -> None:
@@ -351,6 +354,8 @@ class Proxy:
                     )
                     or data
                 )
+            if isinstance(parsed, dict):
+                data = renamed(data, parsed.get("id"), headers["x-llmops-request-id"])
             if response.status == 200 and isinstance(parsed, dict) and parsed.get("choices"):
                 self._keep(ex, lookup, data, stream=False)
             ex.answer = parsed
@@ -398,11 +403,15 @@ class Proxy:
     ) -> AsyncIterator[bytes]:
         splitter = sse.EventSplitter(self._settings.upstream.max_event_bytes)
         guard = self._guardrails.stream(ex.team) if self._guardrails is not None else None
+        request_id = self._ids.mint(ex.reservation, ex.team)
         try:
             async for event in self._upstream_events(response, splitter):
                 outgoing = [event] if guard is None else await self._guarded(ex, guard, event)
                 for out in outgoing:
                     parsed = sse.chunk_of(out)
+                    if parsed is not None and "id" in parsed:
+                        out = renamed(out, parsed["id"], request_id)  # noqa: PLW2901
+                        parsed["id"] = request_id
                     if recorder is not None:
                         recorder.record(out, parsed)
                     if tally.passes(parsed):
@@ -480,6 +489,7 @@ class Proxy:
             "x-llmops-model": ex.pool.model,
             "x-llmops-model-version": ex.reported_version,
             "x-llmops-overhead-ms": f"{overhead * 1000:.3f}",
+            "x-llmops-request-id": self._ids.mint(ex.reservation, ex.team),
         }
 
     def _child(self, ex: Exchange, name: str) -> Any:

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway import content, db
 from gateway.exchange import Exchange
 from gateway.openai_schema import Endpoint
+from gateway.requestids import RequestIds
 from gateway.settings import RequestLogSettings
 from gateway.supervision import Supervisor
 from llmops.requestlog.redaction import Redactor
@@ -62,8 +63,10 @@ class RequestLog:
         *,
         rng: random.Random | None = None,
         supervisor: Supervisor | None = None,
+        ids: RequestIds | None = None,
     ) -> None:
         self._supervisor = supervisor or Supervisor()
+        self._ids = ids
         self._engine = engine
         self._settings = settings
         self._redactor = redactor
@@ -161,6 +164,9 @@ class RequestLog:
             else (ex.principal.key_id if ex.principal else None),
             user_hash=ex.subject.user_hash if ex.subject else None,
             cost_nanos=ex.settled_cost() if ex.ticket is not None else None,
+            request_id=self._ids.mint(ex.reservation, ex.team)
+            if self._ids is not None and ex.principal is not None
+            else None,
         )
         pending = _Pending(record, *self._texts(ex) if sampled else (None, None))
         if self._queued_chars + pending.size > self._settings.queue_max_chars:

@@ -11,11 +11,13 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import orjson
 from starlette.responses import Response
 
 from gateway import sse
 from gateway.cache.base import Entry
 from gateway.relay import RelayStream
+from gateway.requestids import renamed
 
 CACHE_UPSTREAM = "cache"
 """``x-llmops-upstream`` on a hit: no replica answered."""
@@ -60,14 +62,17 @@ class StreamRecorder:
         return b"".join(self._events)
 
 
-async def replay_events(stored: bytes, *, include_usage: bool) -> AsyncIterator[bytes]:
-    """The stored events in order (the usage-only chunk only if the client asked for it)."""
+async def replay_events(
+    stored: bytes, *, include_usage: bool, request_id: str
+) -> AsyncIterator[bytes]:
+    """The stored events in order (the usage-only chunk only if the client asked for it),
+    each named with this request's id."""
     splitter = sse.EventSplitter()
     for event in splitter.feed(stored):
         chunk = sse.chunk_of(event)
         if chunk is not None and sse.is_usage_only(chunk) and not include_usage:
             continue
-        yield event
+        yield renamed(event, chunk.get("id"), request_id) if chunk is not None else event
 
 
 def hit_response(
@@ -77,10 +82,13 @@ def hit_response(
     headers: dict[str, str],
     include_usage: bool,
     on_close: Callable[[], None],
+    request_id: str,
 ) -> Response:
-    """The cached answer in the form it was stored: JSON, or a stream replayed."""
+    """The cached answer in the form it was stored (JSON, or a stream replayed), named with
+    this request's id."""
     headers = {
         **headers,
+        "x-llmops-request-id": request_id,
         "x-llmops-cache": "hit",
         "x-llmops-cache-similarity": f"{similarity:.4f}",
         "x-llmops-cache-age": f"{max(0.0, time.time() - entry.created):.0f}",
@@ -89,8 +97,14 @@ def hit_response(
     }
     if entry.stream:
         return RelayStream(
-            replay_events(entry.response, include_usage=include_usage),
+            replay_events(entry.response, include_usage=include_usage, request_id=request_id),
             on_close=on_close,
             headers={**headers, "cache-control": "no-cache"},
         )
-    return Response(entry.response, 200, headers, media_type="application/json")
+    try:
+        stored = orjson.loads(entry.response)
+    except orjson.JSONDecodeError:
+        stored = None
+    old = stored.get("id") if isinstance(stored, dict) else None
+    body = renamed(entry.response, old, request_id)
+    return Response(body, 200, headers, media_type="application/json")

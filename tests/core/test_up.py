@@ -58,7 +58,11 @@ def test_up_starts_the_stack_prints_a_working_key_and_stops_cleanly(tmp_path: Pa
         # The local gateway caches answers in process: the same question again is a hit.
         again = chat(f"http://127.0.0.1:{ports['--port']}", key, question)
         assert again.status == 200 and again.headers["x-llmops-cache"] == "hit", again.headers
-        assert again.body == reply.body
+        first, hit = reply.json(), again.json()
+        # The same answer, named by the id of the request that got it.
+        assert first["id"] == reply.headers["x-llmops-request-id"]
+        assert hit["id"] == again.headers["x-llmops-request-id"] != first["id"]
+        assert {**hit, "id": None} == {**first, "id": None}
         # Its semantic tier serves only under the error bound, learning first.
         gateway_metrics = _get(f"http://127.0.0.1:{ports['--port']}/metrics")
         assert "llmops_cache_max_wrong_rate 0.01" in gateway_metrics, gateway_metrics

@@ -128,6 +128,7 @@ def _show(erasure: Erasure) -> None:
     verb = "would erase" if erasure.dry_run else "erased"
     click.echo(f"{erasure.subject}: {verb}")
     click.echo(f"  {erasure.request_log_rows} request-log rows")
+    click.echo(f"  {erasure.feedback_rows} feedback rows")
     if erasure.cache_entries is None:
         click.echo(
             "  response cache: in the gateway's process (not shared in Redis); "

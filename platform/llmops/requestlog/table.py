@@ -1,7 +1,7 @@
 """The request log's table and the plain record of one row.
 
-The gateway's Alembic migrations create the table (revisions 0002 and 0003); this
-definition is the one both the writer and the reader use.
+The gateway's Alembic migrations create the tables (revisions 0002 to 0006); these
+definitions are the ones both the writers and the readers use.
 """
 
 from __future__ import annotations
@@ -37,8 +37,29 @@ request_log = sa.Table(
     sa.Column("key_id", sa.String(64), nullable=True, index=True),
     sa.Column("user_hash", sa.String(64), nullable=True, index=True),
     sa.Column("cost_nanos", sa.BigInteger, nullable=True),
+    sa.Column("request_id", sa.String(64), nullable=True, index=True),
     sa.Index("ix_request_log_model_at", "model", "at"),
 )
+
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("request_id", sa.String(64), nullable=False, index=True),
+    sa.Column("team", sa.String(128), nullable=False),
+    sa.Column("key_id", sa.String(64), nullable=True, index=True),
+    sa.Column("user_hash", sa.String(64), nullable=True, index=True),
+    sa.Column("model", sa.String(256), nullable=True),
+    sa.Column("model_version", sa.String(128), nullable=True),
+    sa.Column("score", sa.String(8), nullable=False),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("comment", sa.Text, nullable=True),
+    sa.Column("correction", sa.Text, nullable=True),
+    sa.Column("redactions", sa.Integer, nullable=False),
+)
+"""What users said of answers (``POST /v1/feedback``): a score, and optionally a comment
+and the answer they wanted, redacted like the request log and erased with it."""
 
 
 def subject_tags(team: str, key_id: str | None, user_hash: str | None) -> tuple[str, ...]:
@@ -83,6 +104,8 @@ class RequestRecord:
     cost_nanos: int | None = None
     """What the request cost, in 10⁻⁹ of the gateway's currency (``None``: its model has
     no price)."""
+    request_id: str | None = None
+    """The id its answer carried (``x-llmops-request-id``), which feedback names."""
 
     @property
     def subjects(self) -> tuple[str, ...]:
