@@ -28,6 +28,7 @@ _HYPERPARAMETERS = {
     "maxSeqLen": "--max-seq-len",
     "loraR": "--lora-r",
     "seed": "--seed",
+    "beta": "--beta",
 }
 
 
@@ -48,6 +49,7 @@ def finetune_command(spec: Mapping[str, Any], tracking_uri: str) -> list[str]:
         args += ["--data", str(path)]
     if spec.get("eval"):
         args += ["--eval", str(spec["eval"])]
+    args += ["--recipe", str(spec.get("recipe", "lora-sft"))]
     hyper = spec.get("hyperparameters") or {}
     for key, flag in _HYPERPARAMETERS.items():
         if hyper.get(key) is not None:

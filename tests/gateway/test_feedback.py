@@ -4,12 +4,17 @@ the person it is about."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import openai
+import orjson
 import pytest
+from click.testing import CliRunner
 
+from llmops.cli.main import cli
 from llmops.serving.echo import EchoServer
+from llmops.training import preferences
 from tests.requestlog.test_gateway_log import ask, counter, wait_rows
 from tests.requestlog.test_privacy import admin
 from tests.support.gateways import RunningGateway, gateway_in_thread, settings_for
@@ -66,7 +71,7 @@ def _ids_of_answers(client: openai.OpenAI) -> None:
 
 
 def test_a_team_gives_feedback_on_its_own_answers_only(
-    gateway: RunningGateway, sqlite_url: str
+    gateway: RunningGateway, sqlite_url: str, tmp_path: Path
 ) -> None:
     mine, theirs = new_key(gateway.url, "team-a"), new_key(gateway.url, "team-b")
     reply = call(
@@ -106,6 +111,20 @@ def test_a_team_gives_feedback_on_its_own_answers_only(
     version = stored["model_version"] or "unknown"
     label = f'llmops_feedback_total{{model="echo",score="down",version="{version}"}}'
     assert counted == {label: 1.0}, counted
+
+    # The correction becomes a preference pair for the dpo recipe (texts as stored: redacted).
+    pairs_file = tmp_path / "pairs.jsonl"
+    written = CliRunner().invoke(
+        cli,
+        ["feedback", "pairs", "--database-url", sqlite_url, "--out", str(pairs_file), "--json"],
+    )
+    assert written.exit_code == 0, written.output
+    assert orjson.loads(written.stdout)["from_corrections"] == 1
+    (line,) = [orjson.loads(x) for x in pairs_file.read_text().splitlines()]
+    assert line["prompt"] == "hello" and line["chosen"] == "Hello <PERSON>!"
+    assert line["rejected"] == wait_rows(sqlite_url, 1)[0].completion_text
+    assert "user:" in " ".join(line["subjects"])
+    assert len(preferences.load([pairs_file])) == 1
 
     # What the user said goes with the person it is about.
     status, erased = admin(gateway, "privacy/forget", {"user": "alice"})

@@ -17,6 +17,7 @@ from llmops.cli.models import open_registry, tracking_uri_option
 from llmops.errors import LlmopsError
 from llmops.serving.settings import default_cache_dir, parse_source
 from llmops.training.errors import DatasetError
+from llmops.training.recipe import RECIPES
 
 DEFAULT_OUTPUT = Path(".llmops") / "finetune"
 
@@ -51,8 +52,20 @@ def finetune() -> None:
     multiple=True,
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help='Chat JSONL ({"messages": [...]} per line); repeat to concatenate files.',
+    help='Chat JSONL ({"messages": [...]} per line), or preference pairs for --recipe dpo '
+    '({"prompt" or "messages", "chosen", "rejected"}); repeat to concatenate files.',
 )
+@click.option(
+    "--recipe",
+    type=click.Choice(RECIPES),
+    default=RECIPES[0],
+    show_default=True,
+    help="lora-sft: learn the answers; dpo: prefer the chosen answers to the rejected ones.",
+)
+@click.option(
+    "--beta", type=click.FloatRange(min=0, min_open=True), default=0.1, show_default=True,
+    help="dpo: how close to the base model the tuned one stays (higher: closer).",
+)  # fmt: skip
 @click.option("--register", "register", required=True, help="Registered model name for the result.")
 @click.option(
     "--eval",
@@ -103,6 +116,8 @@ def finetune() -> None:
 def run(
     base: str,
     data: tuple[Path, ...],
+    recipe: str,
+    beta: float,
     register: str,
     eval_data: Path | None,
     max_steps: int | None,
@@ -124,12 +139,28 @@ def run(
     config_path: Path | None,
     as_json: bool,
 ) -> None:
-    """Fine-tune BASE with LoRA on chat JSONL and register the adapter as NAME's next version."""
+    """Fine-tune BASE with LoRA (supervised, or DPO on preference pairs) and register the
+    adapter as NAME's next version."""
     _check_base(base)
     registry = open_registry(config_path, tracking_uri)
     from llmops.training.finetune import FinetuneRequest, finetune, load_datasets
-    from llmops.training.recipe import LoraSftConfig
+    from llmops.training.recipe import DPO, LoraDpoConfig, LoraSftConfig
 
+    hyperparameters = {
+        "learning_rate": learning_rate,
+        "batch_size": batch_size,
+        "max_seq_len": max_seq_len,
+        "epochs": epochs,
+        "max_steps": max_steps,
+        "lora_r": lora_r,
+        "seed": seed,
+        "checkpoint_every": checkpoint_every,
+    }
+    config = (
+        LoraDpoConfig(beta=beta, **hyperparameters)  # type: ignore[arg-type]
+        if recipe == DPO
+        else LoraSftConfig(**hyperparameters)  # type: ignore[arg-type]
+    )
     request = FinetuneRequest(
         base=base,
         data=data,
@@ -137,16 +168,7 @@ def run(
         output=output or DEFAULT_OUTPUT / register,
         eval_data=eval_data,
         resume=resume,
-        recipe=LoraSftConfig(
-            learning_rate=learning_rate,
-            batch_size=batch_size,
-            max_seq_len=max_seq_len,
-            epochs=epochs,
-            max_steps=max_steps,
-            lora_r=lora_r,
-            seed=seed,
-            checkpoint_every=checkpoint_every,
-        ),
+        recipe=config,
         workers=workers,
         use_gpu=use_gpu,
         ray_address=ray_address,

@@ -8,6 +8,7 @@ from llmops import __version__
 from llmops.cli import (
     drift,
     evaluate,
+    feedback,
     finetune,
     gateway,
     keys,
@@ -28,6 +29,7 @@ def cli() -> None:
 
 cli.add_command(drift.drift)
 cli.add_command(evaluate.evaluate)
+cli.add_command(feedback.feedback)
 cli.add_command(finetune.finetune)
 cli.add_command(gateway.gateway)
 cli.add_command(keys.keys)

@@ -1,4 +1,4 @@
-"""The training loop of ``lora-sft``: deterministic batches, AdamW, checkpoints, progress.
+"""The recipes' training loop: deterministic batches, AdamW, checkpoints, progress.
 
 The batch of step ``n`` depends only on the seed and ``n`` (each epoch is a seeded
 permutation of the rows), so a run resumed from a checkpoint sees the batches an
@@ -20,12 +20,14 @@ import torch
 from tqdm import tqdm
 
 from llmops.training.checkpoints import Checkpoints
-from llmops.training.encoding import Example, collate
+from llmops.training.encoding import collate
 from llmops.training.errors import CheckpointError
 from llmops.training.recipe import LoraSftConfig
 
 StepCallback = Callable[[int, dict[str, float]], None]
 """Called after each step with the step number (from 1) and its metrics."""
+LossFunction = Callable[[torch.nn.Module, Sequence[Any]], torch.Tensor]
+"""A batch's loss: the recipe's (``lora-sft``: the answers' cross-entropy)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +75,17 @@ def _schedule(config: LoraSftConfig, total: int) -> Callable[[int], float]:
     return factor
 
 
+def supervised_loss(pad_id: int) -> LossFunction:
+    def loss(model: torch.nn.Module, batch: Sequence[Any]) -> torch.Tensor:
+        found: torch.Tensor = model(**collate(batch, pad_id)).loss
+        return found
+
+    return loss
+
+
 def train(
     model: torch.nn.Module,
-    examples: Sequence[Example],
+    examples: Sequence[Any],
     config: LoraSftConfig,
     *,
     pad_id: int,
@@ -85,9 +95,12 @@ def train(
     on_step: StepCallback | None = None,
     shard: Shard | None = None,
     resume: bool = False,
+    loss_of: LossFunction | None = None,
 ) -> TrainResult:
-    """Train ``model``'s trainable parameters for the recipe's steps, resuming if asked."""
+    """Train ``model``'s trainable parameters for the recipe's steps, resuming if asked;
+    ``examples`` are what ``loss_of`` takes (default: supervised examples)."""
     shard = shard or Shard()
+    loss_of = loss_of or supervised_loss(pad_id)
     seed_everything(config.seed)
     total = config.total_steps(len(examples))
     trainable = [p for p in model.parameters() if p.requires_grad]
@@ -120,9 +133,8 @@ def train(
         for step in range(start, total):
             rows = batch_rows(len(examples), config.batch_size, config.seed, step)
             mine = [examples[i] for i in rows[shard.rank :: shard.world]] or [examples[rows[0]]]
-            batch = collate(mine, pad_id)
-            loss = model(**batch).loss
-            loss.backward()
+            loss = loss_of(model, mine)
+            loss.backward()  # type: ignore[no-untyped-call]
             torch.nn.utils.clip_grad_norm_(trainable, 1.0)
             optimizer.step()
             scheduler.step()

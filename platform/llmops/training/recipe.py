@@ -1,4 +1,4 @@
-"""The ``lora-sft`` recipe's hyperparameters and how they shape the model."""
+"""The recipes' hyperparameters (``lora-sft``, ``dpo``) and how they shape the model."""
 
 from __future__ import annotations
 
@@ -12,12 +12,18 @@ if TYPE_CHECKING:
     from transformers import PreTrainedModel
 
 RECIPE = "lora-sft"
+DPO = "dpo"
+RECIPES = (RECIPE, DPO)
 
 
 class LoraSftConfig(BaseModel):
     """Everything that decides what a run learns (logged as the run's params)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @property
+    def name(self) -> str:
+        return RECIPE
 
     learning_rate: Annotated[float, Field(gt=0)] = 2e-4
     batch_size: Annotated[int, Field(ge=1)] = 4
@@ -45,7 +51,18 @@ class LoraSftConfig(BaseModel):
         values = self.model_dump()
         values["target_modules"] = ",".join(self.target_modules)
         values["lora_alpha"] = self.lora_alpha or 2 * self.lora_r
-        return {"recipe": RECIPE, **{k: str(v) for k, v in values.items()}}
+        return {"recipe": self.name, **{k: str(v) for k, v in values.items()}}
+
+
+class LoraDpoConfig(LoraSftConfig):
+    """``dpo``: preference pairs, a LoRA adapter, the adapter-less model as reference."""
+
+    beta: Annotated[float, Field(gt=0)] = 0.1
+    """How far from the reference the policy may move: higher keeps it closer."""
+
+    @property
+    def name(self) -> str:
+        return DPO
 
 
 def with_lora(model: PreTrainedModel, config: LoraSftConfig) -> PeftModel:

@@ -14,10 +14,12 @@ from typing import Any
 import torch
 
 from llmops.serving import weights
+from llmops.training import dpo
 from llmops.training.checkpoints import Checkpoints
+from llmops.training.dpo import PairExample
 from llmops.training.encoding import Example
 from llmops.training.loop import Shard, StepCallback, TrainResult, train
-from llmops.training.recipe import LoraSftConfig, with_lora
+from llmops.training.recipe import LoraDpoConfig, LoraSftConfig, with_lora
 
 ADAPTER_DIR = "adapter"
 CHECKPOINT_DIR = "checkpoints"
@@ -28,7 +30,7 @@ class TrainingJob:
     """What a worker needs; plain values, so Ray can ship it to other machines."""
 
     base_dir: Path
-    examples: tuple[Example, ...]
+    examples: tuple[Example, ...] | tuple[PairExample, ...]
     recipe: LoraSftConfig
     output: Path
     resume: bool
@@ -59,6 +61,9 @@ def run(
     def load_adapter_state(state: dict[str, Any]) -> None:
         set_peft_model_state_dict(peft_model, state)
 
+    loss_of = None
+    if isinstance(job.recipe, LoraDpoConfig):
+        loss_of = dpo.loss_function(peft_model, pad_id=job.pad_id, beta=job.recipe.beta)
     result = train(
         trained,
         job.examples,
@@ -70,6 +75,7 @@ def run(
         on_step=on_step,
         shard=shard,
         resume=job.resume,
+        loss_of=loss_of,
     )
     if shard.leader:
         peft_model.save_pretrained(str(job.output / ADAPTER_DIR))

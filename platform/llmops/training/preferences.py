@@ -1,0 +1,138 @@
+"""Preference pairs in JSONL: validated before any compute, hashed for lineage.
+
+Each line is ``{"prompt": "..."}`` or ``{"messages": [...]}`` (the turns before the
+answer), with the ``chosen`` answer and the ``rejected`` one to the same prompt (both
+non-empty strings, and different); ``subjects`` (whose data a line holds, read by
+erasure) is allowed and ignored. ``llmops feedback pairs`` writes such files from users'
+feedback. Every problem is reported with its file and line number, up to
+:data:`~llmops.training.dataset.MAX_REPORTED`, before any model loads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from llmops.training.dataset import MAX_REPORTED, ROLES, Conversation
+from llmops.training.errors import DatasetError
+
+
+@dataclass(frozen=True, slots=True)
+class PreferencePair:
+    prompt: tuple[dict[str, str], ...]
+    chosen: str
+    rejected: str
+    source: str
+    """``FILE:LINE``."""
+
+    @property
+    def as_conversations(self) -> tuple[Conversation, Conversation]:
+        """The prompt answered the preferred way, and the other way."""
+        return (
+            Conversation(self.prompt, self.chosen, self.source),
+            Conversation(self.prompt, self.rejected, self.source),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PreferenceSet:
+    pairs: tuple[PreferencePair, ...]
+    sha256: str
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+
+def _prompt(value: dict[str, object]) -> tuple[dict[str, str], ...] | str:  # noqa: PLR0911
+    """The prompt's turns, or what is wrong with them."""
+    if ("prompt" in value) == ("messages" in value):
+        return 'needs exactly one of "prompt" (a string) or "messages" (a list)'
+    if "prompt" in value:
+        prompt = value["prompt"]
+        if not isinstance(prompt, str) or not prompt.strip():
+            return '"prompt" must be a non-empty string'
+        return ({"role": "user", "content": prompt},)
+    messages = value["messages"]
+    if not isinstance(messages, list) or not messages:
+        return '"messages" must be a non-empty list'
+    turns = []
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or m.get("role") not in ROLES:
+            return f"message {i} needs a role among {', '.join(sorted(ROLES))}"
+        if not isinstance(m.get("content"), str) or not m["content"].strip():
+            return f'message {i} needs a non-empty string "content"'
+        turns.append({"role": m["role"], "content": m["content"]})
+    if turns[-1]["role"] == "assistant":
+        return "the last message is the assistant's: give the turns before the answers"
+    return tuple(turns)
+
+
+def _pair(value: object, where: str) -> PreferencePair | str:
+    if not isinstance(value, dict):
+        return "expected a JSON object"
+    unknown = set(value) - {"prompt", "messages", "chosen", "rejected", "id", "subjects"}
+    if unknown:
+        return f"unknown fields: {', '.join(sorted(unknown))}"
+    prompt = _prompt(value)
+    if isinstance(prompt, str):
+        return prompt
+    answers = []
+    for name in ("chosen", "rejected"):
+        answer = value.get(name)
+        if not isinstance(answer, str) or not answer.strip():
+            return f'"{name}" must be a non-empty string'
+        answers.append(answer)
+    if answers[0].strip() == answers[1].strip():
+        return '"chosen" and "rejected" are the same answer'
+    return PreferencePair(prompt, answers[0], answers[1], where)
+
+
+def load(paths: Sequence[Path]) -> PreferenceSet:
+    """The pairs of ``paths``, concatenated; raises :class:`DatasetError` listing problems."""
+    pairs: list[PreferencePair] = []
+    problems: list[str] = []
+    digest = hashlib.sha256()
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            problems.append(f"{path}: cannot read: {e.strerror}")
+            continue
+        digest.update(data)
+        for number, raw in enumerate(data.splitlines(), start=1):
+            if not raw.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                parsed = _pair(json.loads(raw), where)
+            except (ValueError, UnicodeDecodeError) as e:
+                parsed = f"not valid JSON ({e})"
+            if isinstance(parsed, str):
+                problems.append(f"{where}: {parsed}")
+            else:
+                pairs.append(parsed)
+    if not problems and not pairs:
+        problems.append(f"{', '.join(str(p) for p in paths)}: no preference pairs")
+    if problems:
+        shown = problems[:MAX_REPORTED]
+        more = len(problems) - len(shown)
+        tail = f"\n  ... and {more} more" if more else ""
+        raise DatasetError(
+            f"invalid preference pairs ({len(problems)} problem{'s' if len(problems) > 1 else ''}):\n  "
+            + "\n  ".join(shown)
+            + tail
+        )
+    return PreferenceSet(tuple(pairs), digest.hexdigest())
+
+
+def split_holdout(pairs: PreferenceSet, share: float = 0.1) -> tuple[PreferenceSet, PreferenceSet]:
+    """Train and held-out parts when no eval file is given: every n-th pair is held out."""
+    if len(pairs) < 2:
+        raise DatasetError("give --eval, or at least 2 preference pairs to hold one out")
+    every = max(2, round(1 / share))
+    held = tuple(p for i, p in enumerate(pairs.pairs) if i % every == every - 1)
+    kept = tuple(p for i, p in enumerate(pairs.pairs) if i % every != every - 1)
+    return PreferenceSet(kept, pairs.sha256), PreferenceSet(held, pairs.sha256)
