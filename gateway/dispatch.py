@@ -83,7 +83,9 @@ class Dispatcher:
             # The request's own pool keeps the draw the cache looked up under.
             draw = split_draw(request, ex) if pool is ex.pool else pool.draw(session)
             while (
-                pick := pool.pick(draw=draw, affinity=affinity, exclude=tried, now=self._clock())
+                pick := pool.pick(
+                    draw=draw, affinity=affinity, exclude=tried, now=self._clock(), team=ex.team
+                )
             ) is not None:
                 attempts += 1
                 in_pool += 1

@@ -29,6 +29,7 @@ from gateway.spend.money import NANOS, Rates
 from gateway.subjects import Subject
 from gateway.upstream import UpstreamResponse
 from gateway.usage import Usage
+from llmops.requestlog.table import RequestRecord
 
 log = logging.getLogger("llmops.gateway.access")
 
@@ -161,6 +162,12 @@ class RequestRecorder(Protocol):
 
     def samples_text(self) -> bool:
         """Whether a request's texts are kept (drawn at the sampling rate)."""
+        ...
+
+    def record_shadow(
+        self, record: RequestRecord, body: dict[str, Any], completion: str | None, *, sampled: bool
+    ) -> None:
+        """A shadow version's answer to a mirrored request (a row marked ``shadow``)."""
         ...
 
 

@@ -47,6 +47,7 @@ from gateway.relay import ClientGone, RelayStream
 from gateway.requestids import RequestIds, renamed
 from gateway.routing.pools import ModelPool
 from gateway.settings import GatewaySettings
+from gateway.shadow import Mirrored, ShadowMirror
 from gateway.spend import money
 from gateway.spend.ledger import SpendLedger
 from gateway.subjects import SubjectHasher, tags_of
@@ -99,6 +100,7 @@ class Proxy:
         self._subjects = SubjectHasher(settings.key_hash_secret)
         # Reservation ids: unique across replicas (a random prefix), cheap to make (a counter).
         self._ids = RequestIds(settings.key_hash_secret)
+        self._shadow = ShadowMirror(upstream, recorder, metrics.registry)
         self._reservation_prefix = secrets.token_hex(8) + "-"
         self._reservation_ids = itertools.count()
         self._accounts = Accounts(
@@ -129,6 +131,7 @@ class Proxy:
     async def drain(self) -> None:
         """Wait for settlements and key lookups still in flight (at shutdown)."""
         await self._accounts.drain()
+        await self._shadow.drain()
         await self._auth.drain(self._settings.database_timeout_seconds)
         self._large.close()
 
@@ -224,7 +227,7 @@ class Proxy:
             lookup = await self._cache.lookup(
                 ex.parsed,
                 team=ex.team,
-                version=ex.pool.split_version(split_draw(request, ex)),
+                version=ex.pool.split_version(split_draw(request, ex), ex.team),
                 headers=request.headers,
                 plan=plan,
             )
@@ -297,6 +300,7 @@ class Proxy:
 
     async def _forward(self, request: Request, ex: Exchange, lookup: Lookup) -> Response:
         body, headers = self._upstream_request(ex)
+        self._mirror(ex)
         call, response, data = await self._dispatcher.send(request, ex, body, headers)
         try:
             if data is None:
@@ -306,6 +310,20 @@ class Proxy:
         except BaseException:
             call.close("error")
             raise
+
+    def _mirror(self, ex: Exchange) -> None:
+        """A chat request of a model with a shadow version goes there too (unawaited)."""
+        if ex.pool is None or ex.pool.shadow is None or ex.endpoint is not Endpoint.CHAT:
+            return
+        assert ex.parsed is not None and ex.principal is not None
+        mirrored = Mirrored(
+            team=ex.team,
+            request_id=self._ids.mint(ex.reservation, ex.team),
+            key_id=ex.subject.key_id if ex.subject else ex.principal.key_id,
+            user_hash=ex.subject.user_hash if ex.subject else None,
+            keep_text=self._accounts.samples_text(ex),
+        )
+        self._shadow.mirror(ex.pool, ex.parsed.body, mirrored)
 
     def _upstream_request(self, ex: Exchange) -> tuple[bytes, dict[str, str]]:
         assert ex.parsed is not None

@@ -168,7 +168,24 @@ class RequestLog:
             if self._ids is not None and ex.principal is not None
             else None,
         )
-        pending = _Pending(record, *self._texts(ex) if sampled else (None, None))
+        self._queue_row(_Pending(record, *self._texts(ex) if sampled else (None, None)))
+
+    def record_shadow(
+        self, record: RequestRecord, body: dict[str, Any], completion: str | None, *, sampled: bool
+    ) -> None:
+        """A shadow version's answer to a mirrored chat request (``record.shadow``), with
+        the texts when the primary's are kept."""
+        limit = self._settings.max_text_chars
+        prompt = prompt_text(Endpoint.CHAT, body) if sampled else None
+        self._queue_row(
+            _Pending(
+                record,
+                prompt[:limit] if prompt is not None else None,
+                completion[:limit] if completion is not None and sampled else None,
+            )
+        )
+
+    def _queue_row(self, pending: _Pending) -> None:
         if self._queued_chars + pending.size > self._settings.queue_max_chars:
             # Writes fall behind with large texts: keep the row's figures, not its texts.
             self._texts_dropped.inc()

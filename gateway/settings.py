@@ -66,6 +66,22 @@ class VersionRoute(_Strict):
         return _urls(self.upstreams)
 
 
+class ShadowRoute(_Strict):
+    """A version that sees a share of a model's requests without answering anyone: its
+    answers, latency and errors go to the request log (rows marked ``shadow``)."""
+
+    version: Annotated[str, Field(min_length=1, max_length=128)]
+    upstreams: Annotated[list[AnyHttpUrl], Field(min_length=1)]
+    share: Annotated[float, Field(ge=0, le=1)] = 1.0
+    """The share of the model's requests mirrored to it."""
+    max_in_flight: Annotated[int, Field(ge=1, le=10_000)] = 8
+    """Mirrored requests waiting on it at once; beyond, requests are not mirrored."""
+    timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 120.0
+
+    def upstream_urls(self) -> list[str]:
+        return _urls(self.upstreams)
+
+
 class ModelRoute(_Strict):
     """A model name that clients send, the versions and replicas that serve it, and how
     requests are spread over them. ``upstreams`` (with ``version``) is the short form of
@@ -88,6 +104,10 @@ class ModelRoute(_Strict):
     price: Price | None = None
     """The price of every version that names none; without any, the model costs nothing
     (its requests are counted in ``llmops_gateway_unpriced_requests_total``)."""
+    shadow: ShadowRoute | None = None
+    teams: dict[str, str] = Field(default_factory=dict)
+    """Teams pinned to a version (an A/B test by team): team name to version name. A pinned
+    team's requests go to its version while it has a replica available."""
 
     @model_validator(mode="after")
     def _one_form(self) -> ModelRoute:
@@ -98,6 +118,13 @@ class ModelRoute(_Strict):
             raise ValueError(f"model {self.name!r}: version names must be unique")
         if self.versions and not any(v.weight > 0 for v in self.versions):
             raise ValueError(f"model {self.name!r}: at least one version needs a weight above 0")
+        served = {v.version for v in self.version_routes()}
+        for team, version in self.teams.items():
+            if version not in served:
+                raise ValueError(
+                    f"model {self.name!r}: team {team!r} is pinned to {version!r}, which is "
+                    f"not one of its versions ({', '.join(sorted(served))})"
+                )
         return self
 
     def version_routes(self) -> list[VersionRoute]:

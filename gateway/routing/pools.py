@@ -11,13 +11,13 @@ from __future__ import annotations
 import functools
 import itertools
 import random
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from gateway.routing import strategies
 from gateway.routing.circuit import CircuitBreaker, CircuitState
-from gateway.settings import CircuitSettings, ModelRoute
+from gateway.settings import CircuitSettings, ModelRoute, ShadowRoute
 from gateway.spend.money import Rates
 
 
@@ -66,6 +66,22 @@ class VersionPool:
     """What its tokens cost (``None``: no price, they cost nothing)."""
 
 
+@dataclass(slots=True, eq=False)
+class ShadowPool:
+    """The shadow version of a model: where mirrored requests go, and how many may wait."""
+
+    version: str
+    urls: tuple[str, ...]
+    share: float
+    max_in_flight: int
+    timeout_seconds: float
+    in_flight: int = 0
+    _turn: itertools.count[int] = field(default_factory=itertools.count)
+
+    def next_url(self) -> str:
+        return self.urls[next(self._turn) % len(self.urls)]
+
+
 @dataclass(slots=True)
 class Pick:
     version: VersionPool
@@ -82,6 +98,9 @@ class ModelPool:
     fallbacks: tuple[str, ...] = ()
     session_header: str = "x-session-id"
     prefix_tokens: int = 64
+    shadow: ShadowPool | None = None
+    teams: Mapping[str, str] = field(default_factory=dict)
+    """Teams pinned to a version (their requests try it first)."""
     _turn: itertools.count[int] = field(default_factory=itertools.count)
     _rng: random.Random = field(default_factory=random.Random)
 
@@ -105,10 +124,15 @@ class ModelPool:
         request is then sent to."""
         return strategies.draw_for(session, self._rng)
 
-    def _order(self, draw: float) -> list[int]:
+    def _order(self, draw: float, team: str | None = None) -> list[int]:
         if len(self.versions) == 1:
             return [0]
-        return strategies.weighted_order([v.weight for v in self.versions], draw)
+        order = strategies.weighted_order([v.weight for v in self.versions], draw)
+        pinned = self.teams.get(team) if team is not None else None
+        if pinned is not None:
+            first = next(i for i, v in enumerate(self.versions) if v.version == pinned)
+            order = [first, *(i for i in order if i != first)]
+        return order
 
     def rates_of(self, version: str | None) -> Rates | None:
         """The price of ``version``'s tokens (``None``: unpriced, or no such version)."""
@@ -120,9 +144,10 @@ class ModelPool:
         priced = [v.rates for v in self.versions if v.rates is not None]
         return functools.reduce(Rates.most, priced) if priced else None
 
-    def split_version(self, draw: float) -> str:
-        """The version the split gives a request (whatever its replicas' state)."""
-        return self.versions[self._order(draw)[0]].version
+    def split_version(self, draw: float, team: str | None = None) -> str:
+        """The version the split (or the team's pin) gives a request (whatever its
+        replicas' state)."""
+        return self.versions[self._order(draw, team)[0]].version
 
     def pick(
         self,
@@ -131,12 +156,13 @@ class ModelPool:
         affinity: str | None = None,
         exclude: Collection[Replica] = (),
         now: float,
+        team: str | None = None,
     ) -> Pick | None:
         """A version by the split (``draw``, from :meth:`draw`; a fresh one when not given),
         then a replica of it by the strategy (``affinity`` is the key the session and
         prefix strategies hash); versions with nothing available give way to the others.
         ``None`` when no replica is available at all."""
-        for index in self._order(self.draw(None) if draw is None else draw):
+        for index in self._order(self.draw(None) if draw is None else draw, team):
             version = self.versions[index]
             candidates = [r for r in version.replicas if r not in exclude and r.available(now)]
             if candidates:
@@ -178,9 +204,23 @@ def pools_from(models: Sequence[ModelRoute], circuit: CircuitSettings) -> dict[s
             fallbacks=tuple(m.fallbacks),
             session_header=m.session_header,
             prefix_tokens=m.prefix_tokens,
+            shadow=_shadow(m.shadow),
+            teams=dict(m.teams),
         )
         for m in models
     }
+
+
+def _shadow(route: ShadowRoute | None) -> ShadowPool | None:
+    if route is None or route.share <= 0:
+        return None
+    return ShadowPool(
+        route.version,
+        tuple(route.upstream_urls()),
+        route.share,
+        route.max_in_flight,
+        route.timeout_seconds,
+    )
 
 
 def replica_states(

@@ -127,12 +127,25 @@ class RouteTable:
             kept = {r.url: r for r in old.replicas} if old is not None else {}
             for version in pool.versions:
                 version.replicas = [kept.get(r.url, r) for r in version.replicas]
+            if old is not None:
+                _keep_shadow(old, pool)
         for name in [n for n in self.pools if n not in fresh]:
             del self.pools[name]
         self.pools.update(fresh)
         for name in [n for n in self.counters if n not in fresh]:
             del self.counters[name]
         self.counters.update(counters)
+
+
+def _keep_shadow(old: ModelPool, fresh: ModelPool) -> None:
+    """Keep the old shadow (whose in-flight count the mirrored requests still decrement)
+    when the new file names the same one, with the new settings."""
+    was, now = old.shadow, fresh.shadow
+    if was is None or now is None or (was.version, was.urls) != (now.version, now.urls):
+        return
+    was.share, was.max_in_flight = now.share, now.max_in_flight
+    was.timeout_seconds = now.timeout_seconds
+    fresh.shadow = was
 
 
 class RoutesWatcher:

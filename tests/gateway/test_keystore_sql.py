@@ -42,8 +42,8 @@ async def test_migrations_create_the_schema_from_empty(database_url: str) -> Non
         tables = await conn.run_sync(lambda c: set(sa.inspect(c).get_table_names()))
         version = (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).scalar()
     await engine.dispose()
-    assert {"teams", "api_keys", "audit_log", "request_log", "spend"} <= tables
-    assert version == "0005"
+    assert {"teams", "api_keys", "audit_log", "request_log", "spend", "feedback"} <= tables
+    assert version == "0006"
 
 
 async def test_store_round_trip(store: KeyStore) -> None:

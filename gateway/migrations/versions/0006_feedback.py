@@ -1,5 +1,5 @@
-"""Feedback on answers: the request log records each answer's request id, and a table
-keeps what users said of them.
+"""Feedback on answers and shadow traffic: the request log records each answer's request
+id and whether a shadow version gave it, and a table keeps what users said of answers.
 
 Revision ID: 0006
 Revises: 0005
@@ -18,6 +18,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("request_log") as batch:
         batch.add_column(sa.Column("request_id", sa.String(64), nullable=True))
+        batch.add_column(sa.Column("shadow", sa.Boolean, nullable=False, server_default=sa.false()))
     op.create_index("ix_request_log_request_id", "request_log", ["request_id"])
     op.create_table(
         "feedback",
@@ -45,4 +46,5 @@ def downgrade() -> None:
     op.drop_table("feedback")
     op.drop_index("ix_request_log_request_id", table_name="request_log")
     with op.batch_alter_table("request_log") as batch:
+        batch.drop_column("shadow")
         batch.drop_column("request_id")

@@ -16,6 +16,7 @@ from llmops.cli import (
     operator,
     privacy,
     serve,
+    shadow,
     spend,
     up,
 )
@@ -38,6 +39,7 @@ cli.add_command(models.models)
 cli.add_command(operator.operator)
 cli.add_command(privacy.privacy)
 cli.add_command(serve.serve)
+cli.add_command(shadow.shadow)
 cli.add_command(spend.spend)
 cli.add_command(up.up)
 

@@ -117,7 +117,11 @@ def rouge_l(_scorer: object, example: Example, answer: str) -> float | None:
     """ROUGE-L F1: the longest common subsequence of words, against the reference's."""
     if example.reference is None:
         return None
-    produced, wanted = normalized_words(answer), normalized_words(example.reference)
+    return rouge_words(normalized_words(answer), normalized_words(example.reference))
+
+
+def rouge_words(produced: list[str], wanted: list[str]) -> float:
+    """ROUGE-L F1 of two word sequences."""
     if not produced or not wanted:
         return float(produced == wanted)
     common = _lcs(produced, wanted)

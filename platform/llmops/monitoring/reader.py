@@ -67,12 +67,19 @@ class RequestLogReader:
         *,
         version: str | None = None,
         limit: int = 20000,
+        shadow: bool = False,
     ) -> list[RequestRecord]:
-        """A model's requests in ``window``, newest last (the latest ``limit`` of them)."""
+        """A model's requests in ``window``, newest last (the latest ``limit`` of them): the
+        answers users got, or (``shadow``) the answers shadow versions gave to mirrored ones."""
         t = request_log
         query = (
             sa.select(*(t.c[f] for f in RequestRecord.__dataclass_fields__))
-            .where(t.c.model == model, t.c.at >= window.start, t.c.at < window.end)
+            .where(
+                t.c.model == model,
+                t.c.at >= window.start,
+                t.c.at < window.end,
+                t.c.shadow.is_(shadow),
+            )
             .order_by(t.c.at.desc())
             .limit(limit)
         )

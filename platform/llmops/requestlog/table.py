@@ -38,6 +38,7 @@ request_log = sa.Table(
     sa.Column("user_hash", sa.String(64), nullable=True, index=True),
     sa.Column("cost_nanos", sa.BigInteger, nullable=True),
     sa.Column("request_id", sa.String(64), nullable=True, index=True),
+    sa.Column("shadow", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_request_log_model_at", "model", "at"),
 )
 
@@ -106,6 +107,9 @@ class RequestRecord:
     no price)."""
     request_id: str | None = None
     """The id its answer carried (``x-llmops-request-id``), which feedback names."""
+    shadow: bool = False
+    """A shadow version's answer to a mirrored request (nobody saw it); the primary's row
+    has the same ``request_id``."""
 
     @property
     def subjects(self) -> tuple[str, ...]:
