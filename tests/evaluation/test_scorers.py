@@ -126,3 +126,15 @@ def test_embedding_similarity_scores_a_paraphrase_above_an_unrelated_answer() ->
     assert close is not None and far is not None and none is None
     assert 0.0 <= far < close <= 1.0
     assert close > 0.7
+
+
+def test_preference_prefers_the_answer_nearer_the_chosen_one() -> None:
+    pair = Example(
+        messages=({"role": "user", "content": "capital of France?"},),
+        reference="The capital of France is Paris.",
+        rejected="I do not know.",
+    )
+    assert rules.preference(None, pair, "Paris is the capital of France.") == 1.0
+    assert rules.preference(None, pair, "I do not know, sorry.") == 0.0
+    assert rules.preference(None, pair, "Bananas.") == 0.5
+    assert rules.preference(None, example("no pair"), "Paris") is None

@@ -101,3 +101,18 @@ def test_the_judge_can_be_pointed_elsewhere_without_editing_the_suite() -> None:
     assert (loaded.suite.judge.base_url, loaded.suite.judge.model) == ("http://judge:9/v1", "big")
     with pytest.raises(SuiteError, match="base_url"):
         suites.with_judge(loaded, "ftp://nowhere", None)
+
+
+def test_held_out_preference_pairs_are_examples_with_their_chosen_answer_as_reference(
+    tmp_path: Path,
+) -> None:
+    lines: list[object] = [
+        {"prompt": "q?", "chosen": "good", "rejected": "bad", "subjects": ["team:t"]},
+        {"prompt": "q?", "chosen": "only one side"},
+    ]
+    path = _write(tmp_path, {"name": "s", "scorers": [{"kind": "preference"}]}, lines)
+    with pytest.raises(SuiteError, match=r"data\.jsonl:2: a preference pair needs both"):
+        suites.load(path)
+    path = _write(tmp_path, {"name": "s", "scorers": [{"kind": "preference"}]}, lines[:1])
+    (example,) = suites.load(path).examples
+    assert (example.reference, example.rejected) == ("good", "bad")

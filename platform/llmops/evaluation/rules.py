@@ -141,6 +141,16 @@ def _lcs(a: list[str], b: list[str]) -> int:
     return previous[-1]
 
 
+def preference(_scorer: object, example: Example, answer: str) -> float | None:
+    """1 when ``answer`` is nearer the chosen answer than the rejected one, 0 the other way."""
+    if example.reference is None or example.rejected is None:
+        return None
+    words = normalized_words(answer)
+    chosen = rouge_words(words, normalized_words(example.reference))
+    rejected = rouge_words(words, normalized_words(example.rejected))
+    return 1.0 if chosen > rejected else 0.0 if chosen < rejected else 0.5
+
+
 RuleScorer = Callable[..., float | None]
 RULES: dict[str, RuleScorer] = {
     "contains": contains,
@@ -152,5 +162,6 @@ RULES: dict[str, RuleScorer] = {
     "pii_free": pii_free,
     "exact_match": exact_match,
     "rouge_l": rouge_l,
+    "preference": preference,
 }
 """The scorers that read one answer at a time, by kind."""

@@ -15,7 +15,9 @@ place), with datasets beside it::
     gates: ["eval.support.win_rate>=0.55", "eval.support.p_value<=0.05"]
 
 Dataset lines are ``{"prompt": "..."}`` or ``{"messages": [...]}`` (the turns before the
-answer), with an optional ``reference`` answer and optional ``expectations``
+answer), with an optional ``reference`` answer (or a preference pair's ``chosen`` and
+``rejected``: held-out feedback, as ``llmops feedback pairs`` writes it) and optional
+``expectations``
 (``contains``, ``not_contains``, ``regex``, ``refuse``) that rule scorers without values
 of their own read per line.
 """
@@ -140,7 +142,9 @@ class PiiFree(_Scorer):
 
 
 class Reference(_Scorer):
-    kind: Literal["exact_match", "rouge_l", "embedding_similarity"]
+    kind: Literal["exact_match", "rouge_l", "embedding_similarity", "preference"]
+    """``preference``: 1 when the answer is nearer (ROUGE-L) the line's ``chosen`` answer
+    than its ``rejected`` one, 0 when nearer the rejected, 0.5 when as near."""
 
 
 class Judge(_Scorer):
@@ -197,6 +201,8 @@ class Example(_Strict):
 
     messages: tuple[dict[str, str], ...]
     reference: str | None = None
+    rejected: str | None = None
+    """A preference pair's rejected answer (its chosen one is the ``reference``)."""
     expectations: dict[str, Any] = Field(default_factory=dict)
     source: str = ""
     """``FILE:LINE``."""
@@ -257,7 +263,16 @@ _EXPECTATIONS = {"contains": list, "not_contains": list, "regex": str, "refuse":
 def _line_problem(value: object) -> str | None:  # noqa: PLR0911 - one return per problem
     if not isinstance(value, dict):
         return "expected a JSON object"
-    unknown = set(value) - {"prompt", "messages", "reference", "expectations", "id"}
+    unknown = set(value) - {
+        "prompt",
+        "messages",
+        "reference",
+        "expectations",
+        "id",
+        "chosen",
+        "rejected",
+        "subjects",
+    }
     if unknown:
         return f"unknown fields: {', '.join(sorted(unknown))}"
     if ("prompt" in value) == ("messages" in value):
@@ -266,8 +281,11 @@ def _line_problem(value: object) -> str | None:  # noqa: PLR0911 - one return pe
         return '"prompt" must be a non-empty string'
     if "messages" in value and (problem := _messages_problem(value["messages"])):
         return problem
-    if "reference" in value and not isinstance(value["reference"], str):
-        return '"reference" must be a string'
+    for name in ("reference", "chosen", "rejected"):
+        if name in value and not isinstance(value[name], str):
+            return f'"{name}" must be a string'
+    if ("chosen" in value) != ("rejected" in value):
+        return 'a preference pair needs both "chosen" and "rejected"'
     return _expectations_problem(value.get("expectations", {}))
 
 
@@ -318,7 +336,8 @@ def _read_dataset(path: Path, examples: list[Example], problems: list[str]) -> b
         examples.append(
             Example(
                 messages=tuple({"role": m["role"], "content": m["content"]} for m in messages),
-                reference=value.get("reference"),
+                reference=value.get("reference", value.get("chosen")),
+                rejected=value.get("rejected"),
                 expectations=value.get("expectations", {}),
                 source=where,
             )
