@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,66 +32,15 @@ from llmops.monitoring.reports import MlflowReports
 from llmops.monitoring.retrain import Canary, RetrainLoop
 from llmops.monitoring.routes import RoutesFile, VersionShare
 from llmops.monitoring.settings import MonitorSettings
-from llmops.serving.echo import EchoBehaviour, EchoServer
+from llmops.serving.echo import EchoBehaviour
+from tests.e2e.conftest import MODEL, Stack
 from tests.support import finetuning
-from tests.support.gateways import RunningGateway, gateway_in_thread, settings_for
-from tests.support.http import chat, new_key
 from tests.support.traffic import new_domain_prompt, ordinary_prompt
 
 # MLflow's start, the bundled model's conversion and a fine-tune run in a child process.
 pytestmark = pytest.mark.timeout(900)
 
-MODEL = "smollm2"
 REGISTERED = "drift-support"
-
-
-@dataclass
-class Stack:
-    gateway: RunningGateway
-    key: str
-    database_url: str
-    routes: Path
-    champion: EchoServer
-    challenger: EchoServer
-    workdir: Path
-
-    def send(self, prompts: list[str]) -> list[int]:
-        return [
-            chat(
-                self.gateway.url,
-                self.key,
-                {"model": MODEL, "messages": [{"role": "user", "content": p}], "max_tokens": 16},
-            ).status
-            for p in prompts
-        ]
-
-
-@pytest.fixture
-def stack(echo: EchoServer, tmp_path: Path) -> Iterator[Stack]:
-    challenger = EchoServer(model=MODEL).start_in_thread()
-    routes = tmp_path / "routes.yaml"
-    RoutesFile(routes).set_versions(MODEL, [VersionShare("champion", 1.0, (echo.url,))])
-    database_url = f"sqlite:///{tmp_path / 'gateway.db'}"
-    settings = settings_for(
-        database_url,
-        {MODEL: [echo.url]},
-        routes_file=str(routes),
-        routes_poll_seconds=0.2,
-        request_log={"flush_seconds": 0.05},
-    )
-    try:
-        with gateway_in_thread(settings) as gateway:
-            yield Stack(
-                gateway,
-                new_key(gateway.url, "team-a"),
-                database_url,
-                routes,
-                echo,
-                challenger,
-                tmp_path,
-            )
-    finally:
-        challenger.stop_thread()
 
 
 def monitor_settings(

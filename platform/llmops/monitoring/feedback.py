@@ -84,6 +84,7 @@ async def rated(
             sa.and_(
                 request_log.c.request_id == feedback.c.request_id,
                 request_log.c.team == feedback.c.team,
+                request_log.c.shadow.is_(False),
             ),
         )
         .where(request_log.c.prompt_text.is_not(None), request_log.c.completion_text.is_not(None))
@@ -140,6 +141,27 @@ def pairs(
 
 def _line(prompt: str, chosen: str, rejected: str, subjects: tuple[str, ...]) -> dict[str, Any]:
     return {"prompt": prompt, "chosen": chosen, "rejected": rejected, "subjects": list(subjects)}
+
+
+async def count_since(engine: AsyncEngine, model: str, since: datetime | None) -> int:
+    """Feedback given on ``model``'s answers since ``since`` (all, when ``None``)."""
+    query = (
+        sa.select(sa.func.count())
+        .select_from(feedback)
+        .join(
+            request_log,
+            sa.and_(
+                request_log.c.request_id == feedback.c.request_id,
+                request_log.c.team == feedback.c.team,
+                request_log.c.shadow.is_(False),
+            ),
+        )
+        .where(request_log.c.model == model)
+    )
+    if since is not None:
+        query = query.where(feedback.c.at >= since)
+    async with engine.connect() as conn:
+        return int((await conn.execute(query)).scalar_one())
 
 
 async def write_pairs(

@@ -14,6 +14,7 @@ from pathlib import Path
 from llmops.monitoring import policy
 from llmops.monitoring.checker import CheckOutcome, DriftChecker
 from llmops.monitoring.errors import MonitoringError
+from llmops.monitoring.feedback_loop import FeedbackLoop
 from llmops.monitoring.policy import Decision, PolicyState
 from llmops.monitoring.retrain import RetrainLoop
 from llmops.monitoring.settings import DeploymentSettings, MonitorSettings
@@ -54,11 +55,13 @@ class DriftMonitor:
         checker: DriftChecker,
         loops: dict[str, RetrainLoop],
         store: PolicyStore,
+        feedback: dict[str, FeedbackLoop] | None = None,
     ) -> None:
         self._settings = settings
         self._checker = checker
         self._loops = loops
         self._store = store
+        self._feedback = feedback or {}
         self.history: list[tuple[CheckOutcome, Decision]] = []
 
     async def tick(self, now: datetime | None = None) -> None:
@@ -78,6 +81,10 @@ class DriftMonitor:
                 log.info(
                     "canary %s: %s (%s)", deployment.name, judged.verdict, "; ".join(judged.reasons)
                 )
+        second = self._feedback.get(deployment.name)
+        if second is not None:
+            step = await second.tick(now)
+            log.info("feedback loop %s: %s %s", deployment.name, step.action, step.detail)
         outcome = await self._checker.check(deployment, now)
         state = self._store.load(deployment.name)
         decision = policy.decide(outcome.figures(), state, deployment.policy.policy(), now)

@@ -57,6 +57,11 @@ class RequestLogReader:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
+    @property
+    def engine(self) -> AsyncEngine:
+        """The request log's database (the feedback table is beside it)."""
+        return self._engine
+
     async def close(self) -> None:
         await self._engine.dispose()
 

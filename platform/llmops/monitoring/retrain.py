@@ -107,11 +107,17 @@ class RetrainLoop:
         if not result.promoted:
             log.warning("version %s refused by %s", tuned.version, ", ".join(result.refused_by))
             return RetrainOutcome(tuned.version, False, result.refused_by, False, rows)
-        with_canary = self._routes is not None and bool(self._d.canary.upstreams)
-        if with_canary:
-            self._split(tuned.version)
-            self.canary = Canary(tuned.version, now)
+        with_canary = self.begin_canary(tuned.version, now)
         return RetrainOutcome(tuned.version, True, (), with_canary, rows)
+
+    def begin_canary(self, version: str, now: datetime) -> bool:
+        """Give ``version`` (the challenger) the canary's share; whether there is a canary
+        (a routes file and replicas for it)."""
+        if self._routes is None or not self._d.canary.upstreams:
+            return False
+        self._split(version)
+        self.canary = Canary(version, now)
+        return True
 
     def _split(self, version: str) -> None:
         assert self._routes is not None

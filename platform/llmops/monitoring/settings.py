@@ -124,6 +124,36 @@ class CanarySettings(_Strict):
         )
 
 
+class FeedbackSettings(_Strict):
+    """The second loop: users' feedback, preference pairs, a DPO retrain, the gates, a
+    shadow period, then the canary (``canary``) and promotion or rollback."""
+
+    min_new: Annotated[int, Field(ge=1)] = 50
+    """Feedback items given since the last feedback retrain before another starts."""
+    min_pairs: Annotated[int, Field(ge=2)] = 8
+    cooldown: Seconds = 24 * 3600
+    base: str | None = None
+    """The model the DPO adapter is trained on (default: ``models:/NAME@champion``)."""
+    eval: Path | None = None
+    """Held-out preference pairs for the fine-tune's figures (default: a tenth of them)."""
+    options: dict[str, str | int | float] = Field(default_factory=dict)
+    """Further ``llmops finetune run`` options (``max-steps``, ``beta``, ...)."""
+    suite: Path | None = None
+    """An evaluation suite (for example held-out pairs, ``pairwise: {by: preference}``)
+    answered against the champion before the gates."""
+    gates: list[str] = Field(default_factory=lambda: ["reward_margin>0"])
+    shadow_upstreams: list[str] = Field(default_factory=list)
+    """Replicas serving the challenger alias to mirror traffic to (none: no shadow period,
+    straight to the canary)."""
+    shadow_share: Annotated[float, Field(gt=0, le=1)] = 1.0
+    shadow_seconds: Seconds = 1800
+    min_shadow_requests: Annotated[int, Field(ge=1)] = 20
+    min_agreement: Annotated[float, Field(ge=0, le=1)] = 0.0
+    """Least agreement of the shadow's answers with the champion's (ROUGE-L F1)."""
+    max_latency_ratio: Annotated[float, Field(ge=1)] = 2.0
+    error_rate_margin: Annotated[float, Field(ge=0)] = 0.02
+
+
 class DeploymentSettings(_Strict):
     """One monitored deployment: the gateway's model name and its registered model."""
 
@@ -148,6 +178,8 @@ class DeploymentSettings(_Strict):
     retrain: FineTuneTemplate | None = None
     """What to fine-tune on drift; without it drift is only reported."""
     canary: CanarySettings = CanarySettings()
+    feedback: FeedbackSettings | None = None
+    """Retrain on users' feedback (DPO) as well; without it feedback is only kept."""
 
     @property
     def gateway_model(self) -> str:

@@ -65,3 +65,27 @@ def _figures(version: str, pairs: list[tuple[RequestRecord, RequestRecord]]) -> 
         shadow_error_rate=sum(s.status >= 500 for _, s in pairs) / len(pairs),
         primary_error_rate=sum(p.status >= 500 for p, _ in pairs) / len(pairs),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowRules:
+    min_requests: int
+    min_agreement: float
+    max_latency_ratio: float
+    error_rate_margin: float
+
+
+def judge(figures: ShadowFigures | None, rules: ShadowRules) -> tuple[str, list[str]]:
+    """``wait`` (too few mirrored requests yet), ``pass`` or ``fail``, and why."""
+    if figures is None or figures.pairs < rules.min_requests:
+        seen = figures.pairs if figures is not None else 0
+        return "wait", [f"{seen} of {rules.min_requests} mirrored requests"]
+    reasons = []
+    if figures.agreement is not None and figures.agreement < rules.min_agreement:
+        reasons.append(f"agreement {figures.agreement:.3f} < {rules.min_agreement}")
+    if figures.latency_ratio is not None and figures.latency_ratio > rules.max_latency_ratio:
+        reasons.append(f"latency x{figures.latency_ratio:.2f} > x{rules.max_latency_ratio}")
+    allowed = figures.primary_error_rate + rules.error_rate_margin
+    if figures.shadow_error_rate > allowed:
+        reasons.append(f"error rate {figures.shadow_error_rate:.1%} > {allowed:.1%}")
+    return ("fail" if reasons else "pass"), reasons or ["no worse than the champion"]

@@ -11,6 +11,7 @@ from prometheus_client import start_http_server
 from llmops.monitoring.checker import DriftChecker
 from llmops.monitoring.embeddings import MiniLMEmbedder
 from llmops.monitoring.executor import CliRegistry, CliRunner, LocalExecutor
+from llmops.monitoring.feedback_loop import FeedbackLoop
 from llmops.monitoring.metrics import DriftMetrics
 from llmops.monitoring.monitor import DriftMonitor, PolicyStore
 from llmops.monitoring.probe import ChatProbe
@@ -50,9 +51,23 @@ def build(
             probe=ChatProbe(d.gateway_model, d.canary.probe) if d.canary.probe else None,
         )
         for d in settings.deployments
-        if d.retrain is not None
+        if d.retrain is not None or d.feedback is not None
     }
-    return DriftMonitor(settings, checker, loops, PolicyStore(settings.state_dir))
+    second = {
+        d.name: FeedbackLoop(
+            d,
+            retrain=loops[d.name],
+            executor=LocalExecutor(runner),
+            registry=CliRegistry(runner),
+            reader=reader,
+            engine=reader.engine,
+            work_dir=settings.state_dir / d.name,
+            routes=routes,
+        )
+        for d in settings.deployments
+        if d.feedback is not None
+    }
+    return DriftMonitor(settings, checker, loops, PolicyStore(settings.state_dir), second)
 
 
 async def run_monitor(settings: MonitorSettings, *, metrics_port: int | None, once: bool) -> None:
