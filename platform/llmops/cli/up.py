@@ -99,7 +99,8 @@ def _start_drift_monitor(
     metrics_port: int,
 ) -> str:
     """``llmops drift monitor`` as a child: the local model's traffic checked every interval
-    (a given settings file replaces the default, which reports drift without retraining)."""
+    (a given settings file replaces the default, which reports drift without retraining,
+    and retrains with DPO on users' feedback)."""
     if config is None:
         config = data_dir / "drift.yaml"
         config.write_text(
@@ -109,7 +110,18 @@ def _start_drift_monitor(
                     "tracking_uri": mlflow_url,
                     "state_dir": str(data_dir / "drift"),
                     "interval_seconds": 300,
-                    "deployments": [{"name": MODEL}],
+                    "deployments": [
+                        {
+                            "name": MODEL,
+                            # The second loop: 50 feedback items start a DPO retrain of the
+                            # bundled model; the result becomes @challenger behind the gates.
+                            "feedback": {
+                                "base": f"bundled:{MODEL}",
+                                "min_new": 50,
+                                "options": {"max-steps": 40, "threads": 1},
+                            },
+                        }
+                    ],
                 }
             )
         )
