@@ -69,9 +69,11 @@ class Registry(Protocol):
         """Take ``@challenger`` off ``version`` (its canary was rolled back)."""
         ...
 
-    async def evaluate(self, model: str, version: str, suite: Path) -> tuple[str, ...]:
-        """Run ``suite`` on ``version`` against the champion, tagging the version with its
-        figures; the suite's gates that refused (empty when all passed)."""
+    async def evaluate(
+        self, model: str, version: str, suite: Path, against: str | None = None
+    ) -> tuple[str, ...]:
+        """Run ``suite`` on ``version`` against ``against`` (default: the champion), tagging
+        the version with its figures; the suite's gates that refused (empty: all passed)."""
         ...
 
 
@@ -167,10 +169,12 @@ class CliRegistry:
     async def rollback(self, model: str) -> None:
         await self._runner.run(["models", "rollback", model], "rollback")
 
-    async def evaluate(self, model: str, version: str, suite: Path) -> tuple[str, ...]:
+    async def evaluate(
+        self, model: str, version: str, suite: Path, against: str | None = None
+    ) -> tuple[str, ...]:
         args = [
             "eval", "run", "--model", f"models:/{model}/{version}",
-            "--against", f"models:/{model}@champion", "--suite", str(suite),
+            "--against", against or f"models:/{model}@champion", "--suite", str(suite),
         ]  # fmt: skip
         _, out = await self._runner.run(args, "eval run", ok=(0, GATE_REFUSED))
         return _refused(out)

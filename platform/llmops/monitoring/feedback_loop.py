@@ -108,7 +108,9 @@ class FeedbackLoop:
         )
         refused: tuple[str, ...] = ()
         if self._f.suite is not None:
-            refused = await self._registry.evaluate(tuned.model, tuned.version, self._f.suite)
+            refused = await self._registry.evaluate(
+                tuned.model, tuned.version, self._f.suite, self._f.against
+            )
         if not refused:
             result = await self._registry.promote(
                 tuned.model,

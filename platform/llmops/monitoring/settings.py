@@ -141,6 +141,9 @@ class FeedbackSettings(_Strict):
     suite: Path | None = None
     """An evaluation suite (for example held-out pairs, ``pairwise: {by: preference}``)
     answered against the champion before the gates."""
+    against: str | None = None
+    """What the suite compares with (default: ``models:/NAME@champion``; a champion that is
+    not a registered version, such as ``bundled:smollm2``, is named here)."""
     gates: list[str] = Field(default_factory=lambda: ["reward_margin>0"])
     shadow_upstreams: list[str] = Field(default_factory=list)
     """Replicas serving the challenger alias to mirror traffic to (none: no shadow period,
