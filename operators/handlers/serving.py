@@ -39,21 +39,26 @@ def running_apps(service: Mapping[str, Any] | None) -> set[str]:
     return {name for name, app in apps.items() if (app or {}).get("status") == "RUNNING"}
 
 
-async def _resolve(ctx: Context, spec: Mapping[str, Any]) -> tuple[str, str | None]:
+async def _resolve(ctx: Context, spec: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
+    """The stable version, the canary's and the shadow's (``None``: none, or its alias
+    points nowhere yet: everything goes to the stable version)."""
     target = (
         str(spec["version"])
         if spec.get("version")
         else await ctx.resolver.resolve(spec["model"], spec.get("alias", "champion"))
     )
-    canary = None
-    if spec.get("canary") and int(spec["canary"].get("weight", 0)) > 0:
-        try:
-            canary = await ctx.resolver.resolve(
-                spec["model"], spec["canary"].get("alias", "challenger")
-            )
-        except errors.ResolveError:
-            canary = None  # no challenger yet: everything goes to the stable version
-    return target, canary
+    canary = await _optional(ctx, spec, "canary", int((spec.get("canary") or {}).get("weight", 0)))
+    shadow = await _optional(ctx, spec, "shadow", float((spec.get("shadow") or {}).get("share", 0)))
+    return target, canary, shadow
+
+
+async def _optional(ctx: Context, spec: Mapping[str, Any], field: str, share: float) -> str | None:
+    if share <= 0:
+        return None
+    try:
+        return await ctx.resolver.resolve(spec["model"], spec[field].get("alias", "challenger"))
+    except errors.ResolveError:
+        return None
 
 
 async def reconcile(ctx: Context, body: Mapping[str, Any]) -> None:
@@ -69,7 +74,7 @@ async def reconcile(ctx: Context, body: Mapping[str, Any]) -> None:
 async def _reconcile(ctx: Context, body: dict[str, Any]) -> None:
     meta, spec, status = body["metadata"], body["spec"], body.get("status") or {}
     try:
-        target, canary = await _resolve(ctx, spec)
+        target, canary, shadow = await _resolve(ctx, spec)
     except errors.ResolveError as e:
         await _write(
             ctx,
@@ -92,7 +97,7 @@ async def _reconcile(ctx: Context, body: dict[str, Any]) -> None:
         return str(rayservice.application(spec, rayservice.ServedVersion(version, ""))["name"])
 
     served = target if app(target) in up else status.get("servedVersion")
-    wanted = [v for v in dict.fromkeys([served, target, canary]) if v]
+    wanted = [v for v in dict.fromkeys([served, target, canary, shadow]) if v]
     manifest = rayservice.render(
         body, ctx.config, [rayservice.ServedVersion(v, "stable") for v in wanted], pool
     )
@@ -109,12 +114,14 @@ async def _reconcile(ctx: Context, body: dict[str, Any]) -> None:
             {"metadata": {"labels": manifest["metadata"]["labels"]}, "spec": manifest["spec"]},
         )
     canary_up = canary if canary and app(canary) in up else None
+    shadow_up = shadow if shadow and app(shadow) in up else None
     ready = served == target and (canary is None or canary_up is not None)
     fields = {
         "phase": "Ready" if ready else "Deploying",
         "servedVersion": served,
         "targetVersion": target,
         "canaryVersion": canary_up,
+        "shadowVersion": shadow_up,
         "nodePool": pool.name if pool else None,
         "rayService": name,
         "endpoint": rayservice.endpoint(
@@ -184,6 +191,8 @@ async def publish_routes(ctx: Context) -> None:
                     status.get("canaryVersion"),
                     weight,
                     price=spec.get("price"),
+                    shadow=status.get("shadowVersion"),
+                    shadow_spec=spec.get("shadow"),
                 )
             )
         text = routes.document(models)

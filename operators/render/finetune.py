@@ -49,11 +49,11 @@ def finetune_command(spec: Mapping[str, Any], tracking_uri: str) -> list[str]:
         args += ["--data", str(path)]
     if spec.get("eval"):
         args += ["--eval", str(spec["eval"])]
-    args += ["--recipe", str(spec.get("recipe", "lora-sft"))]
     hyper = spec.get("hyperparameters") or {}
     for key, flag in _HYPERPARAMETERS.items():
         if hyper.get(key) is not None:
             args += [flag, str(hyper[key])]
+    args += ["--recipe", str(spec.get("recipe", "lora-sft"))]
     args += ["--register", str(spec["outputModel"]), "--output", "/tmp/llmops-run"]  # noqa: S108 (the pod's own scratch)
     return [*args, "--resume", "--tracking-uri", tracking_uri, "--json"]
 

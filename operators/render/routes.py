@@ -1,5 +1,6 @@
 """The gateway's routes (the ``llmops-routes`` ConfigMap): one model route per
-ModelDeployment, its stable and canary versions weighted by the canary's share.
+ModelDeployment, its stable and canary versions weighted by the canary's share, and its
+shadow version when it has one.
 
 Each item has exactly the gateway's ``ModelRoute`` shape (``name``, ``versions`` and,
 when the deployment is priced, ``price``).
@@ -42,9 +43,12 @@ def model_route(
     canary_weight: int,
     *,
     price: Mapping[str, Any] | None = None,
+    shadow: str | None = None,
+    shadow_spec: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The route of one deployment: ``endpoint`` is the Serve service's base URL, ``price``
-    the deployment's ``spec.price`` (the route has no ``price`` without it)."""
+    the deployment's ``spec.price`` (the route has no ``price`` without it), ``shadow`` the
+    version mirrored to as ``spec.shadow`` says (none: no shadow)."""
 
     def version(v: str, weight: float) -> dict[str, Any]:
         return {"version": v, "weight": weight, "upstreams": [f"{endpoint}/{name}/v{v}/v1"]}
@@ -59,6 +63,14 @@ def model_route(
             version(canary, float(canary_weight)),
         ]
     route: dict[str, Any] = {"name": name, "versions": versions}
+    share = float((shadow_spec or {}).get("share", 0))
+    if shadow is not None and share > 0:
+        route["shadow"] = {
+            "version": shadow,
+            "upstreams": version(shadow, 0.0)["upstreams"],
+            "share": share,
+            "max_in_flight": int((shadow_spec or {}).get("maxInFlight", 8)),
+        }
     priced = route_price(price)
     if priced is not None:
         route["price"] = priced

@@ -176,6 +176,25 @@ def test_rendered_routes_are_what_the_gateway_reads() -> None:
     ModelRoute.model_validate(routes.model_route("m", "http://svc:8000", "3", None, 0, price=price))
 
 
+def test_a_shadow_version_reaches_the_route_only_with_a_share() -> None:
+    from gateway.settings import ModelRoute
+
+    spec = {"alias": "challenger", "share": 0.25, "maxInFlight": 4}
+    route = routes.model_route("m", "http://svc:8000", "3", None, 0, shadow="5", shadow_spec=spec)
+    parsed = ModelRoute.model_validate(route)
+    assert parsed.shadow is not None
+    assert (parsed.shadow.version, parsed.shadow.share, parsed.shadow.max_in_flight) == (
+        "5",
+        0.25,
+        4,
+    )
+    assert parsed.shadow.upstream_urls() == ["http://svc:8000/m/v5/v1"]
+    off = routes.model_route(
+        "m", "http://svc:8000", "3", None, 0, shadow="5", shadow_spec={"share": 0}
+    )
+    assert "shadow" not in off
+
+
 def test_the_example_deployments_price_reaches_its_route() -> None:
     price = example("modeldeployment")["spec"]["price"]
     route = routes.model_route("support-bot", "http://svc:8000", "3", None, 0, price=price)

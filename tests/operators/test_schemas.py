@@ -36,7 +36,7 @@ def test_invalid_resources_name_the_field_and_the_rule() -> None:
         "spec.datasets: [] should be non-empty",
         "spec.gpus: -1 is less than the minimum of 0",
         "spec.outputModel: 'a b' does not match '^[A-Za-z0-9][A-Za-z0-9_.-]*$'",
-        "spec.recipe: 'full' is not one of ['lora-sft']",
+        "spec.recipe: 'full' is not one of ['lora-sft', 'dpo']",
     ]
     assert schemas.problems(finetunejob(outputModel="m")) == [
         "spec: 'datasets' is a required property"
