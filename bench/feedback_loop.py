@@ -126,8 +126,10 @@ class TimedRegistry:
         await self._inner.withdraw(model, version, reason)
 
 
-def start_replica(stack: _services.Stack, name: str, source: str, tracking_uri: str) -> str:
-    port = _services.free_port()
+def start_replica(
+    stack: _services.Stack, name: str, source: str, tracking_uri: str, port: int | None = None
+) -> str:
+    port = port or _services.free_port()
     config = stack.workdir / f"{name}.yaml"
     config.write_text(
         yaml.safe_dump(
@@ -200,7 +202,7 @@ def start_stack(
     routes.set_versions(MODEL, [VersionShare("champion", 1.0, (champion,))])
     config = _services.write_gateway_config_for(workdir, models={MODEL: champion})
     settings = yaml.safe_load(config.read_text())
-    settings.update(routes_file=str(routes.path), routes_poll_seconds=0.5,
+    settings.update(routes_file=str(routes.path), routes_poll_seconds=0.5, expose_upstreams=True,
                     request_log={"flush_seconds": 0.2})  # fmt: skip
     config.write_text(yaml.safe_dump(settings))
     key = _services.create_key(config, "support", "--rpm", "100000", "--tpm", "100000000")
@@ -236,6 +238,10 @@ async def run(args: argparse.Namespace, workdir: Path, stack: _services.Stack) -
             {"prompt": text, "chosen": answer, "rejected": body["choices"][0]["message"]["content"]}
         )
     suite = write_suite(workdir, held_out)
+    # The challenger's replica follows @challenger, so it starts once the alias exists, on
+    # a port chosen now: the routes name it from the start (nothing is sent before it is up).
+    challenger_port = _services.free_port()
+    challenger = f"http://127.0.0.1:{challenger_port}/v1"
     monitor = MonitorSettings.model_validate(
         {
             "database_url": settings["database_url"],
@@ -253,18 +259,16 @@ async def run(args: argparse.Namespace, workdir: Path, stack: _services.Stack) -
                         "options": {"max-steps": args.steps, "batch-size": 4, "max-seq-len": 128,
                                     "learning-rate": args.learning_rate, "output": str(workdir / "dpo")},
                         "suite": str(suite), "against": "bundled:smollm2", "gates": ["reward_margin>0"],
-                        "shadow_upstreams": ["http://127.0.0.1:1/v1"],  # replaced below
+                        "shadow_upstreams": [challenger],
                         "shadow_seconds": 1, "min_shadow_requests": args.shadow_requests,
                     },
-                    "canary": {"weight": 0.5, "upstreams": ["http://127.0.0.1:1/v1"]},
+                    "canary": {"weight": 0.5, "upstreams": [challenger]},
                 }
             ],
         }
     )  # fmt: skip
     runner = CliRunner(tracking_uri=tracking, log_dir=workdir / "monitor" / "logs",
                        env={**_services.CLEAN_ENV, "HF_HUB_OFFLINE": "1"})  # fmt: skip
-    # The challenger's replica follows @challenger: it starts once the alias exists; until
-    # then the routes name a placeholder, rewritten when it is up.
     reader = RequestLogReader(engine_for(settings["database_url"]))
     deployment = monitor.deployments[0]
     registry = TimedRegistry(CliRegistry(runner), stages)
@@ -280,13 +284,13 @@ async def run(args: argparse.Namespace, workdir: Path, stack: _services.Stack) -
         print(f"  tick: {step}", flush=True)
         if step.action != "shadow":
             raise RuntimeError(f"the loop stopped: {step}")
-        challenger = await stages.timed(
+        source = f"models:/{REGISTERED}@challenger"
+        await stages.timed(
             "challenger replica up (follows @challenger)",
-            asyncio.to_thread(start_replica, stack, "challenger", f"models:/{REGISTERED}@challenger", tracking),
-        )  # fmt: skip
-        # Nothing was sent since the tick named a placeholder: the real address now.
-        routes.set_shadow(MODEL, step.version or "", (challenger,), 1.0)
-        deployment.canary.upstreams[:] = [challenger]  # known only once it is up
+            asyncio.to_thread(
+                start_replica, stack, "challenger", source, tracking, challenger_port
+            ),
+        )
 
         async def mirrored() -> bool:
             await asyncio.to_thread(ask, gateway, key, held[0][0])
@@ -297,10 +301,12 @@ async def run(args: argparse.Namespace, workdir: Path, stack: _services.Stack) -
         )
         step = await stages.timed("shadow judged, canary on", loop.tick(datetime.now(UTC)))
         print(f"  tick: {step}", flush=True)
+        if step.action != "canary":
+            raise RuntimeError(f"the loop stopped: {step}")
 
         async def canary_serves() -> bool:
             _, _, headers = await asyncio.to_thread(ask, gateway, key, held[1][0])
-            return bool(headers.get("x-llmops-model-version") == step.version)
+            return bool(headers.get("x-llmops-upstream") == challenger)
 
         await stages.timed("canary serving users", until(canary_serves, "canary answers"))
     finally:
