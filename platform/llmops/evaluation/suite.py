@@ -25,7 +25,6 @@ of their own read per line.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -35,12 +34,12 @@ import pydantic
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from llmops import jsonlines
 from llmops.evaluation.errors import SuiteError
 from llmops.registry import gates as gate_rules
 from llmops.registry.errors import GateSyntaxError
 
 NAME = r"^[a-z][a-z0-9_]{0,39}$"
-MAX_REPORTED = 20
 EXAMPLE = Path(__file__).parent / "suites" / "example.yaml"
 """The bundled example suite, for the bundled model."""
 ROLES = frozenset({"system", "user", "assistant", "tool"})
@@ -313,36 +312,19 @@ def _expectations_problem(expectations: object) -> str | None:
     return None
 
 
-def _read_dataset(path: Path, examples: list[Example], problems: list[str]) -> bytes:
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        problems.append(f"{path}: cannot read: {e.strerror}")
-        return b""
-    for number, raw in enumerate(data.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            value = json.loads(raw)
-        except ValueError as e:
-            problems.append(f"{where}: not JSON ({e})")
-            continue
-        problem = _line_problem(value)
-        if problem is not None:
-            problems.append(f"{where}: {problem}")
-            continue
-        messages = value.get("messages") or [{"role": "user", "content": value["prompt"]}]
-        examples.append(
-            Example(
-                messages=tuple({"role": m["role"], "content": m["content"]} for m in messages),
-                reference=value.get("reference", value.get("chosen")),
-                rejected=value.get("rejected"),
-                expectations=value.get("expectations", {}),
-                source=where,
-            )
-        )
-    return data
+def _example(value: object, where: str) -> Example | str:
+    problem = _line_problem(value)
+    if problem is not None:
+        return problem
+    assert isinstance(value, dict)
+    messages = value.get("messages") or [{"role": "user", "content": value["prompt"]}]
+    return Example(
+        messages=tuple({"role": m["role"], "content": m["content"]} for m in messages),
+        reference=value.get("reference", value.get("chosen")),
+        rejected=value.get("rejected"),
+        expectations=value.get("expectations", {}),
+        source=where,
+    )
 
 
 def load(path: Path) -> LoadedSuite:
@@ -365,12 +347,9 @@ def load(path: Path) -> LoadedSuite:
     problems: list[str] = []
     for dataset in suite.datasets:
         file = dataset if dataset.is_absolute() else path.parent / dataset
-        digest.update(_read_dataset(file, examples, problems))
+        digest.update(jsonlines.read(file, _example, examples, problems))
     if problems:
-        shown = problems[:MAX_REPORTED]
-        more = len(problems) - len(shown)
-        tail = f"\n  ... and {more} more" if more else ""
-        raise SuiteError(f"invalid datasets of suite {path}:\n  " + "\n  ".join(shown) + tail)
+        raise SuiteError(jsonlines.report(f"invalid datasets of suite {path}", problems))
     if not examples:
         raise SuiteError(f"the datasets of suite {path} hold no examples")
     return LoadedSuite(suite, path, tuple(examples), digest.hexdigest())

@@ -4,21 +4,20 @@ Each line is one conversation, ``{"messages": [{"role": ..., "content": ...}, ..
 with roles ``system``, ``user`` and ``assistant``, and an ``assistant`` message last:
 the model learns to give that answer (the turns before it are the prompt). Blank
 lines are skipped. Every problem found is reported with its file and line number,
-up to :data:`MAX_REPORTED` of them, before any model is loaded.
+up to :data:`~llmops.jsonlines.MAX_REPORTED` of them, before any model is loaded.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from llmops import jsonlines
 from llmops.training.errors import DatasetError
 
 ROLES = frozenset({"system", "user", "assistant"})
-MAX_REPORTED = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,28 +66,13 @@ def _row_problem(value: object) -> str | None:  # noqa: PLR0911 - one return per
     return None
 
 
-def _parse_file(path: Path, rows: list[Conversation], problems: list[str]) -> bytes:
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        problems.append(f"{path}: cannot read: {e.strerror}")
-        return b""
-    for number, raw in enumerate(data.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            value = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as e:
-            problems.append(f"{where}: not valid JSON ({e})")
-            continue
-        problem = _row_problem(value)
-        if problem is not None:
-            problems.append(f"{where}: {problem}")
-            continue
-        messages = [{"role": m["role"], "content": m["content"]} for m in value["messages"]]
-        rows.append(Conversation(tuple(messages[:-1]), messages[-1]["content"], where))
-    return data
+def _row(value: object, where: str) -> Conversation | str:
+    problem = _row_problem(value)
+    if problem is not None:
+        return problem
+    assert isinstance(value, dict)
+    messages = [{"role": m["role"], "content": m["content"]} for m in value["messages"]]
+    return Conversation(tuple(messages[:-1]), messages[-1]["content"], where)
 
 
 def load(paths: Sequence[Path]) -> Dataset:
@@ -97,18 +81,11 @@ def load(paths: Sequence[Path]) -> Dataset:
     problems: list[str] = []
     digest = hashlib.sha256()
     for path in paths:
-        digest.update(_parse_file(path, rows, problems))
+        digest.update(jsonlines.read(path, _row, rows, problems))
     if not problems and not rows:
         problems.append(f"{', '.join(str(p) for p in paths)}: no conversations")
     if problems:
-        shown = problems[:MAX_REPORTED]
-        more = len(problems) - len(shown)
-        tail = f"\n  ... and {more} more" if more else ""
-        raise DatasetError(
-            f"invalid dataset ({len(problems)} problem{'s' if len(problems) > 1 else ''}):\n  "
-            + "\n  ".join(shown)
-            + tail
-        )
+        raise DatasetError(jsonlines.report("invalid dataset", problems))
     return Dataset(tuple(rows), digest.hexdigest())
 
 

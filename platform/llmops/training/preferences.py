@@ -5,18 +5,18 @@ answer), with the ``chosen`` answer and the ``rejected`` one to the same prompt 
 non-empty strings, and different); ``subjects`` (whose data a line holds, read by
 erasure) is allowed and ignored. ``llmops feedback pairs`` writes such files from users'
 feedback. Every problem is reported with its file and line number, up to
-:data:`~llmops.training.dataset.MAX_REPORTED`, before any model loads.
+:data:`~llmops.jsonlines.MAX_REPORTED`, before any model loads.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from llmops.training.dataset import MAX_REPORTED, ROLES, Conversation
+from llmops import jsonlines
+from llmops.training.dataset import ROLES, Conversation
 from llmops.training.errors import DatasetError
 
 
@@ -96,35 +96,11 @@ def load(paths: Sequence[Path]) -> PreferenceSet:
     problems: list[str] = []
     digest = hashlib.sha256()
     for path in paths:
-        try:
-            data = path.read_bytes()
-        except OSError as e:
-            problems.append(f"{path}: cannot read: {e.strerror}")
-            continue
-        digest.update(data)
-        for number, raw in enumerate(data.splitlines(), start=1):
-            if not raw.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                parsed = _pair(json.loads(raw), where)
-            except (ValueError, UnicodeDecodeError) as e:
-                parsed = f"not valid JSON ({e})"
-            if isinstance(parsed, str):
-                problems.append(f"{where}: {parsed}")
-            else:
-                pairs.append(parsed)
+        digest.update(jsonlines.read(path, _pair, pairs, problems))
     if not problems and not pairs:
         problems.append(f"{', '.join(str(p) for p in paths)}: no preference pairs")
     if problems:
-        shown = problems[:MAX_REPORTED]
-        more = len(problems) - len(shown)
-        tail = f"\n  ... and {more} more" if more else ""
-        raise DatasetError(
-            f"invalid preference pairs ({len(problems)} problem{'s' if len(problems) > 1 else ''}):\n  "
-            + "\n  ".join(shown)
-            + tail
-        )
+        raise DatasetError(jsonlines.report("invalid preference pairs", problems))
     return PreferenceSet(tuple(pairs), digest.hexdigest())
 
 
