@@ -14,7 +14,7 @@ import asyncio
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from llmops.evaluation import answers as model_answers
 from llmops.evaluation import rules, stats
@@ -174,15 +174,7 @@ class Runner:
             return result
         parsed = [gate_rules.parse(g) for g in expressions]
         verdicts = gate_rules.judge(parsed, result.metrics(), result.against_metrics())
-        return EvalResult(
-            result.suite,
-            ours,
-            theirs,
-            comparison,
-            tuple(verdicts),
-            result.judge_unparsed,
-            timings,
-        )
+        return replace(result, gates=tuple(verdicts))
 
     def _model(
         self,

@@ -29,6 +29,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from llmops.requestlog.table import feedback, request_log, subject_tags
 
 GOOD, BAD = 0.75, 0.25
+_ANSWERED = sa.and_(
+    request_log.c.request_id == feedback.c.request_id,
+    request_log.c.team == feedback.c.team,
+    request_log.c.shadow.is_(False),
+)
+"""Feedback's request: the row of the answer the user saw (never a shadow's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,14 +85,7 @@ async def rated(
             request_log.c.key_id.label("request_key"),
             request_log.c.user_hash.label("request_user"),
         )
-        .join(
-            request_log,
-            sa.and_(
-                request_log.c.request_id == feedback.c.request_id,
-                request_log.c.team == feedback.c.team,
-                request_log.c.shadow.is_(False),
-            ),
-        )
+        .join(request_log, _ANSWERED)
         .where(request_log.c.prompt_text.is_not(None), request_log.c.completion_text.is_not(None))
         .order_by(feedback.c.at, feedback.c.id)
     )
@@ -148,14 +147,7 @@ async def count_since(engine: AsyncEngine, model: str, since: datetime | None) -
     query = (
         sa.select(sa.func.count())
         .select_from(feedback)
-        .join(
-            request_log,
-            sa.and_(
-                request_log.c.request_id == feedback.c.request_id,
-                request_log.c.team == feedback.c.team,
-                request_log.c.shadow.is_(False),
-            ),
-        )
+        .join(request_log, _ANSWERED)
         .where(request_log.c.model == model)
     )
     if since is not None:
