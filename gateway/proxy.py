@@ -98,9 +98,9 @@ class Proxy:
         self._cache = cache
         self._max_entry_bytes = settings.cache.max_entry_bytes
         self._subjects = SubjectHasher(settings.key_hash_secret)
-        # Reservation ids: unique across replicas (a random prefix), cheap to make (a counter).
         self._ids = RequestIds(settings.key_hash_secret)
         self._shadow = ShadowMirror(upstream, recorder, metrics.registry)
+        # Reservation ids: unique across replicas (a random prefix), cheap to make (a counter).
         self._reservation_prefix = secrets.token_hex(8) + "-"
         self._reservation_ids = itertools.count()
         self._accounts = Accounts(
@@ -407,7 +407,7 @@ class Proxy:
 
         headers = self._headers(request, ex, call.response)
         return RelayStream(
-            self._events(ex, call.response, tally, recorder),
+            self._events(ex, call.response, tally, recorder, headers["x-llmops-request-id"]),
             on_close=close,
             headers={**headers, "cache-control": "no-cache"},
         )
@@ -418,10 +418,11 @@ class Proxy:
         response: UpstreamResponse,
         tally: StreamTally,
         recorder: StreamRecorder | None,
+        request_id: str,
     ) -> AsyncIterator[bytes]:
+        """The client's events: the replica's, named with ``request_id``, through the guard."""
         splitter = sse.EventSplitter(self._settings.upstream.max_event_bytes)
         guard = self._guardrails.stream(ex.team) if self._guardrails is not None else None
-        request_id = self._ids.mint(ex.reservation, ex.team)
         try:
             async for event in self._upstream_events(response, splitter):
                 outgoing = [event] if guard is None else await self._guarded(ex, guard, event)
