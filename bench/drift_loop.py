@@ -4,8 +4,9 @@ challenger serving.
 Everything runs as its own process, as ``llmops up`` starts it: MLflow, two echo
 replicas (the champion's and the challenger's; the model's answers are not what is
 measured), the gateway (request log in SQLite, routes file reloaded), and
-``llmops drift monitor`` (Evidently with MiniLM prompt embeddings; on drift, a real
-``llmops finetune run`` of the bundled SmolLM2 and ``llmops models promote``).
+``llmops drift monitor`` (two-sample tests, MiniLM prompt embeddings for the topic; on
+data drift, a real ``llmops finetune run`` of the bundled SmolLM2 and ``llmops models
+promote``).
 
 Ordinary traffic (geography questions) runs first to fill the reference window; at
 the onset it switches to a new domain (contract law). The script polls the
@@ -123,7 +124,6 @@ def write_configs(
                 "champion_upstreams": [champion],
                 "reference_window": args.reference,
                 "current_window": args.current,
-                "embedding_sample": 60,
                 "policy": {"min_samples": 50},
                 "retrain": {
                     "base": "bundled:smollm2",

@@ -1,9 +1,9 @@
 """The operator's metrics: ``llmops_finetune_jobs{phase}``,
 ``llmops_model_version_info{model,alias,version}`` and the drift figures of each
 DriftMonitor's last check (``llmops_drift_share``, ``llmops_drift_detected``,
-``llmops_drift_feature_score``: in a cluster the checks run as short Jobs, so the
-operator, which reads their results, is the one that keeps them), from what the
-handlers last saw."""
+``llmops_drift_operational_detected``, ``llmops_drift_feature_score``: in a cluster the
+checks run as short Jobs, so the operator, which reads their results, is the one that
+keeps them), from what the handlers last saw."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ class DriftFigures:
     share: float | None
     detected: bool
     features: tuple[tuple[str, float], ...]
+    operational: bool = False
 
 
 class OperatorMetrics(Collector):
@@ -63,23 +64,32 @@ class OperatorMetrics(Collector):
     def _drift(self) -> Iterator[GaugeMetricFamily]:
         share = GaugeMetricFamily(
             "llmops_drift_share",
-            "Share of features drifted at the last check.",
+            "Share of the data signals drifted at the last check.",
             labels=["deployment"],
         )
         detected = GaugeMetricFamily(
-            "llmops_drift_detected", "1 when the last check found drift.", labels=["deployment"]
+            "llmops_drift_detected",
+            "1 when the last check found data drift (what users send changed).",
+            labels=["deployment"],
+        )
+        operational = GaugeMetricFamily(
+            "llmops_drift_operational_detected",
+            "1 when the last check found operational drift (an alert, never a retrain).",
+            labels=["deployment"],
         )
         scores = GaugeMetricFamily(
             "llmops_drift_feature_score",
-            "Each feature's drift score at the last check.",
+            "Each signal's p-value at the last check.",
             labels=["deployment", "feature"],
         )
         for figures in self.drift.values():
             if figures.share is not None:
                 share.add_metric([figures.deployment], figures.share)
             detected.add_metric([figures.deployment], 1.0 if figures.detected else 0.0)
+            operational.add_metric([figures.deployment], 1.0 if figures.operational else 0.0)
             for feature, score in figures.features:
                 scores.add_metric([figures.deployment, feature], score)
         yield share
         yield detected
+        yield operational
         yield scores

@@ -76,7 +76,7 @@ async def check_finished(ctx: Context, monitor: Mapping[str, Any], job: Mapping[
     thresholds = spec.get("thresholds") or {}
     result = driftpolicy.read_result(
         raw,
-        share_threshold=float(thresholds.get("driftShare", 0.5)),
+        share_threshold=float(thresholds.get("driftShare", 0.2)),
         min_samples=int(spec.get("minSamples", 200)),
     )
     previous = status.get("lastResult") or {}
@@ -90,6 +90,7 @@ async def check_finished(ctx: Context, monitor: Mapping[str, Any], job: Mapping[
     )
     new["lastResult"] = {
         "drifted": result.drifted,
+        "operationalDrift": bool(raw.get("operational_drift", False)),
         "driftShare": result.share,
         "samples": result.samples,
         "episode": decision.episode,
@@ -134,6 +135,7 @@ def remember_figures(
         deployment=str(monitor["spec"]["deployment"]),
         share=float(share) if isinstance(share, int | float) else None,
         detected=bool(last.get("drifted")),
+        operational=bool(last.get("operationalDrift")),
         features=tuple((str(k), float(v)) for k, v in scores.items() if isinstance(v, int | float)),
     )
 

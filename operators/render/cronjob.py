@@ -30,11 +30,14 @@ def judges_canary(spec: Mapping[str, Any]) -> bool:
 
 def check_command(spec: Mapping[str, Any]) -> str:
     """The canary's judgement (logged; a failure of it does not stop the check), then the
-    check, its JSON kept as the termination message (exit status kept too)."""
+    check, its JSON kept as the termination message. The check's verdicts (3 data drift,
+    4 too few requests) are results, not failures: the pod succeeds and is not retried;
+    any other failure keeps its status."""
     deployment = shlex.quote(spec["deployment"])
     check = (
         f"llmops drift check --deployment {deployment} --json > /tmp/drift.json; "
-        f"status=$?; cp /tmp/drift.json {RESULT_FILE}; exit $status"
+        f"status=$?; cp /tmp/drift.json {RESULT_FILE}; "
+        "case $status in 3|4) exit 0;; esac; exit $status"
     )
     if not judges_canary(spec):
         return check
@@ -68,7 +71,7 @@ def _env(spec: Mapping[str, Any], config: OperatorConfig) -> list[dict[str, Any]
         "LLMOPS_DRIFT__CURRENT_WINDOW": str(windows.get("current", "1h")),
         "LLMOPS_DRIFT__MIN_SAMPLES": str(spec.get("minSamples", 200)),
         "LLMOPS_DRIFT__FEATURE_THRESHOLD": str(thresholds.get("featureScore", 0.05)),
-        "LLMOPS_DRIFT__SHARE_THRESHOLD": str(thresholds.get("driftShare", 0.5)),
+        "LLMOPS_DRIFT__SHARE_THRESHOLD": str(thresholds.get("driftShare", 0.2)),
     }
     values.update(_canary_env(spec))
     if spec.get("features"):

@@ -86,6 +86,7 @@ def test_every_query_parses_and_names_exported_metrics(name: str, exported: set[
                 "llmops_drift_share",
                 "llmops_drift_feature_score",
                 "llmops_drift_detected",
+                "llmops_drift_operational_detected",
                 "llmops_finetune_jobs",
             },
         ),

@@ -10,8 +10,8 @@ from llmops.monitoring.policy import CheckFigures, PolicyState, RetrainPolicy, V
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 POLICY = RetrainPolicy(min_samples=50, cooldown=timedelta(hours=1), budget=2)
-DRIFT = CheckFigures(reference_rows=200, current_rows=200, drift_share=0.8)
-CALM = CheckFigures(reference_rows=200, current_rows=200, drift_share=0.1)
+DRIFT = CheckFigures(reference_rows=200, current_rows=200, data_drifted=True)
+CALM = CheckFigures(reference_rows=200, current_rows=200, data_drifted=False)
 
 
 def run(checks: list[tuple[CheckFigures, datetime]]) -> list[Verdict]:
@@ -25,23 +25,14 @@ def run(checks: list[tuple[CheckFigures, datetime]]) -> list[Verdict]:
 
 
 def test_too_few_samples_decide_nothing_even_when_the_figures_drift() -> None:
-    small = CheckFigures(reference_rows=200, current_rows=49, drift_share=1.0)
+    small = CheckFigures(reference_rows=200, current_rows=49, data_drifted=True)
     decision = policy.decide(small, PolicyState(), POLICY, T0)
     assert decision.verdict is Verdict.TOO_FEW_SAMPLES and not decision.drifted
 
 
-def test_drift_share_at_the_threshold_drifts_below_it_does_not() -> None:
-    at = CheckFigures(200, 200, drift_share=0.5)
-    below = CheckFigures(200, 200, drift_share=0.49)
-    assert policy.decide(at, PolicyState(), POLICY, T0).retrain
-    assert policy.decide(below, PolicyState(), POLICY, T0).verdict is Verdict.NO_DRIFT
-
-
-def test_embedding_drift_alone_counts_unless_turned_off() -> None:
-    figures = CheckFigures(200, 200, drift_share=0.0, embedding_drifted=True)
-    assert policy.decide(figures, PolicyState(), POLICY, T0).retrain
-    off = RetrainPolicy(thresholds=policy.Thresholds(embedding_drift_counts=False))
-    assert policy.decide(figures, PolicyState(), off, T0).verdict is Verdict.NO_DRIFT
+def test_data_drift_retrains_and_calm_does_not() -> None:
+    assert policy.decide(DRIFT, PolicyState(), POLICY, T0).retrain
+    assert policy.decide(CALM, PolicyState(), POLICY, T0).verdict is Verdict.NO_DRIFT
 
 
 def test_one_retrain_per_episode() -> None:
@@ -79,7 +70,7 @@ def test_calm_without_samples_keeps_the_episode_open() -> None:
     verdicts = run(
         [
             (DRIFT, T0),
-            (CheckFigures(200, 3, 0.0), T0 + timedelta(hours=2)),
+            (CheckFigures(200, 3, data_drifted=False), T0 + timedelta(hours=2)),
             (DRIFT, T0 + timedelta(hours=4)),
         ]
     )

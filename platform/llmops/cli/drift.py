@@ -1,8 +1,9 @@
 """``llmops drift check|monitor``: drift of a deployment's traffic, once or periodically.
 
-Exit codes of ``check``: 0 checked and no drift (also when a window has too few
-requests to decide: the JSON says ``"enough_samples": false``), 3 drift detected,
-2 usage error, 1 any other failure (the request log cannot be read).
+Exit codes of ``check``: 0 checked and no data drift (operational drift alone, which
+never retrains, also exits 0: the JSON says ``"operational_drift": true``), 3 data
+drift, 4 too few requests in a window to decide, 2 usage error, 1 any other failure
+(the request log cannot be read).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -19,6 +21,7 @@ from llmops.cli.common import config_option, json_option, print_json, run
 from llmops.errors import LlmopsError
 
 DRIFT_DETECTED = 3
+TOO_FEW_SAMPLES = 4
 MLFLOW_ENVS = ("LLMOPS_MLFLOW__TRACKING_URI", "MLFLOW_TRACKING_URI")
 
 
@@ -49,8 +52,21 @@ def drift() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="On drift, write the current window's requests here as chat JSONL (for retraining).",
 )
-@click.option("--no-embeddings", is_flag=True, help="Skip the prompt-embedding comparison.")
+@click.option("--no-embeddings", is_flag=True, help="Skip the topic test (prompt embeddings).")
 @click.option("--no-report", is_flag=True, help="Do not log the HTML report to MLflow.")
+@click.option(
+    "--reference",
+    "reference_window",
+    metavar="START..END",
+    help="The reference window as absolute times (ISO 8601, UTC unless an offset is given), "
+    "instead of the settings' reference_window before the current window.",
+)
+@click.option(
+    "--current",
+    "current_window",
+    metavar="START..END",
+    help="The current window as absolute times, instead of the last current_window.",
+)
 @config_option
 @json_option
 def check(
@@ -59,10 +75,16 @@ def check(
     export_path: Path | None,
     no_embeddings: bool,
     no_report: bool,
+    reference_window: str | None,
+    current_window: str | None,
     config_path: Path | None,
     as_json: bool,
 ) -> None:
-    """Compare the deployment's current window with its reference window, once."""
+    """Compare the deployment's current window with its reference window, once.
+
+    Data drift (what users send: lengths, language, refusals, topic) exits 3; operational
+    drift (latency, errors, cache hits) is reported and exits 0; too few requests in a
+    window to decide exits 4."""
     from llmops.monitoring import dataset
     from llmops.monitoring.checker import DriftChecker
     from llmops.monitoring.embeddings import MiniLMEmbedder
@@ -81,6 +103,9 @@ def check(
         else None
     )
 
+    reference = _window(reference_window, "--reference")
+    current = _window(current_window, "--current")
+
     async def work() -> dict[str, object]:
         reader = RequestLogReader(engine_for(settings.database_url))
         try:
@@ -89,8 +114,11 @@ def check(
                 embedder=MiniLMEmbedder() if target.embeddings else None,
                 reports=reports,
             )
-            click.echo(f"Checking drift of {deployment} ...", err=True)
-            outcome = await checker.check(target, datetime.now(UTC))
+            if sys.stderr.isatty():
+                click.echo(f"Checking drift of {deployment} ...", err=True)
+            outcome = await checker.check(
+                target, datetime.now(UTC), reference=reference, current=current
+            )
         finally:
             await reader.close()
         out = outcome.as_json()
@@ -101,26 +129,59 @@ def check(
 
     out = run(work())
     _show(out, as_json)
+    if not out["enough_samples"]:
+        sys.exit(TOO_FEW_SAMPLES)
     if out["drift_detected"]:
         sys.exit(DRIFT_DETECTED)
 
 
-def _show(out: dict[str, object], as_json: bool) -> None:
+def _window(text: str | None, option: str) -> Any:
+    """``START..END`` as a window of absolute times (naive times are UTC)."""
+    from llmops.monitoring.reader import Window
+
+    if text is None:
+        return None
+    start, sep, end = text.partition("..")
+    if not sep:
+        raise click.BadParameter(
+            "expected START..END, e.g. 2026-12-01T00:00..2026-12-02", param_hint=option
+        )
+    try:
+        times = [datetime.fromisoformat(t.strip()) for t in (start, end)]
+    except ValueError as e:
+        raise click.BadParameter(f"{e} (expected ISO 8601 times)", param_hint=option) from e
+    times = [t if t.tzinfo else t.replace(tzinfo=UTC) for t in times]
+    if times[0] >= times[1]:
+        raise click.BadParameter("the window's start must come before its end", param_hint=option)
+    return Window(times[0], times[1])
+
+
+def _show(out: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print_json(out)
         return
+    windows = (
+        f"reference {out['reference_window']['start']}..{out['reference_window']['end']} "
+        f"({out['reference_rows']} requests), current {out['current_window']['start']}.."
+        f"{out['current_window']['end']} ({out['current_rows']} requests)"
+    )
     if not out["enough_samples"]:
         click.echo(
-            f"{out['deployment']}: too few requests to decide ({out['reference_rows']} in the "
-            f"reference window, {out['current_rows']} in the current one; "
-            f"{out['min_samples']} needed in each)."
+            f"{out['deployment']}: too few requests to decide: {windows}; "
+            f"{out['min_samples']} needed in each."
         )
         return
-    verdict = "DRIFT" if out["drift_detected"] else "no drift"
-    click.echo(f"{out['deployment']}: {verdict}, drift share {out['drift_share']:.2f}")
-    for f in out["features"]:  # type: ignore[attr-defined]
-        mark = "drifted" if f["drifted"] else "ok"
-        click.echo(f"  {f['feature']:<20} {f['score']:.4g}  ({f['method']}, {mark})")
+    click.echo(f"{out['deployment']}: {windows}")
+    for line in out["summary"]:
+        click.echo(line)
+    click.echo("Signals (p-value after no correction; drift needs it small and a large effect):")
+    for f in out["features"]:
+        if not f["tested"]:
+            mark = f"not tested ({f['reference_rows']}/{f['current_rows']} rows)"
+        else:
+            mark = f"p {f['score']:.3g}, effect {f['effect']:.3g} (least {f['min_effect']:g})"
+            mark += ", DRIFTED" if f["drifted"] else ""
+        click.echo(f"  {f['kind']:<12} {f['feature']:<18} {mark}")
     if out["report_uri"]:
         click.echo(f"report: {out['report_uri']}")
 

@@ -1,97 +1,153 @@
-"""The drift check: a reference window against a current window, with Evidently.
+"""The drift check: a reference window against a current window of one deployment.
 
-Per-request figures and text descriptors go through ``DataDriftPreset`` (one
-statistical test per feature, Evidently's choice of test by column type); prompt
-embeddings (MiniLM) through ``EmbeddingsDrift``. The result holds each feature's
-score (the test's p-value or distance), which features drifted, the share of
-drifted features and the HTML report.
+Each signal of :mod:`llmops.monitoring.signals` gets a two-sample test over all the
+rows of both windows that have it (:mod:`llmops.monitoring.twosample`): lengths by
+Kolmogorov-Smirnov, the language mix, refusals, errors and cache hits by chi-square,
+and the topic of the prompts by the maximum mean discrepancy of their embeddings
+(MiniLM) with a permutation test, on a sample of each window. A signal drifts when its
+p-value stays under ``alpha`` after Holm's correction over the signals of its kind,
+*and* its effect is large enough to act on: a window of 10,000 requests makes tiny
+changes significant.
+
+Data drift (what users send) and operational drift (how the system serves) are
+decided apart: only data drift starts a retrain.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from statistics import median
+from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from llmops.monitoring import features
-from llmops.monitoring.embeddings import Embedder, Vectors
+from llmops.monitoring import features, twosample
+from llmops.monitoring.embeddings import Embedder
+from llmops.monitoring.signals import KINDS, Kind
 from llmops.requestlog.table import RequestRecord
-
-EMBEDDING_FEATURE = "prompt_embedding"
 
 
 @dataclass(frozen=True, slots=True)
-class FeatureDrift:
-    feature: str
-    score: float
-    """The test's p-value (drift below the threshold) or distance (drift above it)."""
+class DriftCheckOptions:
+    alpha: float = 0.05
+    """The chance, per check and per kind, of calling drift between two windows of the
+    same traffic (Holm's correction spreads it over the signals)."""
+    drift_share: float = 0.2
+    """Data drift needs at least this share of the data signals tested to drift (and
+    at least one): 0.2 is any one of the five."""
+    min_length_change: float = 0.1
+    """A length drifts only when the two distributions are this far apart (the KS
+    statistic: the largest gap between their cumulative shares)."""
+    min_share_change: float = 0.03
+    """The language mix or the refusal rate drifts only when this share of the traffic
+    changed label."""
+    min_latency_change: float = 0.25
+    """Latency or time to first token drifts only when its median or p95 moved by this
+    fraction."""
+    min_rate_change: float = 0.02
+    """The error rate or the cache hit rate drifts only when it moved by this much."""
+    embedding_sample: int = 500
+    """Prompts per window embedded for the topic test."""
+    permutations: int = 1000
+    min_rows: int = 20
+    """A signal with fewer rows than this in a window is not tested."""
+    only: tuple[str, ...] = ()
+    """Only these signals are tested (default: all)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    name: str
+    kind: Kind
     method: str
-    threshold: float
+    reference_rows: int
+    current_rows: int
+    p_value: float | None
+    """``None`` when the signal was not tested (too few rows)."""
+    effect: float | None
+    min_effect: float
     drifted: bool
+    summary: str
+    """What changed, in words."""
+    examples: tuple[str, ...] = ()
+    """For the topic: current prompts most unlike the reference window."""
+
+    @property
+    def tested(self) -> bool:
+        return self.p_value is not None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "feature": self.name,
+            "kind": str(self.kind),
+            "tested": self.tested,
+            "score": self.p_value,
+            "effect": self.effect,
+            "min_effect": self.min_effect,
+            "drifted": self.drifted,
+            "method": self.method,
+            "reference_rows": self.reference_rows,
+            "current_rows": self.current_rows,
+            "summary": self.summary,
+            "examples": list(self.examples),
+        }
 
 
 @dataclass(frozen=True, slots=True)
 class DriftResult:
     reference_rows: int
     current_rows: int
-    features: tuple[FeatureDrift, ...]
-    drift_share: float
-    """Share of the figure and descriptor features that drifted."""
-    embedding: FeatureDrift | None
-    html: str = field(repr=False, default="")
+    signals: tuple[Signal, ...]
+    data_drifted: bool
+    operational_drifted: bool
+
+    def of(self, kind: Kind) -> list[Signal]:
+        return [s for s in self.signals if s.kind is kind]
 
     @property
-    def all_features(self) -> tuple[FeatureDrift, ...]:
-        """The figure and descriptor features, then the embedding's when it was checked."""
-        return (*self.features, self.embedding) if self.embedding else self.features
+    def drift_share(self) -> float:
+        """The share of the data signals tested that drifted."""
+        tested = [s for s in self.of(Kind.DATA) if s.tested]
+        return sum(s.drifted for s in tested) / len(tested) if tested else 0.0
+
+    def drifted(self, kind: Kind) -> list[str]:
+        return [s.name for s in self.of(kind) if s.drifted]
 
     @property
     def drifted_features(self) -> list[str]:
-        return [f.feature for f in self.all_features if f.drifted]
+        return [s.name for s in self.signals if s.drifted]
 
-    def as_dict(self) -> dict[str, object]:
+    def summary(self) -> list[str]:
+        """The verdict in words a person can act on."""
+        lines = []
+        data = [s for s in self.of(Kind.DATA) if s.drifted]
+        if data:
+            lines.append("Data drift (what users send changed; retraining may help):")
+            lines.extend(f"  {s.name}: {s.summary}" for s in data)
+        else:
+            lines.append("No data drift: users send the same kind of requests.")
+        ops = [s for s in self.of(Kind.OPERATIONAL) if s.drifted]
+        if ops:
+            lines.append("Operational drift (the serving system changed; an alert, not a retrain):")
+            lines.extend(f"  {s.name}: {s.summary}" for s in ops)
+        untested = [s.name for s in self.signals if not s.tested]
+        if untested:
+            lines.append(f"Not tested (fewer than the rows needed): {', '.join(untested)}")
+        return lines
+
+    def as_dict(self) -> dict[str, Any]:
         return {
             "reference_rows": self.reference_rows,
             "current_rows": self.current_rows,
+            "data_drift": self.data_drifted,
+            "operational_drift": self.operational_drifted,
             "drift_share": self.drift_share,
-            "features": [
-                {
-                    "feature": f.feature,
-                    "score": f.score,
-                    "method": f.method,
-                    "threshold": f.threshold,
-                    "drifted": f.drifted,
-                }
-                for f in self.all_features
-            ],
+            "summary": self.summary(),
+            "features": [s.as_dict() for s in self.signals],
         }
-
-
-@dataclass(frozen=True, slots=True)
-class DriftCheckOptions:
-    feature_threshold: float = 0.05
-    drift_share: float = 0.5
-    embedding_threshold: float = 0.2
-    """Cosine distance between the windows' mean prompt embeddings that counts as drift."""
-    embedding_sample: int = 150
-    """Prompts per window embedded (Evidently draws a t-SNE picture of them: its cost
-    grows with this)."""
-
-
-def _columns(reference: pd.DataFrame, current: pd.DataFrame) -> list[str]:
-    """The numeric features worth testing: not constant-and-equal, not all missing."""
-    keep = []
-    for name in features.NUMERIC:
-        ref, cur = reference[name].dropna(), current[name].dropna()
-        if ref.empty or cur.empty:
-            continue
-        if ref.nunique() == 1 and cur.nunique() == 1 and ref.iloc[0] == cur.iloc[0]:
-            continue
-        keep.append(name)
-    return keep
 
 
 def check(
@@ -100,129 +156,186 @@ def check(
     options: DriftCheckOptions,
     embedder: Embedder | None = None,
 ) -> DriftResult:
-    """Compare the windows (blocking: seconds to a minute; run it in a thread)."""
+    """Compare the windows (blocking: about a second for hundreds of requests, seconds
+    for tens of thousands; run it in a thread). Without an embedder the topic is not
+    tested."""
+    names = [n for n in KINDS if not options.only or n in options.only]
+    if embedder is None and features.TOPIC in names:
+        names.remove(features.TOPIC)
+    measured: dict[str, _Measured] = {}
     with warnings.catch_warnings():
-        # Evidently 0.7 touches numpy.core and divides by zero on constant columns.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.simplefilter("ignore", RuntimeWarning)
-        warnings.simplefilter("ignore", FutureWarning)
-        warnings.simplefilter("ignore", UserWarning)
-        return _check(reference, current, options, embedder)
+        warnings.simplefilter("ignore", RuntimeWarning)  # scipy on constant samples
+        for name in names:
+            if name in features.NUMBERS:
+                measured[name] = _numbers(name, reference, current, options)
+            elif name in features.LABELS:
+                measured[name] = _labels(name, reference, current, options)
+            else:
+                assert embedder is not None
+                measured[name] = _topic(embedder, reference, current, options)
+    signals = _decide(measured, options)
+    data = [s for s in signals if s.kind is Kind.DATA and s.tested]
+    drifted = [s for s in data if s.drifted]
+    data_drifted = bool(drifted) and len(drifted) / len(data) >= options.drift_share - 1e-9
+    operational = any(s.drifted for s in signals if s.kind is Kind.OPERATIONAL)
+    return DriftResult(len(reference), len(current), signals, data_drifted, operational)
 
 
-def _check(
+@dataclass(frozen=True, slots=True)
+class _Measured:
+    method: str
+    reference_rows: int
+    current_rows: int
+    outcome: twosample.Outcome | None
+    min_effect: float
+    summary: str
+    examples: tuple[str, ...] = ()
+
+
+def _enough(options: DriftCheckOptions, *sizes: int) -> bool:
+    return min(sizes) >= options.min_rows
+
+
+def _numbers(
+    name: str,
     reference: Sequence[RequestRecord],
     current: Sequence[RequestRecord],
     options: DriftCheckOptions,
-    embedder: Embedder | None,
-) -> DriftResult:
-    from evidently import DataDefinition, Dataset, Report  # noqa: PLC0415 (slow import)
-    from evidently.descriptors import TextLength, WordCount  # noqa: PLC0415
-    from evidently.legacy.metrics.data_drift.embedding_drift_methods import (  # noqa: PLC0415
-        distance,
-    )
-    from evidently.metrics import EmbeddingsDrift  # noqa: PLC0415
-    from evidently.presets import DataDriftPreset  # noqa: PLC0415
-
-    ref, cur = features.frame(reference), features.frame(current)
-    numeric = _columns(ref, cur)
-    descriptors = [
-        TextLength("prompt_text", alias="prompt_length"),
-        WordCount("prompt_text", alias="prompt_words"),
-        TextLength("completion_text", alias="completion_length"),
-        WordCount("completion_text", alias="completion_words"),
-    ]
-    embedding_columns: list[str] = []
-    if embedder is not None:
-        ref_vectors = _sample_embeddings(embedder, reference, options.embedding_sample)
-        cur_vectors = _sample_embeddings(embedder, current, options.embedding_sample)
-        if len(ref_vectors) >= 2 and len(cur_vectors) >= 2:
-            embedding_columns = [f"e{i}" for i in range(ref_vectors.shape[1])]
-            ref = _with_vectors(ref, ref_vectors, embedding_columns)
-            cur = _with_vectors(cur, cur_vectors, embedding_columns)
-    definition = DataDefinition(
-        numerical_columns=numeric,
-        text_columns=list(features.TEXT),
-        embeddings={EMBEDDING_FEATURE: embedding_columns} if embedding_columns else None,
-    )
-    ref_data = Dataset.from_pandas(ref, data_definition=definition, descriptors=descriptors)
-    cur_data = Dataset.from_pandas(cur, data_definition=definition, descriptors=descriptors)
-    tested = [*numeric, *features.DESCRIPTORS]
-    metrics: list[object] = [
-        DataDriftPreset(
-            columns=tested, threshold=options.feature_threshold, drift_share=options.drift_share
+) -> _Measured:
+    ref, cur = features.numbers(name, reference), features.numbers(name, current)
+    if not _enough(options, len(ref), len(cur)):
+        return _Measured("Kolmogorov-Smirnov", len(ref), len(cur), None, 0.0, "")
+    found = twosample.lengths(ref, cur)
+    if name in ("latency", "ttft"):
+        p95 = (float(np.percentile(ref, 95)), float(np.percentile(cur, 95)))
+        moved = max(_ratio(median(cur), median(ref)), _ratio(p95[1], p95[0]))
+        summary = (
+            f"median {median(ref):.0f} -> {median(cur):.0f} ms, p95 {p95[0]:.0f} -> {p95[1]:.0f} ms"
         )
-    ]
-    if embedding_columns:
-        metrics.append(
-            EmbeddingsDrift(
-                embeddings_name=EMBEDDING_FEATURE,
-                drift_method=distance(dist="cosine", threshold=options.embedding_threshold),
-            )
+        outcome = twosample.Outcome(found.p_value, moved)
+        return _Measured(
+            "Kolmogorov-Smirnov; effect: relative change of the median or p95",
+            len(ref),
+            len(cur),
+            outcome,
+            options.min_latency_change,
+            summary,
         )
-    snapshot = Report(metrics, include_tests=True).run(
-        current_data=cur_data, reference_data=ref_data
+    summary = (
+        f"median {median(ref):g} -> {median(cur):g} tokens "
+        f"(mean {np.mean(ref):.1f} -> {np.mean(cur):.1f})"
     )
-    return _result(
-        snapshot,
-        reference_rows=len(reference),
-        current_rows=len(current),
-        tested=tested,
-        options=options,
-        with_embedding=bool(embedding_columns),
+    return _Measured(
+        "Kolmogorov-Smirnov; effect: KS statistic",
+        len(ref),
+        len(cur),
+        found,
+        options.min_length_change,
+        summary,
     )
 
 
-def _sample_embeddings(embedder: Embedder, records: Sequence[RequestRecord], n: int) -> Vectors:
-    prompts = features.sampled_prompts(records)
-    if len(prompts) > n:
-        picks = np.random.default_rng(0).choice(len(prompts), n, replace=False)
-        prompts = [prompts[i] for i in sorted(picks)]
-    return embedder.embed(prompts)
+def _ratio(new: float, old: float) -> float:
+    if old <= 0:
+        return 0.0 if new <= 0 else float("inf")
+    return abs(new / old - 1.0)
 
 
-def _with_vectors(
-    frame: pd.DataFrame,
-    vectors: Vectors,
-    columns: list[str],
-) -> pd.DataFrame:
-    """The frame with one row per embedded prompt beside the figures (rows repeat or are
-    cut so the lengths match: the embedding test reads only its own columns)."""
-    rows = frame.sample(len(vectors), replace=len(vectors) > len(frame), random_state=0)
-    rows = rows.reset_index(drop=True)
-    return pd.concat([rows, pd.DataFrame(vectors, columns=columns)], axis=1)
+_WORDS = {
+    "refusals": ("refused", "of answers refused"),
+    "errors": ("error", "of requests failed (5xx)"),
+    "cache_hits": ("hit", "of requests answered from the cache"),
+}
 
 
-def _result(
-    snapshot: object,
-    *,
-    reference_rows: int,
-    current_rows: int,
-    tested: list[str],
+def _labels(
+    name: str,
+    reference: Sequence[RequestRecord],
+    current: Sequence[RequestRecord],
     options: DriftCheckOptions,
-    with_embedding: bool,
-) -> DriftResult:
-    data = snapshot.dict()  # type: ignore[attr-defined]
-    found: list[FeatureDrift] = []
-    embedding: FeatureDrift | None = None
-    for metric in data["metrics"]:
-        config = metric["config"]
-        kind = config.get("type", "")
-        if kind.endswith("ValueDrift") and config["column"] in tested:
-            method = str(config.get("method", ""))
-            score = float(metric["value"])
-            threshold = float(config.get("threshold") or options.feature_threshold)
-            drifted = score < threshold if "p_value" in method else score > threshold
-            found.append(FeatureDrift(config["column"], score, method, threshold, drifted))
-        elif kind.endswith("EmbeddingsDrift") and with_embedding:
-            score = float(metric["value"])
-            embedding = FeatureDrift(
-                EMBEDDING_FEATURE,
-                score,
-                "cosine distance of mean embeddings",
-                options.embedding_threshold,
-                score > options.embedding_threshold,
+) -> _Measured:
+    ref, cur = features.labels(name, reference), features.labels(name, current)
+    method = "chi-square; effect: total variation distance"
+    if not _enough(options, len(ref), len(cur)):
+        return _Measured(method, len(ref), len(cur), None, 0.0, "")
+    found = twosample.categories(ref, cur)
+    floor = (
+        options.min_share_change if name in ("language", "refusals") else options.min_rate_change
+    )
+    return _Measured(method, len(ref), len(cur), found, floor, _mix(name, ref, cur))
+
+
+def _mix(name: str, reference: list[str], current: list[str]) -> str:
+    ref, cur = Counter(reference), Counter(current)
+    share_ref = {k: v / len(reference) for k, v in ref.items()}
+    share_cur = {k: v / len(current) for k, v in cur.items()}
+    if name in _WORDS:
+        label, words = _WORDS[name]
+        return f"{share_ref.get(label, 0.0):.1%} -> {share_cur.get(label, 0.0):.1%} {words}"
+    moved = sorted(
+        set(ref) | set(cur),
+        key=lambda k: -abs(share_cur.get(k, 0.0) - share_ref.get(k, 0.0)),
+    )[:3]
+    return ", ".join(
+        f"{k} {share_ref.get(k, 0.0):.0%} -> {share_cur.get(k, 0.0):.0%}" for k in moved
+    )
+
+
+def _sample(texts: list[str], n: int, seed: int) -> list[str]:
+    if len(texts) <= n:
+        return texts
+    picks = np.random.default_rng(seed).choice(len(texts), n, replace=False)
+    return [texts[i] for i in sorted(picks)]
+
+
+def _topic(
+    embedder: Embedder,
+    reference: Sequence[RequestRecord],
+    current: Sequence[RequestRecord],
+    options: DriftCheckOptions,
+) -> _Measured:
+    ref = _sample(features.prompts(reference), options.embedding_sample, seed=0)
+    cur = _sample(features.prompts(current), options.embedding_sample, seed=1)
+    method = "maximum mean discrepancy of prompt embeddings, permutation test; effect: MMD²"
+    if not _enough(options, len(ref), len(cur)):
+        return _Measured(method, len(ref), len(cur), None, 0.0, "")
+    found, witness = twosample.embeddings(
+        embedder.embed(ref), embedder.embed(cur), permutations=options.permutations
+    )
+    typical = [cur[i] for i in np.argsort(-witness)[:3]]
+    summary = (
+        f"prompts about other things (MMD² {found.effect:.3g}, p {found.p_value:.3g}, "
+        f"{len(ref)} and {len(cur)} prompts embedded)"
+    )
+    return _Measured(method, len(ref), len(cur), found, 0.0, summary, tuple(typical))
+
+
+def _decide(measured: dict[str, _Measured], options: DriftCheckOptions) -> tuple[Signal, ...]:
+    significant: set[str] = set()
+    for kind in Kind:
+        p_values = {
+            n: m.outcome.p_value
+            for n, m in measured.items()
+            if m.outcome is not None and KINDS[n] is kind
+        }
+        significant |= twosample.holm(p_values, options.alpha)
+    signals = []
+    for name, m in measured.items():
+        out = m.outcome
+        drifted = name in significant and out is not None and out.effect >= m.min_effect
+        signals.append(
+            Signal(
+                name=name,
+                kind=KINDS[name],
+                method=m.method,
+                reference_rows=m.reference_rows,
+                current_rows=m.current_rows,
+                p_value=out.p_value if out else None,
+                effect=out.effect if out else None,
+                min_effect=m.min_effect,
+                drifted=drifted,
+                summary=m.summary,
+                examples=m.examples if drifted else (),
             )
-    share = sum(f.drifted for f in found) / len(found) if found else 0.0
-    html = snapshot.get_html_str(as_iframe=False)  # type: ignore[attr-defined]
-    return DriftResult(reference_rows, current_rows, tuple(found), share, embedding, html)
+        )
+    return tuple(signals)

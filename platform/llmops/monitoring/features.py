@@ -1,4 +1,10 @@
-"""The features a drift check compares, one row per request, from request-log records."""
+"""The values of each drift signal (:mod:`llmops.monitoring.signals`), read from
+request-log records.
+
+Lengths are token counts, which every row has (the upstream's usage); the language,
+refusal and topic signals need the texts, which the request log keeps for a sample of
+rows (``text_sample_rate``), so they are compared on the rows that have them.
+"""
 
 from __future__ import annotations
 
@@ -6,39 +12,64 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from llmops import languages
+from llmops.evaluation.rules import refuses
 from llmops.requestlog.table import RequestRecord
 
-NUMERIC = (
-    "prompt_tokens",
-    "completion_tokens",
-    "latency_ms",
-    "ttft_ms",
-    "error",
-    "cache_hit",
-)
-"""Per-request figures. ``error`` (status 5xx) and ``cache_hit`` are 0/1, so their drift
-is the drift of the error rate and of the cache hit rate."""
+NUMBERS = ("prompt_length", "completion_length", "latency", "ttft")
+LABELS = ("language", "refusals", "errors", "cache_hits")
+TOPIC = "topic"
 
-TEXT = ("prompt_text", "completion_text")
-DESCRIPTORS = ("prompt_length", "prompt_words", "completion_length", "completion_words")
-"""Text descriptors Evidently computes from the texts (lengths and word counts)."""
+
+def _answered(record: RequestRecord) -> bool:
+    return record.status < 400
+
+
+def numbers(name: str, records: Sequence[RequestRecord]) -> list[float]:
+    """A numeric signal's values: one per row that has it."""
+    if name == "prompt_length":
+        return [float(r.prompt_tokens) for r in records if r.prompt_tokens > 0]
+    if name == "completion_length":
+        return [float(r.completion_tokens) for r in records if _answered(r)]
+    if name == "latency":
+        return [r.latency_ms for r in records if r.status < 500]
+    if name == "ttft":
+        return [r.ttft_ms for r in records if r.ttft_ms is not None and r.status < 500]
+    raise KeyError(name)
+
+
+def labels(name: str, records: Sequence[RequestRecord]) -> list[str]:
+    """A categorical signal's labels: one per row that has it."""
+    if name == "language":
+        return [languages.identify(r.prompt_text) for r in records if r.prompt_text]
+    if name == "refusals":
+        return [
+            "refused" if refuses(r.completion_text) else "answered"
+            for r in records
+            if r.completion_text and _answered(r)
+        ]
+    if name == "errors":
+        return ["error" if r.status >= 500 else "ok" for r in records]
+    if name == "cache_hits":
+        return ["hit" if r.cache == "hit" else "miss" for r in records]
+    raise KeyError(name)
+
+
+def prompts(records: Sequence[RequestRecord]) -> list[str]:
+    return [r.prompt_text for r in records if r.prompt_text]
 
 
 def frame(records: Sequence[RequestRecord]) -> pd.DataFrame:
-    """Figures and texts of ``records`` (texts are empty strings where not sampled)."""
-    return pd.DataFrame(
-        {
-            "prompt_tokens": [r.prompt_tokens for r in records],
-            "completion_tokens": [r.completion_tokens for r in records],
-            "latency_ms": [r.latency_ms for r in records],
-            "ttft_ms": [r.ttft_ms if r.ttft_ms is not None else float("nan") for r in records],
-            "error": [1 if r.status >= 500 else 0 for r in records],
-            "cache_hit": [1 if r.cache == "hit" else 0 for r in records],
-            "prompt_text": [r.prompt_text or "" for r in records],
-            "completion_text": [r.completion_text or "" for r in records],
-        }
-    )
-
-
-def sampled_prompts(records: Sequence[RequestRecord]) -> list[str]:
-    return [r.prompt_text for r in records if r.prompt_text]
+    """Every signal but the topic as columns, one row per request (missing values empty),
+    for the HTML report."""
+    columns: dict[str, list[object]] = {}
+    for name in (*NUMBERS, *LABELS):
+        columns[name] = []
+    for r in records:
+        for name in NUMBERS:
+            found = numbers(name, [r])
+            columns[name].append(found[0] if found else None)
+        for name in LABELS:
+            found_labels = labels(name, [r])
+            columns[name].append(found_labels[0] if found_labels else None)
+    return pd.DataFrame(columns)

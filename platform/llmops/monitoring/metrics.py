@@ -1,5 +1,6 @@
 """The drift metrics (DESIGN.md §4): ``llmops_drift_share``, ``llmops_drift_feature_score``
-and ``llmops_drift_detected``, by deployment, in the monitor's own registry."""
+and ``llmops_drift_detected`` (data drift), and ``llmops_drift_operational_detected``,
+by deployment, in the monitor's own registry."""
 
 from __future__ import annotations
 
@@ -19,21 +20,32 @@ class DriftMetrics:
         )
         self.feature_score = Gauge(
             "llmops_drift_feature_score",
-            "Each feature's drift score at the last check (test p-value or distance).",
+            "Each signal's p-value at the last check (drift needs it small and a large effect).",
             ["deployment", "feature"],
             registry=self.registry,
         )
         self.detected = Gauge(
             "llmops_drift_detected",
-            "1 when the last check found drift past the thresholds, else 0.",
+            "1 when the last check found data drift (what users send changed), else 0.",
+            ["deployment"],
+            registry=self.registry,
+        )
+        self.operational = Gauge(
+            "llmops_drift_operational_detected",
+            "1 when the last check found operational drift (latency, errors, cache hits: "
+            "an alert, never a retrain), else 0.",
             ["deployment"],
             registry=self.registry,
         )
 
-    def export(self, deployment: str, result: DriftResult | None, drifted: bool) -> None:
-        self.detected.labels(deployment).set(1.0 if drifted else 0.0)
+    def export(self, deployment: str, result: DriftResult | None) -> None:
+        self.detected.labels(deployment).set(1.0 if result and result.data_drifted else 0.0)
+        self.operational.labels(deployment).set(
+            1.0 if result and result.operational_drifted else 0.0
+        )
         if result is None:
             return
         self.share.labels(deployment).set(result.drift_share)
-        for feature in result.all_features:
-            self.feature_score.labels(deployment, feature.feature).set(feature.score)
+        for signal in result.signals:
+            if signal.p_value is not None:
+                self.feature_score.labels(deployment, signal.name).set(signal.p_value)

@@ -18,6 +18,7 @@ from llmops.monitoring.feedback_loop import FeedbackLoop
 from llmops.monitoring.policy import Decision, PolicyState
 from llmops.monitoring.retrain import RetrainLoop
 from llmops.monitoring.settings import DeploymentSettings, MonitorSettings
+from llmops.monitoring.signals import Kind
 
 log = logging.getLogger("llmops.monitoring")
 
@@ -91,13 +92,23 @@ class DriftMonitor:
         self._store.save(deployment.name, decision.state)
         self.history.append((outcome, decision))
         log.info(
-            "drift check %s: %s (share %s, %d/%d requests)",
+            "drift check %s: %s (data signals drifted: %s; %d/%d requests)",
             deployment.name,
             decision.verdict,
-            f"{outcome.result.drift_share:.2f}" if outcome.result else "-",
+            ", ".join(outcome.result.drifted(Kind.DATA)) or "none" if outcome.result else "-",
             outcome.reference_rows,
             outcome.current_rows,
         )
+        if outcome.result and outcome.result.operational_drifted:
+            log.warning(
+                "operational drift of %s (an alert, not a retrain): %s",
+                deployment.name,
+                "; ".join(
+                    f"{s.name} {s.summary}"
+                    for s in outcome.result.of(Kind.OPERATIONAL)
+                    if s.drifted
+                ),
+            )
         if decision.retrain and loop is not None:
             result = await loop.start(outcome.current_records, now)
             log.info("retrain of %s: %s", deployment.name, result)

@@ -1,4 +1,7 @@
-"""When drift starts a retrain: pure decisions over plain data.
+"""When data drift starts a retrain: pure decisions over plain data.
+
+The check (:mod:`llmops.monitoring.drift`) says whether the data drifted; operational
+drift (latency, errors, cache hits) never reaches this policy.
 
 A drift *episode* starts at the first check that finds drift and ends at the
 first check that does not; it starts at most one retrain (deduplication). A new
@@ -14,19 +17,7 @@ from enum import StrEnum
 
 
 @dataclass(frozen=True, slots=True)
-class Thresholds:
-    feature_score: float = 0.05
-    """A feature drifts when its test's p-value falls below this (or its distance rises
-    above it, for distance-based tests); Evidently's convention."""
-    drift_share: float = 0.5
-    """The window drifts when at least this share of its features drift."""
-    embedding_drift_counts: bool = True
-    """Whether prompt-embedding drift alone marks the window as drifted."""
-
-
-@dataclass(frozen=True, slots=True)
 class RetrainPolicy:
-    thresholds: Thresholds = Thresholds()
     min_samples: int = 100
     """Requests each window needs before a check decides anything."""
     cooldown: timedelta = timedelta(hours=6)
@@ -42,8 +33,8 @@ class CheckFigures:
 
     reference_rows: int
     current_rows: int
-    drift_share: float
-    embedding_drifted: bool = False
+    data_drifted: bool
+    """Whether what users send changed (operational drift never retrains)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,19 +72,13 @@ def enough_samples(figures: CheckFigures, policy: RetrainPolicy) -> bool:
     return min(figures.reference_rows, figures.current_rows) >= policy.min_samples
 
 
-def is_drifted(figures: CheckFigures, thresholds: Thresholds) -> bool:
-    if figures.drift_share >= thresholds.drift_share:
-        return True
-    return thresholds.embedding_drift_counts and figures.embedding_drifted
-
-
 def decide(
     figures: CheckFigures, state: PolicyState, policy: RetrainPolicy, now: datetime
 ) -> Decision:
     """The verdict on one check, and the state the next check starts from."""
     if not enough_samples(figures, policy):
         return Decision(Verdict.TOO_FEW_SAMPLES, drifted=False, state=state)
-    if not is_drifted(figures, policy.thresholds):
+    if not figures.data_drifted:
         ended = PolicyState(retrains=state.retrains)
         return Decision(Verdict.NO_DRIFT, drifted=False, state=ended)
     episode = PolicyState(

@@ -22,6 +22,7 @@ from pydantic import (
 
 from llmops import settings as core_settings
 from llmops.monitoring import canary, policy
+from llmops.monitoring.signals import Name
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -45,9 +46,21 @@ class _Strict(BaseModel):
 
 
 class ThresholdSettings(_Strict):
+    """When a signal drifts: its p-value under ``feature_score`` after Holm's correction
+    over the signals of its kind, and its effect at least the ``min_*`` for it."""
+
     feature_score: Annotated[float, Field(gt=0, lt=1)] = 0.05
-    drift_share: Annotated[float, Field(gt=0, le=1)] = 0.5
-    embedding_drift_counts: bool = True
+    """The chance per check of calling drift between two windows of the same traffic."""
+    drift_share: Annotated[float, Field(gt=0, le=1)] = 0.2
+    """The share of the data signals tested that must drift (0.2: any one of five)."""
+    min_length_change: Annotated[float, Field(ge=0, le=1)] = 0.1
+    """Prompt or completion lengths: the least Kolmogorov-Smirnov statistic."""
+    min_share_change: Annotated[float, Field(ge=0, le=1)] = 0.03
+    """The language mix or the refusal rate: the least share of traffic changing label."""
+    min_latency_change: Annotated[float, Field(ge=0)] = 0.25
+    """Latency or time to first token: the least relative change of the median or p95."""
+    min_rate_change: Annotated[float, Field(ge=0, le=1)] = 0.02
+    """The error rate or the cache hit rate: the least change."""
 
 
 class PolicySettings(_Strict):
@@ -58,13 +71,7 @@ class PolicySettings(_Strict):
     budget_period_seconds: Annotated[float, Field(gt=0)] = 24 * 3600
 
     def policy(self) -> policy.RetrainPolicy:
-        t = self.thresholds
         return policy.RetrainPolicy(
-            thresholds=policy.Thresholds(
-                feature_score=t.feature_score,
-                drift_share=t.drift_share,
-                embedding_drift_counts=t.embedding_drift_counts,
-            ),
             min_samples=self.min_samples,
             cooldown=timedelta(seconds=self.cooldown_seconds),
             budget=self.budget,
@@ -173,11 +180,11 @@ class DeploymentSettings(_Strict):
     the reference window is the ``reference_window`` before it."""
     policy: PolicySettings = PolicySettings()
     embeddings: bool = True
-    """Compare prompt embeddings (MiniLM) besides the figures and text descriptors."""
-    features: list[str] | None = None
-    """Only these features count towards the drift share (default: all)."""
-    embedding_sample: Annotated[int, Field(ge=2)] = 150
-    """Prompts per window embedded (Evidently draws a t-SNE picture of them)."""
+    """Test the topic of the prompts (MiniLM embeddings) besides the other signals."""
+    features: list[Name] | None = None
+    """Only these signals are tested (default: all)."""
+    embedding_sample: Annotated[int, Field(ge=20)] = 500
+    """Prompts per window embedded for the topic test (the other tests read every row)."""
     retrain: FineTuneTemplate | None = None
     """What to fine-tune on drift; without it drift is only reported."""
     canary: CanarySettings = CanarySettings()
@@ -213,9 +220,9 @@ class MonitorSettings(_Strict):
     current_window: Seconds = 3600
     min_samples: Annotated[int, Field(ge=2)] = 200
     feature_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.05
-    share_threshold: Annotated[float, Field(gt=0, le=1)] = 0.5
-    features: list[str] | None = None
-    """Only these features count (default: all)."""
+    share_threshold: Annotated[float, Field(gt=0, le=1)] = 0.2
+    features: list[Name] | None = None
+    """Only these signals are tested (default: all)."""
     canary: CanarySettings = CanarySettings()
     """How an unlisted deployment's canary is judged (``llmops drift canary``)."""
 
