@@ -100,6 +100,7 @@ def tokenizer() -> Callable[[str], int]:
     from llmops import minilm
 
     tok = minilm.load().tokenizer
+    tok.model_max_length = 1 << 20  # counting, not encoding: long texts are fine
     return lambda text: len(tok(text, add_special_tokens=False)["input_ids"])
 
 
