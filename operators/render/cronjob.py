@@ -70,7 +70,7 @@ def _env(spec: Mapping[str, Any], config: OperatorConfig) -> list[dict[str, Any]
         "LLMOPS_DRIFT__REFERENCE_WINDOW": str(windows.get("reference", "7d")),
         "LLMOPS_DRIFT__CURRENT_WINDOW": str(windows.get("current", "1h")),
         "LLMOPS_DRIFT__MIN_SAMPLES": str(spec.get("minSamples", 200)),
-        "LLMOPS_DRIFT__FEATURE_THRESHOLD": str(thresholds.get("featureScore", 0.05)),
+        "LLMOPS_DRIFT__FEATURE_THRESHOLD": str(thresholds.get("featureScore", 0.01)),
         "LLMOPS_DRIFT__SHARE_THRESHOLD": str(thresholds.get("driftShare", 0.2)),
     }
     values.update(_canary_env(spec))

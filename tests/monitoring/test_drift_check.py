@@ -17,7 +17,7 @@ from llmops.monitoring.signals import Kind
 from llmops.requestlog.table import RequestRecord
 from tests.support.traffic import records
 
-OPTIONS = DriftCheckOptions(permutations=300)
+OPTIONS = DriftCheckOptions()
 REFERENCE = records(300, seed=1)
 
 

@@ -15,6 +15,7 @@ decided apart: only data drift starts a retrain.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections import Counter
 from collections.abc import Sequence
@@ -26,13 +27,13 @@ import numpy as np
 
 from llmops.monitoring import features, twosample
 from llmops.monitoring.embeddings import Embedder
-from llmops.monitoring.signals import KINDS, Kind
+from llmops.monitoring.signals import DATA, KINDS, Kind
 from llmops.requestlog.table import RequestRecord
 
 
 @dataclass(frozen=True, slots=True)
 class DriftCheckOptions:
-    alpha: float = 0.05
+    alpha: float = 0.01
     """The chance, per check and per kind, of calling drift between two windows of the
     same traffic (Holm's correction spreads it over the signals)."""
     drift_share: float = 0.2
@@ -51,7 +52,9 @@ class DriftCheckOptions:
     """The error rate or the cache hit rate drifts only when it moved by this much."""
     embedding_sample: int = 500
     """Prompts per window embedded for the topic test."""
-    permutations: int = 1000
+    permutations: int = 2000
+    """Random relabellings for the topic's p-value; more when ``alpha`` is smaller, so that
+    the smallest p-value they can give is a quarter of Holm's strictest threshold."""
     min_rows: int = 20
     """A signal with fewer rows than this in a window is not tested."""
     only: tuple[str, ...] = ()
@@ -299,8 +302,10 @@ def _topic(
     method = "maximum mean discrepancy of prompt embeddings, permutation test; effect: MMD²"
     if not _enough(options, len(ref), len(cur)):
         return _Measured(method, len(ref), len(cur), None, 0.0, "")
+    # Enough relabellings that the smallest p-value passes Holm's strictest threshold.
+    permutations = max(options.permutations, math.ceil(4 * len(DATA) / options.alpha))
     found, witness = twosample.embeddings(
-        embedder.embed(ref), embedder.embed(cur), permutations=options.permutations
+        embedder.embed(ref), embedder.embed(cur), permutations=permutations
     )
     typical = [cur[i] for i in np.argsort(-witness)[:3]]
     summary = (

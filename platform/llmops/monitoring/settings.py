@@ -49,8 +49,9 @@ class ThresholdSettings(_Strict):
     """When a signal drifts: its p-value under ``feature_score`` after Holm's correction
     over the signals of its kind, and its effect at least the ``min_*`` for it."""
 
-    feature_score: Annotated[float, Field(gt=0, lt=1)] = 0.05
-    """The chance per check of calling drift between two windows of the same traffic."""
+    feature_score: Annotated[float, Field(gt=0, lt=1)] = 0.01
+    """The chance per check of calling drift between two windows of the same traffic (a
+    monitor checking every 15 minutes makes 96 checks a day)."""
     drift_share: Annotated[float, Field(gt=0, le=1)] = 0.2
     """The share of the data signals tested that must drift (0.2: any one of five)."""
     min_length_change: Annotated[float, Field(ge=0, le=1)] = 0.1
@@ -219,7 +220,7 @@ class MonitorSettings(_Strict):
     reference_window: Seconds = 7 * 86400
     current_window: Seconds = 3600
     min_samples: Annotated[int, Field(ge=2)] = 200
-    feature_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.05
+    feature_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.01
     share_threshold: Annotated[float, Field(gt=0, le=1)] = 0.2
     features: list[Name] | None = None
     """Only these signals are tested (default: all)."""

@@ -63,7 +63,7 @@ def embeddings(
     reference: npt.NDArray[np.float32],
     current: npt.NDArray[np.float32],
     *,
-    permutations: int = 1000,
+    permutations: int = 2000,
     seed: int = 0,
 ) -> tuple[Outcome, Floats]:
     """Maximum mean discrepancy between two samples of vectors, with a Gaussian kernel
