@@ -275,10 +275,13 @@ def _mix(name: str, reference: list[str], current: list[str]) -> str:
     if name in _WORDS:
         label, words = _WORDS[name]
         return f"{share_ref.get(label, 0.0):.1%} -> {share_cur.get(label, 0.0):.1%} {words}"
-    moved = sorted(
-        set(ref) | set(cur),
-        key=lambda k: -abs(share_cur.get(k, 0.0) - share_ref.get(k, 0.0)),
-    )[:3]
+
+    def change(k: str) -> float:
+        return abs(share_cur.get(k, 0.0) - share_ref.get(k, 0.0))
+
+    moved = [
+        k for k in sorted(set(ref) | set(cur), key=change, reverse=True)[:3] if change(k) >= 0.01
+    ]
     return ", ".join(
         f"{k} {share_ref.get(k, 0.0):.0%} -> {share_cur.get(k, 0.0):.0%}" for k in moved
     )
