@@ -6,7 +6,9 @@ optionally ``retrain_data`` (files of the drifted window to train on). A result 
 past the policy when it has at least ``minSamples`` samples and the check flagged drift
 or its drift share reached ``thresholds.driftShare``. A drift *episode* runs from the
 first drifted result after a clean one; each episode starts at most one retrain, and
-no retrain starts within ``cooldown`` of the last.
+no retrain starts within ``cooldown`` of the last. Users' feedback (``feedback.new`` in
+the JSON, the items given since the last feedback retrain) starts a DPO retrain of its
+own past ``feedback.minNew``, with its own cooldown.
 """
 
 from __future__ import annotations
@@ -96,3 +98,33 @@ def decide(
     if last_retrain is not None and (now - last_retrain).total_seconds() < cooldown_seconds:
         return RetrainDecision(False, episode, "CoolingDown")
     return RetrainDecision(True, episode, "DriftDetected")
+
+
+def feedback_new(raw: Mapping[str, Any]) -> int | None:
+    """The feedback items the check counted since the last feedback retrain, if it did."""
+    found = raw.get("feedback")
+    if not isinstance(found, Mapping) or not isinstance(found.get("new"), int):
+        return None
+    return int(found["new"])
+
+
+def decide_feedback(
+    new: int | None,
+    *,
+    now: datetime.datetime,
+    min_new: int,
+    last_retrain: datetime.datetime | None,
+    cooldown_seconds: int,
+    drift_retrain: bool,
+) -> RetrainDecision:
+    """Whether users' feedback starts a DPO retrain now (never beside a drift retrain
+    started by the same check: one new version at a time)."""
+    if new is None:
+        return RetrainDecision(False, None, "FeedbackNotCounted")
+    if new < min_new:
+        return RetrainDecision(False, None, "FeedbackBelowMinimum")
+    if drift_retrain:
+        return RetrainDecision(False, None, "DriftRetrainFirst")
+    if last_retrain is not None and (now - last_retrain).total_seconds() < cooldown_seconds:
+        return RetrainDecision(False, None, "FeedbackCoolingDown")
+    return RetrainDecision(True, episode_id(now), "FeedbackGiven")

@@ -116,10 +116,43 @@ async def check_finished(ctx: Context, monitor: Mapping[str, Any], job: Mapping[
                 "Progressing", True, "RetrainStarted", f"FineTuneJob {manifest['metadata']['name']}"
             )
         )
+    feedback = spec.get("feedback")
+    if feedback:
+        given = driftpolicy.feedback_new(raw)
+        new["lastResult"]["feedbackNew"] = given
+        second = driftpolicy.decide_feedback(
+            given,
+            now=now,
+            min_new=int(feedback.get("minNew", 50)),
+            last_retrain=_parse_time(status.get("lastFeedbackRetrainTime")),
+            cooldown_seconds=driftpolicy.seconds(feedback.get("cooldown", "24h")),
+            drift_retrain=decision.retrain,
+        )
+        new["lastResult"]["feedbackDecision"] = second.reason
+        if second.retrain and second.episode is not None:
+            manifest = cronjob.feedback_job(
+                monitor, second.episode, status.get("lastFeedbackRetrainTime")
+            )
+            await ctx.kube.ensure(manifest)
+            new.update(
+                lastFeedbackJob=manifest["metadata"]["name"],
+                lastFeedbackRetrainTime=conditions.now(),
+            )
+            updates.append(
+                conditions.condition(
+                    "Progressing",
+                    True,
+                    "FeedbackRetrainStarted",
+                    f"{given} feedback items: FineTuneJob {manifest['metadata']['name']}",
+                )
+            )
     new["conditions"] = conditions.merge(status.get("conditions"), updates)
     await ctx.kube.patch(
         kube.DRIFTMONITORS, meta["namespace"], meta["name"], {"status": new}, sub="status"
     )
+    if "lastFeedbackRetrainTime" in new:
+        # The next checks count the feedback given from now on.
+        await ensure_cronjob(ctx, {**monitor, "status": {**status, **new}})
 
 
 def remember_figures(

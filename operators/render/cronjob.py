@@ -28,24 +28,44 @@ def judges_canary(spec: Mapping[str, Any]) -> bool:
     return bool((spec.get("canary") or {}).get("judge", True))
 
 
-def check_command(spec: Mapping[str, Any]) -> str:
-    """The canary's judgement (logged; a failure of it does not stop the check), then the
-    check, its JSON kept as the termination message. The check's verdicts (3 data drift,
-    4 too few requests) are results, not failures: the pod succeeds and is not retried;
-    any other failure keeps its status."""
+def judges_shadow(spec: Mapping[str, Any]) -> bool:
+    feedback = spec.get("feedback") or {}
+    return bool(feedback) and bool((feedback.get("shadow") or {}).get("judge", True))
+
+
+def check_command(spec: Mapping[str, Any], status: Mapping[str, Any] | None = None) -> str:
+    """The shadow's and the canary's judgements (logged; a failure of either does not stop
+    the check), then the check, its JSON kept as the termination message. The check's
+    verdicts (3 data drift, 4 too few requests) are results, not failures: the pod succeeds
+    and is not retried; any other failure keeps its status. With ``feedback``, the check
+    also counts the feedback given since the last feedback retrain (from ``status``)."""
     deployment = shlex.quote(spec["deployment"])
+    options = ""
+    if spec.get("feedback"):
+        since = (status or {}).get("lastFeedbackRetrainTime") or "all"
+        options = f" --feedback-since {shlex.quote(str(since))}"
     check = (
-        f"llmops drift check --deployment {deployment} --json > /tmp/drift.json; "
+        f"llmops drift check --deployment {deployment}{options} --json > /tmp/drift.json; "
         f"status=$?; cp /tmp/drift.json {RESULT_FILE}; "
         "case $status in 3|4) exit 0;; esac; exit $status"
     )
-    if not judges_canary(spec):
-        return check
-    model = shlex.quote(spec["fineTuneTemplate"]["spec"]["outputModel"])
     # A registry that is down costs the check a few seconds, not MLflow's minutes of retries.
     quick = "MLFLOW_HTTP_REQUEST_MAX_RETRIES=1 MLFLOW_HTTP_REQUEST_TIMEOUT=20"
-    judge = f"{quick} llmops drift canary --deployment {deployment} --model {model} --json >&2"
-    return f"{judge}; {check}"
+    judges = []
+    if judges_shadow(spec):
+        feedback = spec["feedback"]
+        model = shlex.quote(feedback["fineTuneTemplate"]["spec"]["outputModel"])
+        alias = shlex.quote(str((feedback.get("shadow") or {}).get("alias", "shadow")))
+        judges.append(
+            f"{quick} llmops drift shadow --deployment {deployment} --model {model} "
+            f"--alias {alias} --json >&2"
+        )
+    if judges_canary(spec):
+        model = shlex.quote(spec["fineTuneTemplate"]["spec"]["outputModel"])
+        judges.append(
+            f"{quick} llmops drift canary --deployment {deployment} --model {model} --json >&2"
+        )
+    return "; ".join([*judges, check])
 
 
 def _canary_env(spec: Mapping[str, Any]) -> dict[str, str]:
@@ -62,6 +82,21 @@ def _canary_env(spec: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
+def _shadow_env(spec: Mapping[str, Any]) -> dict[str, str]:
+    """The shadow's rules for ``llmops drift shadow``."""
+    if not judges_shadow(spec):
+        return {}
+    rules = spec["feedback"].get("shadow") or {}
+    prefix = "LLMOPS_DRIFT__FEEDBACK__"
+    return {
+        f"{prefix}SHADOW_SECONDS": str(driftpolicy.seconds(str(rules.get("soak", "30m")))),
+        f"{prefix}MIN_SHADOW_REQUESTS": str(rules.get("minRequests", 20)),
+        f"{prefix}MIN_AGREEMENT": str(rules.get("minAgreement", 0)),
+        f"{prefix}MAX_LATENCY_RATIO": str(rules.get("maxLatencyRatio", 2)),
+        f"{prefix}ERROR_RATE_MARGIN": str(rules.get("errorRateMargin", 0.02)),
+    }
+
+
 def _env(spec: Mapping[str, Any], config: OperatorConfig) -> list[dict[str, Any]]:
     windows = spec.get("windows") or {}
     thresholds = spec.get("thresholds") or {}
@@ -74,6 +109,7 @@ def _env(spec: Mapping[str, Any], config: OperatorConfig) -> list[dict[str, Any]
         "LLMOPS_DRIFT__SHARE_THRESHOLD": str(thresholds.get("driftShare", 0.2)),
     }
     values.update(_canary_env(spec))
+    values.update(_shadow_env(spec))
     if spec.get("features"):
         values["LLMOPS_DRIFT__FEATURES"] = "[" + ", ".join(spec["features"]) + "]"
     own = [{"name": k, "value": v} for k, v in values.items()]
@@ -113,7 +149,11 @@ def render(body: Mapping[str, Any], config: OperatorConfig) -> dict[str, Any]:
                                 {
                                     "name": "drift-check",
                                     "image": config.images.trainer,
-                                    "command": ["sh", "-c", check_command(spec)],
+                                    "command": [
+                                        "sh",
+                                        "-c",
+                                        check_command(spec, body.get("status")),
+                                    ],
                                     "env": _env(spec, config),
                                     "resources": {
                                         "requests": {"cpu": "500m", "memory": "1Gi"},
@@ -151,6 +191,38 @@ def finetune_job(
                 **(template_meta.get("labels") or {}),
                 **labels.ours(KIND, meta["name"], "retrain"),
                 labels.EPISODE: episode,
+            },
+            "annotations": dict(template_meta.get("annotations") or {}),
+            "ownerReferences": [{**labels.owner_reference(monitor), "controller": False}],
+        },
+        "spec": spec,
+    }
+
+
+def feedback_job(monitor: Mapping[str, Any], stamp: str, since: str | None) -> dict[str, Any]:
+    """The FineTuneJob users' feedback starts: the monitor's feedback template, trained on
+    the pairs built from the feedback given since ``since`` (recipe dpo unless set)."""
+    meta = monitor["metadata"]
+    feedback = monitor["spec"]["feedback"]
+    template = feedback["fineTuneTemplate"]
+    spec = {"recipe": "dpo", "datasets": [], **template["spec"]}
+    pairs: dict[str, Any] = {
+        "model": monitor["spec"]["deployment"],
+        "minPairs": int(feedback.get("minPairs", 8)),
+    }
+    if since:
+        pairs["since"] = since
+    spec["feedbackPairs"] = pairs
+    template_meta = template.get("metadata") or {}
+    return {
+        "apiVersion": labels.API_VERSION,
+        "kind": "FineTuneJob",
+        "metadata": {
+            "name": labels.child_name(meta["name"], f"feedback-{stamp}"),
+            "namespace": meta["namespace"],
+            "labels": {
+                **(template_meta.get("labels") or {}),
+                **labels.ours(KIND, meta["name"], "feedback-retrain"),
             },
             "annotations": dict(template_meta.get("annotations") or {}),
             "ownerReferences": [{**labels.owner_reference(monitor), "controller": False}],

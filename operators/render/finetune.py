@@ -17,6 +17,10 @@ from operators import labels
 from operators.config import NodePool, OperatorConfig
 
 RESULT_FILE = "/dev/termination-log"
+FEEDBACK_PAIRS = "/tmp/llmops-feedback-pairs.jsonl"  # noqa: S108 (the pod's own scratch)
+DATABASE_ENV = "LLMOPS_DRIFT__DATABASE_URL"
+"""The gateway's database, for preference pairs built from feedback (the operator's
+``driftCheck.env`` sets it, as for drift checks)."""
 GPU = "nvidia.com/gpu"
 KIND = "FineTuneJob"
 
@@ -45,6 +49,8 @@ class Attempt:
 def finetune_command(spec: Mapping[str, Any], tracking_uri: str) -> list[str]:
     """``llmops finetune run`` for ``spec`` (contract: the fine-tuning CLI)."""
     args = ["llmops", "finetune", "run", "--base", str(spec.get("base", "bundled:smollm2"))]
+    if spec.get("feedbackPairs"):
+        args += ["--data", FEEDBACK_PAIRS]
     for path in spec["datasets"]:
         args += ["--data", str(path)]
     if spec.get("eval"):
@@ -61,7 +67,17 @@ def finetune_command(spec: Mapping[str, Any], tracking_uri: str) -> list[str]:
 def script(spec: Mapping[str, Any], tracking_uri: str) -> str:
     """The container's shell script: fine-tune, keep the result, promote if asked."""
     run = shlex.join(finetune_command(spec, tracking_uri))
-    lines = ["set -eu", f"{run} > /tmp/result.json", f"cp /tmp/result.json {RESULT_FILE}"]
+    lines = ["set -eu"]
+    pairs = spec.get("feedbackPairs")
+    if pairs:
+        build = [
+            "llmops", "feedback", "pairs", "--model", str(pairs["model"]),
+            "--min-pairs", str(pairs.get("minPairs", 8)), "--out", FEEDBACK_PAIRS,
+        ]  # fmt: skip
+        if pairs.get("since"):
+            build += ["--since", str(pairs["since"])]
+        lines.append(f'{shlex.join(build)} --database-url "${DATABASE_ENV}" --json >&2')
+    lines += [f"{run} > /tmp/result.json", f"cp /tmp/result.json {RESULT_FILE}"]
     promotion = spec.get("promotion") or {}
     if promotion.get("to", "none") != "none":
         lines.append(
@@ -101,7 +117,10 @@ def _container(spec: Mapping[str, Any], config: OperatorConfig) -> dict[str, Any
         "name": "finetune",
         "image": config.images.trainer,
         "command": ["sh", "-c", script(spec, config.mlflow.tracking_uri)],
-        "env": [{"name": "LLMOPS_MLFLOW__TRACKING_URI", "value": config.mlflow.tracking_uri}],
+        "env": [
+            {"name": "LLMOPS_MLFLOW__TRACKING_URI", "value": config.mlflow.tracking_uri},
+            *(config.drift_check.env if spec.get("feedbackPairs") else []),
+        ],
         "resources": resources,
         "terminationMessagePath": RESULT_FILE,
         "terminationMessagePolicy": "File",

@@ -86,6 +86,13 @@ def test_cel_rules_refuse_bad_objects_naming_the_field(served: Objects) -> None:
         body("ModelDeployment", "cpu", {"model": "m", "engine": "cpu", "gpusPerReplica": 0})
     )
 
+    status = refused(served, body("FineTuneJob", "nothing", {"datasets": [], "outputModel": "b"}))
+    assert causes(status)["spec"].endswith("unless feedbackPairs builds them")
+    # Pairs built from users' feedback are data enough.
+    served.apply(body("FineTuneJob", "feedback", {
+        "datasets": [], "outputModel": "b", "recipe": "dpo", "feedbackPairs": {"model": "bot"},
+    }))  # fmt: skip
+
 
 def test_enums_patterns_and_bounds_are_enforced(served: Objects) -> None:
     status = refused(served, body("ModelDeployment", "tpu", {"model": "m", "engine": "tpu"}))

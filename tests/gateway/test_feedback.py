@@ -125,6 +125,24 @@ def test_a_team_gives_feedback_on_its_own_answers_only(
     assert line["rejected"] == wait_rows(sqlite_url, 1)[0].completion_text
     assert "user:" in " ".join(line["subjects"])
     assert len(preferences.load([pairs_file])) == 1
+    too_few = CliRunner().invoke(
+        cli,
+        [
+            *("feedback", "pairs", "--database-url", sqlite_url, "--out", str(pairs_file)),
+            *("--min-pairs", "2", "--since", "2026-01-01T00:00:00Z"),
+        ],
+    )
+    assert too_few.exit_code == 4 and "fewer than the 2 needed" in too_few.output
+    # What a DriftMonitor's check counts for its feedback loop.
+    counted_by_check = CliRunner().invoke(
+        cli,
+        [
+            *("drift", "check", "--deployment", "echo", "--database-url", sqlite_url),
+            *("--feedback-since", "all", "--no-embeddings", "--no-report", "--json"),
+        ],
+    )
+    assert counted_by_check.exit_code == 4  # one request: too few to judge drift
+    assert orjson.loads(counted_by_check.stdout)["feedback"] == {"since": None, "new": 1}
 
     # What the user said goes with the person it is about.
     status, erased = admin(gateway, "privacy/forget", {"user": "alice"})

@@ -130,6 +130,18 @@ def test_absolute_windows(sqlite_url: str) -> None:
         assert code == 2 and why in text, text
 
 
+def test_the_check_counts_feedback_since_a_time_when_asked(sqlite_url: str) -> None:
+    write_log(sqlite_url, traffic(new_domain=False))
+    code, out, _ = check(sqlite_url, "--json", "--feedback-since", "all")
+    assert code == 0 and out["feedback"] == {"since": None, "new": 0}
+    code, out, _ = check(sqlite_url, "--json", "--feedback-since", "2026-12-01T00:00:00Z")
+    assert out["feedback"] == {"since": "2026-12-01T00:00:00+00:00", "new": 0}
+    code, _, text = check(sqlite_url, "--feedback-since", "last week")
+    assert code == 2 and "ISO 8601" in text
+    _, out, _ = check(sqlite_url, "--json")
+    assert "feedback" not in out
+
+
 def test_progress_goes_to_stderr_only_on_a_terminal(sqlite_url: str) -> None:
     write_log(sqlite_url, traffic(new_domain=False))
     result = CliRunner().invoke(

@@ -68,3 +68,28 @@ def test_durations() -> None:
     assert driftpolicy.seconds("24h") == 86400 and driftpolicy.seconds("30m") == 1800
     with pytest.raises(ValueError, match="not a duration"):
         driftpolicy.seconds("1 day")
+
+
+def feedback(raw: dict[str, object], **history: object) -> driftpolicy.RetrainDecision:
+    args: dict[str, object] = {"min_new": 50, "last_retrain": None, "cooldown_seconds": 3600}
+    args.update(history)
+    new = driftpolicy.feedback_new(raw)
+    return driftpolicy.decide_feedback(new, now=NOW, drift_retrain=False, **args)  # type: ignore[arg-type]
+
+
+def test_feedback_retrains_past_its_minimum_and_its_own_cooldown() -> None:
+    assert feedback({"feedback": {"new": 50}}).retrain
+    assert feedback({"feedback": {"new": 49}}).reason == "FeedbackBelowMinimum"
+    assert feedback({}).reason == "FeedbackNotCounted"  # an older check, or no --feedback-since
+    assert feedback({"feedback": {"new": "many"}}).reason == "FeedbackNotCounted"
+    recent = NOW - datetime.timedelta(minutes=30)
+    assert feedback({"feedback": {"new": 90}}, last_retrain=recent).reason == "FeedbackCoolingDown"
+    old = NOW - datetime.timedelta(hours=2)
+    assert feedback({"feedback": {"new": 90}}, last_retrain=old).retrain
+
+
+def test_a_drift_retrain_goes_first() -> None:
+    decision = driftpolicy.decide_feedback(
+        90, now=NOW, min_new=50, last_retrain=None, cooldown_seconds=0, drift_retrain=True
+    )
+    assert not decision.retrain and decision.reason == "DriftRetrainFirst"

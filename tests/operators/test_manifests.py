@@ -260,3 +260,55 @@ def test_a_suite_runs_before_the_promotion_and_a_refusal_ends_the_job_well(
     assert made[0].startswith("eval run --against models:/support-bot@champion")
     assert "--model models:/support-bot/7" in made[0]
     assert any(c.startswith("models promote support-bot") for c in made) == promoted
+
+
+def test_a_feedback_job_builds_its_pairs_from_the_database_then_trains_on_them(
+    tmp_path: Path,
+) -> None:
+    """The Job's lines run by sh with a stand-in ``llmops``: the pairs come first (with the
+    database's env), and too few of them end the job before any training."""
+    spec = {
+        "outputModel": "support-bot",
+        "base": "models:/support-bot@champion",
+        "recipe": "dpo",
+        "datasets": [],
+        "feedbackPairs": {"model": "support-bot", "since": "2026-12-01T00:00:00Z", "minPairs": 8},
+    }
+    body = {
+        "apiVersion": "llmops.io/v1alpha1",
+        "kind": "FineTuneJob",
+        "metadata": {"name": "fb", "namespace": "ml", "uid": "u-1"},
+        "spec": spec,
+    }
+    job = finetune.render_job(body, CONFIG, finetune.Attempt(1, POOL, None))
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    assert DATABASE_ENV in container["env"]
+    text = container["command"][2]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls"
+    for pairs_code, trained in ((0, True), (4, False)):
+        calls.unlink(missing_ok=True)
+        stub = bin_dir / "llmops"
+        stub.write_text(
+            f'#!/bin/sh\necho "$*" >> {calls}\n'
+            f'case "$1" in feedback) exit {pairs_code};; finetune) echo "{{}}";; esac\n'
+        )
+        stub.chmod(0o755)
+        env = {
+            **os.environ,
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+            "LLMOPS_DRIFT__DATABASE_URL": "postgresql://db/llmops",
+        }
+        script = text.replace(finetune.RESULT_FILE, str(tmp_path / "message"))
+        done = subprocess.run(["sh", "-c", script], env=env, capture_output=True, check=False)
+        made = calls.read_text().splitlines()
+        assert made[0] == (
+            "feedback pairs --model support-bot --min-pairs 8 --out "
+            f"{finetune.FEEDBACK_PAIRS} --since 2026-12-01T00:00:00Z "
+            "--database-url postgresql://db/llmops --json"
+        )
+        assert (done.returncode == 0) == trained, done.stderr
+        assert any(c.startswith("finetune run") for c in made) == trained
+    train = next(line for line in text.splitlines() if line.startswith("llmops finetune run"))
+    assert f"--data {finetune.FEEDBACK_PAIRS}" in train and "--recipe dpo" in train

@@ -561,3 +561,68 @@ async def test_driftmonitor_checks_on_a_schedule_and_retrains_once_per_episode(
         )
         assert third["lastResult"]["decision"] == "AlreadyRetrained"
         assert len(live(cluster, "llmops.io/v1alpha1/finetunejobs")) == 1
+
+
+async def test_driftmonitor_feedback_starts_a_dpo_retrain_and_judges_its_shadow(
+    cluster: Any,
+) -> None:
+    config = kube.config_for(str(cluster.url), nodePools=POOLS)
+    async with kube.operator_in_thread(config, Aliases()):
+        await create(cluster, DM, {
+            "apiVersion": "llmops.io/v1alpha1", "kind": "DriftMonitor",
+            "metadata": {"name": "watch", "namespace": "ml"},
+            "spec": {"deployment": "bot", "minSamples": 100,
+                     "fineTuneTemplate": {"spec": {"datasets": ["/data/train.jsonl"], "outputModel": "bot"}},
+                     "feedback": {"minNew": 50, "cooldown": "1h",
+                                  "shadow": {"soak": "10m", "minRequests": 5},
+                                  "fineTuneTemplate": {"spec": {
+                                      "outputModel": "bot", "base": "models:/bot@champion",
+                                      "promotion": {"to": "shadow", "gates": ["reward_margin>0"]}}}}},
+        })  # fmt: skip
+
+        def command() -> str:
+            cron = obj(cluster, "batch/v1/cronjobs", "ml", "watch-drift")
+            return str(cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"][2])  # fmt: skip
+
+        await kube.eventually(lambda: obj(cluster, "batch/v1/cronjobs", "ml", "watch-drift"))
+        shadow, canary, check = command().split("; ", 2)
+        # The shadow is judged first (after its soak it becomes challenger or loses @shadow).
+        assert "llmops drift shadow --deployment bot --model bot --alias shadow --json" in shadow
+        assert "llmops drift canary" in canary
+        assert check.startswith("llmops drift check --deployment bot --feedback-since all --json")
+        env = {
+            e["name"]: e.get("value")
+            for e in obj(cluster, "batch/v1/cronjobs", "ml", "watch-drift")["spec"]["jobTemplate"][
+                "spec"
+            ]["template"]["spec"]["containers"][0]["env"]
+        }
+        assert env["LLMOPS_DRIFT__FEEDBACK__SHADOW_SECONDS"] == "600"
+        assert env["LLMOPS_DRIFT__FEEDBACK__MIN_SHADOW_REQUESTS"] == "5"
+
+        # Too little feedback: nothing starts.
+        await finish_check(cluster, "check-1", {"samples": 500, "feedback": {"new": 12}})
+        first = await kube.eventually(
+            lambda: (s := monitor_status(cluster, "watch")).get("lastCheckJob") == "check-1" and s
+        )
+        assert first["lastResult"]["feedbackDecision"] == "FeedbackBelowMinimum"
+        assert live(cluster, "llmops.io/v1alpha1/finetunejobs") == []
+
+        await finish_check(cluster, "check-2", {"samples": 500, "feedback": {"new": 64}})
+        name = await kube.eventually(
+            lambda: monitor_status(cluster, "watch").get("lastFeedbackJob")
+        )
+        job = obj(cluster, "llmops.io/v1alpha1/finetunejobs", "ml", name)
+        assert job["spec"]["recipe"] == "dpo" and job["spec"]["datasets"] == []
+        assert job["spec"]["feedbackPairs"] == {"model": "bot", "minPairs": 8}  # all feedback
+        assert job["spec"]["promotion"]["to"] == "shadow"
+        # The next checks count only the feedback given since this retrain.
+        since = monitor_status(cluster, "watch")["lastFeedbackRetrainTime"]
+        await kube.eventually(lambda: f"--feedback-since {since} --json" in command())
+
+        # More feedback inside the cooldown: no second retrain.
+        await finish_check(cluster, "check-3", {"samples": 500, "feedback": {"new": 80}})
+        third = await kube.eventually(
+            lambda: (s := monitor_status(cluster, "watch")).get("lastCheckJob") == "check-3" and s
+        )
+        assert third["lastResult"]["feedbackDecision"] == "FeedbackCoolingDown"
+        assert live(cluster, "llmops.io/v1alpha1/finetunejobs") == [name]

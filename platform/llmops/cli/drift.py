@@ -62,6 +62,12 @@ def drift() -> None:
     "instead of the settings' reference_window before the current window.",
 )
 @click.option(
+    "--feedback-since",
+    metavar="TIME|all",
+    help="Also count the feedback given on the deployment's answers since TIME (ISO 8601) "
+    "or ever ('all'): the JSON's feedback.new (a DriftMonitor's feedback loop reads it).",
+)
+@click.option(
     "--current",
     "current_window",
     metavar="START..END",
@@ -77,6 +83,7 @@ def check(
     no_report: bool,
     reference_window: str | None,
     current_window: str | None,
+    feedback_since: str | None,
     config_path: Path | None,
     as_json: bool,
 ) -> None:
@@ -88,6 +95,7 @@ def check(
     from llmops.monitoring import dataset
     from llmops.monitoring.checker import DriftChecker
     from llmops.monitoring.embeddings import MiniLMEmbedder
+    from llmops.monitoring.feedback import count_since
     from llmops.monitoring.reader import RequestLogReader, engine_for
     from llmops.monitoring.reports import MlflowReports
     from llmops.monitoring.settings import MonitorSettings
@@ -105,6 +113,7 @@ def check(
 
     reference = _window(reference_window, "--reference")
     current = _window(current_window, "--current")
+    since = _since(feedback_since)
 
     async def work() -> dict[str, object]:
         reader = RequestLogReader(engine_for(settings.database_url))
@@ -119,9 +128,14 @@ def check(
             outcome = await checker.check(
                 target, datetime.now(UTC), reference=reference, current=current
             )
+            given = None
+            if feedback_since is not None:
+                given = await count_since(reader.engine, target.gateway_model, since)
         finally:
             await reader.close()
         out = outcome.as_json()
+        if given is not None:
+            out["feedback"] = {"since": since.isoformat() if since else None, "new": given}
         if outcome.drifted and export_path is not None:
             rows = dataset.write_window(outcome.current_records, export_path, 100_000)
             out["retrain_data"] = [str(export_path)] if rows else []
@@ -156,6 +170,18 @@ def _window(text: str | None, option: str) -> Any:
     return Window(times[0], times[1])
 
 
+def _since(text: str | None) -> datetime | None:
+    if text is None or text == "all":
+        return None
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError as e:
+        raise click.BadParameter(
+            f"{e} (expected ISO 8601 or 'all')", param_hint="--feedback-since"
+        ) from e
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
 def _show(out: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print_json(out)
@@ -184,6 +210,9 @@ def _show(out: dict[str, Any], as_json: bool) -> None:
         click.echo(f"  {f['kind']:<12} {f['feature']:<18} {mark}")
     if out["report_uri"]:
         click.echo(f"report: {out['report_uri']}")
+    if "feedback" in out:
+        since = out["feedback"]["since"] or "ever"
+        click.echo(f"feedback since {since}: {out['feedback']['new']} items")
 
 
 @drift.command()
@@ -239,6 +268,67 @@ def canary(
         f"{judgement.model}: {judgement.verdict} (challenger {judgement.challenger}, "
         f"champion {judgement.champion})"
     )
+    for reason in judgement.reasons:
+        click.echo(f"  {reason}")
+
+
+@drift.command()
+@click.option("--deployment", required=True, help="The deployment (the gateway's model name).")
+@click.option(
+    "--model", "registered", help="The registered model (default: the deployment's setting)."
+)
+@click.option("--alias", default="shadow", show_default=True, help="The alias the shadow follows.")
+@click.option("--database-url", help="The gateway's database (else the settings').")
+@config_option
+@json_option
+def shadow(
+    deployment: str,
+    registered: str | None,
+    alias: str,
+    database_url: str | None,
+    config_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Judge the registry's @shadow on its mirrored requests once: after the soak, no worse
+    than the primary, it becomes @challenger (the canary's); worse, it loses its alias."""
+    from datetime import timedelta
+
+    from llmops.monitoring import registry_shadow
+    from llmops.monitoring.reader import RequestLogReader, engine_for
+    from llmops.monitoring.settings import FeedbackSettings, MonitorSettings
+    from llmops.registry.store import ModelRegistry
+
+    settings = _settings(config_path, database_url=database_url)
+    assert isinstance(settings, MonitorSettings)
+    if not settings.tracking_uri:
+        raise click.UsageError(
+            "no registry: set tracking_uri or LLMOPS_MLFLOW__TRACKING_URI (MLflow)"
+        )
+    target = settings.deployment(deployment)
+    rules = target.feedback or FeedbackSettings()
+    registry = ModelRegistry(settings.tracking_uri)
+
+    async def work() -> registry_shadow.ShadowJudgement:
+        reader = RequestLogReader(engine_for(settings.database_url))
+        try:
+            return await registry_shadow.judge(
+                registry,
+                reader,
+                registered=registered or target.registry_name,
+                gateway_model=target.gateway_model,
+                alias=alias,
+                rules=rules.shadow_rules(),
+                soak=timedelta(seconds=rules.shadow_seconds),
+                now=datetime.now(UTC),
+            )
+        finally:
+            await reader.close()
+
+    judgement = run(work())
+    if as_json:
+        print_json(judgement.to_json())
+        return
+    click.echo(f"{judgement.model} @{alias}: {judgement.verdict} (version {judgement.version})")
     for reason in judgement.reasons:
         click.echo(f"  {reason}")
 

@@ -1,12 +1,14 @@
 """``llmops feedback pairs``: users' feedback as preference pairs for ``--recipe dpo``.
 
-Exit codes: 0 written (perhaps no pairs: the count says), 2 usage error, 1 failure.
+Exit codes: 0 written (perhaps no pairs: the count says), 4 fewer pairs than
+``--min-pairs`` (the file is written all the same), 2 usage error, 1 failure.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -23,13 +25,28 @@ def feedback() -> None:
 @feedback.command()
 @click.option("--database-url", required=True, help="The gateway's database.")
 @click.option("--model", help="Only answers of this model (the gateway's name).")
-@click.option("--since", type=click.DateTime(), help="Only feedback given since (UTC, ISO 8601).")
+@click.option(
+    "--since",
+    callback=lambda _ctx, _param, value: _time(value),
+    help="Only feedback given since (ISO 8601; UTC unless an offset is given).",
+)
+@click.option(
+    "--min-pairs",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Exit 4 when fewer pairs are found (a fine-tune would learn little from them).",
+)
 @click.option(
     "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="JSONL to write."
 )
 @json_option
 def pairs(
-    database_url: str, model: str | None, since: datetime | None, out: Path, as_json: bool
+    database_url: str,
+    model: str | None,
+    since: datetime | None,
+    min_pairs: int,
+    out: Path,
+    as_json: bool,
 ) -> None:
     """Write preference pairs: corrections chosen over the model's answers, and well-scored
     answers over poorly scored ones to the same prompt."""
@@ -56,3 +73,16 @@ def pairs(
             f"{result['from_scores']} from scores) from {result['feedback']} feedback items "
             f"written to {out}"
         )
+    if int(result["pairs"]) < min_pairs:  # type: ignore[call-overload]
+        click.echo(f"{result['pairs']} pairs, fewer than the {min_pairs} needed", err=True)
+        sys.exit(4)
+
+
+def _time(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError as e:
+        raise click.BadParameter(f"{e} (expected ISO 8601)", param_hint="--since") from e
+    return at if at.tzinfo else at.replace(tzinfo=UTC)

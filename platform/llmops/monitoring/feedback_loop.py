@@ -144,13 +144,7 @@ class FeedbackLoop:
         figures = next(
             (f for f in shadows.compare(primary, mirrored) if f.version == version), None
         )
-        rules = shadows.ShadowRules(
-            self._f.min_shadow_requests,
-            self._f.min_agreement,
-            self._f.max_latency_ratio,
-            self._f.error_rate_margin,
-        )
-        verdict, reasons = shadows.judge(figures, rules)
+        verdict, reasons = shadows.judge(figures, self._f.shadow_rules())
         if verdict == "wait" or now - self.shadowing.started < timedelta(
             seconds=self._f.shadow_seconds
         ):

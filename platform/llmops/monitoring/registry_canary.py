@@ -58,18 +58,15 @@ class Judgement:
         }
 
 
-def _started(tags: Mapping[str, str], created_ms: int) -> datetime:
-    """When the canary began: the challenger's promotion, else the version's creation."""
-    stamp = tags.get(STARTED_TAG)
+def started_at(tags: Mapping[str, str], created_ms: int, tag: str = STARTED_TAG) -> datetime:
+    """When a version took its alias (``tag``, its ``<alias>.promoted_at``), else when it
+    was created."""
+    stamp = tags.get(tag)
     if stamp:
         try:
             at = datetime.fromisoformat(stamp)
         except ValueError:
-            log.warning(
-                "%s %r is not a time: the canary counts from the version's creation",
-                STARTED_TAG,
-                stamp,
-            )
+            log.warning("%s %r is not a time: counting from the version's creation", tag, stamp)
         else:
             # Our stamps carry UTC; one written by hand without a zone is taken as UTC.
             return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
@@ -107,7 +104,7 @@ async def judge(
         # Promoted already (by hand, or a run that stopped before withdrawing).
         _withdraw(registry, registered, challenger.version, "the challenger is the champion")
         return Judgement(registered, None, champion.version, "none", ("already champion",))
-    started = _started(challenger.tags, challenger.created_ms)
+    started = started_at(challenger.tags, challenger.created_ms)
     traffic = await reader.by_version(
         gateway_model, Window(started, now), (champion.version, challenger.version)
     )

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import (
     BaseModel,
@@ -23,6 +23,9 @@ from pydantic import (
 from llmops import settings as core_settings
 from llmops.monitoring import canary, policy
 from llmops.monitoring.signals import Name
+
+if TYPE_CHECKING:
+    from llmops.monitoring.shadow import ShadowRules
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -164,6 +167,16 @@ class FeedbackSettings(_Strict):
     max_latency_ratio: Annotated[float, Field(ge=1)] = 2.0
     error_rate_margin: Annotated[float, Field(ge=0)] = 0.02
 
+    def shadow_rules(self) -> ShadowRules:
+        from llmops.monitoring.shadow import ShadowRules  # noqa: PLC0415 (loads text scoring)
+
+        return ShadowRules(
+            self.min_shadow_requests,
+            self.min_agreement,
+            self.max_latency_ratio,
+            self.error_rate_margin,
+        )
+
 
 class DeploymentSettings(_Strict):
     """One monitored deployment: the gateway's model name and its registered model."""
@@ -226,6 +239,8 @@ class MonitorSettings(_Strict):
     """Only these signals are tested (default: all)."""
     canary: CanarySettings = CanarySettings()
     """How an unlisted deployment's canary is judged (``llmops drift canary``)."""
+    feedback: FeedbackSettings | None = None
+    """How an unlisted deployment's shadow is judged (``llmops drift shadow``)."""
 
     @model_validator(mode="after")
     def _unique(self) -> MonitorSettings:
@@ -243,6 +258,7 @@ class MonitorSettings(_Strict):
             name=name,
             features=self.features,
             canary=self.canary,
+            feedback=self.feedback,
             reference_window=self.reference_window,
             current_window=self.current_window,
             policy=PolicySettings(

@@ -20,7 +20,10 @@ from llmops.registry.store import ModelRegistry, VersionInfo
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
-ALIASES = (CHAMPION, CHALLENGER)
+SHADOW = "shadow"
+ALIASES = (CHAMPION, CHALLENGER, SHADOW)
+"""Champion serves; challenger takes the canary share; shadow sees mirrored requests
+and answers nobody."""
 
 
 @dataclass(frozen=True, slots=True)
