@@ -171,26 +171,29 @@ def render(body: Mapping[str, Any], config: OperatorConfig) -> dict[str, Any]:
     }
 
 
-def finetune_job(
-    monitor: Mapping[str, Any], episode: str, extra_datasets: list[str]
+def _fine_tune_job(
+    monitor: Mapping[str, Any],
+    template: Mapping[str, Any],
+    spec: dict[str, Any],
+    *,
+    suffix: str,
+    component: str,
+    extra_labels: Mapping[str, str],
 ) -> dict[str, Any]:
-    """The FineTuneJob a drift episode starts, from the monitor's template; its name is
-    derived from the episode so the same episode never starts two."""
+    """A FineTuneJob the monitor owns (not as controller: it outlives a check), from one of
+    its templates."""
     meta = monitor["metadata"]
-    template = monitor["spec"]["fineTuneTemplate"]
-    spec = dict(template["spec"])
-    spec["datasets"] = [*extra_datasets, *spec["datasets"]]
     template_meta = template.get("metadata") or {}
     return {
         "apiVersion": labels.API_VERSION,
         "kind": "FineTuneJob",
         "metadata": {
-            "name": labels.child_name(meta["name"], f"retrain-{episode}"),
+            "name": labels.child_name(meta["name"], suffix),
             "namespace": meta["namespace"],
             "labels": {
                 **(template_meta.get("labels") or {}),
-                **labels.ours(KIND, meta["name"], "retrain"),
-                labels.EPISODE: episode,
+                **labels.ours(KIND, meta["name"], component),
+                **extra_labels,
             },
             "annotations": dict(template_meta.get("annotations") or {}),
             "ownerReferences": [{**labels.owner_reference(monitor), "controller": False}],
@@ -199,33 +202,41 @@ def finetune_job(
     }
 
 
+def finetune_job(
+    monitor: Mapping[str, Any], episode: str, extra_datasets: list[str]
+) -> dict[str, Any]:
+    """The FineTuneJob a drift episode starts, from the monitor's template; its name is
+    derived from the episode so the same episode never starts two."""
+    template = monitor["spec"]["fineTuneTemplate"]
+    spec = dict(template["spec"])
+    spec["datasets"] = [*extra_datasets, *spec["datasets"]]
+    return _fine_tune_job(
+        monitor,
+        template,
+        spec,
+        suffix=f"retrain-{episode}",
+        component="retrain",
+        extra_labels={labels.EPISODE: episode},
+    )
+
+
 def feedback_job(monitor: Mapping[str, Any], stamp: str, since: str | None) -> dict[str, Any]:
     """The FineTuneJob users' feedback starts: the monitor's feedback template, trained on
     the pairs built from the feedback given since ``since`` (recipe dpo unless set)."""
-    meta = monitor["metadata"]
     feedback = monitor["spec"]["feedback"]
     template = feedback["fineTuneTemplate"]
-    spec = {"recipe": "dpo", "datasets": [], **template["spec"]}
     pairs: dict[str, Any] = {
         "model": monitor["spec"]["deployment"],
         "minPairs": int(feedback.get("minPairs", 8)),
     }
     if since:
         pairs["since"] = since
-    spec["feedbackPairs"] = pairs
-    template_meta = template.get("metadata") or {}
-    return {
-        "apiVersion": labels.API_VERSION,
-        "kind": "FineTuneJob",
-        "metadata": {
-            "name": labels.child_name(meta["name"], f"feedback-{stamp}"),
-            "namespace": meta["namespace"],
-            "labels": {
-                **(template_meta.get("labels") or {}),
-                **labels.ours(KIND, meta["name"], "feedback-retrain"),
-            },
-            "annotations": dict(template_meta.get("annotations") or {}),
-            "ownerReferences": [{**labels.owner_reference(monitor), "controller": False}],
-        },
-        "spec": spec,
-    }
+    spec = {"recipe": "dpo", "datasets": [], **template["spec"], "feedbackPairs": pairs}
+    return _fine_tune_job(
+        monitor,
+        template,
+        spec,
+        suffix=f"feedback-{stamp}",
+        component="feedback-retrain",
+        extra_labels={},
+    )

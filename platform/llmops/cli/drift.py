@@ -215,6 +215,21 @@ def _show(out: dict[str, Any], as_json: bool) -> None:
         click.echo(f"feedback since {since}: {out['feedback']['new']} items")
 
 
+def _with_registry(config_path: Path | None, database_url: str | None, deployment: str) -> Any:
+    """The settings, the deployment's and the registry, for the judgements that move
+    aliases."""
+    from llmops.monitoring.settings import MonitorSettings
+    from llmops.registry.store import ModelRegistry
+
+    settings = _settings(config_path, database_url=database_url)
+    assert isinstance(settings, MonitorSettings)
+    if not settings.tracking_uri:
+        raise click.UsageError(
+            "no registry: set tracking_uri or LLMOPS_MLFLOW__TRACKING_URI (MLflow)"
+        )
+    return settings, settings.deployment(deployment), ModelRegistry(settings.tracking_uri)
+
+
 @drift.command()
 @click.option("--deployment", required=True, help="The deployment (the gateway's model name).")
 @click.option(
@@ -234,17 +249,8 @@ def canary(
     soak, or take its alias away when it does worse (a ModelDeployment follows both)."""
     from llmops.monitoring import registry_canary
     from llmops.monitoring.reader import RequestLogReader, engine_for
-    from llmops.monitoring.settings import MonitorSettings
-    from llmops.registry.store import ModelRegistry
 
-    settings = _settings(config_path, database_url=database_url)
-    assert isinstance(settings, MonitorSettings)
-    if not settings.tracking_uri:
-        raise click.UsageError(
-            "no registry: set tracking_uri or LLMOPS_MLFLOW__TRACKING_URI (MLflow)"
-        )
-    target = settings.deployment(deployment)
-    registry = ModelRegistry(settings.tracking_uri)
+    settings, target, registry = _with_registry(config_path, database_url, deployment)
 
     async def work() -> registry_canary.Judgement:
         reader = RequestLogReader(engine_for(settings.database_url))
@@ -295,18 +301,10 @@ def shadow(
 
     from llmops.monitoring import registry_shadow
     from llmops.monitoring.reader import RequestLogReader, engine_for
-    from llmops.monitoring.settings import FeedbackSettings, MonitorSettings
-    from llmops.registry.store import ModelRegistry
+    from llmops.monitoring.settings import FeedbackSettings
 
-    settings = _settings(config_path, database_url=database_url)
-    assert isinstance(settings, MonitorSettings)
-    if not settings.tracking_uri:
-        raise click.UsageError(
-            "no registry: set tracking_uri or LLMOPS_MLFLOW__TRACKING_URI (MLflow)"
-        )
-    target = settings.deployment(deployment)
+    settings, target, registry = _with_registry(config_path, database_url, deployment)
     rules = target.feedback or FeedbackSettings()
-    registry = ModelRegistry(settings.tracking_uri)
 
     async def work() -> registry_shadow.ShadowJudgement:
         reader = RequestLogReader(engine_for(settings.database_url))
