@@ -11,15 +11,17 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from llmops.cli.common import config_option, json_option, print_json, run
 from llmops.errors import LlmopsError
 
+T = TypeVar("T")
 DRIFT_DETECTED = 3
 TOO_FEW_SAMPLES = 4
 MLFLOW_ENVS = ("LLMOPS_MLFLOW__TRACKING_URI", "MLFLOW_TRACKING_URI")
@@ -215,6 +217,20 @@ def _show(out: dict[str, Any], as_json: bool) -> None:
         click.echo(f"feedback since {since}: {out['feedback']['new']} items")
 
 
+def _reading(database_url: str, act: Callable[[Any], Awaitable[T]]) -> T:
+    """``act`` on a reader of the request log, closed after."""
+    from llmops.monitoring.reader import RequestLogReader, engine_for
+
+    async def work() -> T:
+        reader = RequestLogReader(engine_for(database_url))
+        try:
+            return await act(reader)
+        finally:
+            await reader.close()
+
+    return run(work())
+
+
 def _with_registry(config_path: Path | None, database_url: str | None, deployment: str) -> Any:
     """The settings, the deployment's and the registry, for the judgements that move
     aliases."""
@@ -248,25 +264,20 @@ def canary(
     """Judge the registry's @challenger against @champion once: promote it after the
     soak, or take its alias away when it does worse (a ModelDeployment follows both)."""
     from llmops.monitoring import registry_canary
-    from llmops.monitoring.reader import RequestLogReader, engine_for
 
     settings, target, registry = _with_registry(config_path, database_url, deployment)
 
-    async def work() -> registry_canary.Judgement:
-        reader = RequestLogReader(engine_for(settings.database_url))
-        try:
-            return await registry_canary.judge(
-                registry,
-                reader,
-                registered=registered or target.registry_name,
-                gateway_model=target.gateway_model,
-                rules=target.canary.rules(),
-                now=datetime.now(UTC),
-            )
-        finally:
-            await reader.close()
-
-    judgement = run(work())
+    judgement = _reading(
+        settings.database_url,
+        lambda reader: registry_canary.judge(
+            registry,
+            reader,
+            registered=registered or target.registry_name,
+            gateway_model=target.gateway_model,
+            rules=target.canary.rules(),
+            now=datetime.now(UTC),
+        ),
+    )
     if as_json:
         print_json(judgement.to_json())
         return
@@ -300,29 +311,24 @@ def shadow(
     from datetime import timedelta
 
     from llmops.monitoring import registry_shadow
-    from llmops.monitoring.reader import RequestLogReader, engine_for
     from llmops.monitoring.settings import FeedbackSettings
 
     settings, target, registry = _with_registry(config_path, database_url, deployment)
     rules = target.feedback or FeedbackSettings()
 
-    async def work() -> registry_shadow.ShadowJudgement:
-        reader = RequestLogReader(engine_for(settings.database_url))
-        try:
-            return await registry_shadow.judge(
-                registry,
-                reader,
-                registered=registered or target.registry_name,
-                gateway_model=target.gateway_model,
-                alias=alias,
-                rules=rules.shadow_rules(),
-                soak=timedelta(seconds=rules.shadow_seconds),
-                now=datetime.now(UTC),
-            )
-        finally:
-            await reader.close()
-
-    judgement = run(work())
+    judgement = _reading(
+        settings.database_url,
+        lambda reader: registry_shadow.judge(
+            registry,
+            reader,
+            registered=registered or target.registry_name,
+            gateway_model=target.gateway_model,
+            alias=alias,
+            rules=rules.shadow_rules(),
+            soak=timedelta(seconds=rules.shadow_seconds),
+            now=datetime.now(UTC),
+        ),
+    )
     if as_json:
         print_json(judgement.to_json())
         return
