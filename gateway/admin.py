@@ -336,7 +336,7 @@ async def forget(body: ForgetBody, privacy: PrivacyDep, actor: Actor) -> dict[st
 
 @router.post("/privacy/export")
 async def export(body: SubjectBody, privacy: PrivacyDep, _: Actor) -> dict[str, Any]:
-    """A subject's request-log rows, as stored (texts redacted)."""
+    """A subject's request-log rows, as stored (texts redacted), with their feedback."""
     rows = await privacy.export(SubjectQuery(user=body.user, key_id=body.key_id, team=body.team))
     return {"object": "list", "data": rows}
 

@@ -176,13 +176,34 @@ class Privacy:
         return erasure
 
     async def export(self, subject: SubjectQuery) -> list[dict[str, Any]]:
-        """The subject's request-log rows, oldest first."""
+        """The subject's request-log rows, oldest first, each with the feedback given on its
+        answer (``feedback``); feedback whose request row is gone (pruned) follows, as rows
+        of its own with ``"object": "feedback"``."""
         _, column, value = self._target(subject)
         query = (
             sa.select(request_log)
             .where(request_log.c[column] == value)
             .order_by(request_log.c.at, request_log.c.id)
         )
+        said = (
+            sa.select(feedback)
+            .where(feedback.c[column] == value)
+            .order_by(feedback.c.at, feedback.c.id)
+        )
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [RequestRecord.from_row(row).row() for row in rows]
+            given = [dict(row._mapping) for row in (await conn.execute(said)).all()]
+        out = []
+        by_request: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for item in given:
+            item.pop("id", None)
+            by_request.setdefault((item["request_id"], item["team"]), []).append(item)
+        for row in rows:
+            data = RequestRecord.from_row(row).row()
+            key = (str(data.get("request_id")), str(data["team"]))
+            data["feedback"] = by_request.pop(key, []) if data.get("request_id") else []
+            out.append(data)
+        out.extend(
+            {"object": "feedback", **item} for items in by_request.values() for item in items
+        )
+        return out

@@ -144,7 +144,12 @@ def test_a_team_gives_feedback_on_its_own_answers_only(
     assert counted_by_check.exit_code == 4  # one request: too few to judge drift
     assert orjson.loads(counted_by_check.stdout)["feedback"] == {"since": None, "new": 1}
 
-    # What the user said goes with the person it is about.
+    # What the user said goes with the person it is about: exported with the answer ...
+    status, exported = admin(gateway, "privacy/export", {"user": "alice"})
+    assert status == 200, exported
+    (row,) = exported["data"]
+    assert [(f["score"], f["correction"]) for f in row["feedback"]] == [("down", "Hello <PERSON>!")]
+    # ... and erased with it.
     status, erased = admin(gateway, "privacy/forget", {"user": "alice"})
     assert status == 200, erased
     assert (erased["request_log_rows"], erased["feedback_rows"]) == (1, 1)

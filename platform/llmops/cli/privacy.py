@@ -162,7 +162,8 @@ def export(
     out: Path | None,
     config_path: Path | None,
 ) -> None:
-    """Write a subject's request-log rows as JSON lines (texts as stored: redacted)."""
+    """Write a subject's request-log rows as JSON lines (texts as stored: redacted), each
+    with the feedback given on its answer."""
     rows = _with_privacy(config_path, lambda p: p.export(SubjectQuery(user, key_id, team)))
     lines = b"".join(orjson.dumps(row) + b"\n" for row in rows)
     if out is None:
