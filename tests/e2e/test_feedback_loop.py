@@ -120,16 +120,20 @@ def test_feedback_retrains_with_dpo_then_shadows_then_canaries(
             work_dir=settings.state_dir / "work",
             routes=routes,
         )
-        loop = FeedbackLoop(
-            deployment,
-            retrain=retrain,
-            executor=LocalExecutor(runner),
-            registry=CliRegistry(runner),
-            reader=reader,
-            engine=reader.engine,
-            work_dir=settings.state_dir / "work",
-            routes=routes,
-        )
+
+        def feedback_loop() -> FeedbackLoop:
+            return FeedbackLoop(
+                deployment,
+                retrain=retrain,
+                executor=LocalExecutor(runner),
+                registry=CliRegistry(runner),
+                reader=reader,
+                engine=reader.engine,
+                work_dir=settings.state_dir / "work",
+                routes=routes,
+            )
+
+        loop = feedback_loop()
 
         async def counted(n: int) -> bool:
             return await feedback.count_since(reader.engine, MODEL, None) >= n
@@ -157,6 +161,11 @@ def test_feedback_retrains_with_dpo_then_shadows_then_canaries(
                 return len(await reader.window(MODEL, ever, shadow=True)) >= 3
 
             await until(mirrored, "mirrored requests")
+            # A restarted monitor finds the shadow it was judging and its last retrain.
+            restarted = feedback_loop()
+            assert restarted.shadowing == loop.shadowing
+            assert restarted.last_retrain == loop.last_retrain is not None
+            loop = restarted
             step = await loop.tick(datetime.now(UTC))
             assert step.action == "canary", step
         finally:

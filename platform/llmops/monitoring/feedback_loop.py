@@ -14,6 +14,7 @@ way) or is withdrawn. Without shadow replicas it goes straight to the canary.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -72,8 +73,35 @@ class FeedbackLoop:
         self._engine = engine
         self._work_dir = work_dir
         self._routes = routes
+        self._state = work_dir / "feedback-loop.json"
         self.last_retrain: datetime | None = None
         self.shadowing: Shadowing | None = None
+        self._load()
+
+    def _load(self) -> None:
+        """The last retrain and the shadow being judged, as a restart found them."""
+        if not self._state.exists():
+            return
+        data = json.loads(self._state.read_text())
+        if data.get("last_retrain"):
+            self.last_retrain = datetime.fromisoformat(data["last_retrain"])
+        if data.get("shadowing"):
+            shadowing = data["shadowing"]
+            started = datetime.fromisoformat(shadowing["started"])
+            self.shadowing = Shadowing(shadowing["version"], started)
+
+    def _save(self) -> None:
+        data: dict[str, object] = {
+            "last_retrain": self.last_retrain.isoformat() if self.last_retrain else None,
+            "shadowing": {
+                "version": self.shadowing.version,
+                "started": self.shadowing.started.isoformat(),
+            }
+            if self.shadowing
+            else None,
+        }
+        self._state.parent.mkdir(parents=True, exist_ok=True)
+        self._state.write_text(json.dumps(data))
 
     async def tick(self, now: datetime) -> FeedbackStep:
         if self.shadowing is not None:
@@ -98,6 +126,7 @@ class FeedbackLoop:
         if written.pairs < self._f.min_pairs:
             return FeedbackStep("idle", f"{written.pairs} of {self._f.min_pairs} pairs")
         self.last_retrain = now
+        self._save()
         options = {"recipe": "dpo", **{k: str(v) for k, v in self._f.options.items()}}
         if self._f.eval is not None:
             options["eval"] = str(self._f.eval)
@@ -130,6 +159,7 @@ class FeedbackLoop:
                 self._f.shadow_share,
             )
             self.shadowing = Shadowing(tuned.version, now)
+            self._save()
             return FeedbackStep("shadow", f"{written.pairs} pairs", tuned.version)
         canary = self._retrain.begin_canary(tuned.version, now)
         return FeedbackStep("canary" if canary else "retrained", "", tuned.version)
@@ -152,6 +182,7 @@ class FeedbackLoop:
         if self._routes is not None:
             self._routes.clear_shadow(model)
         self.shadowing = None
+        self._save()
         if verdict == "fail":
             log.warning("shadow %s of %s failed: %s", version, self._d.name, "; ".join(reasons))
             try:
