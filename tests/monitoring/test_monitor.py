@@ -7,11 +7,11 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from llmops.monitoring.checker import DriftChecker
+from llmops.monitoring.checker import CheckOutcome, DriftChecker
 from llmops.monitoring.metrics import DriftMetrics
 from llmops.monitoring.monitor import DriftMonitor, PolicyStore
 from llmops.monitoring.policy import Verdict
-from llmops.monitoring.reader import RequestLogReader, engine_for
+from llmops.monitoring.reader import RequestLogReader, Window, engine_for
 from llmops.monitoring.settings import MonitorSettings
 from tests.monitoring.test_cli import write_log
 from tests.support.traffic import records
@@ -79,3 +79,26 @@ def test_data_drift_is_a_retrain_verdict(sqlite_url: str, tmp_path: Path) -> Non
     outcome, decision = monitor.history[-1]
     assert outcome.drifted and decision.verdict is Verdict.RETRAIN, outcome.as_json()
     assert gauge(metrics, "llmops_drift_detected") == 1.0
+
+
+def test_a_window_past_max_rows_is_read_as_a_sample_across_it(sqlite_url: str) -> None:
+    start = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    rows = records(400, seed=1, start=start)  # one a second
+    write_log(sqlite_url, rows)
+    deployment = MonitorSettings().deployment("smollm2").model_copy(update={"max_rows": 100})
+    window = Window(start, start + timedelta(seconds=400))
+
+    async def run() -> CheckOutcome:
+        reader = RequestLogReader(engine_for(sqlite_url))
+        try:
+            return await DriftChecker(reader).check(
+                deployment, start, reference=window, current=window
+            )
+        finally:
+            await reader.close()
+
+    outcome = asyncio.run(run())
+    assert outcome.reference_rows == outcome.current_rows == 100
+    times = [r.at.replace(tzinfo=UTC) for r in outcome.current_records]
+    assert times == sorted(times)
+    assert times[0] < start + timedelta(seconds=100) and times[-1] > start + timedelta(seconds=300)

@@ -111,8 +111,9 @@ class DriftChecker:
                 current.start - timedelta(seconds=deployment.reference_window), current.start
             )
         model = deployment.gateway_model
-        ref_records = await self._reader.window(model, reference)
-        cur_records = await self._reader.window(model, current)
+        most = deployment.max_rows
+        ref_records = await self._reader.window(model, reference, limit=most, spread=True)
+        cur_records = await self._reader.window(model, current, limit=most, spread=True)
         min_samples = deployment.policy.min_samples
         result: DriftResult | None = None
         report_uri: str | None = None

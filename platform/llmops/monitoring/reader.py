@@ -73,9 +73,11 @@ class RequestLogReader:
         version: str | None = None,
         limit: int = 20000,
         shadow: bool = False,
+        spread: bool = False,
     ) -> list[RequestRecord]:
-        """A model's requests in ``window``, newest last (the latest ``limit`` of them): the
-        answers users got, or (``shadow``) the answers shadow versions gave to mirrored ones."""
+        """A model's requests in ``window``, newest last: the answers users got, or
+        (``shadow``) the answers shadow versions gave to mirrored ones. At most ``limit`` of
+        them: the latest, or (``spread``) drawn at random across the whole window."""
         t = request_log
         query = (
             sa.select(*(t.c[f] for f in RequestRecord.__dataclass_fields__))
@@ -85,7 +87,7 @@ class RequestLogReader:
                 t.c.at < window.end,
                 t.c.shadow.is_(shadow),
             )
-            .order_by(t.c.at.desc())
+            .order_by(sa.func.random() if spread else t.c.at.desc())
             .limit(limit)
         )
         if version is not None:
@@ -95,7 +97,8 @@ class RequestLogReader:
                 rows = (await conn.execute(query)).all()
         except (SQLAlchemyError, OSError) as e:
             raise RequestLogUnavailable(f"cannot read the request log: {e}") from e
-        return [RequestRecord.from_row(r) for r in reversed(rows)]
+        records = [RequestRecord.from_row(r) for r in rows]
+        return sorted(records, key=lambda r: r.at) if spread else records[::-1]
 
     async def by_version(
         self, model: str, window: Window, versions: Sequence[str]

@@ -199,6 +199,9 @@ class DeploymentSettings(_Strict):
     """Only these signals are tested (default: all)."""
     embedding_sample: Annotated[int, Field(ge=20)] = 500
     """Prompts per window embedded for the topic test (the other tests read every row)."""
+    max_rows: Annotated[int, Field(ge=100)] = 20_000
+    """Requests read per window: a window with more is read as a random sample of this
+    many (the check's memory grows with it: about 20 KiB a request)."""
     retrain: FineTuneTemplate | None = None
     """What to fine-tune on drift; without it drift is only reported."""
     canary: CanarySettings = CanarySettings()
