@@ -118,6 +118,17 @@ def test_absolute_windows(sqlite_url: str) -> None:
         "start": "2026-11-24T09:00:00+00:00",
         "end": "2026-11-24T10:00:00+00:00",
     }
+    # The same window written in another time zone selects the same rows.
+    code, out, _ = check(
+        sqlite_url,
+        "--json",
+        "--reference",
+        "2026-11-23T11:00+02:00..2026-11-23T12:00+02:00",
+        "--current",
+        "2026-11-24T04:00-05:00..2026-11-24T05:00-05:00",
+    )
+    assert out["reference_rows"] == out["current_rows"] == 120
+    assert out["current_window"]["start"] == "2026-11-24T09:00:00+00:00"  # type: ignore[index]
     # Only the current window given: the reference is the reference_window before it.
     code, out, _ = check(sqlite_url, "--json", "--current", "2026-11-24T09:00..2026-11-24T10:00")
     assert out["reference_window"]["start"] == "2026-11-17T09:00:00+00:00"  # type: ignore[index]

@@ -166,7 +166,7 @@ def _window(text: str | None, option: str) -> Any:
         times = [datetime.fromisoformat(t.strip()) for t in (start, end)]
     except ValueError as e:
         raise click.BadParameter(f"{e} (expected ISO 8601 times)", param_hint=option) from e
-    times = [t if t.tzinfo else t.replace(tzinfo=UTC) for t in times]
+    times = [t.astimezone(UTC) if t.tzinfo else t.replace(tzinfo=UTC) for t in times]
     if times[0] >= times[1]:
         raise click.BadParameter("the window's start must come before its end", param_hint=option)
     return Window(times[0], times[1])
@@ -181,7 +181,7 @@ def _since(text: str | None) -> datetime | None:
         raise click.BadParameter(
             f"{e} (expected ISO 8601 or 'all')", param_hint="--feedback-since"
         ) from e
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
+    return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _show(out: dict[str, Any], as_json: bool) -> None:

@@ -85,4 +85,4 @@ def _time(value: str | None) -> datetime | None:
         at = datetime.fromisoformat(value)
     except ValueError as e:
         raise click.BadParameter(f"{e} (expected ISO 8601)", param_hint="--since") from e
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
+    return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)

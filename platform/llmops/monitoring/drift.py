@@ -30,6 +30,9 @@ from llmops.monitoring.embeddings import Embedder
 from llmops.monitoring.signals import DATA, KINDS, Kind
 from llmops.requestlog.table import RequestRecord
 
+MAX_PERMUTATIONS = 20_000
+"""The most relabellings for the topic's p-value (their matrix is prompts by this)."""
+
 
 @dataclass(frozen=True, slots=True)
 class DriftCheckOptions:
@@ -239,9 +242,8 @@ def _numbers(
 
 
 def _ratio(new: float, old: float) -> float:
-    if old <= 0:
-        return 0.0 if new <= 0 else float("inf")
-    return abs(new / old - 1.0)
+    """The relative change, over a floor of 1 ms (a 0 ms reference is a cache's)."""
+    return abs(new - old) / max(old, 1.0)
 
 
 _WORDS = {
@@ -306,7 +308,9 @@ def _topic(
     if not _enough(options, len(ref), len(cur)):
         return _Measured(method, len(ref), len(cur), None, 0.0, "")
     # Enough relabellings that the smallest p-value passes Holm's strictest threshold.
-    permutations = max(options.permutations, math.ceil(4 * len(DATA) / options.alpha))
+    permutations = min(
+        max(options.permutations, math.ceil(4 * len(DATA) / options.alpha)), MAX_PERMUTATIONS
+    )
     found, witness = twosample.embeddings(
         embedder.embed(ref), embedder.embed(cur), permutations=permutations
     )

@@ -7,6 +7,7 @@ significant change in a window of 10,000 requests is not called drift.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,24 +38,41 @@ MIN_EXPECTED = 5
 
 
 def categories(reference: Sequence[str], current: Sequence[str]) -> Outcome:
-    """Chi-square test of homogeneity of two samples of labels (rare labels pooled,
-    Fisher's exact test for two); the effect is the total variation distance between the
-    two mixes (0 to 1: the share of traffic that would have to change label)."""
+    """Chi-square test of homogeneity of two samples of labels (rare labels pooled);
+    Fisher's exact test when there are two labels and one is rare. The effect is the total
+    variation distance between the two mixes (0 to 1: the share of traffic that would have
+    to change label)."""
     ref, cur = Counter(reference), Counter(current)
     n_ref, n_cur = len(reference), len(current)
     labels = sorted(set(ref) | set(cur))
     effect = 0.5 * sum(abs(ref[k] / n_ref - cur[k] / n_cur) for k in labels)
+    if len(labels) < 2:
+        return Outcome(1.0, effect)
     smaller = min(n_ref, n_cur)
-    common = [k for k in labels if (ref[k] + cur[k]) * smaller / (n_ref + n_cur) >= MIN_EXPECTED]
+
+    def expected(count: int) -> float:
+        return count * smaller / (n_ref + n_cur)
+
+    if len(labels) == 2:
+        rows = [[ref[k] for k in labels], [cur[k] for k in labels]]
+        if min(expected(ref[k] + cur[k]) for k in labels) < MIN_EXPECTED:
+            return Outcome(float(stats.fisher_exact(rows).pvalue), effect)
+        found = stats.chi2_contingency(np.asarray(rows), correction=False)
+        return Outcome(float(found.pvalue), effect)
+    common = [k for k in labels if expected(ref[k] + cur[k]) >= MIN_EXPECTED]
     rare = [k for k in labels if k not in common]
     rows = [[ref[k] for k in common], [cur[k] for k in common]]
     if rare:
-        rows[0].append(sum(ref[k] for k in rare))
-        rows[1].append(sum(cur[k] for k in rare))
+        pooled = (sum(ref[k] for k in rare), sum(cur[k] for k in rare))
+        if expected(sum(pooled)) >= MIN_EXPECTED or not common:
+            rows[0].append(pooled[0])
+            rows[1].append(pooled[1])
+        else:  # still too rare on its own: into the smallest common label
+            least = min(range(len(common)), key=lambda i: rows[0][i] + rows[1][i])
+            rows[0][least] += pooled[0]
+            rows[1][least] += pooled[1]
     if len(rows[0]) < 2:
         return Outcome(1.0, effect)
-    if len(rows[0]) == 2 and min(min(r) for r in rows) < MIN_EXPECTED:
-        return Outcome(float(stats.fisher_exact(rows).pvalue), effect)
     found = stats.chi2_contingency(np.asarray(rows), correction=False)
     return Outcome(float(found.pvalue), effect)
 
@@ -92,10 +110,11 @@ def embeddings(
 def holm(p_values: dict[str, float], alpha: float) -> set[str]:
     """The names whose p-value stays significant at family-wise level ``alpha`` after
     Holm's correction (each test's chance of a false alarm shrinks with their number)."""
-    ordered = sorted(p_values.items(), key=lambda item: item[1])
+    found = {name: p for name, p in p_values.items() if math.isfinite(p)}  # NaN: no verdict
+    ordered = sorted(found.items(), key=lambda item: item[1])
     significant: set[str] = set()
     for rank, (name, p) in enumerate(ordered):
-        if p >= alpha / (len(ordered) - rank):
+        if not p < alpha / (len(ordered) - rank):
             break
         significant.add(name)
     return significant
