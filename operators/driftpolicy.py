@@ -116,15 +116,19 @@ def decide_feedback(
     last_retrain: datetime.datetime | None,
     cooldown_seconds: int,
     drift_retrain: bool,
+    running: bool = False,
 ) -> RetrainDecision:
-    """Whether users' feedback starts a DPO retrain now (never beside a drift retrain
-    started by the same check: one new version at a time)."""
+    """Whether users' feedback starts a DPO retrain now: never beside a drift retrain
+    started by the same check, nor while a retrain of the monitor's is still running (one
+    new version at a time)."""
     if new is None:
         return RetrainDecision(False, None, "FeedbackNotCounted")
     if new < min_new:
         return RetrainDecision(False, None, "FeedbackBelowMinimum")
     if drift_retrain:
         return RetrainDecision(False, None, "DriftRetrainFirst")
+    if running:
+        return RetrainDecision(False, None, "RetrainRunning")
     if last_retrain is not None and (now - last_retrain).total_seconds() < cooldown_seconds:
         return RetrainDecision(False, None, "FeedbackCoolingDown")
     return RetrainDecision(True, episode_id(now), "FeedbackGiven")

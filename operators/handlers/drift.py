@@ -116,43 +116,78 @@ async def check_finished(ctx: Context, monitor: Mapping[str, Any], job: Mapping[
                 "Progressing", True, "RetrainStarted", f"FineTuneJob {manifest['metadata']['name']}"
             )
         )
-    feedback = spec.get("feedback")
-    if feedback:
-        given = driftpolicy.feedback_new(raw)
-        new["lastResult"]["feedbackNew"] = given
-        second = driftpolicy.decide_feedback(
-            given,
-            now=now,
-            min_new=int(feedback.get("minNew", 50)),
-            last_retrain=_parse_time(status.get("lastFeedbackRetrainTime")),
-            cooldown_seconds=driftpolicy.seconds(feedback.get("cooldown", "24h")),
-            drift_retrain=decision.retrain,
+    if spec.get("feedback"):
+        updates.extend(
+            await _feedback(
+                ctx, monitor, raw, new, check_job=job_name, drift_retrain=decision.retrain
+            )
         )
-        new["lastResult"]["feedbackDecision"] = second.reason
-        if second.retrain and second.episode is not None:
-            manifest = cronjob.feedback_job(
-                monitor, second.episode, status.get("lastFeedbackRetrainTime")
-            )
-            await ctx.kube.ensure(manifest)
-            new.update(
-                lastFeedbackJob=manifest["metadata"]["name"],
-                lastFeedbackRetrainTime=conditions.now(),
-            )
-            updates.append(
-                conditions.condition(
-                    "Progressing",
-                    True,
-                    "FeedbackRetrainStarted",
-                    f"{given} feedback items: FineTuneJob {manifest['metadata']['name']}",
-                )
-            )
     new["conditions"] = conditions.merge(status.get("conditions"), updates)
     await ctx.kube.patch(
         kube.DRIFTMONITORS, meta["namespace"], meta["name"], {"status": new}, sub="status"
     )
-    if "lastFeedbackRetrainTime" in new:
-        # The next checks count the feedback given from now on.
+    if "feedbackSince" in new:
+        # A feedback retrain succeeded: the next checks count the feedback given since.
         await ensure_cronjob(ctx, {**monitor, "status": {**status, **new}})
+
+
+_DONE = ("Succeeded", "Failed")
+
+
+async def _phase(ctx: Context, namespace: str, name: str | None) -> str | None:
+    """A FineTuneJob's phase (``None`` when there is none, or it is gone)."""
+    if not name:
+        return None
+    job = await ctx.kube.get(kube.FINETUNEJOBS, namespace, name)
+    return None if job is None else str((job.get("status") or {}).get("phase") or "Pending")
+
+
+async def _feedback(
+    ctx: Context,
+    monitor: Mapping[str, Any],
+    raw: Mapping[str, Any],
+    new: dict[str, Any],
+    *,
+    check_job: str,
+    drift_retrain: bool,
+) -> list[dict[str, Any]]:
+    """The feedback loop's step for one finished check: the cut-off moves only when a
+    feedback retrain succeeded (a failed one leaves its feedback to the next), and a new
+    retrain starts only when none of the monitor's is running."""
+    meta, spec, status = monitor["metadata"], monitor["spec"], monitor.get("status") or {}
+    feedback = spec["feedback"]
+    namespace = meta["namespace"]
+    since = status.get("feedbackSince")
+    last = await _phase(ctx, namespace, status.get("lastFeedbackJob"))
+    if last == "Succeeded" and status.get("lastFeedbackRetrainTime") != since:
+        since = new["feedbackSince"] = status.get("lastFeedbackRetrainTime")
+    drift_job = await _phase(ctx, namespace, status.get("lastFineTuneJob"))
+    running = any(p is not None and p not in _DONE for p in (last, drift_job))
+    given = driftpolicy.feedback_new(raw)
+    decision = driftpolicy.decide_feedback(
+        given,
+        now=datetime.datetime.now(datetime.UTC),
+        min_new=int(feedback.get("minNew", 50)),
+        last_retrain=_parse_time(status.get("lastFeedbackRetrainTime")),
+        cooldown_seconds=driftpolicy.seconds(feedback.get("cooldown", "24h")),
+        drift_retrain=drift_retrain,
+        running=running,
+    )
+    new["lastResult"].update(feedbackNew=given, feedbackDecision=decision.reason)
+    if not decision.retrain:
+        return []
+    manifest = cronjob.feedback_job(monitor, check_job, since)
+    await ctx.kube.ensure(manifest)
+    name = manifest["metadata"]["name"]
+    new.update(lastFeedbackJob=name, lastFeedbackRetrainTime=conditions.now())
+    return [
+        conditions.condition(
+            "Progressing",
+            True,
+            "FeedbackRetrainStarted",
+            f"{given} feedback items: FineTuneJob {name}",
+        )
+    ]
 
 
 def remember_figures(
@@ -180,8 +215,13 @@ def register(registry: kopf.OperatorRegistry) -> None:
     @kopf.on.create(*resource, registry=registry)
     @kopf.on.update(*resource, registry=registry, field="spec")
     async def monitor_changed(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-        remember_figures(memo.ctx, body, (body.get("status") or {}).get("lastResult"))
-        await ensure_cronjob(memo.ctx, body)
+        ctx: Context = memo.ctx
+        meta = body["metadata"]
+        remember_figures(ctx, body, (body.get("status") or {}).get("lastResult"))
+        async with ctx.object_locks[f"dm/{meta['namespace']}/{meta['name']}"]:
+            # Rendered from the newest status (a check may have moved the feedback cut-off).
+            fresh = await ctx.kube.get(kube.DRIFTMONITORS, meta["namespace"], meta["name"])
+            await ensure_cronjob(ctx, fresh or body)
 
     @kopf.on.delete(*resource, registry=registry)
     async def monitor_deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:

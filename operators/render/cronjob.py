@@ -42,7 +42,7 @@ def check_command(spec: Mapping[str, Any], status: Mapping[str, Any] | None = No
     deployment = shlex.quote(spec["deployment"])
     options = ""
     if spec.get("feedback"):
-        since = (status or {}).get("lastFeedbackRetrainTime") or "all"
+        since = (status or {}).get("feedbackSince") or "all"
         options = f" --feedback-since {shlex.quote(str(since))}"
     check = (
         f"llmops drift check --deployment {deployment}{options} --json > /tmp/drift.json; "
@@ -220,9 +220,11 @@ def finetune_job(
     )
 
 
-def feedback_job(monitor: Mapping[str, Any], stamp: str, since: str | None) -> dict[str, Any]:
+def feedback_job(monitor: Mapping[str, Any], check_job: str, since: str | None) -> dict[str, Any]:
     """The FineTuneJob users' feedback starts: the monitor's feedback template, trained on
-    the pairs built from the feedback given since ``since`` (recipe dpo unless set)."""
+    the pairs built from the feedback given since ``since`` (recipe dpo, no retries unless
+    set: too few pairs would fail again). Named after the check that started it, so a
+    repeated event cannot start two."""
     feedback = monitor["spec"]["feedback"]
     template = feedback["fineTuneTemplate"]
     pairs: dict[str, Any] = {
@@ -231,12 +233,18 @@ def feedback_job(monitor: Mapping[str, Any], stamp: str, since: str | None) -> d
     }
     if since:
         pairs["since"] = since
-    spec = {"recipe": "dpo", "datasets": [], **template["spec"], "feedbackPairs": pairs}
+    spec = {
+        "recipe": "dpo",
+        "datasets": [],
+        "retries": {"limit": 0},
+        **template["spec"],
+        "feedbackPairs": pairs,
+    }
     return _fine_tune_job(
         monitor,
         template,
         spec,
-        suffix=f"feedback-{stamp}",
+        suffix=f"feedback-{check_job}",
         component="feedback-retrain",
         extra_labels={},
     )

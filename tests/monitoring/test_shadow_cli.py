@@ -90,6 +90,13 @@ def test_a_shadow_no_worse_than_the_primary_becomes_challenger_after_the_soak(
     assert watching["verdict"] == "watch", watching  # promoted just now: soaking
     assert any("soaking" in r for r in watching["reasons"])
     soaked(registry, model_name, shadow)
+    # A canary is being judged (a drift retrain's): the sound shadow waits for it.
+    promotion.promote(
+        registry, model_name, version=champion, alias="challenger", gates=(), actor=ACTOR
+    )
+    waiting = judge(mlflow_url, sqlite_url, model_name)
+    assert waiting["verdict"] == "watch" and "waits for the canary" in waiting["reasons"][0]
+    promotion.withdraw(registry, model_name, alias="challenger", version=champion, actor=ACTOR)
     passed = judge(mlflow_url, sqlite_url, model_name)
     assert passed["verdict"] == "challenger", passed
     assert passed["figures"]["pairs"] == 30 and passed["figures"]["agreement"] == 1.0

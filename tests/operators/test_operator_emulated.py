@@ -615,14 +615,34 @@ async def test_driftmonitor_feedback_starts_a_dpo_retrain_and_judges_its_shadow(
         assert job["spec"]["recipe"] == "dpo" and job["spec"]["datasets"] == []
         assert job["spec"]["feedbackPairs"] == {"model": "bot", "minPairs": 8}  # all feedback
         assert job["spec"]["promotion"]["to"] == "shadow"
-        # The next checks count only the feedback given since this retrain.
-        since = monitor_status(cluster, "watch")["lastFeedbackRetrainTime"]
-        await kube.eventually(lambda: f"--feedback-since {since} --json" in command())
+        assert job["spec"]["retries"] == {"limit": 0}
 
-        # More feedback inside the cooldown: no second retrain.
+        # While it runs, more feedback starts nothing, and the cut-off stays.
+        await patch(
+            cluster,
+            f"/apis/llmops.io/v1alpha1/namespaces/ml/finetunejobs/{name}/status",
+            {"status": {"phase": "Running"}},
+        )
         await finish_check(cluster, "check-3", {"samples": 500, "feedback": {"new": 80}})
         third = await kube.eventually(
             lambda: (s := monitor_status(cluster, "watch")).get("lastCheckJob") == "check-3" and s
         )
-        assert third["lastResult"]["feedbackDecision"] == "FeedbackCoolingDown"
+        assert third["lastResult"]["feedbackDecision"] == "RetrainRunning"
+        assert "--feedback-since all --json" in command()
+
+        # Once it succeeded, the next checks count only the feedback given since it started;
+        # the cooldown holds the next retrain.
+        await patch(
+            cluster,
+            f"/apis/llmops.io/v1alpha1/namespaces/ml/finetunejobs/{name}/status",
+            {"status": {"phase": "Succeeded"}},
+        )
+        await finish_check(cluster, "check-4", {"samples": 500, "feedback": {"new": 90}})
+        fourth = await kube.eventually(
+            lambda: (s := monitor_status(cluster, "watch")).get("lastCheckJob") == "check-4" and s
+        )
+        assert fourth["lastResult"]["feedbackDecision"] == "FeedbackCoolingDown"
+        since = fourth["lastFeedbackRetrainTime"]
+        assert fourth["feedbackSince"] == since
+        await kube.eventually(lambda: f"--feedback-since {since} --json" in command())
         assert live(cluster, "llmops.io/v1alpha1/finetunejobs") == [name]

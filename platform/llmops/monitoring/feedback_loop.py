@@ -80,9 +80,13 @@ class FeedbackLoop:
 
     def _load(self) -> None:
         """The last retrain and the shadow being judged, as a restart found them."""
-        if not self._state.exists():
+        try:
+            data = json.loads(self._state.read_text())
+        except FileNotFoundError:
             return
-        data = json.loads(self._state.read_text())
+        except (OSError, ValueError) as e:
+            log.warning("feedback loop state %s unreadable, starting afresh: %s", self._state, e)
+            return
         if data.get("last_retrain"):
             self.last_retrain = datetime.fromisoformat(data["last_retrain"])
         if data.get("shadowing"):
@@ -101,7 +105,9 @@ class FeedbackLoop:
             else None,
         }
         self._state.parent.mkdir(parents=True, exist_ok=True)
-        self._state.write_text(json.dumps(data))
+        partial = self._state.with_suffix(".json.partial")
+        partial.write_text(json.dumps(data))
+        partial.replace(self._state)  # a crash leaves the old state or the new, never half
 
     async def tick(self, now: datetime) -> FeedbackStep:
         if self.shadowing is not None:

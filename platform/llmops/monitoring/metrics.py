@@ -4,6 +4,8 @@ by deployment, in the monitor's own registry."""
 
 from __future__ import annotations
 
+import contextlib
+
 from prometheus_client import CollectorRegistry, Gauge
 
 from llmops.monitoring.drift import DriftResult
@@ -49,3 +51,6 @@ class DriftMetrics:
         for signal in result.signals:
             if signal.p_value is not None:
                 self.feature_score.labels(deployment, signal.name).set(signal.p_value)
+            else:  # not tested this time: no stale figure from an earlier check
+                with contextlib.suppress(KeyError):
+                    self.feature_score.remove(deployment, signal.name)

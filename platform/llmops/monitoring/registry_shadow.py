@@ -4,8 +4,9 @@ In Kubernetes a ModelDeployment's ``shadow`` follows an alias (``@shadow`` for t
 feedback loop): the gateway mirrors a share of the requests to that version and logs
 its answers as shadow rows. Judging the shadow is then moving aliases: once the soak is
 over and enough requests were mirrored, a version no worse than the primary on agreement,
-latency and errors becomes ``@challenger`` (the canary's alias) and loses ``@shadow``; a
-worse one only loses ``@shadow``. ``llmops drift shadow`` runs this, in a DriftMonitor's
+latency and errors becomes ``@challenger`` (the canary's alias) and loses ``@shadow`` (once
+no other version holds ``@challenger``: one canary at a time); a worse one only loses
+``@shadow``. ``llmops drift shadow`` runs this, in a DriftMonitor's
 CronJob.
 """
 
@@ -74,6 +75,11 @@ async def judge(
         return ShadowJudgement(registered, held.version, "watch", tuple(reasons), figures)
     why = "; ".join(reasons)
     if verdict == "pass":
+        held_canary = registry.by_alias(registered, promotion.CHALLENGER)
+        if held_canary is not None and held_canary.version != held.version:
+            # One canary at a time: the shadow waits for the one being judged.
+            waiting = f"passed; waits for the canary of version {held_canary.version}"
+            return ShadowJudgement(registered, held.version, "watch", (waiting,), figures)
         promotion.promote(
             registry,
             registered,
