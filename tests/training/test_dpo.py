@@ -51,6 +51,20 @@ def test_bad_pairs_are_named_with_their_lines(tmp_path: Path) -> None:
     assert "the same answer" in message and "unknown fields: colour" in message
 
 
+def test_without_an_eval_file_a_few_pairs_still_hold_one_out(tmp_path: Path) -> None:
+    """Eight pairs (the feedback loop's least) keep one to judge the model on."""
+    rows = [pair(f"q{i}?", f"yes {i}", f"no {i}") for i in range(8)]
+    train, held = preferences.split_holdout(
+        preferences.load([write_jsonl(tmp_path / "p.jsonl", rows)])
+    )
+    assert [p.chosen for p in held.pairs] == ["yes 7"] and len(train) == 7
+    rows = [pair(f"q{i}?", f"yes {i}", f"no {i}") for i in range(20)]
+    train, held = preferences.split_holdout(
+        preferences.load([write_jsonl(tmp_path / "q.jsonl", rows)])
+    )
+    assert [p.chosen for p in held.pairs] == ["yes 9", "yes 19"] and len(train) == 18
+
+
 def test_dpo_on_a_few_pairs_moves_the_reward_margin_the_right_way(
     mlflow_url: str, model_cache: Path, tmp_path: Path
 ) -> None:

@@ -10,13 +10,15 @@ up to :data:`~llmops.jsonlines.MAX_REPORTED` of them, before any model is loaded
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from llmops import jsonlines
 from llmops.training.errors import DatasetError
 
+T = TypeVar("T")
 ROLES = frozenset({"system", "user", "assistant"})
 
 
@@ -75,27 +77,43 @@ def _row(value: object, where: str) -> Conversation | str:
     return Conversation(tuple(messages[:-1]), messages[-1]["content"], where)
 
 
-def load(paths: Sequence[Path]) -> Dataset:
-    """The conversations of ``paths``, concatenated; raises :class:`DatasetError` listing problems."""
-    rows: list[Conversation] = []
+def read_rows(
+    paths: Sequence[Path], parse: Callable[[object, str], T | str], *, title: str, what: str
+) -> tuple[tuple[T, ...], str]:
+    """The rows of ``paths``, concatenated, and the files' SHA-256; raises
+    :class:`DatasetError` listing every problem (``title``), or that there are no ``what``."""
+    rows: list[T] = []
     problems: list[str] = []
     digest = hashlib.sha256()
     for path in paths:
-        digest.update(jsonlines.read(path, _row, rows, problems))
+        digest.update(jsonlines.read(path, parse, rows, problems))
     if not problems and not rows:
-        problems.append(f"{', '.join(str(p) for p in paths)}: no conversations")
+        problems.append(f"{', '.join(str(p) for p in paths)}: no {what}")
     if problems:
-        raise DatasetError(jsonlines.report("invalid dataset", problems))
-    return Dataset(tuple(rows), digest.hexdigest())
+        raise DatasetError(jsonlines.report(title, problems))
+    return tuple(rows), digest.hexdigest()
+
+
+def hold_out(rows: tuple[T, ...], share: float, what: str) -> tuple[tuple[T, ...], tuple[T, ...]]:
+    """Train and held-out rows when no eval file is given: every n-th row is held out,
+    and at least one."""
+    if len(rows) < 2:
+        raise DatasetError(f"give --eval, or at least 2 {what} to hold one out")
+    every = max(2, round(1 / share))
+    held = {i for i in range(len(rows)) if i % every == every - 1} or {len(rows) - 1}
+    return (
+        tuple(r for i, r in enumerate(rows) if i not in held),
+        tuple(r for i, r in enumerate(rows) if i in held),
+    )
+
+
+def load(paths: Sequence[Path]) -> Dataset:
+    """The conversations of ``paths``, concatenated; raises :class:`DatasetError` listing problems."""
+    rows, sha256 = read_rows(paths, _row, title="invalid dataset", what="conversations")
+    return Dataset(rows, sha256)
 
 
 def split_holdout(dataset: Dataset, share: float = 0.1) -> tuple[Dataset, Dataset]:
     """Train and held-out parts when no eval file is given: every n-th row is held out."""
-    if len(dataset) < 2:
-        raise DatasetError("give --eval, or at least 2 conversations to hold one out")
-    every = max(2, round(1 / share))
-    held = tuple(r for i, r in enumerate(dataset.rows) if i % every == every - 1) or (
-        dataset.rows[-1],
-    )
-    kept = tuple(r for r in dataset.rows if r not in held)
+    kept, held = hold_out(dataset.rows, share, "conversations")
     return Dataset(kept, dataset.sha256), Dataset(held, dataset.sha256)

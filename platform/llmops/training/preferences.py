@@ -10,14 +10,11 @@ feedback. Every problem is reported with its file and line number, up to
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from llmops import jsonlines
-from llmops.training.dataset import ROLES, Conversation
-from llmops.training.errors import DatasetError
+from llmops.training.dataset import ROLES, Conversation, hold_out, read_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,23 +89,14 @@ def _pair(value: object, where: str) -> PreferencePair | str:
 
 def load(paths: Sequence[Path]) -> PreferenceSet:
     """The pairs of ``paths``, concatenated; raises :class:`DatasetError` listing problems."""
-    pairs: list[PreferencePair] = []
-    problems: list[str] = []
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(jsonlines.read(path, _pair, pairs, problems))
-    if not problems and not pairs:
-        problems.append(f"{', '.join(str(p) for p in paths)}: no preference pairs")
-    if problems:
-        raise DatasetError(jsonlines.report("invalid preference pairs", problems))
-    return PreferenceSet(tuple(pairs), digest.hexdigest())
+    pairs, sha256 = read_rows(
+        paths, _pair, title="invalid preference pairs", what="preference pairs"
+    )
+    return PreferenceSet(pairs, sha256)
 
 
 def split_holdout(pairs: PreferenceSet, share: float = 0.1) -> tuple[PreferenceSet, PreferenceSet]:
-    """Train and held-out parts when no eval file is given: every n-th pair is held out."""
-    if len(pairs) < 2:
-        raise DatasetError("give --eval, or at least 2 preference pairs to hold one out")
-    every = max(2, round(1 / share))
-    held = tuple(p for i, p in enumerate(pairs.pairs) if i % every == every - 1)
-    kept = tuple(p for i, p in enumerate(pairs.pairs) if i % every != every - 1)
+    """Train and held-out parts when no eval file is given: every n-th pair is held out,
+    and at least one."""
+    kept, held = hold_out(pairs.pairs, share, "preference pairs")
     return PreferenceSet(kept, pairs.sha256), PreferenceSet(held, pairs.sha256)
