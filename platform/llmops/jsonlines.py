@@ -8,7 +8,7 @@ problem is collected (not only the first), and reported together, up to
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import TypeVar
 
@@ -50,3 +50,33 @@ def report(title: str, problems: list[str]) -> str:
     tail = f"\n  ... and {more} more" if more else ""
     count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
     return f"{title} ({count}):\n  " + "\n  ".join(shown) + tail
+
+
+def prompt_turns(  # noqa: PLR0911 - one return per problem
+    value: dict[str, object], *, roles: Collection[str], blank_content: bool = False
+) -> tuple[dict[str, str], ...] | str:
+    """A line's prompt as chat turns, from exactly one of ``"prompt"`` (a string) or
+    ``"messages"`` (the turns before the answer, each with a role among ``roles``), or
+    what is wrong with it."""
+    if ("prompt" in value) == ("messages" in value):
+        return 'needs exactly one of "prompt" (a string) or "messages" (a list)'
+    if "prompt" in value:
+        prompt = value["prompt"]
+        if not isinstance(prompt, str) or not prompt.strip():
+            return '"prompt" must be a non-empty string'
+        return ({"role": "user", "content": prompt},)
+    messages = value["messages"]
+    if not isinstance(messages, list) or not messages:
+        return '"messages" must be a non-empty list'
+    turns = []
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or m.get("role") not in roles:
+            return f"message {i} needs a role among {', '.join(sorted(roles))}"
+        content = m.get("content")
+        if not isinstance(content, str) or not (blank_content or content.strip()):
+            kind = "string" if blank_content else "non-empty string"
+            return f'message {i} needs a {kind} "content"'
+        turns.append({"role": str(m["role"]), "content": content})
+    if turns[-1]["role"] == "assistant":
+        return "the last message is the assistant's: give the turns before the answer"
+    return tuple(turns)

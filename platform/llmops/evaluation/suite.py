@@ -259,46 +259,26 @@ def _problems(error: pydantic.ValidationError) -> list[str]:
 _EXPECTATIONS = {"contains": list, "not_contains": list, "regex": str, "refuse": bool}
 
 
-def _line_problem(value: object) -> str | None:  # noqa: PLR0911 - one return per problem
-    if not isinstance(value, dict):
-        return "expected a JSON object"
-    unknown = set(value) - {
-        "prompt",
-        "messages",
-        "reference",
-        "expectations",
-        "id",
-        "chosen",
-        "rejected",
-        "subjects",
-    }
-    if unknown:
-        return f"unknown fields: {', '.join(sorted(unknown))}"
-    if ("prompt" in value) == ("messages" in value):
-        return 'needs exactly one of "prompt" (a string) or "messages" (a list)'
-    if "prompt" in value and (not isinstance(value["prompt"], str) or not value["prompt"].strip()):
-        return '"prompt" must be a non-empty string'
-    if "messages" in value and (problem := _messages_problem(value["messages"])):
-        return problem
+_FIELDS = {
+    "prompt",
+    "messages",
+    "reference",
+    "expectations",
+    "id",
+    "chosen",
+    "rejected",
+    "subjects",
+}
+
+
+def _answers_problem(value: dict[str, Any]) -> str | None:
+    """What is wrong with a line's reference, preference pair or expectations."""
     for name in ("reference", "chosen", "rejected"):
         if name in value and not isinstance(value[name], str):
             return f'"{name}" must be a string'
     if ("chosen" in value) != ("rejected" in value):
         return 'a preference pair needs both "chosen" and "rejected"'
     return _expectations_problem(value.get("expectations", {}))
-
-
-def _messages_problem(messages: object) -> str | None:
-    if not isinstance(messages, list) or not messages:
-        return '"messages" must be a non-empty list'
-    for i, m in enumerate(messages):
-        if not isinstance(m, dict) or m.get("role") not in ROLES:
-            return f"message {i} needs a role among {', '.join(sorted(ROLES))}"
-        if not isinstance(m.get("content"), str):
-            return f'message {i} needs a string "content"'
-    if messages[-1]["role"] == "assistant":
-        return "the last message is the assistant's: give the turns before the answer"
-    return None
 
 
 def _expectations_problem(expectations: object) -> str | None:
@@ -313,13 +293,19 @@ def _expectations_problem(expectations: object) -> str | None:
 
 
 def _example(value: object, where: str) -> Example | str:
-    problem = _line_problem(value)
+    if not isinstance(value, dict):
+        return "expected a JSON object"
+    unknown = set(value) - _FIELDS
+    if unknown:
+        return f"unknown fields: {', '.join(sorted(unknown))}"
+    turns = jsonlines.prompt_turns(value, roles=ROLES, blank_content=True)
+    if isinstance(turns, str):
+        return turns
+    problem = _answers_problem(value)
     if problem is not None:
         return problem
-    assert isinstance(value, dict)
-    messages = value.get("messages") or [{"role": "user", "content": value["prompt"]}]
     return Example(
-        messages=tuple({"role": m["role"], "content": m["content"]} for m in messages),
+        messages=turns,
         reference=value.get("reference", value.get("chosen")),
         rejected=value.get("rejected"),
         expectations=value.get("expectations", {}),

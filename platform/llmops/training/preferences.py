@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from llmops import jsonlines
 from llmops.training.dataset import ROLES, Conversation, hold_out, read_rows
 
 
@@ -43,37 +44,13 @@ class PreferenceSet:
         return len(self.pairs)
 
 
-def _prompt(value: dict[str, object]) -> tuple[dict[str, str], ...] | str:  # noqa: PLR0911
-    """The prompt's turns, or what is wrong with them."""
-    if ("prompt" in value) == ("messages" in value):
-        return 'needs exactly one of "prompt" (a string) or "messages" (a list)'
-    if "prompt" in value:
-        prompt = value["prompt"]
-        if not isinstance(prompt, str) or not prompt.strip():
-            return '"prompt" must be a non-empty string'
-        return ({"role": "user", "content": prompt},)
-    messages = value["messages"]
-    if not isinstance(messages, list) or not messages:
-        return '"messages" must be a non-empty list'
-    turns = []
-    for i, m in enumerate(messages):
-        if not isinstance(m, dict) or m.get("role") not in ROLES:
-            return f"message {i} needs a role among {', '.join(sorted(ROLES))}"
-        if not isinstance(m.get("content"), str) or not m["content"].strip():
-            return f'message {i} needs a non-empty string "content"'
-        turns.append({"role": m["role"], "content": m["content"]})
-    if turns[-1]["role"] == "assistant":
-        return "the last message is the assistant's: give the turns before the answers"
-    return tuple(turns)
-
-
 def _pair(value: object, where: str) -> PreferencePair | str:
     if not isinstance(value, dict):
         return "expected a JSON object"
     unknown = set(value) - {"prompt", "messages", "chosen", "rejected", "id", "subjects"}
     if unknown:
         return f"unknown fields: {', '.join(sorted(unknown))}"
-    prompt = _prompt(value)
+    prompt = jsonlines.prompt_turns(value, roles=ROLES)
     if isinstance(prompt, str):
         return prompt
     answers = []
