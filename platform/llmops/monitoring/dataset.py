@@ -8,14 +8,12 @@ model versions trained on them (their ``data_files`` lineage tag).
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from llmops.files import write_atomically
 from llmops.requestlog.table import RequestRecord
 
 
@@ -68,17 +66,7 @@ def _forget_in(path: Path, subject: str, dry_run: bool) -> int:
             else:
                 kept.append(line)
     if found and not dry_run:
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.writelines(kept)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
-            raise
+        write_atomically(path, b"".join(kept))
     return found
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from llmops.files import write_atomically
 from llmops.monitoring import feedback as pairs_from
 from llmops.monitoring import shadow as shadows
 from llmops.monitoring.errors import MonitoringError
@@ -104,10 +105,7 @@ class FeedbackLoop:
             if self.shadowing
             else None,
         }
-        self._state.parent.mkdir(parents=True, exist_ok=True)
-        partial = self._state.with_suffix(".json.partial")
-        partial.write_text(json.dumps(data))
-        partial.replace(self._state)  # a crash leaves the old state or the new, never half
+        write_atomically(self._state, json.dumps(data).encode())
 
     async def tick(self, now: datetime) -> FeedbackStep:
         if self.shadowing is not None:

@@ -11,6 +11,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+from llmops.files import write_atomically
 from llmops.monitoring import policy
 from llmops.monitoring.checker import CheckOutcome, DriftChecker
 from llmops.monitoring.errors import MonitoringError
@@ -44,9 +45,8 @@ class PolicyStore:
         )
 
     def save(self, deployment: str, state: PolicyState) -> None:
-        self._dir.mkdir(parents=True, exist_ok=True)
         data = {**asdict(state), "retrains": [t.isoformat() for t in state.retrains]}
-        self._path(deployment).write_text(json.dumps(data))
+        write_atomically(self._path(deployment), json.dumps(data).encode())
 
 
 class DriftMonitor:

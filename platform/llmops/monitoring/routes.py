@@ -3,13 +3,13 @@ and atomically; the gateway reloads it within seconds."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from llmops.files import write_atomically
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +68,4 @@ class RoutesFile:
             self._write({"models": [*others, {"name": model, **route}]})
 
     def _write(self, data: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".routes-")
-        with os.fdopen(fd, "w") as f:
-            yaml.safe_dump(data, f, sort_keys=False)
-        os.replace(tmp, self.path)
+        write_atomically(self.path, yaml.safe_dump(data, sort_keys=False).encode())
