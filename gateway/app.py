@@ -109,7 +109,6 @@ def _request_log(
         PiiRedactor(),
         metrics.registry,
         supervisor=supervisor,
-        ids=RequestIds(settings.key_hash_secret),
     )
     request_log.start()
     return request_log

@@ -46,6 +46,9 @@ class Exchange:
     reservation: str
     """Identifies this request's entries in the rate-limit windows."""
     principal: Principal | None = None
+    request_id: str = ""
+    """What the answer is called (``x-llmops-request-id``, feedback names it), minted once
+    the caller is known."""
     subject: Subject | None = None
     """Whose request it is (the key, the end user's keyed hash), once parsed."""
     parsed: ParsedRequest | None = None

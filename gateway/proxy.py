@@ -177,6 +177,7 @@ class Proxy:
     async def _admit(self, request: Request, ex: Exchange) -> None:
         with self._child(ex, "gateway.auth"):
             ex.principal = await self.authenticate(request)
+        ex.request_id = self._ids.mint(ex.reservation, ex.team)
         if _declared_length(request) >= largebodies.SIZE:  # refused before it is read
             self._large.check(ex.principal.key_id)
         raw = await self._read_body(request)
@@ -249,7 +250,7 @@ class Proxy:
             },
             include_usage=ex.parsed.include_usage,
             on_close=lambda: self._accounts.finish(ex),
-            request_id=self._ids.mint(ex.reservation, ex.team),
+            request_id=ex.request_id,
         )
 
     def _keep(self, ex: Exchange, lookup: Lookup, data: bytes, *, stream: bool) -> None:
@@ -318,7 +319,7 @@ class Proxy:
         assert ex.parsed is not None and ex.principal is not None
         mirrored = Mirrored(
             team=ex.team,
-            request_id=self._ids.mint(ex.reservation, ex.team),
+            request_id=ex.request_id,
             key_id=ex.subject.key_id if ex.subject else ex.principal.key_id,
             user_hash=ex.subject.user_hash if ex.subject else None,
             keep_text=self._accounts.samples_text(ex),
@@ -508,7 +509,7 @@ class Proxy:
             "x-llmops-model": ex.pool.model,
             "x-llmops-model-version": ex.reported_version,
             "x-llmops-overhead-ms": f"{overhead * 1000:.3f}",
-            "x-llmops-request-id": self._ids.mint(ex.reservation, ex.team),
+            "x-llmops-request-id": ex.request_id,
         }
 
     def _child(self, ex: Exchange, name: str) -> Any:

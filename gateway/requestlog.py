@@ -27,7 +27,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway import content, db
 from gateway.exchange import Exchange
 from gateway.openai_schema import Endpoint
-from gateway.requestids import RequestIds
 from gateway.settings import RequestLogSettings
 from gateway.supervision import Supervisor
 from llmops.requestlog.redaction import Redactor
@@ -63,10 +62,8 @@ class RequestLog:
         *,
         rng: random.Random | None = None,
         supervisor: Supervisor | None = None,
-        ids: RequestIds | None = None,
     ) -> None:
         self._supervisor = supervisor or Supervisor()
-        self._ids = ids
         self._engine = engine
         self._settings = settings
         self._redactor = redactor
@@ -164,9 +161,7 @@ class RequestLog:
             else (ex.principal.key_id if ex.principal else None),
             user_hash=ex.subject.user_hash if ex.subject else None,
             cost_nanos=ex.settled_cost() if ex.ticket is not None else None,
-            request_id=self._ids.mint(ex.reservation, ex.team)
-            if self._ids is not None and ex.principal is not None
-            else None,
+            request_id=ex.request_id or None,
         )
         self._queue_row(_Pending(record, *self._texts(ex) if sampled else (None, None)))
 
