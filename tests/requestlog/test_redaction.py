@@ -146,6 +146,22 @@ def test_look_alikes_are_left_alone(text: str) -> None:
         ("Thanks for the help!\nOluwaseun", "Thanks for the help!\n<PERSON>"),
         ("Sehr geehrte Frau Yilmaz,", "Sehr geehrte Frau <PERSON>,"),
         ("Nombre: María del Carmen Fuentes", "Nombre: <PERSON>"),
+        # A name that says where its bearer is from ends before the place.
+        ("je m'appelle Mathilde Carrier de Marseille.", "je m'appelle <PERSON> de Marseille."),
+        ("hola, soy Lucía Ferrer de Buenos Aires", "hola, soy <PERSON> de Buenos Aires"),
+        ("Nombre: Ana de Souza", "Nombre: <PERSON>"),
+        # Two people across an "&"; a surname in capitals as forms write it.
+        ("Cheers, Mariana & Thiago Carvalho", "Cheers, <PERSON> & <PERSON>"),
+        # The line under a signature's name is its firm.
+        (
+            "Best regards,\nTomasz Nowak\nRose Valley Ceramics",
+            "Best regards,\n<PERSON>\nRose Valley Ceramics",
+        ),
+        ("Nom : MARTIN Juliette", "Nom : <PERSON>"),
+        # A staff member's or a firm's accounting mailbox stays personal.
+        ("écrivez à compta@garage-leduc.fr", "écrivez à <EMAIL_ADDRESS>"),
+        # A phone word nearer the number than a reference's label.
+        ("contract 4471, call me on 07700 900 123", "contract 4471, call me on <PHONE_NUMBER>"),
     ],
 )
 def test_people_and_their_identifiers_are_redacted(text: str, expected: str) -> None:
@@ -168,6 +184,22 @@ def test_people_and_their_identifiers_are_redacted(text: str, expected: str) -> 
         "SSN-like 000-12-3456 and 123-00-4567 are never issued",
         "QQ 12 34 56 C is the example National Insurance number",
         "1 85 05 78 006 084 92 fails its key",
+        # Mailboxes of organisations that answer the public.
+        "From: Help Desk <support@example-shop.com>",
+        "De : Service client <ne-pas-repondre@example.fr>",
+        "write to customer.care@example.co.uk or no-reply@example.io",
+        # A number whose nearer label is a contract's, not a phone's.
+        "ligne fixe, contrat n° 06 55 49 27 10",
+        # Not a calendar date, even next to a birth date's words.
+        "born in Ohio, member no. 4410-37-09",
+        # A street named for a shop's place, with no number in the sentence.
+        "en la tienda de la calle Goya me dijeron que la devolución de 40 euros tarda",
+        "¿me cubre si aparqué en la calle Toledo? Póliza 4120-5512-8890.",
+        # Firms and products.
+        "La facture de Garage Moreau & Fils est arrivée.",
+        "quand sort la version Bleu des AirPods ?",
+        "À : SAV Maisons du Monde",
+        "la tarifa Fibra 300 Mb de Movistar",
     ],
 )
 def test_look_alikes_of_people_are_left_alone(text: str) -> None:

@@ -93,10 +93,11 @@ _NOT_A_PHONE = re.compile(
     r"vertrag|tracking|suivi|seguimiento|sendung|colis|parcel|paquete|paket|booking|"
     r"réservation|reserva|buchung|policy|police|póliza|customer|client|cliente|kunden\w*|"
     r"account|compte|cuenta|konto|serial|série|serie|sku|job|work order|agreement|mandate|"
+    r"subscription|abonnement|suscripci[oó]n|return|retour|devoluci[oó]n|rücksend|acct|"
     r"licen[cs]e|licencia|lizenz|subscriber|abonné|abonado|abonnent|expediente|"
     r"intervention|intervención|receipt|reçu|recibo|beleg|quittung|claim|sinistre|siniestro|"
-    r"schaden|rental|location|alquiler|miete|n°|nº|n\.º|no\.|nr\.?|"
-    r"#|id)\w*(?:\s+[^\s.!?]+){0,6}?"
+    r"schaden|rental|location|alquiler|miete|n°|nº|n\.º|#|"
+    r"(?<![^\W\d_])(?:no\.|nr\.?|id|rma))\w*(?:\s+[^\s.!?]+){0,6}?"
     r"[\s:#°º.-]*(?:n[°º]|no\.?|nr\.?|number|numéro|número|nummer)?[\s:#°º.-]*$"
 )
 _PHONE_WORDS = re.compile(
@@ -157,7 +158,12 @@ def _stands_alone(text: str, start: int, end: int) -> bool:
 
 
 def _called_an_identifier(text: str, start: int) -> bool:
+    """Whether the words before a number call it a reference rather than a phone; of a
+    phone's word and a reference's, the nearer one says ("ligne fixe, contrat n° 06 55...":
+    a contract)."""
     before = text[max(0, start - 40) : start]
-    if _PHONE_WORDS.search(before[-25:]):
+    label = _NOT_A_PHONE.search(before.rstrip())
+    if label is None:
         return False
-    return bool(_NOT_A_PHONE.search(before.rstrip()))
+    phone = [m.start() for m in _PHONE_WORDS.finditer(before) if m.start() >= len(before) - 25]
+    return not phone or label.start() > phone[-1]

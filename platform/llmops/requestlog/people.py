@@ -44,9 +44,26 @@ _BORN_AFTER = re.compile(r"(?i)^\W{0,3}(?:\w+\s+){0,1}(?:geboren|born|née?)\b")
 """A birth date the words follow: "wurde am 3. Oktober 2014 geboren"."""
 
 
+def _a_calendar_date(found: str) -> bool:
+    """Whether a numeric date's parts can be a day, a month and a year ("7712-44-01", an
+    insurance number, cannot)."""
+    parts = [int(p) for p in re.split(r"[./-]", found) if p.isdigit()]
+    if len(parts) != 3 or not re.fullmatch(r"[\d./-]+", found):
+        return True  # a month written as a word: the pattern bounds the rest
+    if parts[0] > 31:  # year first
+        year, month, day = parts
+    else:
+        day, month, year = parts
+        if month > 12:  # "03/21/1990": month first
+            day, month = month, day
+    return 1 <= month <= 12 and 1 <= day <= 31 and (year < 100 or 1850 <= year <= 2100)
+
+
 def birth_dates(text: str) -> Iterator[Span]:
     last = -100
     for m in _DATE.finditer(text):
+        if not _a_calendar_date(m.group()):
+            continue
         before = text[max(0, m.start() - 45) : m.start()]
         named = list(_BIRTH.finditer(before))
         chained = m.start() - last <= 15 and not re.search(r"[.!?\n]", text[last : m.start()])
@@ -135,10 +152,11 @@ _ADDRESSES = tuple(
         rf"{_BEFORE_STREET}(?<![\w-])\d{{1,4}}(?:\s?(?:bis|ter|[A-H]))?,?\s+(?i:{_FR_TYPES})\s+"
         rf"[^,\n\d]{{2,50}}?(?={_UNIT}|{_POSTAL_CITY}|[,.;\n]|$){_UNIT}*"
         rf"(?:{_POSTAL_CITY}|{_US_TAIL})?",
-        # "Calle Mayor 5, 3º B, 28013 Madrid", "Via Garibaldi 28, 10122 Torino"
+        # "Calle Mayor 5, 3º B, 28013 Madrid", "Via Garibaldi 28, 10122 Torino": the number
+        # within four words of the street's name, in the same sentence
         rf"(?<![\w-])(?:{_ROMANCE_TYPES})\s*(?:(?:de|del|de la|de los|de las|dos|da|dei|degli|"
         rf"della|delle|dello|di)\s+)?"
-        rf"{_CAP}[^,\n\d()]{{0,40}}?,?\s*(?:n[º°o]\.?\s*)?\d{{1,4}}(?![\d])[A-Za-z]?"
+        rf"{_CAP}(?:[ \t]+[^\s,\d()?!.;:¿¡]+){{0,4}}?,?\s*(?:n[º°o]\.?\s*)?\d{{1,4}}(?![\d])[A-Za-z]?"
         rf"{_UNIT}*{_POSTAL_CITY}?",
         # "Rue Royale 118 bte 3, 1000 Bruxelles": a Belgian or Swiss street, number after
         rf"(?<![\w-])(?i:rue|avenue|chaussée|boulevard|place|quai|chemin)\s+"

@@ -111,8 +111,9 @@ def _reads_as_full_name(words: list[str]) -> bool:
         return all(wordiness(w) <= NAME_LIKE for w in rest) and (
             sum(wordiness(w) for w in core) <= 1.5 * NAME_LIKE  # "Copa del Rey"
         )
-    # An unknown surname after a common first name, if it is no common word either.
-    return first <= COMMON_FIRST and all(common(w) < 3.0 for w in rest)
+    # An unknown surname after a common first name, if it is no common word either, and
+    # the first name is no abbreviation ("600 Mb de Digi").
+    return first <= COMMON_FIRST and len(core[0]) > 2 and all(common(w) < 3.0 for w in rest)
 
 
 def _surname_first(core: list[str]) -> bool:
@@ -212,6 +213,10 @@ def _kept_out(
         or (_core(words)[-1:] and _core(words)[-1].casefold() in cues.ORGANISATIONS)
     ):
         return True
+    if not titled and (
+        _joined_by_ampersand(text, start, end) or _product(words) or _acronym_opens(words)
+    ):
+        return True  # "Dupont & Fils", "AirPods", "SAV Maisons du Monde"
     vouched = titled or cues.FIELD_BEFORE.search(before) or cues.NAMED.search(before)
     if any(w.isupper() and len(w) > 1 for w in words) and not vouched:
         return True
@@ -219,6 +224,44 @@ def _kept_out(
     return any(
         b_start < end and b_end > start and (size > 1 or (b_start <= start and not titled))
         for b_start, b_end, size in brands
+    )
+
+
+_AMPERSAND_AFTER = re.compile(r"^\s*&\s*([A-ZÀ-Ý][\w'\u2019-]*)")
+_AMPERSAND_BEFORE = re.compile(r"([A-ZÀ-Ý][\w'\u2019-]*)\s*&\s*$")
+_INNER_CAPITAL = re.compile(
+    r"^(?!(?:Mc|Mac|O'|D'|De|Di|Da|Du|La|Le|Van|Von)[A-ZÀ-Ý])\w+[a-zà-ÿ][A-ZÀ-Ý]"
+)
+
+
+def _joined_by_ampersand(text: str, start: int, end: int) -> bool:
+    """ "Dupont & Fils", "Smith & Sons", "Procter & Gamble": a firm's name; but "Mariana &
+    Thiago Carvalho" are two people (a first name across the "&")."""
+    joined = _AMPERSAND_AFTER.match(text[end : end + 40]) or _AMPERSAND_BEFORE.search(
+        text[max(0, start - 40) : start]
+    )
+    if joined is None:
+        return False
+    first = known(joined.group(1))[0]
+    return first is None or first > FIRST_KNOWN or wordiness(joined.group(1)) > NAME_LIKE
+
+
+def _product(words: list[str]) -> bool:
+    """A word with a capital inside ("AirPods", "PlayStation", "YouTube") names a product,
+    unless the capital follows a surname's prefix ("McDonald", "DiCaprio", "LaToya")."""
+    return any(_INNER_CAPITAL.match(w) for w in words)
+
+
+def _acronym_opens(words: list[str]) -> bool:
+    """An acronym, then words that are not in capitals: an organisation's name, unless the
+    acronym is a surname written as forms write it ("DUPONT Jean")."""
+    head = words[0]
+    return (
+        len(words) > 1
+        and len(head) > 1
+        and head.isupper()
+        and not any(w.isupper() for w in words[1:])
+        and not (known(head)[1] is not None and known(words[1])[0] is not None)
     )
 
 
@@ -288,9 +331,10 @@ RARE = 3.0
 def person_names(text: str) -> Iterator[Span]:
     found: list[tuple[int, int, int, list[str], bool]] = []
     brands = [(b.start(), b.end(), len(b.group().split())) for b in cues.BRAND.finditer(text)]
-    for opening, end, run in _runs(text):
+    for opening, run_end, run in _runs(text):
         words, start, titled, led = _trim(text, run, opening)
         words, start = _past_other_words(text, words, start)
+        words, end = _without_place(text, words, start, run_end)
         if not words or _kept_out(
             text, start=start, end=end, words=words, titled=titled, brands=brands
         ):
@@ -300,12 +344,15 @@ def person_names(text: str) -> Iterator[Span]:
             2 if led or introduced_after or _dash_signed(text, start, end) else _cued(text, start)
         )
         after_a_name = bool(found) and found[-1][4] and text[found[-1][2] : opening] == ", "
+        # "Best,\nChen Jianguo\nPearl River Textiles": the line under a signature's name
+        # is its firm or its title ("…, Gérant" likewise after a comma).
+        under_a_name = bool(found) and found[-1][4] and text[found[-1][2] : opening] == "\n"
         is_name = (
             titled
             or (cued and known_name(words))
             or (cued == 2 and _rare(words))
             or _reads_as_full_name(words)
-            or (_signs(text, start, end, words) and not after_a_name)  # "…, Gérant"
+            or (_signs(text, start, end, words) and not after_a_name and not under_a_name)
             or (len(words) == 1 and not _sentence_start(text, start) and _lone_name(words[0]))
         )
         found.append((opening, start, end, words, is_name))
@@ -327,6 +374,31 @@ def person_names(text: str) -> Iterator[Span]:
         if is_name:
             yield Span(start, end, "PERSON")
     yield from _lowercase_names(text)
+
+
+PLACE_LIKE = 2 * NAME_LIKE
+"""Wordiness past which a word after "de" / "von" is a place's ("de Montréal"), not part
+of a surname ("de Souza", "de la Fuente")."""
+
+
+def _without_place(text: str, words: list[str], start: int, end: int) -> tuple[list[str], int]:
+    """A name that says where its bearer is from ("Geneviève Tremblay de Montréal",
+    "Martina Gómez de Buenos Aires") ends before the place: a particle after a first name
+    and a surname, followed by words that are no surnames or read as words."""
+    for i, w in enumerate(words):
+        if i < 2 or w.casefold() not in cues.PARTICLES:
+            continue
+        tail = _core(words[i + 1 :])
+        if len(_core(words[:i])) >= 2 and any(
+            known(t)[1] is None or wordiness(t) > PLACE_LIKE for t in tail
+        ):
+            kept = words[:i]
+            cut = start
+            for k in kept:
+                cut = text.index(k, cut) + len(k)
+            return kept, cut
+        break
+    return words, end
 
 
 def _past_other_words(text: str, words: list[str], start: int) -> tuple[list[str], int]:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from llmops.requestlog.cues import words
 from llmops.requestlog.identifiers import national_ids, phones
 from llmops.requestlog.people import addresses, birth_dates
 from llmops.requestlog.personnames import person_names
@@ -50,9 +51,38 @@ _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d)")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 
 
+SERVICE_MAILBOXES = words(
+    "support help helpdesk care customer customercare customerservice service services client clients "
+    "clientes kundenservice kundendienst servicio atencion atencioncliente serviceclient "
+    "sav info information informations contact contacto kontakt hello hola bonjour "
+    "noreply no-reply donotreply do-not-reply ne-pas-repondre nepasrepondre no-responder "
+    "noresponder keine-antwort noreply-service notifications notification notify alerts "
+    "news newsletter reception accueil empfang recepcion webmaster postmaster abuse "
+    "privacy dpo rgpd gdpr datenschutz security press presse prensa"
+)
+"""Mailboxes of organisations that answer the public (RFC 2142's role names, "no reply"
+senders, help desks): written in support traffic as an address, not a person's. A local
+part made only of these words (and "team", digits, separators) is kept; an accounting or
+staff mailbox is not ("compta@", "personalabteilung@": a small firm's are people's)."""
+_MAILBOX_PARTS = re.compile(r"[._+-]")
+
+
 def emails(text: str) -> Iterator[Span]:
     for m in _EMAIL.finditer(text):
+        if _service_mailbox(m.group().split("@", 1)[0].casefold()):
+            continue
         yield Span(m.start(), m.end(), "EMAIL_ADDRESS")
+
+
+def _service_mailbox(local: str) -> bool:
+    if local in SERVICE_MAILBOXES:
+        return True
+    parts = [p for p in _MAILBOX_PARTS.split(local) if p and not p.isdigit()]
+    return (
+        bool(parts)
+        and all(p in SERVICE_MAILBOXES or p == "team" for p in parts)
+        and any(p in SERVICE_MAILBOXES for p in parts)
+    )
 
 
 def luhn_valid(digits: str) -> bool:
