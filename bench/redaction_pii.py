@@ -5,7 +5,8 @@ is in ``redaction_pii.sha256``; judged once, by the rules' first version), with
 ``--sealed2`` ``redaction_pii_sealed2.jsonl`` (sealed before the second version, which it
 judged once), with ``--sealed3`` ``redaction_pii_sealed3.jsonl`` (sealed before the third
 version, which it judged once; a title written before a name was taken out of the name's
-label as the data was sealed, since a title is kept), or, with ``--tune``, the separate tuning set
+label as the data was sealed, since a title is kept), with ``--sealed4``
+``redaction_pii_sealed4.jsonl`` (sealed before the fourth version, likewise), or, with ``--tune``, the separate tuning set
 ``redaction_pii_tune.jsonl``, ``_tune2``, ``_tune3`` or ``_tune4`` (``--tune 1|2|3|4``; each judged
 the rules once, before they were tuned on it too). Each message lists its personal data by type (PERSON,
 ADDRESS, DATE_OF_BIRTH, NATIONAL_ID, PHONE, EMAIL, CARD, IBAN, SECRET; exact substrings,
@@ -18,7 +19,7 @@ data is altered when anything in it is replaced.
 Prints recall per type (overall and per language), decoys and clean messages altered,
 each with its 95% Wilson interval, and messages per second on one core.
 
-    .venv/bin/python bench/redaction_pii.py [--sealed2 | --sealed3 | --tune 1|2|3|4] [--misses]
+    .venv/bin/python bench/redaction_pii.py [--sealed2 | --sealed3 | --sealed4 | --tune 1|2|3|4] [--misses]
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ DATA = Path(__file__).parent / "data"
 SEALED = DATA / "redaction_pii.jsonl"
 SEALED2 = DATA / "redaction_pii_sealed2.jsonl"
 SEALED3 = DATA / "redaction_pii_sealed3.jsonl"
+SEALED4 = DATA / "redaction_pii_sealed4.jsonl"
 TUNE = DATA / "redaction_pii_tune.jsonl"
 TUNE2 = DATA / "redaction_pii_tune2.jsonl"
 TUNE3 = DATA / "redaction_pii_tune3.jsonl"
@@ -57,7 +59,7 @@ ADDRESS_SHARE = 0.8
 
 
 def load(path: Path) -> list[dict[str, Any]]:
-    if path in (SEALED, SEALED2, SEALED3):
+    if path in (SEALED, SEALED2, SEALED3, SEALED4):
         expected = (path.with_suffix(".sha256")).read_text().split()[0]
         if hashlib.sha256(path.read_bytes()).hexdigest() != expected:
             raise SystemExit(f"{path} does not match its sealed checksum")
@@ -151,9 +153,20 @@ def main() -> None:
     parser.add_argument(
         "--sealed3", action="store_true", help="the third sealed set (rules' third version)"
     )
+    parser.add_argument(
+        "--sealed4", action="store_true", help="the fourth sealed set (rules' fourth version)"
+    )
     parser.add_argument("--misses", action="store_true", help="print what was missed or altered")
     args = parser.parse_args()
-    sealed = SEALED3 if args.sealed3 else SEALED2 if args.sealed2 else SEALED
+    sealed = (
+        SEALED4
+        if args.sealed4
+        else SEALED3
+        if args.sealed3
+        else SEALED2
+        if args.sealed2
+        else SEALED
+    )
     sets = {None: sealed, 1: TUNE, 2: TUNE2, 3: TUNE3, 4: TUNE4}
     messages = load(sets[args.tune])
     redactor = PiiRedactor()

@@ -117,9 +117,7 @@ def test_each_request_is_one_row_with_its_figures_and_redacted_texts(
     assert streamed.completion_text and "a@b.io" not in streamed.completion_text
     # A body that names no usable model is logged under "unknown".
     unknown = wait_rows(sqlite_url, 1, model="unknown")  # it may come in a later batch
-    assert [(r.status, r.endpoint) for r in unknown] == [
-        (400, "chat/completions")
-    ]
+    assert [(r.status, r.endpoint) for r in unknown] == [(400, "chat/completions")]
     written = counter(logged.url, "llmops_gateway_request_log_written_total")
     assert sum(written.values()) == 3
 

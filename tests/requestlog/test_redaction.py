@@ -22,8 +22,8 @@ REDACTOR = PiiRedactor()
         ("amex 378282246310005", "amex <CREDIT_CARD>"),
         ("IBAN DE89 3704 0044 0532 0130 00 please", "IBAN <IBAN_CODE> please"),
         ("to GB82WEST12345698765432", "to <IBAN_CODE>"),
-        ("from 192.168.1.20 via 10.0.0.1", "from <IP_ADDRESS> via <IP_ADDRESS>"),
-        ("host 2001:db8::8a2e:370:7334 is down", "host <IP_ADDRESS> is down"),
+        ("from 81.2.69.160 via 146.70.12.3", "from <IP_ADDRESS> via <IP_ADDRESS>"),
+        ("host 2a00:1450:4001:82b::200e is down", "host <IP_ADDRESS> is down"),
     ],
 )
 def test_each_kind_is_replaced_by_its_name(text: str, expected: str) -> None:
@@ -122,6 +122,19 @@ def test_look_alikes_are_left_alone(text: str) -> None:
         ("NI number AB 12 34 56 C please", "NI number <NATIONAL_ID> please"),
         ("DNI 12345678Z", "DNI <NATIONAL_ID>"),
         ("NIE X1234567L", "NIE <NATIONAL_ID>"),
+        # Other countries' identifiers: by their check digits, and named or written as such.
+        ("Steuer-ID: 86 095 742 719.", "Steuer-ID: <NATIONAL_ID>."),
+        (
+            "meine Identifikationsnummer ist 47036892816",
+            "meine Identifikationsnummer ist <NATIONAL_ID>",
+        ),
+        ("SVNR 1237 010180 bitte", "SVNR <NATIONAL_ID> bitte"),
+        ("AHV-Nr. 756.1234.5678.97", "AHV-Nr. <NATIONAL_ID>"),
+        ("registre national 85.07.30-033.28", "registre national <NATIONAL_ID>"),
+        ("Aadhaar 4987 6543 2102 attached", "Aadhaar <NATIONAL_ID> attached"),
+        ("mi CURP es BADD110313HCMLNS06", "mi CURP es <NATIONAL_ID>"),
+        ("RUT 12.345.678-5", "RUT <NATIONAL_ID>"),
+        ("DNI 30.123.456, Córdoba", "DNI <NATIONAL_ID>, Córdoba"),
         # Phones from any region however spaced; "00" for "+".
         ("WhatsApp +234 803 123 4567", "WhatsApp <PHONE_NUMBER>"),
         ("ring 0044 20 7946 0958", "ring <PHONE_NUMBER>"),
@@ -146,6 +159,16 @@ def test_look_alikes_are_left_alone(text: str) -> None:
         ("Thanks for the help!\nOluwaseun", "Thanks for the help!\n<PERSON>"),
         ("Sehr geehrte Frau Yilmaz,", "Sehr geehrte Frau <PERSON>,"),
         ("Nombre: María del Carmen Fuentes", "Nombre: <PERSON>"),
+        # Lowercase names after a greeting or an introduction, and a colleague's team.
+        ("salut ines, tu peux m'aider", "salut <PERSON>, tu peux m'aider"),
+        ("bonjour c est karim", "bonjour c est <PERSON>"),
+        (
+            "can u tell Jessica from billing that I paid",
+            "can u tell <PERSON> from billing that I paid",
+        ),
+        # Keys and tokens named in words, and registries' tokens.
+        ("API key 3f9a6c1e8b2d4f7a0c5e9b1d3a6f8c2e is invalid", "API key <SECRET> is invalid"),
+        ("_authToken=npm_" + "a" * 18 + "B1" * 9, "_authToken=<API_KEY>"),
         # A name that says where its bearer is from ends before the place.
         ("je m'appelle Mathilde Carrier de Marseille.", "je m'appelle <PERSON> de Marseille."),
         ("hola, soy Lucía Ferrer de Buenos Aires", "hola, soy <PERSON> de Buenos Aires"),
@@ -184,6 +207,15 @@ def test_people_and_their_identifiers_are_redacted(text: str, expected: str) -> 
         "SSN-like 000-12-3456 and 123-00-4567 are never issued",
         "QQ 12 34 56 C is the example National Insurance number",
         "1 85 05 78 006 084 92 fails its key",
+        # A check digit that holds by chance, with nothing naming the number.
+        "order 86095742719 shipped",
+        "Kassenbon 0815-2210, das Display flackert",
+        # Machines of private networks; a company's SIRET grouped as no card is.
+        "proxy_pass http://10.0.3.17:8080; ECONNREFUSED 192.168.1.20:6379",
+        "notre SIRET 732 829 320 00074 n'est pas reconnu",
+        "the token 9b2c4e1f-7a3d-4c8e-b5f6-0d1e2a3b4c5d expired",
+        # A business named after its founder.
+        "la boulangerie Paul Durand de la place du marché",
         # Mailboxes of organisations that answer the public.
         "From: Help Desk <support@example-shop.com>",
         "De : Service client <ne-pas-repondre@example.fr>",

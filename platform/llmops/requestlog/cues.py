@@ -135,10 +135,14 @@ PLACE_BEFORE = re.compile(
     r"calle|avenida|plaza|paseo|colegio|instituto|universidad|universitario|universitaria|"
     r"université|university|college|school|via|viale|piazza|corso|straße|strasse|platz|"
     r"allee|bahnhof|schule|gymnasium|museum|musée|museo|theatre|théâtre|teatro|"
+    r"centro de salud|centro|boulangerie|pâtisserie|pharmacie|farmacia|apotheke|bäckerei|"
+    r"restaurant|restaurante|brasserie|hôtel|hotel|magasin|tienda|librairie|librería|"
+    r"fondation|fundación|stiftung|institut|foundation|"
     r"st\.?|saint|sainte|san|santa|sankt)(?:\s+(?:de|del|de la|de los|du|des|di|von|der))?"
     r"\s+$"
 )
-"""Places named after people: "rue Victor Hugo", "lycée Marie Curie", "calle Miguel Servet"."""
+"""Places and venues named after people: "rue Victor Hugo", "lycée Marie Curie", "calle
+Miguel Servet", "la boulangerie Paul"."""
 INTRODUCTION = re.compile(rf"(?i)(?<!\w)(?:{_INTRODUCTIONS})(?:[\s,:;-]*|[!.]\s*\n\s*)$")
 MENTION = re.compile(rf"(?i)(?<!\w)(?:{_MENTIONS})[\s,:;-]*$")
 TITLE_BEFORE = re.compile(
@@ -174,6 +178,7 @@ NAMED = re.compile(
 """Where even a name in capitals is a name: "name on card is LIAM O'SULLIVAN"."""
 STRONG_LOWERCASE = re.compile(
     r"(?i)(?:my name is|name is|je m'appelle|je m\u2019appelle|je mappelle|jmappelle|"
+    r"je m appelle|"
     r"mon nom est|me llamo|mi nombre es|ich heiße|ich heisse|mein name ist|hier ist|(?<!\w)(?:"
     + "|".join(sorted(LOWERCASE_TITLES, key=len, reverse=True))
     + r")\.?)\s+$"

@@ -6,6 +6,8 @@
   and the key 97 - (number mod 97).
 - UK National Insurance numbers: the prefixes HMRC issues, six digits, a suffix A-D.
 - Spanish DNI and NIE: the check letter of the number mod 23.
+- Other countries' (``nationalids``): German, Austrian, Swiss, Belgian, Indian, Mexican,
+  Chilean and Argentine identifiers.
 - Phone numbers: libphonenumber's matcher (valid numbers only), international numbers
   from any region however spaced (``+``, or ``00``), and national numbers of a few
   regions, except where the words before call the number an order, a reference, a ticket
@@ -19,6 +21,7 @@ from collections.abc import Iterator, Sequence
 
 import phonenumbers
 
+from llmops.requestlog.nationalids import national_ids_elsewhere
 from llmops.requestlog.spans import Span
 
 _SSN = re.compile(r"(?<![\d-])(\d{3})([- ]?)(\d{2})\2(\d{4})(?![\d-])")
@@ -44,7 +47,7 @@ def _ssn_valid(area: str, group: str, serial: str) -> bool:
 
 
 def national_ids(text: str) -> Iterator[Span]:
-    for found in (_ssns, _nirs, _ninos, _dnis):
+    for found in (_ssns, _nirs, _ninos, _dnis, national_ids_elsewhere):
         for start, end in found(text):
             yield Span(start, end, "NATIONAL_ID")
 
@@ -97,7 +100,7 @@ _NOT_A_PHONE = re.compile(
     r"licen[cs]e|licencia|lizenz|subscriber|abonné|abonado|abonnent|expediente|"
     r"intervention|intervención|receipt|reçu|recibo|beleg|quittung|claim|sinistre|siniestro|"
     r"schaden|rental|location|alquiler|miete|n°|nº|n\.º|#|"
-    r"(?<![^\W\d_])(?:no\.|nr\.?|id|rma))\w*(?:\s+[^\s.!?]+){0,6}?"
+    r"(?<![^\W\d_])(?:no\.|nr\.?|id|rma|kassenbon|kassenzettel))\w*(?:\s+[^\s.!?]+){0,6}?"
     r"[\s:#°º.-]*(?:n[°º]|no\.?|nr\.?|number|numéro|número|nummer)?[\s:#°º.-]*$"
 )
 _PHONE_WORDS = re.compile(

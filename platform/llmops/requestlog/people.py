@@ -79,6 +79,7 @@ def birth_dates(text: str) -> Iterator[Span]:
 # -- postal addresses --------------------------------------------------------------------
 
 _CAP = r"[A-ZÀ-ÖØ-Þ][\w'\u2019-]*"
+_NAME_PARTICLES = r"(?:de|del|de la|de los|de las|la|las|los|el|y|i|da|do|dos|das|di|della|dei|d')"
 _CITY_WORD = r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ'\u2019]+(?:-[A-Za-zÀ-ÖØ-öø-ÿ'\u2019]+)*"
 _CITY = (
     rf"{_CITY_WORD}(?:\s(?:{_CITY_WORD}|sur|sous|en|de|la|le|les|am|an|der|im|del|di|"
@@ -153,10 +154,11 @@ _ADDRESSES = tuple(
         rf"[^,\n\d]{{2,50}}?(?={_UNIT}|{_POSTAL_CITY}|[,.;\n]|$){_UNIT}*"
         rf"(?:{_POSTAL_CITY}|{_US_TAIL})?",
         # "Calle Mayor 5, 3º B, 28013 Madrid", "Via Garibaldi 28, 10122 Torino": the number
-        # within four words of the street's name, in the same sentence
+        # right after the street's name (capitalised words and particles), no amount
         rf"(?<![\w-])(?:{_ROMANCE_TYPES})\s*(?:(?:de|del|de la|de los|de las|dos|da|dei|degli|"
         rf"della|delle|dello|di)\s+)?"
-        rf"{_CAP}(?:[ \t]+[^\s,\d()?!.;:¿¡]+){{0,4}}?,?\s*(?:n[º°o]\.?\s*)?\d{{1,4}}(?![\d])[A-Za-z]?"
+        rf"{_CAP}(?:[ \t]+(?:{_CAP}|{_NAME_PARTICLES})){{0,4}}?,?\s*(?:n[º°o]\.?\s*)?\d{{1,4}}"
+        rf"(?![\d]|[.,]\d|\s?(?:€|\$|%|(?i:eur|euros?|pesos|usd|kg|km|cm|mm|gb|mb)\b))[A-Za-z]?"
         rf"{_UNIT}*{_POSTAL_CITY}?",
         # "Rue Royale 118 bte 3, 1000 Bruxelles": a Belgian or Swiss street, number after
         rf"(?<![\w-])(?i:rue|avenue|chaussée|boulevard|place|quai|chemin)\s+"

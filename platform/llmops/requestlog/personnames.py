@@ -296,7 +296,12 @@ def _signs(text: str, start: int, end: int, words: list[str]) -> bool:
 
 
 _INTRODUCED_AFTER = re.compile(
-    r"^,?\s+(?:here|speaking|from (?:your|the)|ici|aquí|al habla|hier)\b", re.IGNORECASE
+    r"^,?\s+(?:here|speaking|ici|aquí|al habla|hier|from (?:your|the|our)|"
+    r"(?:from|in|de la|du|de|del|aus der|von der|vom) (?:billing|sales|support|accounts?|"
+    r"accounting|hr|it|finance|legal|ops|payroll|compta|comptabilité|rh|facturation|ventas|"
+    r"soporte|contabilidad|vertrieb|buchhaltung|personalabteilung)|"
+    r"\((?:le|la|l'|the|el|der|die|our|notre|nuestr[oa]|unser\w*) )\b",
+    re.IGNORECASE,
 )
 """A name the words after introduce: "Tan Hui Ling here", "Priya from your team"."""
 
@@ -417,6 +422,8 @@ def _past_other_words(text: str, words: list[str], start: int) -> tuple[list[str
 
 _LOWER_INTRO = re.compile(
     r"(?i)(?<!\w)(?:my name is|name is|name|name on \w+(?: is)?|i am|i'm|im|this is|it's|its|"
+    r"c est|c|cé|jsuis|hi|hey|hello|salut|coucou|slt|bonjour|bjr|hola|buenas|hallo|moin|"
+    r"servus|jo|yo|pls|plz|please|"
     r"its me(?: again)?|it's me(?: again)?|c moi|c'est moi|ici|thanks|"
     r"thank you|thx|ty|cheers|regards|je m'appelle|je m\u2019appelle|je suis|c'est|cest|"
     r"moi c'est|merci|bisous|me llamo|soy|gracias|ich bin|bin die|bin der|ich heiße|"

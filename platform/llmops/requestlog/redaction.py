@@ -46,6 +46,11 @@ _EMAIL = re.compile(
     r"[A-Za-z]{2,63}\b"
 )
 _CARD = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
+_CARD_GROUPS = re.compile(
+    r"9{13,19}|9{4}([ -])9{4}\1(?:9{4}\1)?9{1,4}(?:\1(?:9{1,3}))?|9{4}([ -])9{6}\2(?:9{4,5})"
+)
+"""How cards are written: one run of digits, groups of four (the last shorter), or four,
+six and five (American Express, Diners)."""
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d)")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
@@ -104,6 +109,8 @@ def cards(text: str) -> Iterator[Span]:
         if _PART_OF_A_LONGER_CODE.search(text[max(0, m.start() - 12) : m.start()]):
             continue
         digits = re.sub(r"[ -]", "", m.group())
+        if not _CARD_GROUPS.fullmatch(re.sub(r"\d", "9", m.group())):
+            continue  # "398 344 417 47661": a SIRET, grouped as no card is
         if 13 <= len(digits) <= 19 and len(set(digits)) > 1 and luhn_valid(digits):
             yield Span(m.start(), m.end(), "CREDIT_CARD")
 
@@ -139,9 +146,11 @@ def ip_addresses(text: str) -> Iterator[Span]:
             if _VERSION_BEFORE.search(text[max(0, m.start() - 20) : m.start()]):
                 continue  # "firmware 8.10.0.7"
             try:
-                ipaddress.ip_address(m.group())
+                address = ipaddress.ip_address(m.group())
             except ValueError:
                 continue
+            if address.is_private or address.is_loopback or address.is_link_local:
+                continue  # a machine of a private network ("10.0.3.17:8080"), no subscriber's
             yield Span(m.start(), m.end(), "IP_ADDRESS")
 
 
@@ -162,12 +171,15 @@ _TOKENS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("API_KEY", r"(?<!\w)glpat-[A-Za-z0-9_-]{20,}"),
         ("API_KEY", r"(?<!\w)xox[abposr]-[A-Za-z0-9-]{10,}"),
         ("API_KEY", r"(?<!\w)AIza[0-9A-Za-z_-]{35}"),
+        ("API_KEY", r"(?<!\w)npm_[A-Za-z0-9]{36}(?!\w)|(?<!\w)hf_[A-Za-z0-9]{30,}(?!\w)"),
+        ("API_KEY", r"(?<!\w)pypi-[A-Za-z0-9_-]{50,}"),
         ("JWT", r"(?<![\w-])eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{10,}"),
     )
 )
 """Credentials recognisable by their own format (providers' documented prefixes)."""
 _TOKEN_PREFIX = re.compile(
-    r"sk-|sk_|rk_|AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox[abposr]-|AIza|eyJ|-----BEGIN"
+    r"sk-|sk_|rk_|AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox[abposr]-|AIza|eyJ|-----BEGIN|"
+    r"npm_|hf_|pypi-"
 )
 """What every one of the formats above starts with: a text holding none is skipped."""
 _URL_PASSWORD = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s:/@]+:(?P<secret>[^\s@/]+)@")
@@ -176,6 +188,16 @@ _NAMED_SECRET = re.compile(
     r"access[_-]?token|auth[_-]?token|secret[_-]?key|secret)\b[\"']?\s*[:=]\s*[\"']?"
     r"(?P<secret>[A-Za-z0-9_\-./+=]{16,})"
 )
+_NAMED_TOKEN = re.compile(
+    r"(?i)\b(?:api[ _-]?key|access[ _-]?token|auth[ _-]?token|_?authtoken|bearer|token|"
+    r"jeton|clé d'api|clé api|clave de api|schlüssel)\b\s*[:=]?\s*[\"']?"
+    r"(?P<secret>[A-Za-z0-9_-]{20,})(?![\w.-])"
+)
+"""A key or token named in words and written after them ("API key 3f9a6c...", "Token
+0FgSPAzt..."): twenty characters or more that mix letters and digits, no UUID."""
+_UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+
+
 # The words that name a password (no password themselves).
 _PASSWORD_WORDS = r"password|passwd|pwd|mot de passe|mdp|contrase(?:ñ|n)a|clave|passwort|kennwort"  # noqa: S105
 _PASSWORD_SET = re.compile(
@@ -244,6 +266,11 @@ def credentials(text: str) -> Iterator[Span]:
     if "secret" in lowered or "key" in lowered or "token" in lowered:  # what it names
         for m in _NAMED_SECRET.finditer(text):
             yield Span(m.start("secret"), m.end("secret"), "SECRET")
+        for m in _NAMED_TOKEN.finditer(text):
+            value = m.group("secret")
+            letters, digits = any(c.isalpha() for c in value), any(c.isdigit() for c in value)
+            if letters and digits and not _UUID.fullmatch(value):
+                yield Span(m.start("secret"), m.end("secret"), "SECRET")
     yield from passwords(text)
 
 
