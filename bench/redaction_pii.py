@@ -6,7 +6,8 @@ is in ``redaction_pii.sha256``; judged once, by the rules' first version), with
 judged once), with ``--sealed3`` ``redaction_pii_sealed3.jsonl`` (sealed before the third
 version, which it judged once; a title written before a name was taken out of the name's
 label as the data was sealed, since a title is kept), with ``--sealed4``
-``redaction_pii_sealed4.jsonl`` (sealed before the fourth version, likewise), or, with ``--tune``, the separate tuning set
+``redaction_pii_sealed4.jsonl`` (sealed before the fourth version, likewise), with
+``--sealed5`` ``redaction_pii_sealed5.jsonl`` (before the fifth, likewise), or, with ``--tune``, the separate tuning set
 ``redaction_pii_tune.jsonl``, ``_tune2``, ``_tune3`` or ``_tune4`` (``--tune 1|2|3|4``; each judged
 the rules once, before they were tuned on it too). Each message lists its personal data by type (PERSON,
 ADDRESS, DATE_OF_BIRTH, NATIONAL_ID, PHONE, EMAIL, CARD, IBAN, SECRET; exact substrings,
@@ -19,7 +20,7 @@ data is altered when anything in it is replaced.
 Prints recall per type (overall and per language), decoys and clean messages altered,
 each with its 95% Wilson interval, and messages per second on one core.
 
-    .venv/bin/python bench/redaction_pii.py [--sealed2 | --sealed3 | --sealed4 | --tune 1|2|3|4] [--misses]
+    .venv/bin/python bench/redaction_pii.py [--sealed2 | ... | --sealed5 | --tune 1|2|3|4] [--misses]
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ SEALED = DATA / "redaction_pii.jsonl"
 SEALED2 = DATA / "redaction_pii_sealed2.jsonl"
 SEALED3 = DATA / "redaction_pii_sealed3.jsonl"
 SEALED4 = DATA / "redaction_pii_sealed4.jsonl"
+SEALED5 = DATA / "redaction_pii_sealed5.jsonl"
 TUNE = DATA / "redaction_pii_tune.jsonl"
 TUNE2 = DATA / "redaction_pii_tune2.jsonl"
 TUNE3 = DATA / "redaction_pii_tune3.jsonl"
@@ -59,7 +61,7 @@ ADDRESS_SHARE = 0.8
 
 
 def load(path: Path) -> list[dict[str, Any]]:
-    if path in (SEALED, SEALED2, SEALED3, SEALED4):
+    if path in (SEALED, SEALED2, SEALED3, SEALED4, SEALED5):
         expected = (path.with_suffix(".sha256")).read_text().split()[0]
         if hashlib.sha256(path.read_bytes()).hexdigest() != expected:
             raise SystemExit(f"{path} does not match its sealed checksum")
@@ -156,17 +158,14 @@ def main() -> None:
     parser.add_argument(
         "--sealed4", action="store_true", help="the fourth sealed set (rules' fourth version)"
     )
+    parser.add_argument(
+        "--sealed5", action="store_true", help="the fifth sealed set (rules' fifth version)"
+    )
     parser.add_argument("--misses", action="store_true", help="print what was missed or altered")
     args = parser.parse_args()
-    sealed = (
-        SEALED4
-        if args.sealed4
-        else SEALED3
-        if args.sealed3
-        else SEALED2
-        if args.sealed2
-        else SEALED
-    )
+    chosen = [path for flag, path in ((args.sealed2, SEALED2), (args.sealed3, SEALED3),
+              (args.sealed4, SEALED4), (args.sealed5, SEALED5)) if flag]  # fmt: skip
+    sealed = chosen[0] if chosen else SEALED
     sets = {None: sealed, 1: TUNE, 2: TUNE2, 3: TUNE3, 4: TUNE4}
     messages = load(sets[args.tune])
     redactor = PiiRedactor()

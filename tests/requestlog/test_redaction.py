@@ -135,6 +135,8 @@ def test_look_alikes_are_left_alone(text: str) -> None:
         ("mi CURP es BADD110313HCMLNS06", "mi CURP es <NATIONAL_ID>"),
         ("RUT 12.345.678-5", "RUT <NATIONAL_ID>"),
         ("DNI 30.123.456, Córdoba", "DNI <NATIONAL_ID>, Córdoba"),
+        ("cédula 1.020.345.678", "cédula <NATIONAL_ID>"),
+        ("my SIN is 046-454-286.", "my SIN is <NATIONAL_ID>."),
         # Phones from any region however spaced; "00" for "+".
         ("WhatsApp +234 803 123 4567", "WhatsApp <PHONE_NUMBER>"),
         ("ring 0044 20 7946 0958", "ring <PHONE_NUMBER>"),
@@ -166,6 +168,23 @@ def test_look_alikes_are_left_alone(text: str) -> None:
             "can u tell Jessica from billing that I paid",
             "can u tell <PERSON> from billing that I paid",
         ),
+        # Secrets in settings, registries' formats; phones of more regions when called so.
+        ("DB_PASSWORD=Jacaranda$2024", "DB_PASSWORD=<PASSWORD>"),
+        ("SMTP_PASS=Xk9#mPq2!Lw", "SMTP_PASS=<PASSWORD>"),
+        ("the admin pw is Gr@fana!2023", "the admin pw is <PASSWORD>"),
+        ("y mi cel es 300 218 4471. Gracias", "y mi cel es <PHONE_NUMBER>. Gracias"),
+        ("phone 8123 4567, interested in the sofa", "phone <PHONE_NUMBER>, interested in the sofa"),
+        # Who speaks in a transcript, a name said again, a possessive.
+        (
+            "[09:12] Mireille: qui a la clé ?\n[09:13] Bart: moi\n[09:14] Mireille: merci",
+            "[09:12] <PERSON>: qui a la clé ?\n[09:13] <PERSON>: moi\n[09:14] <PERSON>: merci",
+        ),
+        (
+            "voir avec Grégoire demain. Grégoire Lambert valide.",
+            "voir avec <PERSON> demain. <PERSON> valide.",
+        ),
+        ("has anyone got Priya Natarajan's number?", "has anyone got <PERSON>'s number?"),
+        ("Caller Bronwyn Fitzgerald asked for a refund", "Caller <PERSON> asked for a refund"),
         # Keys and tokens named in words, and registries' tokens.
         ("API key 3f9a6c1e8b2d4f7a0c5e9b1d3a6f8c2e is invalid", "API key <SECRET> is invalid"),
         ("_authToken=npm_" + "a" * 18 + "B1" * 9, "_authToken=<API_KEY>"),
@@ -214,6 +233,19 @@ def test_people_and_their_identifiers_are_redacted(text: str, expected: str) -> 
         "proxy_pass http://10.0.3.17:8080; ECONNREFUSED 192.168.1.20:6379",
         "notre SIRET 732 829 320 00074 n'est pas reconnu",
         "the token 9b2c4e1f-7a3d-4c8e-b5f6-0d1e2a3b4c5d expired",
+        # Lines that say what is on them, not who speaks; a sentence before a colon.
+        "Subject: renewal\nERROR: timeout\nkernel: eth0 down",
+        "Frank gesagt: Ihre Hotline ist erreichbar",
+        "Parque Simón Bolívar: el concierto se aplaza",
+        # Firms' hotlines, firms' addresses, a job advertised, a path.
+        "Questions? Call our support on 1-800-463-3339.",
+        "Die Service-Hotline 0800 100 4412 ist erreichbar",
+        "Visit our office at 12 Harbour Street, Bristol BS1 4QA.",
+        "Wir suchen einen Koch (m/w/d) für unsere Kantine",
+        "sudo: TTY=pts/0 ; PWD=/srv/app ; USER=root",
+        "écrire à fournisseurs@example.fr ou à reembolsos@example.es",
+        "set DB_PASSWORD=... and SMTP_PASS=<your password> in .env",
+        "order 300 218 4471 shipped",
         # A business named after its founder.
         "la boulangerie Paul Durand de la place du marché",
         # Mailboxes of organisations that answer the public.

@@ -61,3 +61,18 @@ def test_secrets_on_their_sealed_set() -> None:
     # First measured 93.8% caught and 2.6% of decoys altered (now 95.9% and 1.0%).
     assert caught / len(secrets) >= 0.93
     assert altered / len(decoys) <= 0.03
+
+
+def test_people_and_identifiers_on_the_third_and_fourth_sealed_sets() -> None:
+    # Measured once each, by the third and fourth versions: names 89.1% and 75.0%,
+    # identifiers 96.0% and 94.0%, decoys altered 1.6% and 2.4%. The later versions were
+    # tuned on them: names 91.9% and 89.1%, identifiers 98.5% and 98.0%, decoys 0.6% and
+    # 0.7%, which these bounds keep.
+    for path, names, identifiers in (
+        (redaction_pii.SEALED3, 0.90, 0.975),
+        (redaction_pii.SEALED4, 0.87, 0.97),
+    ):
+        share, decoys, _ = judged(path)
+        assert share({"PERSON"}) >= names
+        assert share(redaction_pii.IDENTIFIERS) >= identifiers
+        assert decoys <= 0.01

@@ -65,7 +65,8 @@ HEADERS = words(
     "utilisatrice usuario usuaria benutzer employee employé employée empleado empleada "
     "mitarbeiter mitarbeiterin member membre miembro mitglied owner propriétaire "
     "propietario propietaria eigentümer guest invité invitée huésped gast attendee "
-    "participant participante teilnehmer teilnehmerin requester demandeur"
+    "participant participante teilnehmer teilnehmerin requester demandeur attendees "
+    "participants teilnehmende asistentes présents anwesend"
 )
 """Before a colon, a name: an e-mail header, a signature's mark, a person's role in a
 form ("From: ...", "Fdo.: ...", "Applicant: ...")."""
@@ -84,7 +85,12 @@ CALENDAR = words(
     "jeudi vendredi samedi dimanche lunes martes miércoles jueves viernes sábado domingo "
     "montag dienstag mittwoch donnerstag freitag samstag sonntag"
 )
-PLACE_OPENERS = words("saint sainte san santa santo são sankt st ste")
+PLACE_OPENERS = words(
+    "saint sainte san santa santo são sankt st ste parque aeroparque aeropuerto aéroport "
+    "airport sucursal salle sala saal estación estadio stade gare hospital hôpital colegio "
+    "lycée collège école escuela universidad université avenida avenue calle rue plaza place "
+    "paseo boulevard metro métro"
+)
 """Words that open places ("Saint-Denis", "San Sebastián", "Sankt Gallen"), not people."""
 
 # A name comes right after these (the text before it ends with one).
@@ -111,7 +117,9 @@ _MENTIONS = (
     r"forwarded to|escalated to|handled by|signed by|approved by|contact|"
     r"parlé à|parlé avec|parler à|demandez|demander|assignée? à|transféré à|"
     r"hablé con|hablar con|pregunten por|preguntar por|asignado a|"
-    r"gesprochen mit|sprechen mit|geredet|zugewiesen an"
+    r"gesprochen mit|sprechen mit|geredet|zugewiesen an|"
+    r"caller|policyholder|tenant|patient|paciente|patientin|mieter|mieterin|locataire|"
+    r"assuré|assurée|asegurado|asegurada|versicherte[rn]?"
 )
 """Verbs that name someone: what follows is a name if it is a known one."""
 ORGANISATIONS = words(
@@ -134,7 +142,7 @@ PLACE_BEFORE = re.compile(
     r"gare|station|métro|metro|aéroport|aeropuerto|airport|flughafen|stade|stadium|estadio|"
     r"calle|avenida|plaza|paseo|colegio|instituto|universidad|universitario|universitaria|"
     r"université|university|college|school|via|viale|piazza|corso|straße|strasse|platz|"
-    r"allee|bahnhof|schule|gymnasium|museum|musée|museo|theatre|théâtre|teatro|"
+    r"allee|bahnhof|schule|gymnasium|museum|musée|museo|theatre|théâtre|teatro|salle|sala|saal|parque|aeroparque|sucursal|"
     r"centro de salud|centro|boulangerie|pâtisserie|pharmacie|farmacia|apotheke|bäckerei|"
     r"restaurant|restaurante|brasserie|hôtel|hotel|magasin|tienda|librairie|librería|"
     r"fondation|fundación|stiftung|institut|foundation|"

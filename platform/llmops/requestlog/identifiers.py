@@ -90,6 +90,12 @@ MIN_NATIONAL_DIGITS = 8
 """Shorter numbers without a country code are codes more often than phones."""
 PHONE_REGIONS = ("US", "GB", "FR", "DE", "ES", "IN", "IT", "BE", "CH", "AT", "NL", "IE")
 """Regions whose national formats are read (international numbers always are)."""
+CALLED_PHONE_REGIONS = (
+    "CA", "AU", "NZ", "SG", "NG", "KE", "ZA", "SN", "CI", "MA", "MX", "CO", "AR", "CL", "PE",
+    "BR", "PT", "PL", "SE",
+)  # fmt: skip
+"""Regions whose national formats are read where the words before call the number a phone
+("mi cel es 300 218 4471", "phone 8123 4567")."""
 _NOT_A_PHONE = re.compile(
     r"(?i)(?:order|commande|pedido|bestellung|auftrag|ref(?:erence|érence|erencia|\.)?|"
     r"réf\.?|ticket|case|dossier|caso|fall|invoice|facture|factura|rechnung|contra[ct]t?o?|"
@@ -100,7 +106,9 @@ _NOT_A_PHONE = re.compile(
     r"licen[cs]e|licencia|lizenz|subscriber|abonné|abonado|abonnent|expediente|"
     r"intervention|intervención|receipt|reçu|recibo|beleg|quittung|claim|sinistre|siniestro|"
     r"schaden|rental|location|alquiler|miete|n°|nº|n\.º|#|"
-    r"(?<![^\W\d_])(?:no\.|nr\.?|id|rma|kassenbon|kassenzettel))\w*(?:\s+[^\s.!?]+){0,6}?"
+    r"orden|ordre|siren|siret|handelsregister|ust-?idnr|"
+    r"(?<![^\W\d_])(?:no\.|nr\.?|id|rma|kassenbon|kassenzettel|bce|kbo|nit|cif|nif|tva|vat|"
+    r"rcs|hrb))\w*(?:\s+[^\s.!?]+){0,6}?"
     r"[\s:#°º.-]*(?:n[°º]|no\.?|nr\.?|number|numéro|número|nummer)?[\s:#°º.-]*$"
 )
 _PHONE_WORDS = re.compile(
@@ -126,8 +134,20 @@ def phones(text: str, regions: Sequence[str] = PHONE_REGIONS) -> Iterator[Span]:
             if digits < MIN_NATIONAL_DIGITS and not international:
                 continue
             seen.add((m.start, m.end))
+            if _service_line(m.raw_string, regions, text[max(0, m.start - 40) : m.start]):
+                continue  # a firm's hotline ("1-800-463-3339", "0800 22 44 644"), no person's
             plus = m.raw_string.lstrip("(").startswith("+")
             if plus or not _called_an_identifier(text, m.start):
+                yield Span(m.start, m.end, "PHONE_NUMBER")
+    for region in CALLED_PHONE_REGIONS:
+        for m in phonenumbers.PhoneNumberMatcher(
+            text, region, leniency=phonenumbers.Leniency.VALID
+        ):
+            if (m.start, m.end) in seen or not _stands_alone(text, m.start, m.end):
+                continue
+            before = text[max(0, m.start - 25) : m.start]
+            if _PHONE_WORDS.search(before) or _CALLED_A_NUMBER.search(before):
+                seen.add((m.start, m.end))
                 yield Span(m.start, m.end, "PHONE_NUMBER")
     # International numbers of a possible length for their country, valid or not (new
     # ranges, numbers reserved for examples): "+" and a country code say what they are.
@@ -144,6 +164,55 @@ def phones(text: str, regions: Sequence[str] = PHONE_REGIONS) -> Iterator[Span]:
             yield Span(found.start(), found.end(), "PHONE_NUMBER")
 
 
+_CALLED_A_NUMBER = re.compile(
+    r"(?i)\b(?:my|mon|ma|mi|mein\w*|his|her|son|sa|su|sein\w*|ihr\w*)\s+"
+    r"(?:number|num|numéro|numero|número|nummer|cel|mob|mobile)\b"
+)
+"""A person's number ("my number", "mon num", "mi cel"), where no reference is named."""
+_SERVICE_NUMBERS = frozenset(
+    {
+        phonenumbers.PhoneNumberType.TOLL_FREE,
+        phonenumbers.PhoneNumberType.SHARED_COST,
+        phonenumbers.PhoneNumberType.PREMIUM_RATE,
+        phonenumbers.PhoneNumberType.UAN,
+    }
+)
+"""Numbers that reach a business, not a subscriber: free, shared-cost and premium lines."""
+_SUBSCRIBER_NUMBERS = frozenset(
+    {
+        phonenumbers.PhoneNumberType.FIXED_LINE,
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+        phonenumbers.PhoneNumberType.VOIP,
+        phonenumbers.PhoneNumberType.PERSONAL_NUMBER,
+    }
+)
+
+
+def _service_line(raw: str, regions: Sequence[str], before: str) -> bool:
+    """Whether the number is a free, shared-cost or premium line: every region that reads
+    it reads it so, or one does and the words before offer it as a service's."""
+    kinds = set()
+    for region in regions:
+        try:
+            number = phonenumbers.parse(raw, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            kinds.add(phonenumbers.number_type(number))
+    if not kinds & _SERVICE_NUMBERS:
+        return False
+    return not kinds & _SUBSCRIBER_NUMBERS or _SERVICE_WORDS.search(before) is not None
+
+
+_SERVICE_WORDS = re.compile(
+    r"(?i)\b(?:hotline|support|service|toll[- ]?free|freephone|questions?|sans frais|gratuit|"
+    r"numéro vert|gratuito|gratis|línea|atención|servicio|citas|kostenlos|kostenfrei|"
+    r"gebührenfrei|servicenummer|remitir\w*|llamar al)\b"
+)
+
+
+_DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _DATE_SHAPE = re.compile(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2}")
 
 
@@ -154,6 +223,7 @@ def _stands_alone(text: str, start: int, end: int) -> bool:
     return (
         not any(c.isalpha() for c in found)
         and not _DATE_SHAPE.fullmatch(found)
+        and not _DOTTED_QUAD.fullmatch(found)
         and before not in {"-", "/"}
         and not before.isalnum()
         and not (after[:1] in {"-", "/"} and after[1:].isalnum())

@@ -15,7 +15,8 @@ digit that holds by chance, stays.
 - India, Aadhaar: 12 digits, not starting 0 or 1, Verhoeff check digit.
 - Mexico, CURP: 18 characters with its check digit.
 - Chile, RUT/RUN: mod 11 check digit (K for 10).
-- Argentina, DNI: seven or eight digits where the text names them a DNI.
+- Argentina and Peru, DNI; Colombia, cédula: digits where the text names them so.
+- Canada, SIN / NAS: nine digits with a Luhn check, where the text names them.
 """
 
 from __future__ import annotations
@@ -46,7 +47,14 @@ _NRN_WORDS = _named(
 )
 _AADHAAR_WORDS = _named(r"aadhaar|aadhar|uidai|uid")
 _RUT_WORDS = _named(r"rut|run|r\.u\.t\.?")
-_DNI_AR_WORDS = _named(r"dni|d\.n\.i\.?|documento")
+_DOCUMENT_WORDS = _named(
+    r"dni|d\.n\.i\.?|documento|documento de identidad|cédula|cedula|c\.c\.?|cc|"
+    r"cédula de ciudadanía|cedula de ciudadania"
+)
+_SIN_WORDS = _named(
+    r"sin|s\.i\.n\.?|social insurance(?: number)?|nas|numéro d'assurance sociale|"
+    r"assurance sociale"
+)
 
 _STEUER = re.compile(r"(?<![\d.-])([1-9]\d(?:[ ]?\d{3}){3})(?!\d|[.-]\d)")
 _STEUER_PRINTED = re.compile(r"^\d{2} \d{3} \d{3} \d{3}$")
@@ -57,7 +65,8 @@ _NRN_PRINTED = re.compile(r"^\d{2}\.\d{2}\.\d{2}-\d{3}\.\d{2}$")
 _AADHAAR = re.compile(r"(?<![\d-])([2-9]\d{3})([ -]?)(\d{4})\2(\d{4})(?![\d-])")
 _CURP = re.compile(r"(?<![A-Z0-9])[A-Z][AEIOUX][A-Z]{2}\d{6}[HMX][A-Z]{5}[A-Z0-9]\d(?![A-Z0-9])")
 _RUT = re.compile(r"(?<![\d.])(\d{1,2}(?:\.\d{3}){2}|\d{7,8})-([\dkK])(?![\w])")
-_DNI_AR = re.compile(r"(?<![\d.])(\d{1,2}\.\d{3}\.\d{3}|\d{7,8})(?!\w|[.-]\d)")
+_DOCUMENT = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{3}){1,3}|\d{6,10})(?!\w|[.-]\d)")
+_SIN = re.compile(r"(?<![\d-])(\d{3})([ -]?)(\d{3})\2(\d{3})(?!\d|[.-]\d)")
 
 
 def national_ids_elsewhere(text: str) -> Iterator[tuple[int, int]]:
@@ -185,9 +194,20 @@ def _ruts(text: str) -> Iterator[tuple[int, int]]:
             yield m.span()
 
 
-def _argentine_dnis(text: str) -> Iterator[tuple[int, int]]:
-    for m in _DNI_AR.finditer(text):
-        if _words_before(text, m.start(), _DNI_AR_WORDS):
+def _sins(text: str) -> Iterator[tuple[int, int]]:
+    for m in _SIN.finditer(text):
+        digits = m.group(1) + m.group(3) + m.group(4)
+        total = 0
+        for i, d in enumerate(reversed(digits)):
+            n = int(d) * (2 if i % 2 else 1)
+            total += n - 9 if n > 9 else n
+        if total % 10 == 0 and digits[0] != "8" and _words_before(text, m.start(), _SIN_WORDS):
+            yield m.span()
+
+
+def _documents(text: str) -> Iterator[tuple[int, int]]:
+    for m in _DOCUMENT.finditer(text):
+        if _words_before(text, m.start(), _DOCUMENT_WORDS):
             yield m.span()
 
 
@@ -199,5 +219,6 @@ _FINDERS: tuple[Callable[[str], Iterator[tuple[int, int]]], ...] = (
     _aadhaars,
     _curps,
     _ruts,
-    _argentine_dnis,
+    _documents,
+    _sins,
 )

@@ -174,11 +174,25 @@ _ADDRESSES = tuple(
 )
 
 
+_BUSINESS_NEAR = re.compile(
+    r"(?i)\b(?:our|notre|nuestr[ao]|unser\w*|the|la|el|die|der|le)\s+(?:new\s+|nouvea?u\s+|"
+    r"neue[nsr]?\s+)?(?:office|offices|flagship|store|shop|branch|warehouse|showroom|premises|"
+    r"bureau|bureaux|boutique|magasin|agence|local|siège|entrepôt|oficina|tienda|sucursal|"
+    r"almacén|local|sede|büro|filiale|laden|geschäft|lager|zentrale|standort|praxis)\b"
+)
+"""Words that make an address a firm's, not a person's: "our office at ...", "le local du"."""
+
+
 def addresses(text: str) -> Iterator[Span]:
     for pattern in _ADDRESSES:
         for m in pattern.finditer(text):
             if any(w.casefold() in CALENDAR for w in m.group().split()):
                 continue  # "Avenida de la Victoria del viernes 13": a day, no number
+            near = text[max(0, m.start() - 50) : m.start()] + " " + text[m.end() : m.end() + 20]
+            if _BUSINESS_NEAR.search(near) or re.match(
+                r"\s*(?:office|store|shop|branch|büro|filiale)\b", text[m.end() :], re.I
+            ):
+                continue
             yield Span(m.start(), m.end().__index__() - _trailing(m.group()), "ADDRESS")
 
 

@@ -28,13 +28,15 @@ from collections.abc import Iterator
 from llmops.requestlog import cues
 from llmops.requestlog.namelists import names
 from llmops.requestlog.spans import Span
+from llmops.requestlog.speakers import said_again, speaker_tags
 
 FIRST_KNOWN = 2000
 """First names at most this rank (in some country) count as known."""
 COMMON_FIRST = 500
 """First names this common stand alone before an unknown surname ("Jean-Baptiste
 Ouellet")."""
-_WORD = re.compile(r"[^\W\d_]+(?:[-'\u2019][^\W\d_]+)*")
+_WORD = re.compile(r"[^\W\d_]+(?:[-'\u2019](?!s\b)[^\W\d_]+)*")
+"""A word; a possessive's "'s" is not part of the name ("Raj's number")."""
 _ELIDED = re.compile(r"^(?:[cdjlmnst]|qu)['\u2019]", re.IGNORECASE)
 """French elisions: "m'a", "l'agence", "qu'il" are no names."""
 _LOWER_WORD = re.compile(r"(?<![\w'\u2019@./-])[^\W\d_]+(?:['\u2019-][^\W\d_]+)*(?![\w@/-])")
@@ -214,7 +216,10 @@ def _kept_out(
     ):
         return True
     if not titled and (
-        _joined_by_ampersand(text, start, end) or _product(words) or _acronym_opens(words)
+        _joined_by_ampersand(text, start, end)
+        or _product(words)
+        or _acronym_opens(words)
+        or _JOB_AD.match(text[end : end + 12])
     ):
         return True  # "Dupont & Fils", "AirPods", "SAV Maisons du Monde"
     vouched = titled or cues.FIELD_BEFORE.search(before) or cues.NAMED.search(before)
@@ -227,6 +232,8 @@ def _kept_out(
     )
 
 
+_JOB_AD = re.compile(r"\s*\((?:m/w/d|w/m/d|m/f/d|d/m/w|h/f|f/h|m/f|f/m)\)", re.IGNORECASE)
+"""A job advertised ("Koch (m/w/d)", "Comptable (H/F)"), not a person."""
 _AMPERSAND_AFTER = re.compile(r"^\s*&\s*([A-ZÀ-Ý][\w'\u2019-]*)")
 _AMPERSAND_BEFORE = re.compile(r"([A-ZÀ-Ý][\w'\u2019-]*)\s*&\s*$")
 _INNER_CAPITAL = re.compile(
@@ -375,10 +382,20 @@ def person_names(text: str) -> Iterator[Span]:
             # One word after a name and a comma is as often a title ("…, Gérant").
             if listed and (len(core) > 1 or any(j.strip() not in {",", ""} for j in listed)):
                 found[i] = (opening, start, end, words, True)
-    for _, start, end, _, is_name in found:
-        if is_name:
-            yield Span(start, end, "PERSON")
-    yield from _lowercase_names(text)
+    spans = [Span(start, end, "PERSON") for _, start, end, _, is_name in found if is_name]
+    spans += _lowercase_names(text)
+    spans += speaker_tags(text, _first_known, _name_like)
+    yield from spans
+    yield from said_again(text, spans, _name_like)
+
+
+def _first_known(word: str) -> bool:
+    first = known(word)[0]
+    return first is not None and first <= FIRST_KNOWN and wordiness(word) <= 2 * NAME_LIKE
+
+
+def _name_like(word: str) -> bool:
+    return (known(word) != (None, None) and wordiness(word) <= NAME_LIKE) or common(word) < RARE
 
 
 PLACE_LIKE = 2 * NAME_LIKE

@@ -63,7 +63,10 @@ SERVICE_MAILBOXES = words(
     "noreply no-reply donotreply do-not-reply ne-pas-repondre nepasrepondre no-responder "
     "noresponder keine-antwort noreply-service notifications notification notify alerts "
     "news newsletter reception accueil empfang recepcion webmaster postmaster abuse "
-    "privacy dpo rgpd gdpr datenschutz security press presse prensa"
+    "privacy dpo rgpd gdpr datenschutz security press presse prensa suppliers fournisseurs "
+    "proveedores lieferanten refunds remboursements reembolsos erstattung returns retours "
+    "devoluciones orders commandes pedidos bestellungen bookings reservations reservas "
+    "careers jobs recrutement empleo karriere marketing sales ventes ventas vertrieb"
 )
 """Mailboxes of organisations that answer the public (RFC 2142's role names, "no reply"
 senders, help desks): written in support traffic as an address, not a person's. A local
@@ -173,13 +176,15 @@ _TOKENS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("API_KEY", r"(?<!\w)AIza[0-9A-Za-z_-]{35}"),
         ("API_KEY", r"(?<!\w)npm_[A-Za-z0-9]{36}(?!\w)|(?<!\w)hf_[A-Za-z0-9]{30,}(?!\w)"),
         ("API_KEY", r"(?<!\w)pypi-[A-Za-z0-9_-]{50,}"),
+        ("API_KEY", r"(?<!\w)SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}"),
+        ("API_KEY", r"https://hooks\.slack\.com/services/[A-Za-z0-9/]{20,}"),
         ("JWT", r"(?<![\w-])eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{10,}"),
     )
 )
 """Credentials recognisable by their own format (providers' documented prefixes)."""
 _TOKEN_PREFIX = re.compile(
     r"sk-|sk_|rk_|AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox[abposr]-|AIza|eyJ|-----BEGIN|"
-    r"npm_|hf_|pypi-"
+    r"npm_|hf_|pypi-|SG\.|hooks\.slack"
 )
 """What every one of the formats above starts with: a text holding none is skipped."""
 _URL_PASSWORD = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s:/@]+:(?P<secret>[^\s@/]+)@")
@@ -199,9 +204,17 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
 # The words that name a password (no password themselves).
-_PASSWORD_WORDS = r"password|passwd|pwd|mot de passe|mdp|contrase(?:ñ|n)a|clave|passwort|kennwort"  # noqa: S105
+_PASSWORD_WORDS = (  # noqa: S105
+    r"password|passwd|pwd|pw|mot de passe|mdp|contrase(?:ñ|n)a|clave|passwort|kennwort"
+)
+_SETTING = re.compile(
+    r"\b[A-Z][A-Z0-9]*_(?:[A-Z0-9]+_)*(?:PASS|PASSWORD|PASSWD|PWD|SECRET|TOKEN|API_KEY|KEY)\s*"
+    r"[:=]\s*[\"']?(?P<secret>[^\s\"']{4,})"
+)
+"""A setting that holds a secret ("SMTP_PASS=...", "DB_PASSWORD=...")."""
+_PLACEHOLDER = re.compile(r"\.\.\.|^[<${]|^(?:x+|changeme|your\w*|none|null|empty)$", re.I)
 _PASSWORD_SET = re.compile(
-    rf"(?i)\b(?:{_PASSWORD_WORDS})\b[\"']?\s*[:=]\s*[\"']?(?P<secret>[^\s\"',;]{{4,}})"
+    rf"(?i)\b(?:{_PASSWORD_WORDS})\b[\"']?\s*[:=]\s*[\"']?(?P<secret>(?![/~])[^\s\"',;]{{4,}})"
 )
 _PASSWORD_SAID = re.compile(
     rf"(?i)\b(?:{_PASSWORD_WORDS})\b\s+(?:is|est|es|ist|was|war|era|c'est)\s+[\"'«]?\s*"
@@ -216,6 +229,7 @@ _CODE = re.compile(r"^(?:[A-Z]{2,6}[-_]?\d[\w-]*|\d[\d./-]*|v?\d+(?:\.\d+)+)$")
 
 
 _SIGNS = "!#$%&*+=?@^_~"
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 
 
 def _strongly_made_up(word: str) -> bool:
@@ -227,6 +241,8 @@ def _strongly_made_up(word: str) -> bool:
     return (
         letters
         and (digits or signs or mixed)
+        and word[:1] not in {"=", "/", "~"}  # "PWD=/srv/app": a path, no password
+        and not _ASSIGNMENT.match(word)  # "TTY=pts/0", "USER=root": a setting
         and not _CODE.match(word)
         and "@" not in word[1:-1]
         and "://" not in word
@@ -276,10 +292,13 @@ def credentials(text: str) -> Iterator[Span]:
 
 def passwords(text: str) -> Iterator[Span]:
     """ "password: X", "my password is X", "changed the password to X"."""
-    if not _PASSWORD_WORD.search(text):  # every pattern here starts from such a word
+    if not _PASSWORD_WORD.search(text) and "_" not in text:  # each pattern starts with one
         return
     for m in _PASSWORD_SET.finditer(text):
         yield Span(m.start("secret"), m.end("secret"), "PASSWORD")
+    for m in _SETTING.finditer(text):
+        if not _PLACEHOLDER.search(m.group("secret")):
+            yield Span(m.start("secret"), m.end("secret"), "PASSWORD")
     for m in _PASSWORD_SAID.finditer(text):
         secret = m.group("secret").rstrip(".!?")
         if _looks_made_up(secret):
