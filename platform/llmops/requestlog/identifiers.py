@@ -139,16 +139,7 @@ def phones(text: str, regions: Sequence[str] = PHONE_REGIONS) -> Iterator[Span]:
             plus = m.raw_string.lstrip("(").startswith("+")
             if plus or not _called_an_identifier(text, m.start):
                 yield Span(m.start, m.end, "PHONE_NUMBER")
-    for region in CALLED_PHONE_REGIONS:
-        for m in phonenumbers.PhoneNumberMatcher(
-            text, region, leniency=phonenumbers.Leniency.VALID
-        ):
-            if (m.start, m.end) in seen or not _stands_alone(text, m.start, m.end):
-                continue
-            before = text[max(0, m.start - 25) : m.start]
-            if _PHONE_WORDS.search(before) or _CALLED_A_NUMBER.search(before):
-                seen.add((m.start, m.end))
-                yield Span(m.start, m.end, "PHONE_NUMBER")
+    yield from _called_phones(text, seen)
     # International numbers of a possible length for their country, valid or not (new
     # ranges, numbers reserved for examples): "+" and a country code say what they are.
     for found in _INTERNATIONAL.finditer(text):
@@ -169,6 +160,27 @@ _CALLED_A_NUMBER = re.compile(
     r"(?:number|num|numéro|numero|número|nummer|cel|mob|mobile)\b"
 )
 """A person's number ("my number", "mon num", "mi cel"), where no reference is named."""
+_DIGIT_RUN = re.compile(r"(?<![\w+.-])\(?\d[\d ().-]{5,16}\d(?![\w-])")
+
+
+def _called_phones(text: str, seen: set[tuple[int, int]]) -> Iterator[Span]:
+    """National numbers of more regions, where the words just before call them a phone."""
+    for m in _DIGIT_RUN.finditer(text):
+        before = text[max(0, m.start() - 25) : m.start()]
+        if any(m.start() < e and s < m.end() for s, e in seen) or not (
+            _PHONE_WORDS.search(before) or _CALLED_A_NUMBER.search(before)
+        ):
+            continue
+        for region in CALLED_PHONE_REGIONS:
+            try:
+                number = phonenumbers.parse(m.group(), region)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_valid_number(number) and _stands_alone(text, m.start(), m.end()):
+                yield Span(m.start(), m.end(), "PHONE_NUMBER")
+                break
+
+
 _SERVICE_NUMBERS = frozenset(
     {
         phonenumbers.PhoneNumberType.TOLL_FREE,
