@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from llmops.requestlog import cues
 from llmops.requestlog.namelists import names
@@ -340,53 +341,81 @@ RARE = 3.0
 """Commonness under which a word is no word of the four languages (once in a million)."""
 
 
+@dataclass(slots=True)
+class Run:
+    """A run of capitalised words judged by the rules, with what they judged it on."""
+
+    opening: int
+    start: int
+    end: int
+    words: list[str]
+    is_name: bool
+    kept_out: bool = False
+    titled: bool = False
+    cued: int = 0
+    signals: dict[str, bool] = field(default_factory=dict)
+
+
 def person_names(text: str) -> Iterator[Span]:
-    found: list[tuple[int, int, int, list[str], bool]] = []
+    spans = [Span(r.start, r.end, "PERSON") for r in capitalised_runs(text) if r.is_name]
+    spans += _lowercase_names(text)
+    spans += speaker_tags(text, _first_known, _name_like)
+    yield from spans
+    yield from said_again(text, spans, _name_like)
+
+
+def capitalised_runs(text: str) -> list[Run]:
+    """Every run of capitalised words, those the rules keep out included (``kept_out``)."""
+    found: list[Run] = []
     brands = [(b.start(), b.end(), len(b.group().split())) for b in cues.BRAND.finditer(text)]
     for opening, run_end, run in _runs(text):
         words, start, titled, led = _trim(text, run, opening)
         words, start = _past_other_words(text, words, start)
         words, end = _without_place(text, words, start, run_end)
-        if not words or _kept_out(
-            text, start=start, end=end, words=words, titled=titled, brands=brands
-        ):
+        if not words:
+            continue
+        if _kept_out(text, start=start, end=end, words=words, titled=titled, brands=brands):
+            found.append(Run(opening, start, end, words, False, kept_out=True, titled=titled))
             continue
         introduced_after = _INTRODUCED_AFTER.match(text[end : end + 20]) is not None
         cued = (
             2 if led or introduced_after or _dash_signed(text, start, end) else _cued(text, start)
         )
-        after_a_name = bool(found) and found[-1][4] and text[found[-1][2] : opening] == ", "
+        named = [r for r in found if not r.kept_out]
+        after_a_name = bool(named) and named[-1].is_name and text[named[-1].end : opening] == ", "
         # "Best,\nChen Jianguo\nPearl River Textiles": the line under a signature's name
         # is its firm or its title ("…, Gérant" likewise after a comma).
-        under_a_name = bool(found) and found[-1][4] and text[found[-1][2] : opening] == "\n"
-        is_name = (
-            titled
-            or (cued and known_name(words))
-            or (cued == 2 and _rare(words))
-            or _reads_as_full_name(words)
-            or (_signs(text, start, end, words) and not after_a_name and not under_a_name)
-            or (len(words) == 1 and not _sentence_start(text, start) and _lone_name(words[0]))
-        )
-        found.append((opening, start, end, words, is_name))
+        under_a_name = bool(named) and named[-1].is_name and text[named[-1].end : opening] == "\n"
+        signals = {
+            "known_name": bool(cued) and known_name(words),
+            "rare_cued": cued == 2 and _rare(words),
+            "full_name": _reads_as_full_name(words),
+            "signs": _signs(text, start, end, words) and not after_a_name and not under_a_name,
+            "lone": len(words) == 1 and not _sentence_start(text, start) and _lone_name(words[0]),
+        }
+        is_name = titled or any(signals.values())
+        found.append(Run(opening, start, end, words, is_name, False, titled, cued, signals))
     # A run between names of a list is one too, if it reads as a name on its own.
+    named = [r for r in found if not r.kept_out]
     for _ in range(2):
-        for i, (opening, start, end, words, is_name) in enumerate(found):
-            core = _core(words)
+        for i, run in enumerate(named):
+            core = _core(run.words)
             first = known(core[0])[0] if core else None
             single_first = len(core) == 1 and first is not None and first <= FIRST_KNOWN
-            if is_name or not _rare(words) or not (single_first or len(core) > 1):
+            if run.is_name or not _rare(run.words) or not (single_first or len(core) > 1):
                 continue
-            neighbours = [found[k] for k in (i - 1, i + 1) if 0 <= k < len(found)]
-            joiners = [text[min(end, n[2]) : max(opening, n[0])] for n in neighbours if n[4]]
+            neighbours = [named[k] for k in (i - 1, i + 1) if 0 <= k < len(named)]
+            joiners = [
+                text[min(run.end, n.end) : max(run.opening, n.opening)]
+                for n in neighbours
+                if n.is_name
+            ]
             listed = [j for j in joiners if cues.LIST_JOINER.match(j)]
             # One word after a name and a comma is as often a title ("…, Gérant").
             if listed and (len(core) > 1 or any(j.strip() not in {",", ""} for j in listed)):
-                found[i] = (opening, start, end, words, True)
-    spans = [Span(start, end, "PERSON") for _, start, end, _, is_name in found if is_name]
-    spans += _lowercase_names(text)
-    spans += speaker_tags(text, _first_known, _name_like)
-    yield from spans
-    yield from said_again(text, spans, _name_like)
+                run.is_name = True
+                run.signals["listed"] = True
+    return found
 
 
 def _first_known(word: str) -> bool:

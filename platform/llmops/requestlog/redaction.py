@@ -204,8 +204,8 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
 # The words that name a password (no password themselves).
-_PASSWORD_WORDS = (  # noqa: S105
-    r"password|passwd|pwd|pw|mot de passe|mdp|contrase(?:ñ|n)a|clave|passwort|kennwort"
+_PASSWORD_WORDS = (
+    r"password|passwd|pwd|pw|mot de passe|mdp|contrase(?:ñ|n)a|clave|passwort|kennwort"  # noqa: S105
 )
 _SETTING = re.compile(
     r"\b[A-Z][A-Z0-9]*_(?:[A-Z0-9]+_)*(?:PASS|PASSWORD|PASSWD|PWD|SECRET|TOKEN|API_KEY|KEY)\s*"
