@@ -398,23 +398,23 @@ def capitalised_runs(text: str) -> list[Run]:
     # A run between names of a list is one too, if it reads as a name on its own.
     named = [r for r in found if not r.kept_out]
     for _ in range(2):
-        for i, run in enumerate(named):
-            core = _core(run.words)
+        for i, item in enumerate(named):
+            core = _core(item.words)
             first = known(core[0])[0] if core else None
             single_first = len(core) == 1 and first is not None and first <= FIRST_KNOWN
-            if run.is_name or not _rare(run.words) or not (single_first or len(core) > 1):
+            if item.is_name or not _rare(item.words) or not (single_first or len(core) > 1):
                 continue
             neighbours = [named[k] for k in (i - 1, i + 1) if 0 <= k < len(named)]
             joiners = [
-                text[min(run.end, n.end) : max(run.opening, n.opening)]
+                text[min(item.end, n.end) : max(item.opening, n.opening)]
                 for n in neighbours
                 if n.is_name
             ]
             listed = [j for j in joiners if cues.LIST_JOINER.match(j)]
             # One word after a name and a comma is as often a title ("…, Gérant").
             if listed and (len(core) > 1 or any(j.strip() not in {",", ""} for j in listed)):
-                run.is_name = True
-                run.signals["listed"] = True
+                item.is_name = True
+                item.signals["listed"] = True
     return found
 
 
