@@ -7,7 +7,8 @@ judged once), with ``--sealed3`` ``redaction_pii_sealed3.jsonl`` (sealed before 
 version, which it judged once; a title written before a name was taken out of the name's
 label as the data was sealed, since a title is kept), with ``--sealed4``
 ``redaction_pii_sealed4.jsonl`` (sealed before the fourth version, likewise), with
-``--sealed5`` ``redaction_pii_sealed5.jsonl`` (before the fifth, likewise), or, with ``--tune``, the separate tuning set
+``--sealed5`` ``redaction_pii_sealed5.jsonl`` (before the fifth, likewise), with
+``--sealed6`` ``redaction_pii_sealed6.jsonl`` (before the sixth), or, with ``--tune``, the separate tuning set
 ``redaction_pii_tune.jsonl``, ``_tune2``, ``_tune3`` or ``_tune4`` (``--tune 1|2|3|4``; each judged
 the rules once, before they were tuned on it too). Each message lists its personal data by type (PERSON,
 ADDRESS, DATE_OF_BIRTH, NATIONAL_ID, PHONE, EMAIL, CARD, IBAN, SECRET; exact substrings,
@@ -20,7 +21,7 @@ data is altered when anything in it is replaced.
 Prints recall per type (overall and per language), decoys and clean messages altered,
 each with its 95% Wilson interval, and messages per second on one core.
 
-    .venv/bin/python bench/redaction_pii.py [--sealed2 | ... | --sealed5 | --tune 1|2|3|4] [--misses]
+    .venv/bin/python bench/redaction_pii.py [--sealed2 | ... | --sealed6 | --tune 1|2|3|4] [--misses]
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ SEALED2 = DATA / "redaction_pii_sealed2.jsonl"
 SEALED3 = DATA / "redaction_pii_sealed3.jsonl"
 SEALED4 = DATA / "redaction_pii_sealed4.jsonl"
 SEALED5 = DATA / "redaction_pii_sealed5.jsonl"
+SEALED6 = DATA / "redaction_pii_sealed6.jsonl"
 TUNE = DATA / "redaction_pii_tune.jsonl"
 TUNE2 = DATA / "redaction_pii_tune2.jsonl"
 TUNE3 = DATA / "redaction_pii_tune3.jsonl"
@@ -61,7 +63,7 @@ ADDRESS_SHARE = 0.8
 
 
 def load(path: Path) -> list[dict[str, Any]]:
-    if path in (SEALED, SEALED2, SEALED3, SEALED4, SEALED5):
+    if path in (SEALED, SEALED2, SEALED3, SEALED4, SEALED5, SEALED6):
         expected = (path.with_suffix(".sha256")).read_text().split()[0]
         if hashlib.sha256(path.read_bytes()).hexdigest() != expected:
             raise SystemExit(f"{path} does not match its sealed checksum")
@@ -161,10 +163,14 @@ def main() -> None:
     parser.add_argument(
         "--sealed5", action="store_true", help="the fifth sealed set (rules' fifth version)"
     )
+    parser.add_argument(
+        "--sealed6", action="store_true", help="the sixth sealed set (rules' sixth version)"
+    )
     parser.add_argument("--misses", action="store_true", help="print what was missed or altered")
     args = parser.parse_args()
     chosen = [path for flag, path in ((args.sealed2, SEALED2), (args.sealed3, SEALED3),
-              (args.sealed4, SEALED4), (args.sealed5, SEALED5)) if flag]  # fmt: skip
+              (args.sealed4, SEALED4), (args.sealed5, SEALED5), (args.sealed6, SEALED6))
+              if flag]  # fmt: skip
     sealed = chosen[0] if chosen else SEALED
     sets = {None: sealed, 1: TUNE, 2: TUNE2, 3: TUNE3, 4: TUNE4}
     messages = load(sets[args.tune])

@@ -63,16 +63,17 @@ def test_secrets_on_their_sealed_set() -> None:
     assert altered / len(decoys) <= 0.03
 
 
-def test_people_and_identifiers_on_the_third_and_fourth_sealed_sets() -> None:
-    # Measured once each, by the third and fourth versions: names 89.1% and 75.0%,
-    # identifiers 96.0% and 94.0%, decoys altered 1.6% and 2.4%. The later versions were
-    # tuned on them: names 91.9% and 89.1%, identifiers 98.5% and 98.0%, decoys 0.6% and
-    # 0.7%, which these bounds keep.
-    for path, names, identifiers in (
-        (redaction_pii.SEALED3, 0.90, 0.975),
-        (redaction_pii.SEALED4, 0.87, 0.97),
+def test_people_and_identifiers_on_the_third_to_fifth_sealed_sets() -> None:
+    # Measured once each, by the third, fourth and fifth versions: names 89.1%, 75.0% and
+    # 84.4%, identifiers 96.0%, 94.0% and 91.4%, decoys altered 1.6%, 2.4% and 2.3%. The
+    # later versions were tuned on them: names 91.9%, 89.1% and 87.9%, identifiers 98.5%,
+    # 98.0% and 94.7%, decoys 0.5%, 0.7% and 1.0%, which these bounds keep.
+    for path, names, identifiers, most_decoys in (
+        (redaction_pii.SEALED3, 0.90, 0.975, 0.01),
+        (redaction_pii.SEALED4, 0.87, 0.97, 0.01),
+        (redaction_pii.SEALED5, 0.86, 0.93, 0.012),
     ):
         share, decoys, _ = judged(path)
         assert share({"PERSON"}) >= names
         assert share(redaction_pii.IDENTIFIERS) >= identifiers
-        assert decoys <= 0.01
+        assert decoys <= most_decoys

@@ -18,7 +18,7 @@ def words(text: str) -> frozenset[str]:
 TITLES = words(
     "mr mrs ms miss mx dr dre pr prof sir madam mister m mme mlle mmes me monsieur madame "
     "mademoiselle sr sra srta señor señora señorita don doña dña herr herrn frau hr fr "
-    "dott sig mag ing"
+    "dott sig mag ing constable sergeant sgt inspector detective cllr councillor"
 )
 LOWERCASE_TITLES = words("mr mrs ms dr mme mlle monsieur madame sra srta herr frau")
 """Titles that still say a name follows when written in lowercase ("ma tante mme
@@ -66,7 +66,14 @@ HEADERS = words(
     "mitarbeiter mitarbeiterin member membre miembro mitglied owner propriétaire "
     "propietario propietaria eigentümer guest invité invitée huésped gast attendee "
     "participant participante teilnehmer teilnehmerin requester demandeur attendees "
-    "participants teilnehmende asistentes présents anwesend"
+    "participants teilnehmende asistentes présents anwesend present apologies excused "
+    "entschuldigt absents excusés ausentes claimant demandeur demanderesse défendeur "
+    "défenderesse kläger klägerin beklagter beklagte mandant mandantin gegner candidata "
+    "candidato kandidat kandidatin locador locadora locatario locataria arrendador "
+    "arrendatario inquilino inquilina vermieter vermieterin ordering referring "
+    "prescriber prescripteur médecin traitant hausarzt hausärztin emergency contact "
+    "personne à prévenir notfallkontakt contacto de emergencia witness témoin testigo zeuge "
+    "zeugin"
 )
 """Before a colon, a name: an e-mail header, a signature's mark, a person's role in a
 form ("From: ...", "Fdo.: ...", "Applicant: ...")."""
@@ -108,7 +115,9 @@ _INTRODUCTIONS = (
     r"ich bin|ich heiße|ich heisse|mein name ist|hier ist|hallo|liebe|lieber|grüße|"
     r"viele grüße|beste grüße|gruß|mfg|danke|vielen dank|vielen lieben dank|guten tag|"
     r"named|called|appelée?|llamad[oa]|namens|holder|titulaire|titular|inhaber|inhaberin|"
-    r"a certain|un certain|une certaine|un tal|una tal|ein gewisser|eine gewisse"
+    r"a certain|un certain|une certaine|un tal|una tal|ein gewisser|eine gewisse|"
+    r"je soussignée?|i, the undersigned|le atiende|les atiende|le habla|al habla|"
+    r"parents de|padres de|eltern von|liebe familie|chère famille|querida familia"
 )
 """Introductions, greetings and signatures: what follows is a name, known or not."""
 _MENTIONS = (
@@ -133,7 +142,8 @@ ORGANISATIONS = words(
     "building centre center centro zentrum hall library bibliothèque biblioteca "
     "stadium estadio stade museum musée museo zoo market markt mercado marché pharmacy "
     "pharmacie farmacia apotheke bakery boulangerie panadería bäckerei garage taller "
-    "werkstatt café cafe bar restaurant pizzeria brasserie"
+    "werkstatt café cafe bar restaurant pizzeria brasserie operations co-op coop "
+    "housing institut institute gymnasium halle haus"
 )
 """Last words of an organisation's name: "Singapore Airlines", "Hôtel Martinez"."""
 PLACE_BEFORE = re.compile(

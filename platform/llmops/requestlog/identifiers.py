@@ -97,7 +97,7 @@ CALLED_PHONE_REGIONS = (
 """Regions whose national formats are read where the words before call the number a phone
 ("mi cel es 300 218 4471", "phone 8123 4567")."""
 _NOT_A_PHONE = re.compile(
-    r"(?i)(?:order|commande|pedido|bestellung|auftrag|ref(?:erence|érence|erencia|\.)?|"
+    r"(?i)(?:order|commande|pedido|bestell\w*|auftrag|aktenzeichen|serien\w*|ref(?:erence|érence|erencia|\.)?|"
     r"réf\.?|ticket|case|dossier|caso|fall|invoice|facture|factura|rechnung|contra[ct]t?o?|"
     r"vertrag|tracking|suivi|seguimiento|sendung|colis|parcel|paquete|paket|booking|"
     r"réservation|reserva|buchung|policy|police|póliza|customer|client|cliente|kunden\w*|"
@@ -164,19 +164,24 @@ _DIGIT_RUN = re.compile(r"(?<![\w+.-])\(?\d[\d ().-]{5,16}\d(?![\w-])")
 
 
 def _called_phones(text: str, seen: set[tuple[int, int]]) -> Iterator[Span]:
-    """National numbers of more regions, where the words just before call them a phone."""
+    """National numbers of more regions, and numbers of any possible length, where the
+    words just before call them a phone."""
     for m in _DIGIT_RUN.finditer(text):
         before = text[max(0, m.start() - 25) : m.start()]
         if any(m.start() < e and s < m.end() for s, e in seen) or not (
             _PHONE_WORDS.search(before) or _CALLED_A_NUMBER.search(before)
         ):
             continue
-        for region in CALLED_PHONE_REGIONS:
+        if _called_an_identifier(text, m.start()):
+            continue  # "mon numéro client est 1002938471"
+        for region in (*PHONE_REGIONS, *CALLED_PHONE_REGIONS):
             try:
                 number = phonenumbers.parse(m.group(), region)
             except phonenumbers.NumberParseException:
                 continue
-            if phonenumbers.is_valid_number(number) and _stands_alone(text, m.start(), m.end()):
+            # Called a phone, a number of a possible length is one: ranges kept for
+            # fiction ("020 7946 0321", "416-555-0142") are not valid, yet are numbers.
+            if phonenumbers.is_possible_number(number) and _stands_alone(text, m.start(), m.end()):
                 yield Span(m.start(), m.end(), "PHONE_NUMBER")
                 break
 
@@ -225,7 +230,10 @@ _SERVICE_WORDS = re.compile(
 
 
 _DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
-_DATE_SHAPE = re.compile(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2}")
+_MONTHS_OF_YEARS = re.compile(r"(?<!\d)(?:0?[1-9]|1[0-2])/(?:19|20)\d\d(?!\d)")
+_DATE_SHAPE = re.compile(
+    r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2}|\d{1,2}/\d{4}"
+)
 
 
 def _stands_alone(text: str, start: int, end: int) -> bool:
@@ -235,8 +243,10 @@ def _stands_alone(text: str, start: int, end: int) -> bool:
     return (
         not any(c.isalpha() for c in found)
         and not _DATE_SHAPE.fullmatch(found)
+        and not _MONTHS_OF_YEARS.search(found)  # "08/2016 - 07/2019"
         and not _DOTTED_QUAD.fullmatch(found)
         and before not in {"-", "/"}
+        and not (before == "." and text[start - 2 : start - 1].isalnum())  # "L7.042118/2024"
         and not before.isalnum()
         and not (after[:1] in {"-", "/"} and after[1:].isalnum())
     )

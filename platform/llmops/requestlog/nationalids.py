@@ -24,13 +24,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
-_BEFORE = 30
+_BEFORE = 60
 """Characters before a number searched for the words that name it."""
 
 
 def _named(pattern: str) -> re.Pattern[str]:
-    said = r"(?:\s+(?:is|ist|est|es|lautet|was|war|era|c'est))?"
-    return re.compile(rf"(?i)(?<![^\W\d_])(?:{pattern}){said}\W{{0,12}}$")
+    aside = r"(?:\s*\([^()\n]{0,40}\))?"  # "Steuer-ID (unverändert): ..."
+    said = r"(?:\s+(?:is|ist|est|es|lautet|was|war|era|c'est|provided|given|est le|es el))?"
+    return re.compile(rf"(?i)(?<![^\W\d_])(?:{pattern}){aside}{said}\W{{0,12}}$")
 
 
 _STEUER_WORDS = _named(

@@ -44,6 +44,9 @@ _BORN_AFTER = re.compile(r"(?i)^\W{0,3}(?:\w+\s+){0,1}(?:geboren|born|née?)\b")
 """A birth date the words follow: "wurde am 3. Oktober 2014 geboren"."""
 
 
+_TIME_AFTER = re.compile(r"[ \t,]+(?:at |à |um |a las )?\d{1,2}[:h]\d{2}")
+
+
 def _a_calendar_date(found: str) -> bool:
     """Whether a numeric date's parts can be a day, a month and a year ("7712-44-01", an
     insurance number, cannot)."""
@@ -62,8 +65,8 @@ def _a_calendar_date(found: str) -> bool:
 def birth_dates(text: str) -> Iterator[Span]:
     last = -100
     for m in _DATE.finditer(text):
-        if not _a_calendar_date(m.group()):
-            continue
+        if not _a_calendar_date(m.group()) or _TIME_AFTER.match(text, m.end()):
+            continue  # "06/02/2024 07:55": a moment, no birth
         before = text[max(0, m.start() - 45) : m.start()]
         named = list(_BIRTH.finditer(before))
         chained = m.start() - last <= 15 and not re.search(r"[.!?\n]", text[last : m.start()])
@@ -146,8 +149,8 @@ _ADDRESSES = tuple(
     re.compile(p)
     for p in (
         # "221B Baker Street, London NW1 6XE", "4521 Oak Ridge Dr, Austin, TX 78731"
-        rf"{_BEFORE_STREET}(?<![\w-])\d{{1,5}}[A-Za-z]?,?\s+(?:(?:{_CAP}|\d{{1,3}}(?:st|nd|rd|th))"
-        rf"\s+){{1,4}}(?i:{_EN_TYPES})\b\.?(?:\s[NSEW]{{1,2}}\b)?{_UNIT}*"
+        rf"{_BEFORE_STREET}(?<![\w,.£$€-])\d{{1,5}}[A-Za-z]?,?[ \t]+(?:(?:{_CAP}|\d{{1,3}}(?:st|nd|rd|th))"
+        rf"[ \t]+){{1,4}}(?i:{_EN_TYPES})\b\.?(?:\s[NSEW]{{1,2}}\b)?{_UNIT}*"
         rf"(?:{_UK_POSTCODE}|{_US_TAIL}|(?:,\s*{_CITY})?{_POSTAL_CITY})?",
         # "12 rue des Lilas, 75011 Paris", "27 bis avenue Jean Jaurès, Bât. C, 69007 Lyon"
         rf"{_BEFORE_STREET}(?<![\w-])\d{{1,4}}(?:\s?(?:bis|ter|[A-H]))?,?\s+(?i:{_FR_TYPES})\s+"
@@ -165,7 +168,7 @@ _ADDRESSES = tuple(
         rf"(?:(?:de la|de l'|des|du|de|d')\s*)?{_CAP}"
         rf"[^,\n\d]{{0,40}}?\s\d{{1,4}}[A-Za-z]?{_UNIT}*{_POSTAL_CITY}",
         # "Hauptstraße 17, 10827 Berlin", "Am Markt 3a"
-        rf"(?<![\w-]){_DE_STREET}\s+\d{{1,4}}\s?[a-zA-Z]?(?:[-/]\d{{1,3}}){{0,3}}(?![\d])"
+        rf"(?<![\w-]){_DE_STREET}[ \t]+\d{{1,4}}\s?[a-zA-Z]?(?:[-/]\d{{1,3}}){{0,3}}(?![\d])"
         rf"{_UNIT}*{_POSTAL_CITY}?",
         # "PO Box 1187, Decatur, GA 30031", "BP 42, 75001 Paris"
         rf"(?i:p\.?\s?o\.?\s?box|postfach|boîte postale|bp|apartado(?: de correos)?)\s*\d{{1,6}}"
@@ -175,7 +178,9 @@ _ADDRESSES = tuple(
 
 
 _BUSINESS_NEAR = re.compile(
-    r"(?i)\b(?:our|notre|nuestr[ao]|unser\w*|the|la|el|die|der|le)\s+(?:new\s+|nouvea?u\s+|"
+    r"(?i)\b(?:for lease|for sale|for rent|to let|à louer|à vendre|se alquila|se vende|"
+    r"zu vermieten|zu verkaufen|gmbh|ltd|inc|sarl|s\.a\.|s\.l\.|llc)\b|"
+    r"\b(?:our|notre|nuestr[ao]|unser\w*|the|la|el|die|der|le)\s+(?:new\s+|nouvea?u\s+|"
     r"neue[nsr]?\s+)?(?:office|offices|flagship|store|shop|branch|warehouse|showroom|premises|"
     r"bureau|bureaux|boutique|magasin|agence|local|siège|entrepôt|oficina|tienda|sucursal|"
     r"almacén|local|sede|büro|filiale|laden|geschäft|lager|zentrale|standort|praxis)\b"

@@ -221,6 +221,10 @@ def _kept_out(
         or _product(words)
         or _acronym_opens(words)
         or _JOB_AD.match(text[end : end + 12])
+        or _ANSWERING.match(text[end : end + 24])
+        or _in_a_code(text, start, end)
+        or _place_compound(words)
+        or (len(words) == 1 and words[0].isupper() and len(words[0]) <= 3)
     ):
         return True  # "Dupont & Fils", "AirPods", "SAV Maisons du Monde"
     vouched = titled or cues.FIELD_BEFORE.search(before) or cues.NAMED.search(before)
@@ -230,6 +234,31 @@ def _kept_out(
     return any(
         b_start < end and b_end > start and (size > 1 or (b_start <= start and not titled))
         for b_start, b_end, size in brands
+    )
+
+
+_ANSWERING = re.compile(
+    r"(?i),\s*(?:bonjour|bonsoir|hello|hi|good (?:morning|afternoon|evening)|buenos días|"
+    r"buenas tardes|buenas|guten tag|grüß gott|grüezi)\b"
+)
+"""A firm answering the phone ("Desjardins, bonjour"), not a person."""
+_PLACE_PARTS = cues.words(
+    "sur sous lès les en am an ob bei upon on schule universität institut straße strasse "
+    "platz allee gymnasium klinik klinikum haus halle park stadion"
+)
+
+
+def _in_a_code(text: str, start: int, end: int) -> bool:
+    """ "AU-2210457-03": letters of a reference."""
+    return bool(re.match(r"-\d", text[end : end + 2])) or bool(
+        re.search(r"\d-$", text[max(0, start - 2) : start])
+    )
+
+
+def _place_compound(words: list[str]) -> bool:
+    """ "Han-sur-Lesse", "Janusz-Korczak-Schule": a place joined by hyphens."""
+    return any(
+        "-" in w and any(p.casefold() in _PLACE_PARTS for p in w.split("-")[1:]) for w in words
     )
 
 

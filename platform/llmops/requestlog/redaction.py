@@ -66,12 +66,16 @@ SERVICE_MAILBOXES = words(
     "privacy dpo rgpd gdpr datenschutz security press presse prensa suppliers fournisseurs "
     "proveedores lieferanten refunds remboursements reembolsos erstattung returns retours "
     "devoluciones orders commandes pedidos bestellungen bookings reservations reservas "
-    "careers jobs recrutement empleo karriere marketing sales ventes ventas vertrieb"
+    "careers jobs recrutement empleo karriere marketing sales ventes ventas vertrieb "
+    "accounts accounting billing invoices compta comptabilite factures facturation paie "
+    "payroll expenses hr rh personal personalabteilung buchhaltung rechnungen cartera "
+    "cobranza facturas finanzas finance claims sinistres siniestros schaden legal juridique"
 )
 """Mailboxes of organisations that answer the public (RFC 2142's role names, "no reply"
 senders, help desks): written in support traffic as an address, not a person's. A local
 part made only of these words (and "team", digits, separators) is kept; an accounting or
-staff mailbox is not ("compta@", "personalabteilung@": a small firm's are people's)."""
+department's mailbox stays too ("compta@", "expenses@", "schaden@"): it names a function,
+not who reads it."""
 _MAILBOX_PARTS = re.compile(r"[._+-]")
 
 
@@ -177,6 +181,8 @@ _TOKENS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("API_KEY", r"(?<!\w)npm_[A-Za-z0-9]{36}(?!\w)|(?<!\w)hf_[A-Za-z0-9]{30,}(?!\w)"),
         ("API_KEY", r"(?<!\w)pypi-[A-Za-z0-9_-]{50,}"),
         ("API_KEY", r"(?<!\w)SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}"),
+        ("API_KEY", r"(?<![\w-])[a-z]{2,8}_live_[A-Za-z0-9]{16,}"),
+        ("API_KEY", r"(?<!\w)(?:glsa|glc)_[A-Za-z0-9_]{20,}"),
         ("API_KEY", r"https://hooks\.slack\.com/services/[A-Za-z0-9/]{20,}"),
         ("JWT", r"(?<![\w-])eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{10,}"),
     )
@@ -184,7 +190,7 @@ _TOKENS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 """Credentials recognisable by their own format (providers' documented prefixes)."""
 _TOKEN_PREFIX = re.compile(
     r"sk-|sk_|rk_|AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox[abposr]-|AIza|eyJ|-----BEGIN|"
-    r"npm_|hf_|pypi-|SG\.|hooks\.slack"
+    r"npm_|hf_|pypi-|SG\.|hooks\.slack|_live_|glsa_|glc_"
 )
 """What every one of the formats above starts with: a text holding none is skipped."""
 _URL_PASSWORD = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s:/@]+:(?P<secret>[^\s@/]+)@")
@@ -195,8 +201,8 @@ _NAMED_SECRET = re.compile(
 )
 _NAMED_TOKEN = re.compile(
     r"(?i)\b(?:api[ _-]?key|access[ _-]?token|auth[ _-]?token|_?authtoken|bearer|token|"
-    r"jeton|clé d'api|clé api|clave de api|schlüssel)\b\s*[:=]?\s*[\"']?"
-    r"(?P<secret>[A-Za-z0-9_-]{20,})(?![\w.-])"
+    r"jeton|clé d'api|clé api|clave de api|schlüssel|secret|key)\b\s*[:=]?\s*[\"']?"
+    r"(?P<secret>[A-Za-z0-9_+/=-]{20,})(?![\w.-])"
 )
 """A key or token named in words and written after them ("API key 3f9a6c...", "Token
 0FgSPAzt..."): twenty characters or more that mix letters and digits, no UUID."""
@@ -214,7 +220,7 @@ _SETTING = re.compile(
 """A setting that holds a secret ("SMTP_PASS=...", "DB_PASSWORD=...")."""
 _PLACEHOLDER = re.compile(r"\.\.\.|^[<${]|^(?:x+|changeme|your\w*|none|null|empty)$", re.I)
 _PASSWORD_SET = re.compile(
-    rf"(?i)\b(?:{_PASSWORD_WORDS})\b[\"']?\s*[:=]\s*[\"']?(?P<secret>(?![/~])[^\s\"',;]{{4,}})"
+    rf"(?i)(?:\b(?:{_PASSWORD_WORDS})|(?<=[a-zäöü])(?:passwort|password|kennwort))\b[\"']?\s*[:=]\s*[\"']?(?P<secret>(?![/~])[^\s\"',;]{{4,}})"
 )
 _PASSWORD_SAID = re.compile(
     rf"(?i)\b(?:{_PASSWORD_WORDS})\b\s+(?:is|est|es|ist|was|war|era|c'est)\s+[\"'«]?\s*"
@@ -222,7 +228,9 @@ _PASSWORD_SAID = re.compile(
 )
 
 
-_PASSWORD_WORD = re.compile(rf"(?i)\b(?:{_PASSWORD_WORDS})\b")
+_PASSWORD_WORD = re.compile(
+    rf"(?i)(?:\b(?:{_PASSWORD_WORDS})|(?<=[a-zäöü])(?:passwort|password|kennwort))\b"
+)
 _TOKEN = re.compile(r"[^\s\"',;«»()]+")
 _CODE = re.compile(r"^(?:[A-Z]{2,6}[-_]?\d[\w-]*|\d[\d./-]*|v?\d+(?:\.\d+)+)$")
 """Identifiers and versions that sit near the word password: "TCK-558201", "2.4.1"."""

@@ -19,9 +19,12 @@ from llmops.requestlog import cues
 from llmops.requestlog.spans import Span
 
 _TAG = re.compile(
-    r"(?m)^[ \t>]*(?:(?:\[[^\]\n]{1,30}\]|\(?\d{1,2}[:.h]\d{2}(?::\d{2})?\)?|[-*•])[ \t]*)*"
+    r"(?m)^[ \t>]*(?:(?:\[[^\]\n]{1,30}\]|\(?\d{1,2}[:.h]\d{2}(?::\d{2})?\)?|"
+    r"\d{1,2}[./]\d{1,2}(?:[./]\d{2,4})?,?|[-*•])[ \t]*)*"
     r"(?P<tag>[^\W\d_][\w'.\u2019-]*(?:[ \t][^\W\d_][\w'.\u2019-]*){0,2})[ \t]?:[ \t]+\S"
 )
+_HANDLE = re.compile(r"([^\W\d_]{2,})\.[^\W\d_]{1,20}")
+"""A chat handle made of a first name and a surname or its initial ("jen.morales")."""
 _NOT_SPEAKERS = cues.words(
     "subject objet asunto betreff re fw fwd tr aw date fecha datum sent envoyé enviado "
     "gesendet note notes nota notiz actions action acciones aktionen summary résumé resumen "
@@ -47,8 +50,14 @@ def speaker_tags(text: str, first_name: Known, name_like: NameLike) -> Iterator[
         folded = [w.casefold().rstrip(".") for w in words]
         if folded[0] in _NOT_SPEAKERS | cues.HEADERS | cues.FIELDS | cues.PLACE_OPENERS:
             continue
-        if any(w.isupper() and len(w) > 1 for w in words) or "." in m.group("tag").rstrip("."):
-            continue  # "ERROR:", "app.server:"
+        if any(w.isupper() and len(w) > 1 for w in words):
+            continue  # "ERROR:"
+        if "." in m.group("tag").rstrip("."):
+            handle = _HANDLE.fullmatch(m.group("tag"))
+            if handle is None or not first_name(handle.group(1)):
+                continue  # "app.server:"; but "jen.morales:", "reto.b:"
+            words = [handle.group(1)]
+            folded = [handle.group(1).casefold()]
         names = [w for w, f in zip(words, folded, strict=True) if f not in cues.RELATIONS]
         if not names:
             continue
@@ -59,7 +68,7 @@ def speaker_tags(text: str, first_name: Known, name_like: NameLike) -> Iterator[
         # Every word reads as a name ("Claire question :", "Frank gesagt:" are sentences).
         if all(map(name_like, names)) and (transcript or any(first_name(w) for w in names)):
             offset = text.index(names[0], start)
-            yield Span(offset, end, "PERSON")
+            yield Span(offset, max(end, offset + len(names[0])), "PERSON")
 
 
 def said_again(text: str, found: Sequence[Span], name_like: NameLike) -> Iterator[Span]:
