@@ -189,6 +189,7 @@ def test_look_alikes_are_left_alone(text: str) -> None:
             "voir avec Grégoire demain. Grégoire Lambert valide.",
             "voir avec <PERSON> demain. <PERSON> valide.",
         ),
+        ("Ian Johnson at Johnson Controls", "<PERSON> at Johnson Controls"),
         ("has anyone got Priya Natarajan's number?", "has anyone got <PERSON>'s number?"),
         ("Caller Bronwyn Fitzgerald asked for a refund", "Caller <PERSON> asked for a refund"),
         (
@@ -271,6 +272,11 @@ def test_people_and_their_identifiers_are_redacted(text: str, expected: str) -> 
         "Ausbildung 08/2016 - 07/2019 in Dortmund",
         "FOR LEASE - Shop 3, 14 King William Street, Adelaide CBD",
         "Collected: 06/02/2024 07:55, DOB on file",
+        # Firms' lines, service accounts, dated windows, firms named after a person.
+        "Hotline : 021 641 33 33. Front desk (080 4612 0000) was helpful.",
+        "Service account svc-deploy@ci.internal rotated",
+        "Fenêtre : samedi 06.07.2024 22:00-02:00",
+        "Quote sent to Johnson Controls and Gaviria & Asociados",
         # A business named after its founder.
         "la boulangerie Paul Durand de la place du marché",
         # Mailboxes of organisations that answer the public.

@@ -63,15 +63,17 @@ def test_secrets_on_their_sealed_set() -> None:
     assert altered / len(decoys) <= 0.03
 
 
-def test_people_and_identifiers_on_the_third_to_fifth_sealed_sets() -> None:
-    # Measured once each, by the third, fourth and fifth versions: names 89.1%, 75.0% and
-    # 84.4%, identifiers 96.0%, 94.0% and 91.4%, decoys altered 1.6%, 2.4% and 2.3%. The
-    # later versions were tuned on them: names 91.9%, 89.1% and 87.9%, identifiers 98.5%,
-    # 98.0% and 94.7%, decoys 0.5%, 0.7% and 1.0%, which these bounds keep.
+def test_people_and_identifiers_on_the_third_to_sixth_sealed_sets() -> None:
+    # Measured once each, by the third to sixth versions: names 89.1%, 75.0%, 84.4% and
+    # 82.9%, identifiers 96.0%, 94.0%, 91.4% and 96.3%, decoys altered 1.6%, 2.4%, 2.3% and
+    # 3.6%. The later versions were tuned on them: names 91.9%, 89.1%, 87.9% and 82.9%,
+    # identifiers 98.5%, 98.0%, 95.2% and 96.3%, decoys 0.5%, 0.7%, 1.0% and 2.4%, which
+    # these bounds keep.
     for path, names, identifiers, most_decoys in (
         (redaction_pii.SEALED3, 0.90, 0.975, 0.01),
         (redaction_pii.SEALED4, 0.87, 0.97, 0.01),
         (redaction_pii.SEALED5, 0.86, 0.93, 0.012),
+        (redaction_pii.SEALED6, 0.81, 0.95, 0.027),
     ):
         share, decoys, _ = judged(path)
         assert share({"PERSON"}) >= names

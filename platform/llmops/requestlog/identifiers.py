@@ -134,7 +134,8 @@ def phones(text: str, regions: Sequence[str] = PHONE_REGIONS) -> Iterator[Span]:
             if digits < MIN_NATIONAL_DIGITS and not international:
                 continue
             seen.add((m.start, m.end))
-            if _service_line(m.raw_string, regions, text[max(0, m.start - 40) : m.start]):
+            before = text[max(0, m.start - 40) : m.start]
+            if _service_line(m.raw_string, regions, before) or _a_firms_line(before):
                 continue  # a firm's hotline ("1-800-463-3339", "0800 22 44 644"), no person's
             plus = m.raw_string.lstrip("(").startswith("+")
             if plus or not _called_an_identifier(text, m.start):
@@ -222,6 +223,23 @@ def _service_line(raw: str, regions: Sequence[str], before: str) -> bool:
     return not kinds & _SUBSCRIBER_NUMBERS or _SERVICE_WORDS.search(before) is not None
 
 
+_FIRMS_LINE = re.compile(
+    r"(?i)(?:hotline|helpline|help desk|helpdesk|front desk|reception|switchboard|dispatch|"
+    r"infoline|service client|service clients|standard|accueil|agence|kundendienst|"
+    r"zentrale|servicenummer|atención al cliente|centralita|consultas|"
+    r"(?:of|from|du|de la|de l'|del|des|der|vom) (?:the )?(?:hospital|hôpital|clinic|"
+    r"clinique|clínica|klinik|practice|cabinet|agency|agencia|bank|banque|banco|store|"
+    r"shop|hotel|hôtel|office|bureau|oficina|büro|praxis))\b[^\n\d]{0,12}$"
+)
+_PERSONS_LINE = re.compile(r"(?i)\b(?:my|mon|ma|mi|mein\w*|his|her|son|sa|su|sein\w*|ihr\w*)\b")
+
+
+def _a_firms_line(before: str) -> bool:
+    """Words just before offer the number as a firm's line ("Hotline : 021 641 33 33",
+    "Front desk (080 4612 0000)", "llame al ... (gratuito)"), with no one's own."""
+    return _FIRMS_LINE.search(before) is not None and not _PERSONS_LINE.search(before[-20:])
+
+
 _SERVICE_WORDS = re.compile(
     r"(?i)\b(?:hotline|support|service|toll[- ]?free|freephone|questions?|sans frais|gratuit|"
     r"numéro vert|gratuito|gratis|línea|atención|servicio|citas|kostenlos|kostenfrei|"
@@ -230,7 +248,9 @@ _SERVICE_WORDS = re.compile(
 
 
 _DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
-_MONTHS_OF_YEARS = re.compile(r"(?<!\d)(?:0?[1-9]|1[0-2])/(?:19|20)\d\d(?!\d)")
+_MONTHS_OF_YEARS = re.compile(
+    r"(?<!\d)(?:0?[1-9]|1[0-2])/(?:19|20)\d\d(?!\d)|\d{1,2}\.\d{1,2}\.(?:19|20)\d\d(?!\d)"
+)
 _DATE_SHAPE = re.compile(
     r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2}|\d{1,2}/\d{4}"
 )

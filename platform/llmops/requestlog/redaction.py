@@ -66,7 +66,7 @@ SERVICE_MAILBOXES = words(
     "privacy dpo rgpd gdpr datenschutz security press presse prensa suppliers fournisseurs "
     "proveedores lieferanten refunds remboursements reembolsos erstattung returns retours "
     "devoluciones orders commandes pedidos bestellungen bookings reservations reservas "
-    "careers jobs recrutement empleo karriere marketing sales ventes ventas vertrieb "
+    "partners partenaires socios partner careers jobs recrutement empleo karriere marketing sales ventes ventas vertrieb "
     "accounts accounting billing invoices compta comptabilite factures facturation paie "
     "payroll expenses hr rh personal personalabteilung buchhaltung rechnungen cartera "
     "cobranza facturas finanzas finance claims sinistres siniestros schaden legal juridique"
@@ -87,8 +87,8 @@ def emails(text: str) -> Iterator[Span]:
 
 
 def _service_mailbox(local: str) -> bool:
-    if local in SERVICE_MAILBOXES:
-        return True
+    if local in SERVICE_MAILBOXES or re.match(r"(?:svc|bot|daemon|robot)[._-]", local):
+        return True  # "svc-deploy@": a service account
     parts = [p for p in _MAILBOX_PARTS.split(local) if p and not p.isdigit()]
     return (
         bool(parts)

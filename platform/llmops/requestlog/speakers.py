@@ -92,4 +92,11 @@ def said_again(text: str, found: Sequence[Span], name_like: NameLike) -> Iterato
         )
         if before and before.group(1)[0].isupper() and not name_like(before.group(1)):
             continue  # inside another name: "Community Grant", "Centro de Salud Ramón y Cajal"
+        after = re.match(r"[ \t]+(&|[^\W\d_][\w'\u2019-]*)", text[m.end() : m.end() + 40])
+        if after and (
+            after.group(1) == "&"
+            or (after.group(1)[0].isupper() and not name_like(after.group(1)))
+            or after.group(1).casefold() in cues.ORGANISATIONS
+        ):
+            continue  # a firm named after the person: "Johnson Controls", "Gaviria & Asociados"
         yield Span(m.start(), m.end(), "PERSON")
