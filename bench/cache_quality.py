@@ -18,9 +18,11 @@ Sets (``bench/data``):
 - ``sealed`` (``cache_sealed.jsonl``, checksum in ``cache_sealed.sha256``): 1,100 pairs
   written before the verifier and never tuned on; ``sealed2`` (``cache_sealed2.jsonl``):
   1,000 more, written before the verifier's second version. Judge them with ``--sealed``,
-  once per change worth reporting.
+  once per change worth reporting. ``sealed3`` (``cache_sealed3.jsonl``): 1,020 pairs
+  (300 English, 320 French, 200 Spanish, 200 German) written by other writers before the
+  verifier's third version, for that version: ``--sealed3``, once.
 
-    .venv/bin/python bench/cache_quality.py [--threshold T] [--sweep] [--sealed]
+    .venv/bin/python bench/cache_quality.py [--threshold T] [--sweep] [--sealed | --sealed3]
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ SETS = {
     "legacy": "cache_pairs.jsonl",
     "sealed": "cache_sealed.jsonl",
     "sealed2": "cache_sealed2.jsonl",
+    "sealed3": "cache_sealed3.jsonl",
 }
 BASELINE_THRESHOLDS = (0.8, 0.9, 0.95)
 ANSWER = b'{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"cached"},"finish_reason":"stop"}]}'
@@ -215,8 +218,12 @@ def main() -> None:
     parser.add_argument(
         "--sealed", action="store_true", help="also judge the sealed set (report it once)"
     )
+    parser.add_argument(
+        "--sealed3", action="store_true", help="judge the third sealed set (the next version's)"
+    )
     args = parser.parse_args()
     names = ["tune", "legacy"] + (["sealed", "sealed2"] if args.sealed else [])
+    names += ["sealed3"] if args.sealed3 else []
     sets = {name: load_pairs(name) for name in names}
     texts = sorted({p[k] for pairs in sets.values() for p in pairs for k in ("a", "b")})
     started = time.perf_counter()
