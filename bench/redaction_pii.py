@@ -143,6 +143,26 @@ def judge(
     return judged
 
 
+SCALING_UNITS = ("Ab: x\n", "key Ab12 ", "Aa ", "A de ", "hi rosa - ", "1.", "1:", "[1] ")
+"""Patterns repeated over a whole text: a recognizer that reads the text again for each
+candidate costs a hundred times more for a text ten times longer."""
+
+
+def scaling() -> None:
+    redactor = PiiRedactor()
+    redactor.find("warm up: Mr. Smith, 1 rue de la Paix, 75002 Paris")
+    print("seconds on one core for a text of one repeated pattern (10k and 100k characters)")
+    for unit in SCALING_UNITS:
+        costs = []
+        for chars in (10_000, 100_000):
+            text = (unit * (chars // len(unit) + 1))[:chars]
+            started = time.process_time()
+            redactor.find(text)
+            costs.append(time.process_time() - started)
+        ratio = costs[1] / max(costs[0], 1e-3)
+        print(f"  {unit!r:14} {costs[0]:6.2f} s  {costs[1]:6.2f} s  ratio {ratio:5.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -166,8 +186,16 @@ def main() -> None:
     parser.add_argument(
         "--sealed6", action="store_true", help="the sixth sealed set (rules' sixth version)"
     )
+    parser.add_argument(
+        "--scaling",
+        action="store_true",
+        help="only time long texts of one repeated pattern (10 and 100 thousand characters)",
+    )
     parser.add_argument("--misses", action="store_true", help="print what was missed or altered")
     args = parser.parse_args()
+    if args.scaling:
+        scaling()
+        return
     chosen = [path for flag, path in ((args.sealed2, SEALED2), (args.sealed3, SEALED3),
               (args.sealed4, SEALED4), (args.sealed5, SEALED5), (args.sealed6, SEALED6))
               if flag]  # fmt: skip

@@ -195,7 +195,9 @@ def addresses(text: str) -> Iterator[Span]:
                 continue  # "Avenida de la Victoria del viernes 13": a day, no number
             near = text[max(0, m.start() - 50) : m.start()] + " " + text[m.end() : m.end() + 20]
             if _BUSINESS_NEAR.search(near) or re.match(
-                r"\s*(?:office|store|shop|branch|büro|filiale)\b", text[m.end() :], re.I
+                r"\s*(?:office|store|shop|branch|büro|filiale)\b",
+                text[m.end() : m.end() + 30],
+                re.I,
             ):
                 continue
             yield Span(m.start(), m.end().__index__() - _trailing(m.group()), "ADDRESS")

@@ -302,9 +302,24 @@ def _acronym_opens(words: list[str]) -> bool:
     )
 
 
+_WINDOW = 200
+"""Characters read before a candidate for the marks that end a sentence or a line."""
+_BLANK_TAIL = re.compile(r"[ .!)\n]*\Z")
+"""Nothing but spaces and closing marks up to the end of the message."""
+
+
+def _before(text: str, start: int, blanks: str | None = None) -> str:
+    """The text before ``start`` without its trailing blanks, read in a window (a long
+    message is not copied for every candidate)."""
+    head = text[max(0, start - _WINDOW) : start].rstrip(blanks)
+    if head or start <= _WINDOW:
+        return head
+    return text[:start].rstrip(blanks)  # a long blank run: rare
+
+
 def _sentence_start(text: str, start: int) -> bool:
-    before = text[:start].rstrip()
-    return not before or before[-1] in '.!?:\n¡¿"«(' or text[:start].endswith("\n")
+    before = _before(text, start)
+    return not before or before[-1] in '.!?:\n¡¿"«(' or text[start - 1 : start] == "\n"
 
 
 def _signs(text: str, start: int, end: int, words: list[str]) -> bool:
@@ -314,9 +329,9 @@ def _signs(text: str, start: int, end: int, words: list[str]) -> bool:
     first = known(core[0])[0] if core else None
     if first is None or first > FIRST_KNOWN or wordiness(core[0]) > NAME_LIKE:
         return False
-    line_after = text[end:].split("\n", 1)[0]
-    last_line = "\n" not in text[end:]
-    before = text[:start].rstrip(" \t")
+    line_after = text[end : end + _WINDOW].split("\n", 1)[0]
+    last_line = text.find("\n", end) < 0
+    before = _before(text, start, " \t")
     opens_line = not before or before.endswith("\n")
     titled_line = re.match(r"^,\s*[A-ZÀ-Ý][^?]{0,40}$", line_after)  # "…, DSI", "…, CTO"
     if opens_line and (not line_after.strip(" .!)") or titled_line):
@@ -346,9 +361,9 @@ _INTRODUCED_AFTER = re.compile(
 def _dash_signed(text: str, start: int, end: int) -> bool:
     """After a dash that ends a sentence, at the end of the message: "... - Tallulah
     Rhodes"."""
-    before = text[:start].rstrip(" ")
-    return bool(re.search(r"(?:^|[.!?\s])[-\u2014\u2013]$", before)) and not text[end:].strip(
-        " .!\n"
+    before = _before(text, start, " ")
+    return bool(re.search(r"(?:^|[.!?\s])[-\u2014\u2013]$", before)) and bool(
+        _BLANK_TAIL.match(text, end)
     )
 
 
@@ -396,6 +411,7 @@ def person_names(text: str) -> Iterator[Span]:
 def capitalised_runs(text: str) -> list[Run]:
     """Every run of capitalised words, those the rules keep out included (``kept_out``)."""
     found: list[Run] = []
+    last: Run | None = None  # the last run not kept out
     brands = [(b.start(), b.end(), len(b.group().split())) for b in cues.BRAND.finditer(text)]
     for opening, run_end, run in _runs(text):
         words, start, titled, led = _trim(text, run, opening)
@@ -410,11 +426,11 @@ def capitalised_runs(text: str) -> list[Run]:
         cued = (
             2 if led or introduced_after or _dash_signed(text, start, end) else _cued(text, start)
         )
-        named = [r for r in found if not r.kept_out]
-        after_a_name = bool(named) and named[-1].is_name and text[named[-1].end : opening] == ", "
+        between = text[last.end : opening] if last is not None and last.is_name else None
+        after_a_name = between == ", "
         # "Best,\nChen Jianguo\nPearl River Textiles": the line under a signature's name
         # is its firm or its title ("…, Gérant" likewise after a comma).
-        under_a_name = bool(named) and named[-1].is_name and text[named[-1].end : opening] == "\n"
+        under_a_name = between == "\n"
         signals = {
             "known_name": bool(cued) and known_name(words),
             "rare_cued": cued == 2 and _rare(words),
@@ -423,7 +439,8 @@ def capitalised_runs(text: str) -> list[Run]:
             "lone": len(words) == 1 and not _sentence_start(text, start) and _lone_name(words[0]),
         }
         is_name = titled or any(signals.values())
-        found.append(Run(opening, start, end, words, is_name, False, titled, cued, signals))
+        last = Run(opening, start, end, words, is_name, False, titled, cued, signals)
+        found.append(last)
     # A run between names of a list is one too, if it reads as a name on its own.
     named = [r for r in found if not r.kept_out]
     for _ in range(2):
@@ -525,9 +542,12 @@ def _lowercase_names(text: str) -> Iterator[Span]:
         nxt = found[i + 1].group() if i + 1 < len(found) else ""
         surname = known(nxt)[1] is not None and wordiness(nxt) <= NAME_LIKE
         ceiling = 2 * NAME_LIKE if strong or surname else NAME_LIKE
-        at_end = i == len(found) - 1 and not text[m.end() :].strip(" .!\n")
+        at_end = i == len(found) - 1 and bool(_BLANK_TAIL.match(text, m.end()))
         signed = at_end and text[: m.start()].rstrip()[-1:] in {".", "!", "?", "-", "—", ","}
-        listed = previous_end >= 0 and cues.LIST_JOINER.match(text[previous_end : m.start()])
+        listed = (
+            0 <= m.start() - previous_end <= 12  # "X, Y", "X et Y": joiners are short
+            and cues.LIST_JOINER.match(text[previous_end : m.start()])
+        )
         cued = (
             strong
             or _LOWER_INTRO.search(before)

@@ -13,6 +13,7 @@ docs/decisions/0008-request-log-redaction.md.
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -379,11 +380,15 @@ the address-like "pa55@db.host"."""
 
 def _without_overlaps(spans: list[Span]) -> list[Span]:
     """Spans in text order, none overlapping: a credential wins, then the longer one."""
-    kept: list[Span] = []
+    kept: list[Span] = []  # in text order, none overlapping
+    starts: list[int] = []
     ranked = sorted(
         spans, key=lambda s: (s.kind not in CREDENTIAL_KINDS, -(s.end - s.start), s.start)
     )
     for s in ranked:
-        if all(s.end <= k.start or s.start >= k.end for k in kept):
-            kept.append(s)
-    return sorted(kept, key=lambda s: s.start)
+        i = bisect.bisect_left(starts, s.start)
+        if (i > 0 and kept[i - 1].end > s.start) or (i < len(kept) and kept[i].start < s.end):
+            continue
+        kept.insert(i, s)
+        starts.insert(i, s.start)
+    return kept
