@@ -170,6 +170,23 @@ def test_look_alikes_are_left_alone(text: str) -> None:
             "can u tell Jessica from billing that I paid",
             "can u tell <PERSON> from billing that I paid",
         ),
+        # What stays a person's data whatever words are near: a home near "office", a birth
+        # date with its hour, a mobile near "reception", a dotted Swiss phone, a role's
+        # mailbox at a webmail, a tunnel's address, a surname after "von".
+        (
+            "Don't ship to the office, ship to my home: 12 Harbour Street, Bristol BS1 4QA.",
+            "Don't ship to the office, ship to my home: <ADDRESS>.",
+        ),
+        ("né le 03/04/1985 à 10h30 à Lyon", "né le <DATE_OF_BIRTH> à 10h30 à Lyon"),
+        (
+            "My mobile at reception desk: 07700 900123",
+            "My mobile at reception desk: <PHONE_NUMBER>",
+        ),
+        ("mobile 079.123.45.67", "mobile <PHONE_NUMBER>"),
+        ("write to support@gmail.com", "write to <EMAIL_ADDRESS>"),
+        ("client 2001:0:4136:e378:8000:63bf:3fff:fdd2 connected", "client <IP_ADDRESS> connected"),
+        ("Signed: Johann Wolfgang von Goethe", "Signed: <PERSON>"),
+        ("Le Dr Place a signé l'ordonnance", "Le Dr <PERSON> a signé l'ordonnance"),
         # Secrets in settings, registries' formats; phones of more regions when called so.
         ("DB_PASSWORD=Jacaranda$2024", "DB_PASSWORD=<PASSWORD>"),
         ("Initialpasswort: Herbst2023!Qz", "Initialpasswort: <PASSWORD>"),
@@ -277,6 +294,14 @@ def test_people_and_their_identifiers_are_redacted(text: str, expected: str) -> 
         "Service account svc-deploy@ci.internal rotated",
         "Fenêtre : samedi 06.07.2024 22:00-02:00",
         "Quote sent to Johnson Controls and Gaviria & Asociados",
+        # Words and numbers that only look like names, phones or secrets.
+        "Contact us.\nBrown rice and Brown bread. Mark the ticket as done.",
+        "celery: worker started\nmax: 12\nmin: 3",
+        "please mark this as resolved",
+        "Conference call 10.30 - 11.45 tomorrow; call volume 120 340 last week",
+        "PRIMARY_KEY=customer_id and REQUIRE_TOKEN=true",
+        "ref BADD\uff11\uff11\uff10\uff13\uff11\uff13HCMLNS06 ok",
+        "1." + ".".join(["000"] * 16) + " EUR",
         # A business named after its founder.
         "la boulangerie Paul Durand de la place du marché",
         # Mailboxes of organisations that answer the public.

@@ -95,8 +95,8 @@ CALENDAR = words(
 PLACE_OPENERS = words(
     "saint sainte san santa santo são sankt st ste parque aeroparque aeropuerto aéroport "
     "airport sucursal salle sala saal estación estadio stade gare hospital hôpital colegio "
-    "lycée collège école escuela universidad université avenida avenue calle rue plaza place "
-    "paseo boulevard metro métro"
+    "lycée collège école escuela universidad université avenida avenue calle rue boulevard "
+    "metro métro"
 )
 """Words that open places ("Saint-Denis", "San Sebastián", "Sankt Gallen"), not people."""
 

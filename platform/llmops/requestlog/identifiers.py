@@ -16,6 +16,8 @@
 
 from __future__ import annotations
 
+import bisect
+import ipaddress
 import re
 from collections.abc import Iterator, Sequence
 
@@ -102,7 +104,8 @@ _NOT_A_PHONE = re.compile(
     r"vertrag|tracking|suivi|seguimiento|sendung|colis|parcel|paquete|paket|booking|"
     r"réservation|reserva|buchung|policy|police|póliza|customer|client|cliente|kunden\w*|"
     r"account|compte|cuenta|konto|serial|série|serie|sku|job|work order|agreement|mandate|"
-    r"subscription|abonnement|suscripci[oó]n|return|retour|devoluci[oó]n|rücksend|acct|"
+    r"subscription|abonnement|suscripci[oó]n|returns? (?:label|number|no)|retour|"
+    r"devoluci[oó]n|rücksend|acct|"
     r"licen[cs]e|licencia|lizenz|subscriber|abonné|abonado|abonnent|expediente|"
     r"intervention|intervención|receipt|reçu|recibo|beleg|quittung|claim|sinistre|siniestro|"
     r"schaden|rental|location|alquiler|miete|n°|nº|n\.º|#|"
@@ -135,7 +138,10 @@ def phones(text: str, regions: Sequence[str] = PHONE_REGIONS) -> Iterator[Span]:
                 continue
             seen.add((m.start, m.end))
             before = text[max(0, m.start - 40) : m.start]
-            if _service_line(m.raw_string, regions, before) or _a_firms_line(before):
+            mobile = phonenumbers.number_type(m.number) in _MOBILE_NUMBERS
+            if _service_line(m.raw_string, regions, before) or (
+                _a_firms_line(before) and not mobile
+            ):
                 continue  # a firm's hotline ("1-800-463-3339", "0800 22 44 644"), no person's
             plus = m.raw_string.lstrip("(").startswith("+")
             if plus or not _called_an_identifier(text, m.start):
@@ -164,15 +170,24 @@ _CALLED_A_NUMBER = re.compile(
 _DIGIT_RUN = re.compile(r"(?<![\w+.-])\(?\d[\d ().-]{5,16}\d(?![\w-])")
 
 
+_TIME_RANGE = re.compile(r"\d{1,2}[.:h]\d{2}\s*[-\u2013]\s*\d{1,2}[.:h]\d{2}")
+
+
 def _called_phones(text: str, seen: set[tuple[int, int]]) -> Iterator[Span]:
     """National numbers of more regions, and numbers of any possible length, where the
     words just before call them a phone."""
+    taken = sorted(seen)
+    starts = [s for s, _ in taken]
     for m in _DIGIT_RUN.finditer(text):
         before = text[max(0, m.start() - 25) : m.start()]
-        if any(m.start() < e and s < m.end() for s, e in seen) or not (
+        i = bisect.bisect_left(starts, m.end())
+        if (i > 0 and taken[i - 1][1] > m.start()) or not (
             _PHONE_WORDS.search(before) or _CALLED_A_NUMBER.search(before)
         ):
             continue
+        digits = sum(c.isdigit() for c in m.group())
+        if digits < MIN_NATIONAL_DIGITS or _TIME_RANGE.search(m.group()):
+            continue  # "call volume 120 340", "call 10.30 - 11.45"
         if _called_an_identifier(text, m.start()):
             continue  # "mon numéro client est 1002938471"
         for region in (*PHONE_REGIONS, *CALLED_PHONE_REGIONS):
@@ -224,20 +239,24 @@ def _service_line(raw: str, regions: Sequence[str], before: str) -> bool:
 
 
 _FIRMS_LINE = re.compile(
-    r"(?i)(?:hotline|helpline|help desk|helpdesk|front desk|reception|switchboard|dispatch|"
+    r"(?i)\b(?:hotline|helpline|help desk|helpdesk|front desk|reception|switchboard|dispatch|"
     r"infoline|service client|service clients|standard|accueil|agence|kundendienst|"
     r"zentrale|servicenummer|atención al cliente|centralita|consultas|"
     r"(?:of|from|du|de la|de l'|del|des|der|vom) (?:the )?(?:hospital|hôpital|clinic|"
     r"clinique|clínica|klinik|practice|cabinet|agency|agencia|bank|banque|banco|store|"
     r"shop|hotel|hôtel|office|bureau|oficina|büro|praxis))\b[^\n\d]{0,12}$"
 )
+_MOBILE_NUMBERS = frozenset(
+    {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+)
+"""A mobile is a person's, whatever words are around it ("Call Sarah in dispatch")."""
 _PERSONS_LINE = re.compile(r"(?i)\b(?:my|mon|ma|mi|mein\w*|his|her|son|sa|su|sein\w*|ihr\w*)\b")
 
 
 def _a_firms_line(before: str) -> bool:
     """Words just before offer the number as a firm's line ("Hotline : 021 641 33 33",
     "Front desk (080 4612 0000)", "llame al ... (gratuito)"), with no one's own."""
-    return _FIRMS_LINE.search(before) is not None and not _PERSONS_LINE.search(before[-20:])
+    return _FIRMS_LINE.search(before) is not None and not _PERSONS_LINE.search(before)
 
 
 _SERVICE_WORDS = re.compile(
@@ -248,6 +267,19 @@ _SERVICE_WORDS = re.compile(
 
 
 _DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+
+
+def _an_ip_address(found: str) -> bool:
+    """ "192.168.10.24" is an address; "079.123.45.67" (leading zero) is a Swiss phone."""
+    if not _DOTTED_QUAD.fullmatch(found):
+        return False
+    try:
+        ipaddress.ip_address(found)
+    except ValueError:
+        return False
+    return True
+
+
 _MONTHS_OF_YEARS = re.compile(
     r"(?<!\d)(?:0?[1-9]|1[0-2])/(?:19|20)\d\d(?!\d)|\d{1,2}\.\d{1,2}\.(?:19|20)\d\d(?!\d)"
 )
@@ -264,7 +296,7 @@ def _stands_alone(text: str, start: int, end: int) -> bool:
         not any(c.isalpha() for c in found)
         and not _DATE_SHAPE.fullmatch(found)
         and not _MONTHS_OF_YEARS.search(found)  # "08/2016 - 07/2019"
-        and not _DOTTED_QUAD.fullmatch(found)
+        and not _an_ip_address(found)
         and before not in {"-", "/"}
         and not (before == "." and text[start - 2 : start - 1].isalnum())  # "L7.042118/2024"
         and not before.isalnum()

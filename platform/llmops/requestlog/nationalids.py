@@ -31,7 +31,7 @@ _BEFORE = 60
 def _named(pattern: str) -> re.Pattern[str]:
     aside = r"(?:\s*\([^()\n]{0,40}\))?"  # "Steuer-ID (unverändert): ..."
     said = r"(?:\s+(?:is|ist|est|es|lautet|was|war|era|c'est|provided|given|est le|es el))?"
-    return re.compile(rf"(?i)(?<![^\W\d_])(?:{pattern}){aside}{said}\W{{0,12}}$")
+    return re.compile(rf"(?ai)(?<![^\W\d_])(?:{pattern}){aside}{said}\W{{0,12}}$")
 
 
 _STEUER_WORDS = _named(
@@ -57,17 +57,19 @@ _SIN_WORDS = _named(
     r"assurance sociale"
 )
 
-_STEUER = re.compile(r"(?<![\d.-])([1-9]\d(?:[ ]?\d{3}){3})(?!\d|[.-]\d)")
-_STEUER_PRINTED = re.compile(r"^\d{2} \d{3} \d{3} \d{3}$")
-_SVNR = re.compile(r"(?<![\d.-])(\d{4}) ?(\d{2})(\d{2})(\d{2})(?!\d|[.-]\d)")
-_AHV = re.compile(r"(?<![\d.])756\.\d{4}\.\d{4}\.\d{2}(?!\d|\.\d)")
-_NRN = re.compile(r"(?<![\d.-])(\d{2})\.?(\d{2})\.?(\d{2})[- ]?(\d{3})\.?(\d{2})(?!\d|[.-]\d)")
-_NRN_PRINTED = re.compile(r"^\d{2}\.\d{2}\.\d{2}-\d{3}\.\d{2}$")
-_AADHAAR = re.compile(r"(?<![\d-])([2-9]\d{3})([ -]?)(\d{4})\2(\d{4})(?![\d-])")
-_CURP = re.compile(r"(?<![A-Z0-9])[A-Z][AEIOUX][A-Z]{2}\d{6}[HMX][A-Z]{5}[A-Z0-9]\d(?![A-Z0-9])")
-_RUT = re.compile(r"(?<![\d.])(\d{1,2}(?:\.\d{3}){2}|\d{7,8})-([\dkK])(?![\w])")
-_DOCUMENT = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{3}){1,3}|\d{6,10})(?!\w|[.-]\d)")
-_SIN = re.compile(r"(?<![\d-])(\d{3})([ -]?)(\d{3})\2(\d{3})(?!\d|[.-]\d)")
+_STEUER = re.compile(r"(?a)(?<![\d.-])([1-9]\d(?:[ ]?\d{3}){3})(?!\d|[.-]\d)")
+_STEUER_PRINTED = re.compile(r"(?a)^\d{2} \d{3} \d{3} \d{3}$")
+_SVNR = re.compile(r"(?a)(?<![\d.-])(\d{4}) ?(\d{2})(\d{2})(\d{2})(?!\d|[.-]\d)")
+_AHV = re.compile(r"(?a)(?<![\d.])756\.\d{4}\.\d{4}\.\d{2}(?!\d|\.\d)")
+_NRN = re.compile(r"(?a)(?<![\d.-])(\d{2})\.?(\d{2})\.?(\d{2})[- ]?(\d{3})\.?(\d{2})(?!\d|[.-]\d)")
+_NRN_PRINTED = re.compile(r"(?a)^\d{2}\.\d{2}\.\d{2}-\d{3}\.\d{2}$")
+_AADHAAR = re.compile(r"(?a)(?<![\d-])([2-9]\d{3})([ -]?)(\d{4})\2(\d{4})(?![\d-])")
+_CURP = re.compile(
+    r"(?a)(?<![A-Z0-9])[A-Z][AEIOUX][A-Z]{2}\d{6}[HMX][A-Z]{5}[A-Z0-9]\d(?![A-Z0-9])"
+)
+_RUT = re.compile(r"(?a)(?<![\d.])(\d{1,2}(?:\.\d{3}){2}|\d{7,8})-([\dkK])(?![\w])")
+_DOCUMENT = re.compile(r"(?a)(?<![\d.])(\d{1,3}(?:\.\d{3}){1,3}|\d{6,10})(?!\w|[.-]\d)")
+_SIN = re.compile(r"(?a)(?<![\d-])(\d{3})([ -]?)(\d{3})\2(\d{3})(?!\d|[.-]\d)")
 
 
 def national_ids_elsewhere(text: str) -> Iterator[tuple[int, int]]:

@@ -65,10 +65,12 @@ def _a_calendar_date(found: str) -> bool:
 def birth_dates(text: str) -> Iterator[Span]:
     last = -100
     for m in _DATE.finditer(text):
-        if not _a_calendar_date(m.group()) or _TIME_AFTER.match(text, m.end()):
-            continue  # "06/02/2024 07:55": a moment, no birth
+        if not _a_calendar_date(m.group()):
+            continue
         before = text[max(0, m.start() - 45) : m.start()]
         named = list(_BIRTH.finditer(before))
+        if not named and _TIME_AFTER.match(text, m.end()):
+            continue  # "admitted 06/02/2024 07:55": a moment; "né le ... à 10h30" stays
         chained = m.start() - last <= 15 and not re.search(r"[.!?\n]", text[last : m.start()])
         if (
             (named and not _DATE.search(before, named[-1].end()))
@@ -179,13 +181,18 @@ _ADDRESSES = tuple(
 
 _BUSINESS_NEAR = re.compile(
     r"(?i)\b(?:for lease|for sale|for rent|to let|à louer|à vendre|se alquila|se vende|"
-    r"zu vermieten|zu verkaufen|gmbh|ltd|inc|sarl|s\.a\.|s\.l\.|llc)\b|"
-    r"\b(?:our|notre|nuestr[ao]|unser\w*|the|la|el|die|der|le)\s+(?:new\s+|nouvea?u\s+|"
+    r"zu vermieten|zu verkaufen)\b|\b(?:gmbh|ltd|inc|sarl|llc)\b[^.\n]{0,6}$|"
+    r"\b(?:our|notre|nuestr[ao]|unser\w*)\s+(?:new\s+|nouvea?u\s+|"
     r"neue[nsr]?\s+)?(?:office|offices|flagship|store|shop|branch|warehouse|showroom|premises|"
     r"bureau|bureaux|boutique|magasin|agence|local|siège|entrepôt|oficina|tienda|sucursal|"
     r"almacén|local|sede|büro|filiale|laden|geschäft|lager|zentrale|standort|praxis)\b"
 )
-"""Words that make an address a firm's, not a person's: "our office at ...", "le local du"."""
+"""Words that make an address a firm's, not a person's: "our office at ...", a listing, a
+firm's name just before."""
+_HOME = re.compile(
+    r"(?i)\b(?:my|mon|ma|mi|mein\w*|home|casa|domicile|domicilio|wohne|wohnung|habite|"
+    r"j'habite|vivo|live|lives|resid\w*)\b"
+)
 
 
 def addresses(text: str) -> Iterator[Span]:
@@ -193,9 +200,11 @@ def addresses(text: str) -> Iterator[Span]:
         for m in pattern.finditer(text):
             if any(w.casefold() in CALENDAR for w in m.group().split()):
                 continue  # "Avenida de la Victoria del viernes 13": a day, no number
-            near = text[max(0, m.start() - 50) : m.start()] + " " + text[m.end() : m.end() + 20]
-            if _BUSINESS_NEAR.search(near) or re.match(
-                r"\s*(?:office|store|shop|branch|büro|filiale)\b",
+            before = text[max(0, m.start() - 50) : m.start()]
+            if _HOME.search(before):
+                pass  # "ship to my home: ...", "mi casa: ..."
+            elif _BUSINESS_NEAR.search(before) or re.match(
+                r"\s*(?:office|store|shop|branch|büro|filiale)\b(?!\s+hours)",
                 text[m.end() : m.end() + 30],
                 re.I,
             ):

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from llmops.requestlog import cues
 from llmops.requestlog.namelists import names
@@ -208,7 +208,7 @@ def _kept_out(
     """A brand, a place, a date's word, or capitals that no title or field vouches for."""
     if any(w.casefold() in cues.CALENDAR for w in words):
         return True
-    if words[0].casefold().split("-")[0] in cues.PLACE_OPENERS:
+    if not titled and words[0].casefold().split("-")[0] in cues.PLACE_OPENERS:
         return True
     before = text[max(0, start - 60) : start]
     if not titled and (
@@ -383,11 +383,15 @@ def _rare(words: list[str]) -> bool:
 
 RARE = 3.0
 """Commonness under which a word is no word of the four languages (once in a million)."""
+SAID_AGAIN = 4.2
+"""Commonness under which a found name's word is a name wherever it is written again
+("Grégoire", "Lambert"); commoner words stay words elsewhere ("Brown rice", "Mark the
+ticket", "Pat the dog")."""
 
 
 @dataclass(slots=True)
 class Run:
-    """A run of capitalised words judged by the rules, with what they judged it on."""
+    """A run of capitalised words and the rules' judgement of it."""
 
     opening: int
     start: int
@@ -397,7 +401,6 @@ class Run:
     kept_out: bool = False
     titled: bool = False
     cued: int = 0
-    signals: dict[str, bool] = field(default_factory=dict)
 
 
 def person_names(text: str) -> Iterator[Span]:
@@ -405,7 +408,7 @@ def person_names(text: str) -> Iterator[Span]:
     spans += _lowercase_names(text)
     spans += speaker_tags(text, _first_known, _name_like)
     yield from spans
-    yield from said_again(text, spans, _name_like)
+    yield from said_again(text, spans, _name_like, lambda w: common(w) < SAID_AGAIN)
 
 
 def capitalised_runs(text: str) -> list[Run]:
@@ -431,15 +434,15 @@ def capitalised_runs(text: str) -> list[Run]:
         # "Best,\nChen Jianguo\nPearl River Textiles": the line under a signature's name
         # is its firm or its title ("…, Gérant" likewise after a comma).
         under_a_name = between == "\n"
-        signals = {
-            "known_name": bool(cued) and known_name(words),
-            "rare_cued": cued == 2 and _rare(words),
-            "full_name": _reads_as_full_name(words),
-            "signs": _signs(text, start, end, words) and not after_a_name and not under_a_name,
-            "lone": len(words) == 1 and not _sentence_start(text, start) and _lone_name(words[0]),
-        }
-        is_name = titled or any(signals.values())
-        last = Run(opening, start, end, words, is_name, False, titled, cued, signals)
+        is_name = (
+            titled
+            or (bool(cued) and known_name(words))
+            or (cued == 2 and _rare(words))
+            or _reads_as_full_name(words)
+            or (_signs(text, start, end, words) and not after_a_name and not under_a_name)
+            or (len(words) == 1 and not _sentence_start(text, start) and _lone_name(words[0]))
+        )
+        last = Run(opening, start, end, words, is_name, False, titled, cued)
         found.append(last)
     # A run between names of a list is one too, if it reads as a name on its own.
     named = [r for r in found if not r.kept_out]
@@ -460,7 +463,6 @@ def capitalised_runs(text: str) -> list[Run]:
             # One word after a name and a comma is as often a title ("…, Gérant").
             if listed and (len(core) > 1 or any(j.strip() not in {",", ""} for j in listed)):
                 item.is_name = True
-                item.signals["listed"] = True
     return found
 
 
@@ -473,7 +475,7 @@ def _name_like(word: str) -> bool:
     return (known(word) != (None, None) and wordiness(word) <= NAME_LIKE) or common(word) < RARE
 
 
-PLACE_LIKE = 2 * NAME_LIKE
+PLACE_LIKE = 2.5 * NAME_LIKE
 """Wordiness past which a word after "de" / "von" is a place's ("de Montréal"), not part
 of a surname ("de Souza", "de la Fuente")."""
 
@@ -487,7 +489,7 @@ def _without_place(text: str, words: list[str], start: int, end: int) -> tuple[l
             continue
         tail = _core(words[i + 1 :])
         if len(_core(words[:i])) >= 2 and any(
-            known(t)[1] is None or wordiness(t) > PLACE_LIKE for t in tail
+            known(t)[1] is None and wordiness(t) > PLACE_LIKE for t in tail
         ):
             kept = words[:i]
             cut = start
@@ -514,8 +516,8 @@ def _past_other_words(text: str, words: list[str], start: int) -> tuple[list[str
 
 _LOWER_INTRO = re.compile(
     r"(?i)(?<!\w)(?:my name is|name is|name|name on \w+(?: is)?|i am|i'm|im|this is|it's|its|"
-    r"c est|c|cé|jsuis|hi|hey|hello|salut|coucou|slt|bonjour|bjr|hola|buenas|hallo|moin|"
-    r"servus|jo|yo|pls|plz|please|"
+    r"c est|cé|jsuis|hi|hey|hello|salut|coucou|slt|bonjour|bjr|hola|buenas|hallo|moin|"
+    r"servus|jo|yo|"
     r"its me(?: again)?|it's me(?: again)?|c moi|c'est moi|ici|thanks|"
     r"thank you|thx|ty|cheers|regards|je m'appelle|je m\u2019appelle|je suis|c'est|cest|"
     r"moi c'est|merci|bisous|me llamo|soy|gracias|ich bin|bin die|bin der|ich heiße|"

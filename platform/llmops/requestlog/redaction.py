@@ -60,7 +60,7 @@ _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:
 SERVICE_MAILBOXES = words(
     "support help helpdesk care customer customercare customerservice service services client clients "
     "clientes kundenservice kundendienst servicio atencion atencioncliente serviceclient "
-    "sav info information informations contact contacto kontakt hello hola bonjour "
+    "sav info information informations contact contacto kontakt "
     "noreply no-reply donotreply do-not-reply ne-pas-repondre nepasrepondre no-responder "
     "noresponder keine-antwort noreply-service notifications notification notify alerts "
     "news newsletter reception accueil empfang recepcion webmaster postmaster abuse "
@@ -69,7 +69,7 @@ SERVICE_MAILBOXES = words(
     "devoluciones orders commandes pedidos bestellungen bookings reservations reservas "
     "partners partenaires socios partner careers jobs recrutement empleo karriere marketing sales ventes ventas vertrieb "
     "accounts accounting billing invoices compta comptabilite factures facturation paie "
-    "payroll expenses hr rh personal personalabteilung buchhaltung rechnungen cartera "
+    "payroll expenses hr rh personalabteilung buchhaltung rechnungen cartera "
     "cobranza facturas finanzas finance claims sinistres siniestros schaden legal juridique"
 )
 """Mailboxes of organisations that answer the public (RFC 2142's role names, "no reply"
@@ -78,11 +78,20 @@ part made only of these words (and "team", digits, separators) is kept; an accou
 department's mailbox stays too ("compta@", "expenses@", "schaden@"): it names a function,
 not who reads it."""
 _MAILBOX_PARTS = re.compile(r"[._+-]")
+WEBMAIL = words(
+    "gmail.com googlemail.com yahoo.com yahoo.fr yahoo.es yahoo.de yahoo.co.uk hotmail.com "
+    "hotmail.fr hotmail.es outlook.com outlook.fr outlook.es outlook.de live.com live.fr "
+    "msn.com icloud.com me.com aol.com proton.me protonmail.com gmx.de gmx.net gmx.at gmx.ch "
+    "web.de t-online.de orange.fr free.fr laposte.net sfr.fr wanadoo.fr bluewin.ch "
+    "libero.it mail.ru yandex.ru"
+)
+"""Mailboxes anyone opens for themselves: a role's name there is still one person's."""
 
 
 def emails(text: str) -> Iterator[Span]:
     for m in _EMAIL.finditer(text):
-        if _service_mailbox(m.group().split("@", 1)[0].casefold()):
+        local, domain = m.group().casefold().split("@", 1)
+        if _service_mailbox(local) and domain not in WEBMAIL:
             continue
         yield Span(m.start(), m.end(), "EMAIL_ADDRESS")
 
@@ -148,6 +157,17 @@ _VERSION_BEFORE = re.compile(
 )
 
 
+_PRIVATE_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16",
+        "::1/128", "fc00::/7", "fe80::/10",
+    )
+)  # fmt: skip
+"""Private, loopback and link-local networks (RFC 1918, RFC 4193): machines, not
+subscribers. Tunnels and shared ranges that carry a subscriber's address are not here."""
+
+
 def ip_addresses(text: str) -> Iterator[Span]:
     for pattern in (_IPV4, _IPV6):
         for m in pattern.finditer(text):
@@ -157,7 +177,7 @@ def ip_addresses(text: str) -> Iterator[Span]:
                 address = ipaddress.ip_address(m.group())
             except ValueError:
                 continue
-            if address.is_private or address.is_loopback or address.is_link_local:
+            if any(address in network for network in _PRIVATE_NETWORKS):
                 continue  # a machine of a private network ("10.0.3.17:8080"), no subscriber's
             yield Span(m.start(), m.end(), "IP_ADDRESS")
 
@@ -219,7 +239,12 @@ _SETTING = re.compile(
     r"[:=]\s*[\"']?(?P<secret>[^\s\"']{4,})"
 )
 """A setting that holds a secret ("SMTP_PASS=...", "DB_PASSWORD=...")."""
-_PLACEHOLDER = re.compile(r"\.\.\.|^[<${]|^(?:x+|changeme|your\w*|none|null|empty)$", re.I)
+_PLACEHOLDER = re.compile(
+    r"\.\.\.|^<|^\$\{?[A-Z_][A-Z0-9_]*\}?$|^(?:x+|changeme|your\w*|none|null|empty)$", re.I
+)
+_NO_SECRET = re.compile(r"(?i)^(?:true|false|yes|no|on|off|\d+|[a-z]+(?:_[a-z]+)+)$")
+"""Values a setting named like a key holds without being one: "REQUIRE_TOKEN=true",
+"PRIMARY_KEY=customer_id"."""
 _PASSWORD_SET = re.compile(
     rf"(?i)(?:\b(?:{_PASSWORD_WORDS})|(?<=[a-zäöü])(?:passwort|password|kennwort))\b[\"']?\s*[:=]\s*[\"']?(?P<secret>(?![/~])[^\s\"',;]{{4,}})"
 )
@@ -306,7 +331,8 @@ def passwords(text: str) -> Iterator[Span]:
     for m in _PASSWORD_SET.finditer(text):
         yield Span(m.start("secret"), m.end("secret"), "PASSWORD")
     for m in _SETTING.finditer(text):
-        if not _PLACEHOLDER.search(m.group("secret")):
+        value = m.group("secret")
+        if not _PLACEHOLDER.search(value) and not _NO_SECRET.match(value):
             yield Span(m.start("secret"), m.end("secret"), "PASSWORD")
     for m in _PASSWORD_SAID.finditer(text):
         secret = m.group("secret").rstrip(".!?")

@@ -7,11 +7,13 @@
   that is a form's field, a header or a log's source ("Subject:", "ERROR:", "kernel:"),
   or a sentence ("Frank gesagt: ..."), is none.
 - A word found as a name once is a name wherever else the text writes it with its capital
-  ("voir avec Grégoire. ... Grégoire Lambert :"), unless it is a common word.
+  ("voir avec Grégoire. ... Grégoire Lambert :"), if it is no common word of the
+  languages ("Brown rice", "Mark the ticket" stay).
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterator, Sequence
 
@@ -19,10 +21,14 @@ from llmops.requestlog import cues
 from llmops.requestlog.spans import Span
 
 _TAG = re.compile(
-    r"(?m)^[ \t>]*(?:(?:\[[^\]\n]{1,30}\]|\(?\d{1,2}[:.h]\d{2}(?::\d{2})?\)?|"
-    r"\d{1,2}[./]\d{1,2}(?:[./]\d{2,4})?,?|[-*•])[ \t]*)*"
-    r"(?P<tag>[^\W\d_][\w'.\u2019-]*(?:[ \t][^\W\d_][\w'.\u2019-]*){0,2})[ \t]?:[ \t]+\S"
+    r"(?m)^[ \t>]*(?:(?>\[[^\]\n]{1,30}\]|\d{1,2}[./]\d{1,2}(?:[./]\d{2,4})?,?|"
+    r"\(?\d{1,2}[:.h]\d{2}(?::\d{2})?\)?|[-*•])(?![\d.:/h])[ \t]*)*"
+    r"(?P<tag>[^\W\d_][\w'.\u2019-]*(?:[ \t][^\W\d_][\w'.\u2019-]*){0,2})[ \t]?:[ \t]+"
+    r"(?P<said>[^\n]*)"
 )
+"""A line's speaker; each prefix token (a time, a date, a bracket) is atomic, so that a
+line of digits and dots cannot make the engine try every way of splitting it."""
+_PROSE = re.compile(r"[^\W\d_]{2,}")
 _HANDLE = re.compile(r"([^\W\d_]{2,})\.[^\W\d_]{1,20}")
 """A chat handle made of a first name and a surname or its initial ("jen.morales")."""
 _NOT_SPEAKERS = cues.words(
@@ -61,31 +67,42 @@ def speaker_tags(text: str, first_name: Known, name_like: NameLike) -> Iterator[
         names = [w for w, f in zip(words, folded, strict=True) if f not in cues.RELATIONS]
         if not names:
             continue
-        tags.append((m.start("tag"), m.end("tag"), names))
-    known = [t for t in tags if any(first_name(w) for w in t[2])]
-    transcript = len({" ".join(t[2]).casefold() for t in tags}) >= 2 and bool(known)
-    for start, end, names in tags:
-        # Every word reads as a name ("Claire question :", "Frank gesagt:" are sentences).
-        if all(map(name_like, names)) and (transcript or any(first_name(w) for w in names)):
+        said = m.group("said").strip()
+        prose = bool(_PROSE.search(said)) and not said[:1].isdigit()  # "max: 12", "Rose: 12 stems"
+        tags.append((m.start("tag"), m.end("tag"), names, prose))
+    known = [t for t in tags if t[3] and any(first_name(w) for w in t[2])]
+    spoken = [t for t in tags if t[3]]
+    transcript = len({" ".join(t[2]).casefold() for t in spoken}) >= 2 and bool(known)
+    for start, end, names, prose in tags:
+        # Every word reads as a name ("Claire question :", "Frank gesagt:" are sentences),
+        # and a sentence follows ("max: 12" is a setting).
+        if not prose or not all(map(name_like, names)):
+            continue
+        if transcript or any(first_name(w) for w in names):
             offset = text.index(names[0], start)
             yield Span(offset, max(end, offset + len(names[0])), "PERSON")
 
 
-def said_again(text: str, found: Sequence[Span], name_like: NameLike) -> Iterator[Span]:
+def said_again(
+    text: str, found: Sequence[Span], name_like: NameLike, rare: NameLike
+) -> Iterator[Span]:
     """The other places a found name's words are written with their capital."""
     words = {
         w
         for span in found
         for w in re.findall(r"[^\W\d_][\w'\u2019-]*", text[span.start : span.end])
-        if len(w) > 2 and w[0].isupper() and name_like(w)
+        if len(w) > 2 and w[0].isupper() and name_like(w) and rare(w)
     }
     if not words:
         return
     pattern = re.compile(
         r"(?<![\w'\u2019-])(?:" + "|".join(map(re.escape, sorted(words))) + r")(?![\w-])"
     )
+    covered = sorted((s.start, s.end) for s in found)
+    starts = [s for s, _ in covered]
     for m in pattern.finditer(text):
-        if any(s.start <= m.start() < s.end for s in found):
+        i = bisect.bisect_right(starts, m.start()) - 1
+        if i >= 0 and covered[i][1] > m.start():
             continue
         before = re.search(
             r"([^\W\d_][\w'\u2019-]*)[ \t]+$", text[max(0, m.start() - 40) : m.start()]
