@@ -162,9 +162,10 @@ def phones(text: str, regions: Sequence[str] = PHONE_REGIONS) -> Iterator[Span]:
             yield Span(found.start(), found.end(), "PHONE_NUMBER")
 
 
+_POSSESSIVES = r"my|mon|ma|mi|mein\w*|his|her|son|sa|su|sein\w*|ihr\w*"
+"""Words that make a number someone's own ("my number", "sa ligne")."""
 _CALLED_A_NUMBER = re.compile(
-    r"(?i)\b(?:my|mon|ma|mi|mein\w*|his|her|son|sa|su|sein\w*|ihr\w*)\s+"
-    r"(?:number|num|numéro|numero|número|nummer|cel|mob|mobile)\b"
+    rf"(?i)\b(?:{_POSSESSIVES})\s+(?:number|num|numéro|numero|número|nummer|cel|mob|mobile)\b"
 )
 """A person's number ("my number", "mon num", "mi cel"), where no reference is named."""
 _DIGIT_RUN = re.compile(r"(?<![\w+.-])\(?\d[\d ().-]{5,16}\d(?![\w-])")
@@ -250,7 +251,7 @@ _MOBILE_NUMBERS = frozenset(
     {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
 )
 """A mobile is a person's, whatever words are around it ("Call Sarah in dispatch")."""
-_PERSONS_LINE = re.compile(r"(?i)\b(?:my|mon|ma|mi|mein\w*|his|her|son|sa|su|sein\w*|ihr\w*)\b")
+_PERSONS_LINE = re.compile(rf"(?i)\b(?:{_POSSESSIVES})\b")
 
 
 def _a_firms_line(before: str) -> bool:

@@ -398,23 +398,19 @@ class Run:
     end: int
     words: list[str]
     is_name: bool
-    kept_out: bool = False
-    titled: bool = False
-    cued: int = 0
 
 
 def person_names(text: str) -> Iterator[Span]:
-    spans = [Span(r.start, r.end, "PERSON") for r in capitalised_runs(text) if r.is_name]
+    spans = [Span(r.start, r.end, "PERSON") for r in _capitalised_runs(text) if r.is_name]
     spans += _lowercase_names(text)
     spans += speaker_tags(text, _first_known, _name_like)
     yield from spans
     yield from said_again(text, spans, _name_like, lambda w: common(w) < SAID_AGAIN)
 
 
-def capitalised_runs(text: str) -> list[Run]:
-    """Every run of capitalised words, those the rules keep out included (``kept_out``)."""
+def _capitalised_runs(text: str) -> list[Run]:
+    """The runs of capitalised words the rules do not keep out, judged."""
     found: list[Run] = []
-    last: Run | None = None  # the last run not kept out
     brands = [(b.start(), b.end(), len(b.group().split())) for b in cues.BRAND.finditer(text)]
     for opening, run_end, run in _runs(text):
         words, start, titled, led = _trim(text, run, opening)
@@ -423,12 +419,12 @@ def capitalised_runs(text: str) -> list[Run]:
         if not words:
             continue
         if _kept_out(text, start=start, end=end, words=words, titled=titled, brands=brands):
-            found.append(Run(opening, start, end, words, False, kept_out=True, titled=titled))
             continue
         introduced_after = _INTRODUCED_AFTER.match(text[end : end + 20]) is not None
         cued = (
             2 if led or introduced_after or _dash_signed(text, start, end) else _cued(text, start)
         )
+        last = found[-1] if found else None
         between = text[last.end : opening] if last is not None and last.is_name else None
         after_a_name = between == ", "
         # "Best,\nChen Jianguo\nPearl River Textiles": the line under a signature's name
@@ -442,18 +438,16 @@ def capitalised_runs(text: str) -> list[Run]:
             or (_signs(text, start, end, words) and not after_a_name and not under_a_name)
             or (len(words) == 1 and not _sentence_start(text, start) and _lone_name(words[0]))
         )
-        last = Run(opening, start, end, words, is_name, False, titled, cued)
-        found.append(last)
+        found.append(Run(opening, start, end, words, is_name))
     # A run between names of a list is one too, if it reads as a name on its own.
-    named = [r for r in found if not r.kept_out]
     for _ in range(2):
-        for i, item in enumerate(named):
+        for i, item in enumerate(found):
             core = _core(item.words)
             first = known(core[0])[0] if core else None
             single_first = len(core) == 1 and first is not None and first <= FIRST_KNOWN
             if item.is_name or not _rare(item.words) or not (single_first or len(core) > 1):
                 continue
-            neighbours = [named[k] for k in (i - 1, i + 1) if 0 <= k < len(named)]
+            neighbours = [found[k] for k in (i - 1, i + 1) if 0 <= k < len(found)]
             joiners = [
                 text[min(item.end, n.end) : max(item.opening, n.opening)]
                 for n in neighbours
