@@ -22,6 +22,11 @@ Sets (``bench/data``):
   (300 English, 320 French, 200 Spanish, 200 German) written by other writers before the
   verifier's third version, for that version: ``--sealed3``, once.
 
+The verifier's third version adds a judge (``gateway/cache/judge.py``), a model trained
+on ``tune``, ``legacy``, ``sealed`` and ``sealed2``: figures on those sets are figures on
+its training data (``bench/cache_judge_train.py`` prints each left out in turn). Each set
+is also run with the judge off ("rules alone"), side by side.
+
     .venv/bin/python bench/cache_quality.py [--threshold T] [--sweep] [--sealed | --sealed3]
 """
 
@@ -59,6 +64,8 @@ SETS = {
     "sealed3": "cache_sealed3.jsonl",
 }
 BASELINE_THRESHOLDS = (0.8, 0.9, 0.95)
+TRAINED_ON = frozenset({"tune", "legacy", "sealed", "sealed2"})
+"""The sets the judge's model learned from (bench/cache_judge_train.py)."""
 ANSWER = b'{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"cached"},"finish_reason":"stop"}]}'
 
 
@@ -110,6 +117,7 @@ async def ours(
         cache = ResponseCache(
             settings=settings, store=store, embedder=embedder, metrics=GatewayMetrics()
         )
+        await cache.start()  # loads the judge (once per process) when it is on
         first = await cache.lookup(
             request_for(pair["a"]), team=pair["tenant_a"], version="1", headers={}
         )
@@ -183,10 +191,15 @@ def baseline(pairs: Sequence[dict[str, Any]], table: dict[str, Vector], t: float
 
 
 def report(
-    title: str, pairs: list[dict[str, Any]], table: dict[str, Vector], mine: list[bool]
+    title: str,
+    pairs: list[dict[str, Any]],
+    table: dict[str, Vector],
+    mine: list[bool],
+    rules: list[bool],
 ) -> None:
     print(f"{title} ({len(pairs)} pairs, {sum(p['hit'] for p in pairs)} should hit)")
     print(line("ours", pairs, mine))
+    print(line("ours, rules alone", pairs, rules))
     for t in BASELINE_THRESHOLDS:
         print(line(f"plain cosine >= {t}", pairs, baseline(pairs, table, t)))
 
@@ -198,10 +211,12 @@ def breakdown(pairs: list[dict[str, Any]], hits: list[bool], field: str) -> None
         print(line(f"  {value}", [pairs[i] for i in chosen], [hits[i] for i in chosen]))
 
 
-def judged(threshold: float) -> CacheSettings:
+def judged(threshold: float, judge: bool = True) -> CacheSettings:
     """The cache's settings with every verified match served: the error bound, which
     serves only what the replica's answers confirm, is judged by cache_error_bound.py."""
-    return CacheSettings(enabled=True, similarity_threshold=threshold, max_wrong_rate=None)
+    return CacheSettings(
+        enabled=True, similarity_threshold=threshold, max_wrong_rate=None, judge=judge
+    )
 
 
 def sweep(pairs: list[dict[str, Any]], embedder: TableEmbedder) -> None:
@@ -233,14 +248,48 @@ def main() -> None:
     if args.sweep:
         sweep(sets["tune"], embedder)
     settings = judged(args.threshold)
-    print(f"our cache: threshold {args.threshold}, verifier on, every verified match served")
+    print(
+        f"our cache: threshold {args.threshold}, verifier on (rules and judge), every verified "
+        "match served; 'rules alone': the judge off"
+    )
     for name, pairs in sets.items():
         mine = asyncio.run(ours(pairs, embedder, settings))
-        report(f"{name} set", pairs, table, mine)
+        rules = asyncio.run(ours(pairs, embedder, judged(args.threshold, judge=False)))
+        trained = " (the judge's training data)" if name in TRAINED_ON else ""
+        report(f"{name} set{trained}", pairs, table, mine, rules)
         for field in ("lang", "kind"):
             if len({p[field] for p in pairs}) > 1:
                 breakdown(pairs, mine, field)
     verifier_cost(texts)
+    judge_cost(texts, table)
+
+
+def judge_cost(texts: list[str], table: dict[str, Vector]) -> None:
+    """The judge's cost per candidate the rules refuse, with both texts' sentence
+    embeddings computed fresh, and kept from before."""
+    from gateway.cache import judge, verifier
+
+    shared = judge.shared()
+    if shared is None:
+        return
+    pairs = [
+        (a, b)
+        for a, b in zip(texts[::2], texts[1::2], strict=False)
+        if verifier.difference(a, b) is not None
+    ]
+    shared.forget()
+    started = time.perf_counter()
+    for a, b in pairs:
+        shared.same(a, b, float(np.dot(table[a], table[b])))
+    cold = (time.perf_counter() - started) / len(pairs)
+    started = time.perf_counter()
+    for a, b in pairs:
+        shared.same(a, b, float(np.dot(table[a], table[b])))
+    warm = (time.perf_counter() - started) / len(pairs)
+    print(
+        f"judge per candidate the rules refuse: {cold * 1e3:.2f} ms with both texts embedded "
+        f"fresh, {warm * 1e3:.2f} ms with both embedded before ({len(pairs)} pairs)"
+    )
 
 
 def verifier_cost(texts: list[str]) -> None:

@@ -281,6 +281,10 @@ class CacheSettings(_Strict):
     verify: bool = True
     """Serve a near-match only when every word pairs with one of the cached question, in
     the same roles and order (see ``gateway/cache/verifier.py``)."""
+    judge: bool = True
+    """Where those rules refuse a near-match only for other words or another order, ask
+    the judge's model (``gateway/cache/judge.py``; needs the ``cache`` extra): a few
+    milliseconds per such candidate, in a worker thread."""
     max_wrong_rate: Annotated[float, Field(gt=0, lt=1)] | None = 0.01
     """The error bound: the semantic tier serves only where the upper confidence bound of
     its wrong-hit rate, measured against the replica's own answers, is at most this.

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from gateway.cache import agreement, request, verifier
+from gateway.cache import agreement, judge, request, verifier
 from gateway.cache.base import CacheStore, CacheStoreError, Entry
 from gateway.cache.bound import ErrorBound, Verdict
 from gateway.cache.embedding import CacheUnavailable, Embedder, Vector
@@ -92,6 +92,7 @@ class ResponseCache:
         self._shared = frozenset(settings.shared_models)
         self._background: set[asyncio.Task[None]] = set()
         self._checking = 0
+        self._judge: judge.Judge | None = None
         if bound is None and self._embedder is not None and settings.max_wrong_rate is not None:
             bound = ErrorBound(settings)
         self.bound = bound if self._embedder is not None else None
@@ -104,6 +105,8 @@ class ResponseCache:
         await self._store.start()
         if self._embedder is not None and self._settings.verify:
             await asyncio.to_thread(verifier.warm)
+            if self._settings.judge:
+                self._judge = await asyncio.to_thread(judge.shared)
 
     async def drain(self) -> None:
         """Wait for the writes still in flight."""
@@ -204,6 +207,12 @@ class ResponseCache:
             if entry is None or entry.scope != plan.scope:
                 continue
             found = verifier.difference(plan.text, entry.text) if settings.verify else None
+            if (
+                found not in (None, verifier.Difference.LANGUAGE)
+                and self._judge is not None
+                and await asyncio.to_thread(self._judge.same, plan.text, entry.text, similarity)
+            ):
+                found = None
             if found is None:
                 return Match(entry, similarity)
             self._metrics.child(self._metrics.cache_rejections, found.value).inc()
@@ -257,6 +266,8 @@ class ResponseCache:
         count = await self._store.forget(subject, dry_run=dry_run)
         if not dry_run:
             verifier.forget_texts()
+            if self._judge is not None:
+                self._judge.forget()
         return count
 
     async def _put(self, entry: Entry, text: str | None, vector: Vector | None) -> None:

@@ -130,7 +130,9 @@ ENGLISH = Lexicon(
         """
     ),
     negations=words(
-        "not no never nothing nobody none nowhere neither nor without cannot nope noone"
+        """not no never nothing nobody none nowhere neither nor without cannot nope noone
+        dont doesnt didnt isnt arent wasnt werent cant couldnt shouldnt wouldnt wont havent
+        hasnt hadnt aint"""
     ),
     quantifiers=classes(
         {
@@ -190,7 +192,7 @@ ENGLISH = Lexicon(
         months="january february march april may june july august september october november december",
         abbreviations="jan feb mar apr _ jun jul aug sep oct nov dec",
         weekdays="monday tuesday wednesday thursday friday saturday sunday",
-        relative={"today": "today", "tonight": "today", "tomorrow": "tomorrow", "yesterday": "yesterday"},
+        relative={"today": "today", "tonight": "today", "tomorrow": "tomorrow", "yesterday": "yesterday", "next": "next"},
     ),
     determiners=words("a an the my your his her its our their this that these those"),
     modals=classes({"should ought": "should", "must": "must", "may might": "may"}),

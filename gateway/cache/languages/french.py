@@ -203,7 +203,7 @@ FRENCH = Lexicon(
         months="janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre",
         abbreviations="janv fevr _ avr _ _ juil _ sept oct nov dec",
         weekdays="lundi mardi mercredi jeudi vendredi samedi dimanche",
-        relative={"aujourd'hui": "today", "aujourdhui": "today", "demain": "tomorrow", "hier": "yesterday"},
+        relative={"aujourd'hui": "today", "aujourdhui": "today", "demain": "tomorrow", "hier": "yesterday", "prochain": "next", "prochaine": "next", "prochains": "next", "prochaines": "next"},
     ),
     determiners=words(
         "le la les l un une mon ma mes ton ta tes son sa ses notre nos votre vos leur leurs ce cet cette ces"

@@ -126,7 +126,7 @@ GERMAN = Lexicon(
     ),
     negations=words(
         """nicht kein keine keinen keinem keiner keines nie niemals nichts niemand ohne
-        weder nirgends nirgendwo"""
+        weder nirgends nirgendwo keinesfalls keineswegs"""
     ),
     quantifiers=classes(
         {
@@ -137,6 +137,8 @@ GERMAN = Lexicon(
             "mehrere mehreren": "several", "viele vielen viel": "many",
             "wenige wenigen wenig": "few", "beide beiden": "both",
             "nur ausschliesslich einzig einzige": "only", "weniger": "less", "mehr": "more",
+            "mindestens": "least", "hoechstens": "most",
+            "entweder": "either", "sowohl": "both",
             "meisten meiste": "most",
         }
     ),
@@ -189,7 +191,7 @@ GERMAN = Lexicon(
         months="januar februar maerz april mai juni juli august september oktober november dezember",
         abbreviations="jan feb maer apr _ jun jul aug sep okt nov dez",
         weekdays="montag dienstag mittwoch donnerstag freitag samstag sonntag",
-        relative={"heute": "today", "morgen": "tomorrow", "gestern": "yesterday"},
+        relative={"heute": "today", "morgen": "tomorrow", "gestern": "yesterday", "naechste": "next", "naechsten": "next", "naechster": "next", "naechstes": "next", "naechstem": "next"},
     ),
     determiners=words(
         """der die das den dem des ein eine einen einem einer eines mein meine meinen meinem

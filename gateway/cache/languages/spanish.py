@@ -197,7 +197,7 @@ SPANISH = Lexicon(
         months="enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
         abbreviations="ene feb mar abr _ jun jul ago sept oct nov dic",
         weekdays="lunes martes miercoles jueves viernes sabado domingo",
-        relative={"hoy": "today", "manana": "tomorrow", "ayer": "yesterday"},
+        relative={"hoy": "today", "manana": "tomorrow", "ayer": "yesterday", "proximo": "next", "proxima": "next", "proximos": "next", "proximas": "next"},
     ),
     determiners=words(
         "el la los las lo un una unos unas mi mis tu tus su sus nuestro nuestra nuestros nuestras este esta estos estas ese esa esos esas"

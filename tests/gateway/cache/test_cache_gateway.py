@@ -98,6 +98,25 @@ def test_a_reworded_question_hits_and_a_negated_one_does_not(
     assert other_language.headers["x-llmops-cache"] == "miss"
 
 
+def test_a_question_reworded_with_other_words_hits_through_the_judge(
+    cached_gateway: GatewayFactory, echo: EchoServer
+) -> None:
+    for judged in (True, False):
+        with cached_gateway(judge=judged) as running:
+            key = new_key(running.url, "team-a")
+            original = answer(ask(running, key, "Who wrote Hamlet?"))
+            if judged:
+                reworded = eventually_hit(running, key, "Who is the author of Hamlet?")
+                assert reworded.headers["x-llmops-cache"] == "hit"
+                assert answer(reworded) == original
+            else:  # the rules alone: every word must pair
+                assert answer(eventually_hit(running, key, "Who wrote Hamlet?")) == original
+                reworded = ask(running, key, "Who is the author of Hamlet?")
+                assert reworded.headers["x-llmops-cache"] == "miss"
+            other = ask(running, key, "When was Hamlet written?")
+            assert other.headers["x-llmops-cache"] == "miss"
+
+
 def test_other_teams_never_hit_and_a_shared_model_is_shared(
     cached_gateway: GatewayFactory, echo: EchoServer
 ) -> None:
