@@ -159,6 +159,7 @@ async def replay(
     cache = ResponseCache(
         settings=settings, store=store, embedder=embedder, metrics=GatewayMetrics()
     )
+    await cache.start()  # the verifier's judge, when it is on
     bound = cache.bound
     assert bound is not None
     semantic, exact = Tally(), 0

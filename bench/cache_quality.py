@@ -22,6 +22,11 @@ Sets (``bench/data``):
   (300 English, 320 French, 200 Spanish, 200 German) written by other writers before the
   verifier's third version, for that version: ``--sealed3``, once.
 
+``sealed4`` (``cache_sealed4.jsonl``): 1,040 pairs (300 English, 320 French, 210 Spanish,
+210 German) written by five writers apart from the code after the third version was
+judged, committed with its checksum before the fourth version, for that version:
+``--sealed4``, once.
+
 The verifier's third version adds a judge (``gateway/cache/judge.py``), a model trained
 on ``tune``, ``legacy``, ``sealed`` and ``sealed2``: figures on those sets are figures on
 its training data (``bench/cache_judge_train.py`` prints each left out in turn). Each set
@@ -62,6 +67,7 @@ SETS = {
     "sealed": "cache_sealed.jsonl",
     "sealed2": "cache_sealed2.jsonl",
     "sealed3": "cache_sealed3.jsonl",
+    "sealed4": "cache_sealed4.jsonl",
 }
 BASELINE_THRESHOLDS = (0.8, 0.9, 0.95)
 TRAINED_ON = frozenset({"tune", "legacy", "sealed", "sealed2"})
@@ -178,8 +184,11 @@ def _embed(texts: list[str]) -> dict[str, Vector]:
 
     async def run() -> list[Vector]:
         embedder = BatchingEmbedder(encode, dimensions=MINILM_DIMENSIONS, max_batch=64)
-        try:
-            return await embedder.embed_many(texts)
+        try:  # in chunks: the embedder bounds the texts waiting for it
+            vectors: list[Vector] = []
+            for start in range(0, len(texts), 512):
+                vectors += await embedder.embed_many(texts[start : start + 512])
+            return vectors
         finally:
             await embedder.close()
 
@@ -233,12 +242,14 @@ def main() -> None:
     parser.add_argument(
         "--sealed", action="store_true", help="also judge the sealed set (report it once)"
     )
+    parser.add_argument("--sealed3", action="store_true", help="judge the third sealed set")
     parser.add_argument(
-        "--sealed3", action="store_true", help="judge the third sealed set (the next version's)"
+        "--sealed4", action="store_true", help="judge the fourth sealed set (the next version's)"
     )
     args = parser.parse_args()
     names = ["tune", "legacy"] + (["sealed", "sealed2"] if args.sealed else [])
     names += ["sealed3"] if args.sealed3 else []
+    names += ["sealed4"] if args.sealed4 else []
     sets = {name: load_pairs(name) for name in names}
     texts = sorted({p[k] for pairs in sets.values() for p in pairs for k in ("a", "b")})
     started = time.perf_counter()
