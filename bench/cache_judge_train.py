@@ -15,7 +15,7 @@ First it prints, for each set left out in turn, what rules and model together se
 it when trained on the others (recall, and wrong hits among all served); then it trains
 on all and writes the model.
 
-    .venv/bin/python bench/cache_judge_train.py [--target 0.015] [--check-only]
+    .venv/bin/python bench/cache_judge_train.py [--target 0.01] [--check-only]
 """
 
 from __future__ import annotations
@@ -33,17 +33,26 @@ import numpy.typing as npt
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # run as a file: find `bench`
 
 from bench._stats import wilson
+from bench.cache_error_bound import groups
 from gateway.cache import judge, verifier
 from gateway.cache.embedding import load_minilm
+from gateway.settings import CacheSettings
 
 DATA = Path(__file__).parent / "data"
 TRAINING = {
     "tune": "cache_tune.jsonl",
     "sealed": "cache_sealed.jsonl",
     "sealed2": "cache_sealed2.jsonl",
+    "sealed3": "cache_sealed3.jsonl",
     "legacy": "cache_pairs.jsonl",
 }
 DEPTH, RATE, ROUNDS = 3, 0.05, 300
+
+
+UNRELATED_FROM = 0.5
+"""MiniLM similarity from which two questions of different labeled pairs make an
+``unrelated`` example: in a cache of many entries, the nearest entry is often another
+question on another matter."""
 
 
 @dataclass
@@ -52,10 +61,13 @@ class Pair:
     kind: str
     texts: tuple[str, str]
     hit: bool
+    similarity: float
     rules: bool
     """Served by the rules alone."""
     x: list[float] | None
     """The judge's inputs, when it is asked."""
+    vetoed: bool = False
+    """Learned from, never served (``judge.Opening.traded``)."""
 
 
 def read_sets() -> list[Pair]:
@@ -73,20 +85,58 @@ def read_sets() -> list[Pair]:
         batch = texts[start : start + 64]
         for text, vector in zip(batch, encode(batch), strict=True):
             minilm[text] = vector / np.linalg.norm(vector)
+    examples = [
+        (name, row["kind"], row["a"], row["b"], bool(row["hit"])) for name, row in rows
+    ] + unrelated(rows, minilm)
+    print(f"{len(examples) - len(rows)} unrelated pairs added", flush=True)
     encoder = judge.SentenceEncoder()
     pairs = []
-    for n, (name, row) in enumerate(rows):
-        query, cached = row["b"], row["a"]
+    for n, (name, kind, cached, query, hit) in enumerate(examples):
+        similarity = float(np.dot(minilm[query], minilm[cached]))
         rules = verifier.difference(query, cached) is None
         found = None if rules else judge.opening(query, cached)
         x = None
         if found is not None:
-            similarity = float(np.dot(minilm[query], minilm[cached]))
             x = judge.features(query, cached, found, similarity, encoder)
-        pairs.append(Pair(name, row["kind"], (cached, query), bool(row["hit"]), rules, x))
-        if (n + 1) % 500 == 0:
-            print(f"  read {n + 1}/{len(rows)} pairs", flush=True)
+        vetoed = found is not None and found.traded
+        pairs.append(Pair(name, kind, (cached, query), hit, similarity, rules, x, vetoed))
+        if (n + 1) % 1000 == 0:
+            print(f"  read {n + 1}/{len(examples)} pairs", flush=True)
     return pairs
+
+
+def unrelated(
+    rows: list[tuple[str, dict[str, Any]]], minilm: dict[str, npt.NDArray[np.float32]]
+) -> list[tuple[str, str, str, str, bool]]:
+    """For each question of a set, its nearest question of another labeled pair of the
+    same set and language (no pair of them labeled), when at least ``UNRELATED_FROM``
+    alike: a pair that must not hit."""
+    out = []
+    for name in TRAINING:
+        chosen = [row for n, row in rows if n == name]
+        labeled = {frozenset((row["a"], row["b"])) for row in chosen}
+        meaning = groups(chosen)
+        for language in sorted({row.get("lang", "en") for row in chosen}):
+            texts = sorted(
+                {
+                    t
+                    for row in chosen
+                    if row.get("lang", "en") == language
+                    for t in (row["a"], row["b"])
+                }
+            )
+            vectors = np.stack([minilm[t] for t in texts])
+            alike = vectors @ vectors.T
+            np.fill_diagonal(alike, -1.0)
+            for i, text in enumerate(texts):
+                for j in np.argsort(-alike[i]):
+                    if alike[i, j] < UNRELATED_FROM:
+                        break
+                    other = texts[j]
+                    if frozenset((text, other)) not in labeled and meaning[text] != meaning[other]:
+                        out.append((name, "unrelated", other, text, False))
+                        break
+    return out
 
 
 def _model() -> Any:
@@ -104,16 +154,19 @@ def _asked(pairs: list[Pair]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.b
 
 def threshold(pairs: list[Pair], target: float) -> float:
     """The lowest score at which rules and model together serve at most ``target`` wrong
-    (the model's scores from 5-fold cross-validation)."""
+    among the labeled pairs (the model's scores from 5-fold cross-validation; the
+    unrelated pairs are learned from, and reported apart)."""
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     x, y = _asked(pairs)
     folds = StratifiedKFold(5, shuffle=True, random_state=0)
     scores = cross_val_predict(_model(), x, y, cv=folds, method="predict_proba")[:, 1]
+    asked = [p for p in pairs if p.x is not None]
+    labeled = np.array([p.kind != "unrelated" and not p.vetoed for p in asked], bool)
     rules_right = sum(p.rules and p.hit for p in pairs)
-    rules_wrong = sum(p.rules and not p.hit for p in pairs)
+    rules_wrong = sum(p.rules and not p.hit and p.kind != "unrelated" for p in pairs)
     for t in np.linspace(0.5, 0.9999, 2000):
-        served = scores >= t
+        served = (scores >= t) & labeled
         wrong = rules_wrong + (served & ~y).sum()
         if wrong <= target * (rules_right + rules_wrong + served.sum()):
             return float(t)
@@ -147,13 +200,23 @@ def export(model: Any, at: float) -> dict[str, Any]:
     }
 
 
-def served(pairs: list[Pair], trees: judge.Trees) -> list[bool]:
+def served(pairs: list[Pair], trees: judge.Trees, candidates: float) -> list[bool]:
+    """What the cache serves: candidates from the similarity threshold on, then the rules,
+    then the judge."""
     return [
-        p.rules or (p.x is not None and trees.probability(p.x) >= trees.threshold) for p in pairs
+        p.similarity >= candidates
+        and (
+            p.rules
+            or (p.x is not None and not p.vetoed and trees.probability(p.x) >= trees.threshold)
+        )
+        for p in pairs
     ]
 
 
 def report(label: str, pairs: list[Pair], serve: list[bool], show: bool = False) -> None:
+    others = [s for p, s in zip(pairs, serve, strict=True) if p.kind == "unrelated"]
+    serve = [s for p, s in zip(pairs, serve, strict=True) if p.kind != "unrelated"]
+    pairs = [p for p in pairs if p.kind != "unrelated"]
     should = sum(p.hit for p in pairs)
     right = sum(s and p.hit for p, s in zip(pairs, serve, strict=True))
     wrong = sum(s and not p.hit for p, s in zip(pairs, serve, strict=True))
@@ -164,7 +227,7 @@ def report(label: str, pairs: list[Pair], serve: list[bool], show: bool = False)
         f"{label:<10} recall {right / should:6.1%} ({right}/{should}) [{lo:.1%}, {hi:.1%}]"
         f"  (rules alone {rules / should:.1%})"
         f"  wrong {wrong / max(right + wrong, 1):5.1%} ({wrong}/{right + wrong})"
-        f" [{wlo:.1%}, {whi:.1%}]"
+        f" [{wlo:.1%}, {whi:.1%}]; unrelated served {sum(others)}/{len(others)}"
     )
     for p, s in zip(pairs, serve, strict=True):
         if show and s and not p.hit:
@@ -173,9 +236,15 @@ def report(label: str, pairs: list[Pair], serve: list[bool], show: bool = False)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--target", type=float, default=0.015)
+    parser.add_argument("--target", type=float, default=0.01)
     parser.add_argument("--check-only", action="store_true", help="do not write the model")
     parser.add_argument("--show-wrong", action="store_true", help="print the wrong hits")
+    parser.add_argument(
+        "--similarity",
+        type=float,
+        default=CacheSettings().similarity_threshold,
+        help="the cache's similarity threshold (candidates below it are never served)",
+    )
     args = parser.parse_args()
     pairs = read_sets()
     print(f"\neach set left out in turn (trained on the others, threshold at {args.target:.1%}):")
@@ -186,7 +255,7 @@ def main() -> None:
         test = [p for p in pairs if p.set == left_out]
         x, y = _asked(train)
         trees = judge.Trees(export(_model().fit(x, y), threshold(train, args.target)))
-        report(left_out, test, served(test, trees), args.show_wrong)
+        report(left_out, test, served(test, trees, args.similarity), args.show_wrong)
     x, y = _asked(pairs)
     model = _model().fit(x, y)
     spec = export(model, threshold(pairs, args.target))

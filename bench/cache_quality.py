@@ -28,8 +28,8 @@ judged, committed with its checksum before the fourth version, for that version:
 ``--sealed4``, once.
 
 The verifier's third version adds a judge (``gateway/cache/judge.py``), a model trained
-on ``tune``, ``legacy``, ``sealed`` and ``sealed2``: figures on those sets are figures on
-its training data (``bench/cache_judge_train.py`` prints each left out in turn). Each set
+on ``tune``, ``legacy``, ``sealed`` and ``sealed2`` (and, from the fourth version on,
+``sealed3``): figures on those sets are figures on its training data (``bench/cache_judge_train.py`` prints each left out in turn). Each set
 is also run with the judge off ("rules alone"), side by side.
 
     .venv/bin/python bench/cache_quality.py [--threshold T] [--sweep] [--sealed | --sealed3]
@@ -70,7 +70,7 @@ SETS = {
     "sealed4": "cache_sealed4.jsonl",
 }
 BASELINE_THRESHOLDS = (0.8, 0.9, 0.95)
-TRAINED_ON = frozenset({"tune", "legacy", "sealed", "sealed2"})
+TRAINED_ON = frozenset({"tune", "legacy", "sealed", "sealed2", "sealed3"})
 """The sets the judge's model learned from (bench/cache_judge_train.py)."""
 ANSWER = b'{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"cached"},"finish_reason":"stop"}]}'
 

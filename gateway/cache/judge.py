@@ -33,7 +33,7 @@ import logging
 import re
 import threading
 import unicodedata
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -46,7 +46,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gateway.cache import verifier
-from gateway.cache.lexicon import fold
+from gateway.cache.lexicon import WORD, fold
 from gateway.cache.reading import Place, Reading, Token, read
 
 log = logging.getLogger("llmops.gateway.cache")
@@ -69,6 +69,9 @@ class Opening:
     """Whether the paired tokens keep their roles and order."""
     left_a: tuple[Token, ...]
     left_b: tuple[Token, ...]
+    traded: bool = False
+    """The same role words govern other paired words in each text: never served. Such
+    pairs are still learned from (they teach the model what a swap looks like)."""
 
 
 def opening(query: str, cached: str) -> Opening | None:
@@ -82,8 +85,23 @@ def opening(query: str, cached: str) -> Opening | None:
     left_a = tuple(t for i, t in enumerate(a.tokens) if (0, i) not in pairs)
     left_b = tuple(t for i, t in enumerate(b.tokens) if (1, i) not in pairs)
     structure = _paired_structure(a, b, pairs, paired_a, paired_b)
-    found = Opening(a, b, structure, left_a, left_b)
+    found = Opening(a, b, structure, left_a, left_b, _roles_traded(a, b, pairs))
     return None if _final(found, query, cached) else found
+
+
+def _roles_traded(a: Reading, b: Reading, pairs: dict[tuple[int, int], int]) -> bool:
+    """Whether the same role words govern other paired words in each text: "convert a list
+    to a tuple" / "convert a tuple to a list", "from Paris to Lyon" / "from Lyon to Paris"."""
+    given = [
+        Counter(
+            (reading.places[i].role, pair)
+            for (side, i), pair in pairs.items()
+            if side == which and reading.places[i].role
+        )
+        for which, reading in enumerate((a, b))
+    ]
+    used = [Counter(role for role, _ in sides.elements()) for sides in given]
+    return used[0] == used[1] and given[0] != given[1]
 
 
 def _final(found: Opening, query: str, cached: str) -> bool:
@@ -98,7 +116,7 @@ def _final(found: Opening, query: str, cached: str) -> bool:
             and any(t.kind in ASKING for t in found.left_b)
         )
         or asks(query, found.a.language) != asks(cached, found.a.language)
-        or _opposites(found)
+        or _opposites(found, query, cached)
     )
 
 
@@ -106,7 +124,7 @@ _NEGATING = {
     "en": ("un", "in", "im", "il", "ir", "dis", "non", "de", "anti"),
     "fr": ("des", "de", "dis", "in", "im", "il", "ir", "mal", "non", "anti"),
     "es": ("des", "in", "im", "dis", "anti", "contra"),
-    "de": ("un", "miss", "nicht", "anti", "gegen", "de", "des"),
+    "de": ("un", "miss", "nicht", "anti", "gegen", "de", "des", "ver"),
 }
 """Prefixes that make a word its opposite ("inscrire" / "désinscrire")."""
 _OPPOSED = {
@@ -118,21 +136,30 @@ _OPPOSED = {
 """Prefixes that trade a word for its opposite ("import" / "export", "anmelden" / "abmelden")."""
 
 
-def _opposites(found: Opening) -> bool:
-    """Whether a word left over on one side is the other's opposite by its prefix."""
+def _opposites(found: Opening, query: str, cached: str) -> bool:
+    """Whether a word left over on one side is the opposite by its prefix of a word of the
+    other text ("possible" may be read as part of a question frame, "impossible" not)."""
     code = found.a.language or ""
-    words_a = {t.surface for t in found.left_a if t.kind == "word"}
-    words_b = {t.surface for t in found.left_b if t.kind == "word"}
+    words_a = {t.surface.replace("-", "") for t in found.left_a if t.kind == "word"}
+    words_b = {t.surface.replace("-", "") for t in found.left_b if t.kind == "word"}
+    written = (_words(cached), _words(query))
+    for side, words in enumerate((words_a, words_b)):
+        for word in words:
+            for p in _NEGATING.get(code, ()):
+                rest = word[len(p) :]
+                if word.startswith(p) and len(rest) >= 4 and rest in written[side]:
+                    return True
     for x in words_a:
         for y in words_b:
-            longer, shorter = (x, y) if len(x) > len(y) else (y, x)
-            if any(longer == p + shorter for p in _NEGATING.get(code, ())):
-                return True
             for p, q in _OPPOSED.get(code, ()):
                 for u, v in ((x, y), (y, x)):
                     if u.startswith(p) and v.startswith(q) and u[len(p) :] == v[len(q) :]:
                         return True
     return False
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(w.replace("-", "") for w in WORD.findall(fold(text)))
 
 
 _ASKS = {
@@ -362,7 +389,7 @@ class Judge:
         """The model's probability that ``cached`` answers ``query``; None when the
         rules' refusal is final."""
         found = opening(query, cached)
-        if found is None:
+        if found is None or found.traded:
             return None
         return self.trees.probability(features(query, cached, found, similarity, self.encoder))
 

@@ -257,6 +257,7 @@ def _same_structure(a: Reading, b: Reading, pairs: dict[tuple[int, int], int]) -
         and _same_clauses(a, b, located)
         and _same_heads(a, b, pairs, located)
         and _same_order(a, b, located)
+        and _same_role_order(a, b, located)
     )
 
 
@@ -317,6 +318,27 @@ def _same_order(a: Reading, b: Reading, located: Located) -> bool:
             pa, qa, pb, qb = a.places[xa], a.places[ya], b.places[xb], b.places[yb]
             comparable = pa.clause == qa.clause and pb.clause == qb.clause and pa.head == qa.head
             if not comparable or _other_items(pa, qa) or _other_items(pb, qb):
+                continue
+            if (xa < ya) != (xb < yb):
+                return False
+    return True
+
+
+def _same_role_order(a: Reading, b: Reading, located: Located) -> bool:
+    """Two phrases of one clause after the same role word keep their order: "what time is
+    it in Tokyo when it is noon in London" / "... in London when ... in Tokyo", "cuillères
+    à café dans une cuillère à soupe" / "... à soupe dans une ... à café" differ."""
+    governed = [
+        (ia, ib)
+        for ia, ib in located.values()
+        if a.places[ia].role and a.places[ia].role == b.places[ib].role
+    ]
+    for x, (xa, xb) in enumerate(governed):
+        for ya, yb in governed[x + 1 :]:
+            pa, qa, pb, qb = a.places[xa], a.places[ya], b.places[xb], b.places[yb]
+            if pa.role != qa.role or pa.clause != qa.clause or pb.clause != qb.clause:
+                continue
+            if _other_items(pa, qa) or _other_items(pb, qb):
                 continue
             if (xa < ya) != (xb < yb):
                 return False

@@ -13,6 +13,7 @@ from tests.gateway.cache.test_verifier import NEAR_MISSES
 
 REWORDED = [
     ("Who wrote Hamlet?", "Who is the author of Hamlet?"),
+    ("What is the capital of Australia?", "Which city is the capital of Australia?"),
     (
         "Comment inverser une liste en Python ?",
         "Quelle est la façon d'inverser une liste en Python ?",
@@ -22,6 +23,7 @@ REWORDED = [
         "¿Cuál es el método para dar la vuelta a una lista en Python?",
     ),
 ]
+"""(cached, asked after it)."""
 OTHER_WORDS = [
     ("How do I start a Docker container?", "How do I stop a Docker container?"),
     ("How do I open a file in Python?", "How do I delete a file in Python?"),
@@ -53,7 +55,6 @@ def test_a_question_reworded_with_other_words_is_served(
 ) -> None:
     assert difference(query, cached) is not None  # the rules alone refuse it
     assert shared_judge.same(query, cached, similarity(minilm, query, cached))
-    assert shared_judge.same(cached, query, similarity(minilm, query, cached))
 
 
 @pytest.mark.parametrize(("cached", "query"), OTHER_WORDS)
@@ -94,6 +95,29 @@ def test_the_rules_near_misses_stay_refused(
 def test_what_the_rules_know_is_not_asked_of_the_model(cached: str, query: str) -> None:
     assert judge.opening(query, cached) is None
     assert judge.opening(cached, query) is None
+
+
+@pytest.mark.parametrize(
+    ("cached", "query"),
+    [
+        (
+            "How do I convert a list to a tuple in Python?",
+            "hey, how do I convert a tuple to a list?",
+        ),
+        ("¿Cómo paso una lista a una tupla en Python?", "Hola, ¿cómo paso una tupla a una lista?"),
+        (
+            "Is it possible to get sunburned through a window?",
+            "Is it impossible to get sunburned through a window?",
+        ),
+        ("How do I run a container as root?", "How do I run a container as a non-root user?"),
+        ("Lohnt es sich, jetzt Gold zu kaufen?", "Lohnt es sich, jetzt Gold zu verkaufen?"),
+    ],
+)
+def test_traded_roles_and_opposites_are_never_served(
+    shared_judge: judge.Judge, minilm: Encode, cached: str, query: str
+) -> None:
+    assert shared_judge.score(query, cached, similarity(minilm, query, cached)) is None
+    assert shared_judge.score(cached, query, similarity(minilm, query, cached)) is None
 
 
 def test_question_words_say_what_kind_of_answer_is_asked() -> None:

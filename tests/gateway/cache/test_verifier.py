@@ -41,6 +41,14 @@ NEAR_MISSES = [
     ("Do all birds fly?", "Do some birds fly?"),
     ("Should I redirect HTTP to HTTPS?", "Should I redirect HTTPS to HTTP?"),
     ("Comment convertir des euros en dollars ?", "Comment convertir des dollars en euros ?"),
+    (
+        "What time is it in Tokyo when it's noon in London?",
+        "What time is it in London when it's noon in Tokyo?",
+    ),
+    (
+        "Combien de cuillères à café dans une cuillère à soupe ?",
+        "Combien de cuillères à soupe dans une cuillère à café ?",
+    ),
     ("Je ne mange plus de viande, que faire ?", "Je mange plus de viande, que faire ?"),
     ("Faut-il déclarer tous les revenus ?", "Faut-il déclarer certains revenus ?"),
     ("Quel temps fera-t-il le 3 mars à Lyon ?", "Quel temps fera-t-il le 3 avril à Lyon ?"),
