@@ -2,9 +2,10 @@
 does on labeled sets left out of its training.
 
 Training data: the labeled pairs whose errors have been looked at already (``tune``,
-``sealed``, ``sealed2`` and ``legacy`` in ``bench/data``; ``legacy``'s pairs that differ
-only by tenant are left out, the judge never sees them). Never ``sealed3``: it judges
-the version this model belongs to.
+``sealed``, ``sealed2``, ``sealed3`` and ``legacy`` in ``bench/data``; ``legacy``'s pairs
+that differ only by tenant are left out, the judge never sees them), and for each
+question its nearest question of another pair (``unrelated``). Never ``sealed4``: it
+judges the version this model belongs to.
 
 Only the pairs the judge is asked about are learned from: those the rules refuse with
 no final reason (see ``gateway/cache/judge.py``). The threshold is the lowest score at
@@ -173,7 +174,7 @@ def threshold(pairs: list[Pair], target: float) -> float:
     return 1.0
 
 
-def export(model: Any, at: float) -> dict[str, Any]:
+def export(model: Any, at: float, limits: tuple[int, int]) -> dict[str, Any]:
     trees = []
     for (predictor,) in model._predictors:
         nodes: list[list[Any]] = []
@@ -196,8 +197,19 @@ def export(model: Any, at: float) -> dict[str, Any]:
         "features": list(judge.FEATURES),
         "baseline": baseline,
         "threshold": round(at, 4),
+        "max_tokens": limits[0],
+        "max_words": limits[1],
         "trees": trees,
     }
+
+
+TOKENS, WORDS_A, WORDS_B = (judge.FEATURES.index(f) for f in ("tokens", "words_a", "words_b"))
+
+
+def limits(pairs: list[Pair]) -> tuple[int, int]:
+    """The most tokens, and leftover words, of a pair learned from."""
+    asked = [p.x for p in pairs if p.x is not None]
+    return int(max(x[TOKENS] for x in asked)), int(max(x[WORDS_A] + x[WORDS_B] for x in asked))
 
 
 def served(pairs: list[Pair], trees: judge.Trees, candidates: float) -> list[bool]:
@@ -205,12 +217,14 @@ def served(pairs: list[Pair], trees: judge.Trees, candidates: float) -> list[boo
     then the judge."""
     return [
         p.similarity >= candidates
-        and (
-            p.rules
-            or (p.x is not None and not p.vetoed and trees.probability(p.x) >= trees.threshold)
-        )
+        and (p.rules or (p.x is not None and not p.vetoed and _judged(p.x, trees)))
         for p in pairs
     ]
+
+
+def _judged(x: list[float], trees: judge.Trees) -> bool:
+    within = x[TOKENS] <= trees.max_tokens and x[WORDS_A] + x[WORDS_B] <= trees.max_words
+    return within and trees.probability(x) >= trees.threshold
 
 
 def report(label: str, pairs: list[Pair], serve: list[bool], show: bool = False) -> None:
@@ -254,11 +268,12 @@ def main() -> None:
         train = [p for p in pairs if p.set != left_out]
         test = [p for p in pairs if p.set == left_out]
         x, y = _asked(train)
-        trees = judge.Trees(export(_model().fit(x, y), threshold(train, args.target)))
+        trained = _model().fit(x, y)
+        trees = judge.Trees(export(trained, threshold(train, args.target), limits(train)))
         report(left_out, test, served(test, trees, args.similarity), args.show_wrong)
     x, y = _asked(pairs)
     model = _model().fit(x, y)
-    spec = export(model, threshold(pairs, args.target))
+    spec = export(model, threshold(pairs, args.target), limits(pairs))
     trees = judge.Trees(spec)
     gap = max(
         abs(trees.probability(row) - p)

@@ -121,6 +121,13 @@ class GatewayMetrics:
             ["reason"],
             registry=r,
         )
+        self.cache_judged = Counter(
+            "llmops_cache_judged_total",
+            "Near-matches the verifier's rules refused and its judge looked at again, by "
+            "outcome: served, refused, skipped (too many at once) or error.",
+            ["outcome"],
+            registry=r,
+        )
         self.cache_checks = Counter(
             "llmops_cache_checks_total",
             "Verified near-matches answered by the replica and compared with the cached "

@@ -17,12 +17,12 @@ around words they cannot pair. This judge looks at those candidates again:
 3. The model is a small gradient-boosted tree ensemble, trained by
    ``bench/cache_judge_train.py`` on labeled pairs written apart from the sets it is
    judged on, and stored as plain numbers (``judge_model.json``): no training library
-   is needed to run it. Its threshold keeps wrong hits near 2% of what the model alone
-   serves in cross-validation, which left under 1% wrong among all served hits on the
-   sets held out of training.
+   is needed to run it. Its threshold is the lowest score at which rules and judge
+   together serve at most 1% wrong in cross-validation. Pairs longer, or with more words
+   left over, than any it was trained on are refused.
 
-The judge costs a few milliseconds per candidate (two sentence embeddings, cached by
-text), and runs in a worker thread. What it still lets through is measured in
+The judge costs one to a few milliseconds per candidate (two sentence embeddings, kept
+by text), more for long questions, and runs in a worker thread of its own. What it still lets through is measured in
 production by the error bound (``bound``).
 """
 
@@ -263,23 +263,32 @@ class SentenceEncoder:
         self._model = USE(threads=1)
         self._kept: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
         self._lock = threading.Lock()
+        self._generation = 0
+        """Erasures so far: vectors computed across one are not kept."""
 
     def vectors(self, texts: Sequence[str]) -> list[npt.NDArray[np.float32]]:
         with self._lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._kept))
-            if missing:
-                for text, vector in zip(missing, self._model.encode(missing), strict=True):
-                    self._kept[text] = np.asarray(vector, np.float32)
-            found = [self._kept[t] for t in texts]
-            for text in texts:
-                self._kept.move_to_end(text)
-            while len(self._kept) > EMBEDDINGS_KEPT:
-                self._kept.popitem(last=False)
-        return found
+            generation = self._generation
+            found = {t: self._kept[t] for t in texts if t in self._kept}
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            computed = self._model.encode(missing)
+            found |= {t: np.asarray(v, np.float32) for t, v in zip(missing, computed, strict=True)}
+        with self._lock:
+            if generation == self._generation:
+                for text in texts:
+                    self._kept[text] = found[text]
+                    self._kept.move_to_end(text)
+                while len(self._kept) > EMBEDDINGS_KEPT:
+                    self._kept.popitem(last=False)
+        return [found[t] for t in texts]
 
     def forget(self) -> None:
+        """Drops every kept vector (and the texts they are kept by), including those of
+        lookups in flight."""
         with self._lock:
             self._kept.clear()
+            self._generation += 1
 
 
 def features(
@@ -353,6 +362,11 @@ class Trees:
         self.baseline = float(spec["baseline"])
         self.threshold = float(spec["threshold"])
         self.trees: list[list[list[Any]]] = spec["trees"]
+        self.max_tokens = int(spec["max_tokens"])
+        """The most tokens (both texts) of a pair it was trained on: longer pairs lie
+        outside what it knows, and are refused."""
+        self.max_words = int(spec["max_words"])
+        """The most leftover words (both sides) of a pair it was trained on."""
 
     def probability(self, x: Sequence[float]) -> float:
         total = self.baseline
@@ -387,11 +401,16 @@ class Judge:
 
     def score(self, query: str, cached: str, similarity: float) -> float | None:
         """The model's probability that ``cached`` answers ``query``; None when the
-        rules' refusal is final."""
+        rules' refusal is final, or the pair is larger than any the model learned from."""
         found = opening(query, cached)
-        if found is None or found.traded:
+        if found is None or found.traded or not self.within(found):
             return None
         return self.trees.probability(features(query, cached, found, similarity, self.encoder))
+
+    def within(self, found: Opening) -> bool:
+        words = sum(t.kind == "word" for t in found.left_a + found.left_b)
+        tokens = len(found.a.tokens) + len(found.b.tokens)
+        return tokens <= self.trees.max_tokens and words <= self.trees.max_words
 
     def same(self, query: str, cached: str, similarity: float) -> bool:
         score = self.score(query, cached, similarity)

@@ -13,6 +13,7 @@ clause, its role or the head of its phrase, and its item where items are joined 
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -88,7 +89,7 @@ class Language:
 
     def __init__(self, lexicon: Lexicon) -> None:
         self.lexicon = lexicon
-        self._stemmer = snowballstemmer.stemmer(lexicon.stemmer)
+        self._stemmers = threading.local()
         alternatives = "|".join([*lexicon.patterns, *(re.escape(p) for p in lexicon.phrases)])
         self._phrases = re.compile(rf"(?<![\w'-])(?:{alternatives})(?![\w-])")
         self._classes = (
@@ -110,7 +111,12 @@ class Language:
         )
 
     def stem(self, word: str) -> str:
-        return str(self._stemmer.stemWord(word))
+        """The word's stem (Snowball's stemmers keep state while they work: one per
+        thread, as the event loop and the cache judge's thread both read texts)."""
+        stemmer = getattr(self._stemmers, "stemmer", None)
+        if stemmer is None:
+            stemmer = self._stemmers.stemmer = snowballstemmer.stemmer(self.lexicon.stemmer)
+        return str(stemmer.stemWord(word))
 
     def read(self, text: str) -> Reading:
         lowered = text.lower()

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Coroutine, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -32,6 +33,9 @@ log = logging.getLogger("llmops.gateway.cache")
 MAX_CHECKS = 16
 """Comparisons in flight at most: past it a check is skipped (and counted), so that checks
 never queue up behind the request path's embeddings."""
+MAX_JUDGING = 8
+"""Candidates the judge looks at at once, at most (in its own thread): past it a candidate
+is refused (and counted), so that lookups never queue up behind it."""
 
 
 class Result(StrEnum):
@@ -93,6 +97,8 @@ class ResponseCache:
         self._background: set[asyncio.Task[None]] = set()
         self._checking = 0
         self._judge: judge.Judge | None = None
+        self._judging = 0
+        self._judge_thread: ThreadPoolExecutor | None = None
         if bound is None and self._embedder is not None and settings.max_wrong_rate is not None:
             bound = ErrorBound(settings)
         self.bound = bound if self._embedder is not None else None
@@ -107,6 +113,7 @@ class ResponseCache:
             await asyncio.to_thread(verifier.warm)
             if self._settings.judge:
                 self._judge = await asyncio.to_thread(judge.shared)
+                self._judge_thread = ThreadPoolExecutor(1, thread_name_prefix="cache-judge")
 
     async def drain(self) -> None:
         """Wait for the writes still in flight."""
@@ -119,6 +126,8 @@ class ResponseCache:
             self._metrics.registry.unregister(self._gauges)
             self._gauges = None
         await self._store.close()
+        if self._judge_thread is not None:
+            self._judge_thread.shutdown(wait=False, cancel_futures=True)
         if self._embedder is not None and self._owns_embedder:
             await self._embedder.close()
 
@@ -207,16 +216,39 @@ class ResponseCache:
             if entry is None or entry.scope != plan.scope:
                 continue
             found = verifier.difference(plan.text, entry.text) if settings.verify else None
-            if (
-                found not in (None, verifier.Difference.LANGUAGE)
-                and self._judge is not None
-                and await asyncio.to_thread(self._judge.same, plan.text, entry.text, similarity)
+            if found not in (None, verifier.Difference.LANGUAGE) and await self._judged(
+                plan.text, entry.text, similarity
             ):
                 found = None
             if found is None:
                 return Match(entry, similarity)
             self._metrics.child(self._metrics.cache_rejections, found.value).inc()
         return None
+
+    async def _judged(self, query: str, cached: str, similarity: float) -> bool:
+        """Whether the judge serves a candidate the rules refused (never raises: a
+        failure is a refusal, logged and counted)."""
+        if self._judge is None or self._judge_thread is None:
+            return False
+        outcome = self._metrics.cache_judged
+        if self._judging >= MAX_JUDGING:
+            self._metrics.child(outcome, "skipped").inc()
+            return False
+        self._judging += 1
+        try:
+            loop = asyncio.get_running_loop()
+            score = await loop.run_in_executor(
+                self._judge_thread, self._judge.score, query, cached, similarity
+            )
+        except Exception:  # the cache only ever saves work: a miss, never an error
+            log.exception("cache judge failed: the candidate is refused")
+            self._metrics.child(outcome, "error").inc()
+            return False
+        finally:
+            self._judging -= 1
+        served = score is not None and score >= self._judge.trees.threshold
+        self._metrics.child(outcome, "served" if served else "refused").inc()
+        return served
 
     def store(
         self,

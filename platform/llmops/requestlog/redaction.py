@@ -324,10 +324,19 @@ def credentials(text: str) -> Iterator[Span]:
     yield from passwords(text)
 
 
+_PASSWORD_STEMS = ("pass", "pw", "mdp", "contrase", "clave", "kennwort")
+"""What each of the words that name a password holds, in lower case: a text holding none
+skips the (case-blind, slower) search for the words themselves."""
+
+
 def passwords(text: str) -> Iterator[Span]:
     """ "password: X", "my password is X", "changed the password to X"."""
-    if not _PASSWORD_WORD.search(text) and "_" not in text:  # each pattern starts with one
-        return
+    if "_" not in text:  # each pattern starts with a password word or a setting's name
+        lowered = text.casefold()
+        if not any(stem in lowered for stem in _PASSWORD_STEMS):
+            return
+        if not _PASSWORD_WORD.search(text):
+            return
     for m in _PASSWORD_SET.finditer(text):
         yield Span(m.start("secret"), m.end("secret"), "PASSWORD")
     for m in _SETTING.finditer(text):

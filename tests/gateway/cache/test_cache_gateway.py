@@ -105,12 +105,12 @@ def test_a_question_reworded_with_other_words_hits_through_the_judge(
         with cached_gateway(judge=judged) as running:
             key = new_key(running.url, "team-a")
             original = answer(ask(running, key, "Who wrote Hamlet?"))
+            assert answer(eventually_hit(running, key, "Who wrote Hamlet?")) == original
             if judged:
                 reworded = eventually_hit(running, key, "Who is the author of Hamlet?")
                 assert reworded.headers["x-llmops-cache"] == "hit"
                 assert answer(reworded) == original
             else:  # the rules alone: every word must pair
-                assert answer(eventually_hit(running, key, "Who wrote Hamlet?")) == original
                 reworded = ask(running, key, "Who is the author of Hamlet?")
                 assert reworded.headers["x-llmops-cache"] == "miss"
             other = ask(running, key, "When was Hamlet written?")

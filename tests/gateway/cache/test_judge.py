@@ -3,12 +3,21 @@ and the near-misses the rules refuse for other words are refused by the model to
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
 import numpy as np
+import orjson
 import pytest
 
-from gateway.cache import judge
-from gateway.cache.embedding import Encode
+from gateway.cache import judge, reading
+from gateway.cache.embedding import MINILM_DIMENSIONS, BatchingEmbedder, Encode
+from gateway.cache.memory import MemoryCacheStore
+from gateway.cache.service import ResponseCache, Result
 from gateway.cache.verifier import difference
+from gateway.metrics import GatewayMetrics
+from gateway.openai_schema import Endpoint, ParsedRequest, parse
+from gateway.settings import CacheSettings
 from tests.gateway.cache.test_verifier import NEAR_MISSES
 
 REWORDED = [
@@ -129,11 +138,65 @@ def test_question_words_say_what_kind_of_answer_is_asked() -> None:
     assert judge.asks("How do I boil an egg?", "en") == frozenset()
 
 
-def test_the_judges_texts_are_forgotten_on_erasure(shared_judge: judge.Judge) -> None:
+async def test_the_judges_texts_are_forgotten_on_erasure(
+    shared_judge: judge.Judge, minilm: Encode
+) -> None:
+    cache = ResponseCache(
+        settings=CacheSettings(enabled=True, max_wrong_rate=None),
+        store=MemoryCacheStore(
+            dimensions=MINILM_DIMENSIONS, max_bytes=1 << 24, max_entries_per_namespace=100
+        ),
+        embedder=BatchingEmbedder(minilm, dimensions=MINILM_DIMENSIONS),
+        metrics=GatewayMetrics(),
+    )
+    await cache.start()
     text = "Quelle est la capitale du Pérou, demande Jeanne Dupont ?"
     shared_judge.encoder.vectors([text])
-    shared_judge.forget()
+    assert text in shared_judge.encoder._kept
+    await cache.forget("user:jeanne")
     assert text not in shared_judge.encoder._kept
+    await cache.close()
+
+
+def test_a_vector_computed_across_an_erasure_is_not_kept(shared_judge: judge.Judge) -> None:
+    encoder = shared_judge.encoder
+    text = "Wie alt ist Erika Mustermann aus Köln?"
+    computing = encoder._model.encode
+
+    def erased_meanwhile(texts: list[str]) -> Any:
+        encoder.forget()  # an erasure while the lookup computes
+        return computing(texts)
+
+    encoder._model.encode = erased_meanwhile
+    try:
+        (vector,) = encoder.vectors([text])
+    finally:
+        del encoder._model.encode
+    assert vector.shape == (512,)
+    assert text not in encoder._kept
+
+
+def test_a_pair_longer_than_any_learned_from_is_refused(
+    shared_judge: judge.Judge, minilm: Encode
+) -> None:
+    context = (
+        "I run a small bakery with three ovens, two of them gas and one electric, and "
+        "we open at six every morning except Sundays when we bake for the market. "
+    )
+    cached = context + "Who wrote Hamlet?"
+    query = context + "Who is the author of Hamlet?"
+    assert difference(query, cached) is not None
+    assert shared_judge.score(query, cached, similarity(minilm, query, cached)) is None
+    assert shared_judge.score("Who is the author of Hamlet?", "Who wrote Hamlet?", 0.8)
+
+
+def test_texts_are_read_alike_from_several_threads() -> None:
+    words = [f"{w}{s}" for w in ("connect", "travail", "cuenta", "arbeit") for s in "sers"] * 50
+    language = reading.language_of("fr")
+    alone = [language.stem(w) for w in words]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda _: [language.stem(w) for w in words], range(8)))
+    assert all(stems == alone for stems in together)
 
 
 def test_the_model_file_matches_the_features() -> None:
@@ -142,3 +205,40 @@ def test_the_model_file_matches_the_features() -> None:
     assert 0.5 < trees.trees.threshold < 1.0
     with pytest.raises(ValueError, match="other features"):
         judge.Trees({"features": ["use"], "baseline": 0.0, "threshold": 0.9, "trees": []})
+
+
+async def test_a_failing_judge_makes_a_miss_not_an_error(
+    shared_judge: judge.Judge, minilm: Encode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    metrics = GatewayMetrics()
+    cache = ResponseCache(
+        settings=CacheSettings(enabled=True, max_wrong_rate=None),
+        store=MemoryCacheStore(
+            dimensions=MINILM_DIMENSIONS, max_bytes=1 << 24, max_entries_per_namespace=100
+        ),
+        embedder=BatchingEmbedder(minilm, dimensions=MINILM_DIMENSIONS),
+        metrics=metrics,
+    )
+    await cache.start()
+
+    def ask(text: str) -> ParsedRequest:
+        body = {"model": "m", "messages": [{"role": "user", "content": text}], "temperature": 0}
+        return parse(Endpoint.CHAT, orjson.dumps(body))
+
+    first = await cache.lookup(ask("Who wrote Hamlet?"), team="t", version="1", headers={})
+    answer = b'{"choices":[{"index":0,"message":{"role":"assistant","content":"Shakespeare"}}]}'
+    cache.store(
+        first, response=answer, stream=False, version="1", reported="1", team="t", subjects=()
+    )
+    await cache.drain()
+    reworded = ask("Who is the author of Hamlet?")
+    assert (await cache.lookup(reworded, team="t", version="1", headers={})).result is Result.HIT
+
+    def broken(*args: Any) -> float:
+        raise RuntimeError("the judge broke")
+
+    monkeypatch.setattr(shared_judge, "score", broken)
+    assert (await cache.lookup(reworded, team="t", version="1", headers={})).result is Result.MISS
+    errors = metrics.registry.get_sample_value("llmops_cache_judged_total", {"outcome": "error"})
+    assert errors == 1
+    await cache.close()
