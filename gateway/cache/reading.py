@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -130,8 +131,9 @@ class Language:
                 break
             folded = stripped
         reader = _Reader(self, written)
-        for segment in _BREAK.split(folded):
-            words = WORD.findall(segment.replace("'", " "))
+        clauses = [_terms(segment.replace("'", " ")) for segment in _BREAK.split(folded)]
+        worded = [c for c in clauses if any(term[0].isalnum() for term in c)]
+        for words in worded if worded else clauses:  # "Merci 🙂": the smiley alone goes
             if words:
                 reader.clause(words)
         return Reading(self.lexicon.language, tuple(reader.tokens), tuple(reader.places))
@@ -282,6 +284,24 @@ class _Reader:
         self.tokens.append(token)
         self.places.append(place)
         return len(self.tokens) - 1
+
+
+_TERM = re.compile(r"\d+(?:[.,:]\d+)*|[^\W\d_]+(?:-[^\W\d_]+)*[+#]*|[^\w\s]", re.UNICODE)
+"""Numbers, words (with inner hyphens, and "C++", "C#") and single other characters."""
+_SYMBOLS = frozenset("+#%&=<>^|@$€£¥°§")
+_SYMBOL_CATEGORIES = frozenset({"So", "Sm", "Sc"})
+
+
+def _terms(segment: str) -> list[str]:
+    """The words of a clause, and the symbols that change what it asks ("5%" / "5",
+    "3+4" / "3*4" stay apart, as "😀" / "😂" do); other punctuation is dropped."""
+    return [
+        term
+        for term in _TERM.findall(segment)
+        if term[0].isalnum()
+        or term in _SYMBOLS
+        or unicodedata.category(term[0]) in _SYMBOL_CATEGORIES
+    ]
 
 
 def _number(word: str) -> str:

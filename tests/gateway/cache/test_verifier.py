@@ -41,6 +41,10 @@ NEAR_MISSES = [
     ("Do all birds fly?", "Do some birds fly?"),
     ("Should I redirect HTTP to HTTPS?", "Should I redirect HTTPS to HTTP?"),
     ("Comment convertir des euros en dollars ?", "Comment convertir des dollars en euros ?"),
+    ("What does 😀 mean?", "What does 😂 mean?"),
+    ("How do I learn C++?", "How do I learn C?"),
+    ("What is 5% of 200?", "What is 5 of 200?"),
+    ("What is 3+4?", "What is 3*4?"),
     (
         "What time is it in Tokyo when it's noon in London?",
         "What time is it in London when it's noon in Tokyo?",
@@ -123,6 +127,8 @@ def test_a_refusal_names_its_reason(cached: str, query: str, kind: Difference) -
             "Bonjour, comment on fait pour inverser une liste en python svp ? Merci d'avance",
         ),
         ("Peut-on congeler du riz cuit ?", "Peut on congeler du riz cuti ?"),
+        ("Comment dit-on merci en allemand ?", "Bonjour ! Comment dit-on merci en allemand ? 😊"),
+        ("What is 3 + 4?", "What is 3+4?"),
         (
             "¿Cómo puedo invertir una lista en Python?",
             "Hola, ¿cómo puedo invertir una lista en Python? Gracias",
