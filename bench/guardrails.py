@@ -8,7 +8,9 @@ language; the output masks (every personal data and secret kind) on
 ``guardrails_output_eval.jsonl``: a labeled span is caught when a mask overlaps it, a
 mask is right when it overlaps a labeled span. The sealed files' checksums are checked
 first. ``--sealed2`` measures the detector on a second sealed set, written later by
-another writer and sealed before the detector was retrained.
+another writer and sealed before the detector was retrained. ``--sealed3`` measures it on
+a third (457 messages in seven languages, by two more writers), sealed before the
+detector's second version (new views, more training sets), for that version, once.
 
 Latency: one ``llmops gateway serve`` in front of the echo replica, one team per check
 (off, deny patterns, secrets, personal data, injection, answers masked in a stream), the
@@ -17,7 +19,8 @@ turn for three rounds (the median round is kept: one machine's noise moves every
 alike within a round); p50 and p99, and what each adds to the team without guardrails (the request log off, so that its
 background redaction does not blur the figures).
 
-    python bench/guardrails.py [--duration 3] [--skip-latency] [--skip-quality] [--sealed2]
+    python bench/guardrails.py [--duration 3] [--skip-latency] [--skip-quality]
+        [--sealed2 | --sealed3]
 """
 
 from __future__ import annotations
@@ -208,9 +211,16 @@ def main() -> None:
         action="store_true",
         help="injection detection on the second sealed set (written later, by another writer)",
     )
+    parser.add_argument(
+        "--sealed3",
+        action="store_true",
+        help="injection detection on the third sealed set (the detector's second version's)",
+    )
     args = parser.parse_args()
     if args.sealed2:
         injection_quality("guardrails_injection_sealed2")
+    elif args.sealed3:
+        injection_quality("guardrails_injection_sealed3")
     elif not args.skip_quality:
         injection_quality()
         output_quality()
