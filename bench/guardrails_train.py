@@ -1,11 +1,12 @@
 """Train the prompt-injection detector (``gateway/guardrails/injection.py``) and choose its
 threshold.
 
-The model is fitted on the training sets in ``TRAINING`` only: messages written for
-training, apart from the labeled sets. The threshold is chosen on the labeled set's tuning
-half: the score where the smaller of the two margins over the targets (precision 0.95,
-recall 0.90) is largest, so that neither figure sits on its edge. The
-sealed evaluation half is never read here (``bench/guardrails.py`` reports on it).
+The model is fitted on the sets in ``TRAINING`` only: messages written for training, and
+the sealed sets already judged (the labeled set's evaluation half and the second sealed
+set, spent once read). The threshold is chosen on the labeled set's tuning half: the
+score where the smaller of the two margins over the targets (precision 0.95, recall
+0.90) is largest, so that neither figure sits on its edge. The third sealed set is never
+read here (``bench/guardrails.py --sealed3`` reports on it).
 
     python bench/guardrails_train.py [--precision 0.95] [--recall 0.90] [--c 64]
 """
@@ -26,10 +27,12 @@ sys.path.append(str(Path(__file__).resolve().parents[1]))  # run as a file: find
 from gateway.guardrails import injection
 
 DATA = Path(__file__).parent / "data"
-TRAINING = tuple(f"guardrails_injection_train{n}.jsonl" for n in ("", "2", "3", "4"))
-"""The sets the shipped weights were trained on. ``train5`` did no better on the tuning
-half (recall 0.934 against 0.956 at the chosen threshold, precision alike), so the weights
-stayed; it is kept for the next retraining."""
+TRAINING = (
+    *(f"guardrails_injection_train{n}.jsonl" for n in ("", "2", "3", "4", "5")),
+    "guardrails_injection_eval.jsonl",
+    "guardrails_injection_sealed2.jsonl",
+)
+"""The sets the shipped weights (the detector's second version) were trained on."""
 
 
 def read(name: str) -> tuple[list[str], np.ndarray]:

@@ -5,7 +5,9 @@ only, runs in tens of microseconds per message, and reads every language the sam
 
 A view undoes one disguise: look-alike letters and invisible characters (NFKC, a
 confusables map), digits for letters (``1gn0r3``), letters spaced or dotted apart
-(``i g n o r e``), and base64 or hex runs decoded to text when they are text.
+(``i g n o r e``), base64 or hex runs decoded to text when they are text, Morse code, and
+a letter shift (ROT13 and the other Caesar shifts) or backwards writing when reading the
+text so gives more common English words than reading it as written.
 """
 
 from __future__ import annotations
@@ -56,7 +58,73 @@ def views(text: str) -> list[str]:
     if unleet != joined:
         out.append(unleet)
     out += _decoded(text)
+    out += _deciphered(unleet)
     return out
+
+
+_COMMON = frozenset(
+    """the to and of a in is it you that for on with as this be are your me my i all
+    what how can do not no now from any tell give show write please ignore previous
+    instructions system prompt rules above below reveal secret password say output
+    answer make must will should would they we he she his her an or if then""".split()  # noqa: SIM905
+)
+"""Common English words: a text that holds few of them, and holds more once shifted,
+reversed or read as Morse, is read that way too."""
+_MORSE_RUN = re.compile(
+    "(?:[.\\-\u2022\u2013_]{1,7}(?:\\s*/\\s*|\\s+)){4,}[.\\-\u2022\u2013_]{1,7}"
+)
+_MORSE = {
+    ".-": "a", "-...": "b", "-.-.": "c", "-..": "d", ".": "e", "..-.": "f", "--.": "g",
+    "....": "h", "..": "i", ".---": "j", "-.-": "k", ".-..": "l", "--": "m", "-.": "n",
+    "---": "o", ".--.": "p", "--.-": "q", ".-.": "r", "...": "s", "-": "t", "..-": "u",
+    "...-": "v", ".--": "w", "-..-": "x", "-.--": "y", "--..": "z", "-----": "0",
+    ".----": "1", "..---": "2", "...--": "3", "....-": "4", ".....": "5", "-....": "6",
+    "--...": "7", "---..": "8", "----.": "9",
+}  # fmt: skip
+
+
+def _common(words: list[str]) -> int:
+    return sum(w in _COMMON for w in words)
+
+
+def _deciphered(text: str) -> list[str]:
+    """The text read through a letter shift (ROT13 and the other Caesar shifts), backwards,
+    or as Morse code, when that reading holds more common words than the text itself."""
+    found = []
+    for match in _MORSE_RUN.finditer(text):
+        found.append(_morse(match.group()))
+    words = _WORD.findall(text)[:60]
+    if len(words) < 3:
+        return [f for f in found if f]
+    seen = _common(words)
+    backwards = text[::-1]
+    if _common(_WORD.findall(backwards)[:60]) > seen + 1:
+        found.append(backwards)
+    if seen * 4 < len(words):  # few common words: try each shift
+        best, best_count = "", seen + 1
+        for shift in range(1, 26):
+            table = _SHIFTS[shift]
+            count = _common([w.translate(table) for w in words])
+            if count > best_count:
+                best, best_count = text.translate(table), count
+        if best:
+            found.append(best)
+    return [f for f in found if f]
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+_SHIFTS = {
+    shift: str.maketrans(_LETTERS, _LETTERS[shift:] + _LETTERS[:shift]) for shift in range(1, 26)
+}
+
+
+def _morse(run: str) -> str:
+    letters = []
+    for word in re.split(r"\s*/\s*|\s{2,}", run.strip()):
+        symbols = word.replace("\u2022", ".").replace("\u2013", "-").replace("_", "-").split()
+        letters.append("".join(_MORSE.get(s, "") for s in symbols))
+    decoded = " ".join(w for w in letters if w)
+    return decoded if len(decoded) >= 4 else ""
 
 
 def _decoded(text: str) -> list[str]:
