@@ -5,10 +5,10 @@ personal data cost milliseconds per kilobyte."""
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from re import _constants, _parser  # type: ignore[attr-defined]
 from typing import Any
 
 from gateway.guardrails.policy import Action, DenyRule, SpanCheck
@@ -121,6 +121,11 @@ class TextChecks:
                         )
                     )
         return sorted(found, key=lambda f: (f.start, -f.end))
+
+
+_parser = importlib.import_module("re._parser")
+_constants = importlib.import_module("re._constants")
+"""The regex engine's own parser (Python 3.11 and later), for ``openings``."""
 
 
 def openings(regex: re.Pattern[str]) -> tuple[str, ...] | None:
