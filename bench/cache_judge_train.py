@@ -35,18 +35,13 @@ sys.path.append(str(Path(__file__).resolve().parents[1]))  # run as a file: find
 
 from bench._stats import wilson
 from bench.cache_error_bound import groups
+from bench.cache_quality import SETS
 from gateway.cache import judge, verifier
 from gateway.cache.embedding import load_minilm
 from gateway.settings import CacheSettings
 
 DATA = Path(__file__).parent / "data"
-TRAINING = {
-    "tune": "cache_tune.jsonl",
-    "sealed": "cache_sealed.jsonl",
-    "sealed2": "cache_sealed2.jsonl",
-    "sealed3": "cache_sealed3.jsonl",
-    "legacy": "cache_pairs.jsonl",
-}
+TRAINING = {name: SETS[name] for name in ("tune", "sealed", "sealed2", "sealed3", "legacy")}
 DEPTH, RATE, ROUNDS = 3, 0.05, 300
 
 
