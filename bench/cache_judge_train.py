@@ -89,8 +89,9 @@ def read_sets() -> list[Pair]:
     pairs = []
     for n, (name, kind, cached, query, hit) in enumerate(examples):
         similarity = float(np.dot(minilm[query], minilm[cached]))
-        rules = verifier.difference(query, cached) is None
-        found = None if rules else judge.opening(query, cached)
+        compared = verifier.compare(query, cached)
+        rules = compared.difference is None
+        found = None if rules else judge.opening(query, cached, compared)
         x = None
         if found is not None:
             x = judge.features(query, cached, found, similarity, encoder)

@@ -47,14 +47,18 @@ import numpy.typing as npt
 
 from gateway.cache import verifier
 from gateway.cache.lexicon import WORD, fold
-from gateway.cache.reading import Place, Reading, Token, read
+from gateway.cache.reading import Place, Reading, Token
 
 log = logging.getLogger("llmops.gateway.cache")
 
 MODEL_PATH = Path(__file__).with_name("judge_model.json")
-FINAL_KINDS = frozenset({"not", "number", "date", "quantity"})
-"""Leftover token kinds the rules' verdict stands on."""
-ASKING = frozenset({"question", "modal"})
+ASKING = frozenset(
+    k for k, found in verifier._KIND_DIFFERENCE.items() if found is verifier.Difference.QUESTION
+)
+"""Token kinds that ask (question words, modal verbs)."""
+FINAL_KINDS = frozenset(verifier._KIND_DIFFERENCE) - ASKING
+"""Leftover token kinds the rules' verdict stands on (negations, numbers, dates,
+quantifiers)."""
 EMBEDDINGS_KEPT = 4096
 """Texts whose sentence embedding is kept for reuse (512 floats each: 8 MB)."""
 
@@ -74,12 +78,13 @@ class Opening:
     pairs are still learned from (they teach the model what a swap looks like)."""
 
 
-def opening(query: str, cached: str) -> Opening | None:
-    """The pair as the model reads it, or None when the rules' refusal is final."""
-    a, b = read(query), read(cached)
-    if a.language is None or a.language != b.language:
+def opening(query: str, cached: str, compared: verifier.Comparison | None = None) -> Opening | None:
+    """The pair as the model reads it (from the rules' comparison of it, made here if not
+    given), or None when the rules' refusal is final."""
+    compared = compared if compared is not None else verifier.compare(query, cached)
+    if compared.difference is verifier.Difference.LANGUAGE:
         return None
-    pairs, _ = verifier._align(a.tokens, b.tokens, (a.places, b.places), a.language)
+    a, b, pairs = compared.a, compared.b, compared.pairs
     paired_a = sorted(i for side, i in pairs if side == 0)
     paired_b = sorted(i for side, i in pairs if side == 1)
     left_a = tuple(t for i, t in enumerate(a.tokens) if (0, i) not in pairs)
@@ -399,10 +404,17 @@ class Judge:
     def warm(self) -> None:
         self.encoder.vectors(["warm up"])
 
-    def score(self, query: str, cached: str, similarity: float) -> float | None:
+    def score(
+        self,
+        query: str,
+        cached: str,
+        similarity: float,
+        compared: verifier.Comparison | None = None,
+    ) -> float | None:
         """The model's probability that ``cached`` answers ``query``; None when the
-        rules' refusal is final, or the pair is larger than any the model learned from."""
-        found = opening(query, cached)
+        rules' refusal is final, or the pair is larger than any the model learned from.
+        ``compared``: the rules' comparison, when made already."""
+        found = opening(query, cached, compared)
         if found is None or found.traded or not self.within(found):
             return None
         return self.trees.probability(features(query, cached, found, similarity, self.encoder))

@@ -113,6 +113,7 @@ class ResponseCache:
             await asyncio.to_thread(verifier.warm)
             if self._settings.judge:
                 self._judge = await asyncio.to_thread(judge.shared)
+            if self._judge is not None:
                 self._judge_thread = ThreadPoolExecutor(1, thread_name_prefix="cache-judge")
 
     async def drain(self) -> None:
@@ -215,9 +216,12 @@ class ResponseCache:
             entry = await self._store.get(namespace, key)
             if entry is None or entry.scope != plan.scope:
                 continue
-            found = verifier.difference(plan.text, entry.text) if settings.verify else None
+            if not settings.verify:
+                return Match(entry, similarity)
+            compared = verifier.compare(plan.text, entry.text)
+            found = compared.difference
             if found not in (None, verifier.Difference.LANGUAGE) and await self._judged(
-                plan.text, entry.text, similarity
+                plan.text, entry.text, similarity, compared
             ):
                 found = None
             if found is None:
@@ -225,7 +229,9 @@ class ResponseCache:
             self._metrics.child(self._metrics.cache_rejections, found.value).inc()
         return None
 
-    async def _judged(self, query: str, cached: str, similarity: float) -> bool:
+    async def _judged(
+        self, query: str, cached: str, similarity: float, compared: verifier.Comparison
+    ) -> bool:
         """Whether the judge serves a candidate the rules refused (never raises: a
         failure is a refusal, logged and counted)."""
         if self._judge is None or self._judge_thread is None:
@@ -238,7 +244,7 @@ class ResponseCache:
         try:
             loop = asyncio.get_running_loop()
             score = await loop.run_in_executor(
-                self._judge_thread, self._judge.score, query, cached, similarity
+                self._judge_thread, self._judge.score, query, cached, similarity, compared
             )
         except Exception:  # the cache only ever saves work: a miss, never an error
             log.exception("cache judge failed: the candidate is refused")

@@ -25,6 +25,7 @@ lets through is measured in production by the error bound (``bound``).
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from enum import StrEnum
 
 from wordfreq import zipf_frequency
@@ -81,19 +82,39 @@ def forget_texts() -> None:
     language.detect.cache_clear()
 
 
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Two texts as the rules compared them."""
+
+    difference: Difference | None
+    """The first kind of difference that makes the cached text unfit (None: none)."""
+    a: Reading
+    """The query's reading."""
+    b: Reading
+    """The cached text's reading."""
+    pairs: dict[tuple[int, int], int]
+    """Each paired token, ``{(side, index): pair id}`` (empty when not read alike)."""
+
+
 def difference(query: str, cached: str) -> Difference | None:
     """The first kind of difference that makes ``cached`` unfit to answer ``query``."""
+    return compare(query, cached).difference
+
+
+def compare(query: str, cached: str) -> Comparison:
+    """The rules' verdict on ``cached`` for ``query``, with the readings and pairing it
+    rests on (which the judge reads again, without reading the texts twice)."""
     a, b = read(query), read(cached)
     if a.language is None or a.language != b.language:
-        return Difference.LANGUAGE
+        return Comparison(Difference.LANGUAGE, a, b, {})
     pairs, left = _align(a.tokens, b.tokens, (a.places, b.places), a.language)
+    found: Difference | None = None
     if left is not None:
-        if left.kind in _KIND_DIFFERENCE:
-            return _KIND_DIFFERENCE[left.kind]
-        return Difference.ENTITY if left.name else Difference.TERM
-    if not _same_structure(a, b, pairs):
-        return Difference.ORDER
-    return None
+        content = Difference.ENTITY if left.name else Difference.TERM
+        found = _KIND_DIFFERENCE.get(left.kind, content)
+    elif not _same_structure(a, b, pairs):
+        found = Difference.ORDER
+    return Comparison(found, a, b, pairs)
 
 
 MAX_SLIPS = 4
