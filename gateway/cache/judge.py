@@ -46,6 +46,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gateway.cache import verifier
+from gateway.cache.languages import LEXICONS
 from gateway.cache.lexicon import WORD, fold
 from gateway.cache.reading import Place, Reading, Token
 
@@ -125,38 +126,22 @@ def _final(found: Opening, query: str, cached: str) -> bool:
     )
 
 
-_NEGATING = {
-    "en": ("un", "in", "im", "il", "ir", "dis", "non", "de", "anti"),
-    "fr": ("des", "de", "dis", "in", "im", "il", "ir", "mal", "non", "anti"),
-    "es": ("des", "in", "im", "dis", "anti", "contra"),
-    "de": ("un", "miss", "nicht", "anti", "gegen", "de", "des", "ver"),
-}
-"""Prefixes that make a word its opposite ("inscrire" / "désinscrire")."""
-_OPPOSED = {
-    "en": (("in", "ex"), ("in", "de"), ("up", "down"), ("over", "under"), ("hyper", "hypo")),
-    "fr": (("im", "ex"), ("in", "ex"), ("sur", "sous"), ("hyper", "hypo")),
-    "es": (("im", "ex"), ("in", "ex"), ("sobre", "sub"), ("hiper", "hipo")),
-    "de": (("an", "ab"), ("ein", "aus"), ("auf", "ab"), ("auf", "zu"), ("hyper", "hypo")),
-}
-"""Prefixes that trade a word for its opposite ("import" / "export", "anmelden" / "abmelden")."""
-
-
 def _opposites(found: Opening, query: str, cached: str) -> bool:
     """Whether a word left over on one side is the opposite by its prefix of a word of the
     other text ("possible" may be read as part of a question frame, "impossible" not)."""
-    code = found.a.language or ""
+    lexicon = LEXICONS[found.a.language or "en"]
     words_a = {t.surface.replace("-", "") for t in found.left_a if t.kind == "word"}
     words_b = {t.surface.replace("-", "") for t in found.left_b if t.kind == "word"}
     written = (_words(cached), _words(query))
     for side, words in enumerate((words_a, words_b)):
         for word in words:
-            for p in _NEGATING.get(code, ()):
+            for p in lexicon.negating_prefixes:
                 rest = word[len(p) :]
                 if word.startswith(p) and len(rest) >= 4 and rest in written[side]:
                     return True
     for x in words_a:
         for y in words_b:
-            for p, q in _OPPOSED.get(code, ()):
+            for p, q in lexicon.opposed_prefixes:
                 for u, v in ((x, y), (y, x)):
                     if u.startswith(p) and v.startswith(q) and u[len(p) :] == v[len(q) :]:
                         return True
@@ -167,45 +152,22 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(w.replace("-", "") for w in WORD.findall(fold(text)))
 
 
-_ASKS = {
-    "en": {
-        "who": "who", "whom": "who", "whose": "who", "when": "when", "where": "where",
-        "why": "why", "how many": "amount", "how much": "amount",
-    },
-    "fr": {
-        "qui": "who", "quand": "when", "où": "where", "pourquoi": "why", "combien": "amount",
-    },
-    "es": {
-        "quien": "who", "quienes": "who", "cuando": "when", "donde": "where",
-        "adonde": "where", "por que": "why", "cuanto": "amount", "cuanta": "amount",
-        "cuantos": "amount", "cuantas": "amount",
-    },
-    "de": {
-        "wer": "who", "wen": "who", "wem": "who", "wessen": "who", "wann": "when",
-        "wo": "where", "wohin": "where", "woher": "where", "warum": "why", "wieso": "why",
-        "weshalb": "why", "wie viel": "amount", "wie viele": "amount", "wieviel": "amount",
-        "wieviele": "amount",
-    },
-}  # fmt: skip
-"""Question words that ask for one kind of answer (a person, a time, a place, a reason,
-an amount): "who wrote Hamlet" and "when was Hamlet written" ask different things, where
-"how do I" and "what is the way to" do not. A closed class per language."""
-_ASKING = {
-    code: re.compile(
-        r"(?<!\w)(" + "|".join(sorted(map(re.escape, words), key=len, reverse=True)) + r")(?!\w)"
-    )
-    for code, words in _ASKS.items()
-}
+@lru_cache(maxsize=8)
+def _asking(code: str) -> re.Pattern[str]:
+    words = LEXICONS[code].asking
+    alternatives = "|".join(sorted(map(re.escape, words), key=len, reverse=True))
+    return re.compile(rf"(?<!\w)({alternatives})(?!\w)")
 
 
 def asks(text: str, code: str | None) -> frozenset[str]:
     """The kinds of answer ``text`` asks for, by its question words."""
-    if code not in _ASKS:
+    if code not in LEXICONS:
         return frozenset()
     lowered = unicodedata.normalize("NFC", text.lower())
     if code != "fr":  # "où" (where) / "ou" (or): French keeps its accents here
         lowered = fold(lowered)
-    return frozenset(_ASKS[code][m] for m in _ASKING[code].findall(lowered))
+    asking = LEXICONS[code].asking
+    return frozenset(asking[m] for m in _asking(code).findall(lowered))
 
 
 def _paired_structure(
@@ -424,8 +386,15 @@ class Judge:
         tokens = len(found.a.tokens) + len(found.b.tokens)
         return tokens <= self.trees.max_tokens and words <= self.trees.max_words
 
-    def same(self, query: str, cached: str, similarity: float) -> bool:
-        score = self.score(query, cached, similarity)
+    def same(
+        self,
+        query: str,
+        cached: str,
+        similarity: float,
+        compared: verifier.Comparison | None = None,
+    ) -> bool:
+        """Whether ``cached`` may answer ``query`` after all."""
+        score = self.score(query, cached, similarity, compared)
         return score is not None and score >= self.trees.threshold
 
     def forget(self) -> None:

@@ -99,6 +99,15 @@ class Lexicon:
     """Words that negate only after an opener ("ne ... personne", "ne ... plus")."""
     restrictive_closers: frozenset[str] = frozenset()
     """A closer that makes "only" of an opener ("ne ... que")."""
+    asking: dict[str, str] = field(default_factory=dict)
+    """For the judge: question words and phrases by the kind of answer they ask for (a
+    person, a time, a place, a reason, an amount), found anywhere in the text, also where
+    the reading takes one for a role word ("when"). Folded, but for French, where only
+    its accent tells "où" (where) from "ou" (or)."""
+    negating_prefixes: tuple[str, ...] = ()
+    """For the judge: prefixes that make a word its opposite ("inscrire" / "désinscrire")."""
+    opposed_prefixes: tuple[tuple[str, str], ...] = ()
+    """For the judge: prefixes that trade a word for its opposite ("import" / "export")."""
 
 
 def dates(
@@ -126,5 +135,9 @@ def numbers(words: str, tens: str, extra: dict[str, str]) -> dict[str, str]:
     return table | {fold(w): v for w, v in extra.items()}
 
 
-WORD = re.compile(r"\d+(?:[.,:]\d+)*|[^\W\d_]+(?:-[^\W\d_]+)*", re.UNICODE)
+_NUMBER = r"\d+(?:[.,:]\d+)*"
+_LETTERS = r"[^\W\d_]+(?:-[^\W\d_]+)*"
+WORD = re.compile(rf"{_NUMBER}|{_LETTERS}", re.UNICODE)
 """Numbers (with their separators) and words (with inner hyphens)."""
+TERM = re.compile(rf"{_NUMBER}|{_LETTERS}[+#]*|[^\w\s]", re.UNICODE)
+"""``WORD``'s numbers and words (also "C++", "C#"), and single other characters."""

@@ -22,7 +22,7 @@ import snowballstemmer
 
 from gateway.cache import language
 from gateway.cache.languages import LEXICONS
-from gateway.cache.lexicon import WORD, Lexicon, fold
+from gateway.cache.lexicon import TERM, WORD, Lexicon, fold
 
 MAX_CHARS = 1000
 """Longer texts are not judged (exact tier only): reading and pairing grow with length
@@ -286,8 +286,6 @@ class _Reader:
         return len(self.tokens) - 1
 
 
-_TERM = re.compile(r"\d+(?:[.,:]\d+)*|[^\W\d_]+(?:-[^\W\d_]+)*[+#]*|[^\w\s]", re.UNICODE)
-"""Numbers, words (with inner hyphens, and "C++", "C#") and single other characters."""
 _SYMBOLS = frozenset("+#%&=<>^|@$€£¥°§")
 _SYMBOL_CATEGORIES = frozenset({"So", "Sm", "Sc"})
 
@@ -297,7 +295,7 @@ def _terms(segment: str) -> list[str]:
     "3+4" / "3*4" stay apart, as "😀" / "😂" do); other punctuation is dropped."""
     return [
         term
-        for term in _TERM.findall(segment)
+        for term in TERM.findall(segment)
         if term[0].isalnum()
         or term in _SYMBOLS
         or unicodedata.category(term[0]) in _SYMBOL_CATEGORIES

@@ -243,8 +243,8 @@ class ResponseCache:
         self._judging += 1
         try:
             loop = asyncio.get_running_loop()
-            score = await loop.run_in_executor(
-                self._judge_thread, self._judge.score, query, cached, similarity, compared
+            served = await loop.run_in_executor(
+                self._judge_thread, self._judge.same, query, cached, similarity, compared
             )
         except Exception:  # the cache only ever saves work: a miss, never an error
             log.exception("cache judge failed: the candidate is refused")
@@ -252,7 +252,6 @@ class ResponseCache:
             return False
         finally:
             self._judging -= 1
-        served = score is not None and score >= self._judge.trees.threshold
         self._metrics.child(outcome, "served" if served else "refused").inc()
         return served
 

@@ -196,5 +196,11 @@ ENGLISH = Lexicon(
     ),
     determiners=words("a an the my your his her its our their this that these those"),
     modals=classes({"should ought": "should", "must": "must", "may might": "may"}),
+    asking={
+        "who": "who", "whom": "who", "whose": "who", "when": "when", "where": "where",
+        "why": "why", "how many": "amount", "how much": "amount",
+    },
+    negating_prefixes=("un", "in", "im", "il", "ir", "dis", "non", "de", "anti"),
+    opposed_prefixes=(("in", "ex"), ("in", "de"), ("up", "down"), ("over", "under"), ("hyper", "hypo")),
 )
 # fmt: on

@@ -200,5 +200,13 @@ GERMAN = Lexicon(
     ),
     verb_final=True,
     modals=classes({"soll sollte solltest sollen sollten": "should", "muss musst muessen": "must", "darf darfst duerfen": "may"}),
+    asking={
+        "wer": "who", "wen": "who", "wem": "who", "wessen": "who", "wann": "when",
+        "wo": "where", "wohin": "where", "woher": "where", "warum": "why", "wieso": "why",
+        "weshalb": "why", "wie viel": "amount", "wie viele": "amount", "wieviel": "amount",
+        "wieviele": "amount",
+    },
+    negating_prefixes=("un", "miss", "nicht", "anti", "gegen", "de", "des", "ver"),
+    opposed_prefixes=(("an", "ab"), ("ein", "aus"), ("auf", "ab"), ("auf", "zu"), ("hyper", "hypo")),
 )
 # fmt: on

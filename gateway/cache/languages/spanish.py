@@ -203,5 +203,12 @@ SPANISH = Lexicon(
         "el la los las lo un una unos unas mi mis tu tus su sus nuestro nuestra nuestros nuestras este esta estos estas ese esa esos esas"
     ),
     modals=classes({"debo debes debe debemos deben deberia deberias": "should", "tengo-que": "must"}),
+    asking={
+        "quien": "who", "quienes": "who", "cuando": "when", "donde": "where",
+        "adonde": "where", "por que": "why", "cuanto": "amount", "cuanta": "amount",
+        "cuantos": "amount", "cuantas": "amount",
+    },
+    negating_prefixes=("des", "in", "im", "dis", "anti", "contra"),
+    opposed_prefixes=(("im", "ex"), ("in", "ex"), ("sobre", "sub"), ("hiper", "hipo")),
 )
 # fmt: on
