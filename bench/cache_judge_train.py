@@ -2,10 +2,10 @@
 does on labeled sets left out of its training.
 
 Training data: the labeled pairs whose errors have been looked at already (``tune``,
-``sealed``, ``sealed2``, ``sealed3`` and ``legacy`` in ``bench/data``; ``legacy``'s pairs
-that differ only by tenant are left out, the judge never sees them), and for each
-question its nearest question of another pair (``unrelated``). Never ``sealed4``: it
-judges the version this model belongs to.
+``sealed``, ``sealed2``, ``sealed3``, ``sealed4`` and ``legacy`` in ``bench/data``;
+``legacy``'s pairs that differ only by tenant are left out, the judge never sees them),
+and for each question its nearest question of another pair (``unrelated``). Never
+``sealed5``: it judges the version this model belongs to.
 
 Only the pairs the judge is asked about are learned from: those the rules refuse with
 no final reason (see ``gateway/cache/judge.py``). The threshold is the lowest score at
@@ -41,8 +41,10 @@ from gateway.cache.embedding import load_minilm
 from gateway.settings import CacheSettings
 
 DATA = Path(__file__).parent / "data"
-TRAINING = {name: SETS[name] for name in ("tune", "sealed", "sealed2", "sealed3", "legacy")}
-DEPTH, RATE, ROUNDS = 3, 0.05, 300
+TRAINING = {
+    name: SETS[name] for name in ("tune", "sealed", "sealed2", "sealed3", "sealed4", "legacy")
+}
+DEPTH, RATE, ROUNDS = 4, 0.05, 300
 
 
 UNRELATED_FROM = 0.5

@@ -275,7 +275,7 @@ class CacheSettings(_Strict):
     """``redis`` shares entries across gateway replicas (through ``redis_url``)."""
     semantic: bool = True
     """Also reuse answers to reworded questions (needs the ``cache`` extra); else exact only."""
-    similarity_threshold: Annotated[float, Field(gt=0, le=1)] = 0.6
+    similarity_threshold: Annotated[float, Field(gt=0, le=1)] = 0.5
     """Cosine similarity of the last messages' embeddings from which an entry is a candidate
     for the verifier; the error bound chooses, at or above it, where candidates are served."""
     verify: bool = True

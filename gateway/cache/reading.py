@@ -310,9 +310,24 @@ def _number(word: str) -> str:
     return word.replace(",", ".")
 
 
+_OPENS = re.compile(r"(?:^|[.!?:;\u2026\n])[\s\"'\u00ab\u201c\u201e(\u00bf\u00a1*-]*$")
+"""What stands before a sentence's first word: the capital it takes says nothing."""
+
+
 def _as_written(text: str) -> dict[str, str]:
-    """Each folded word with a capital, as written ("HTTPS", "Paris", "iPhone")."""
-    return {fold(w): w for w in WORD.findall(text) if w != w.lower()}
+    """Each folded word with a capital, as written ("HTTPS", "Paris", "iPhone"). A word
+    capitalised only because it opens a sentence ("Sorry, ...", "... ? Thanks!") is not
+    one, unless its other letters are capitals too ("HTTP", "iOS") or it is written with a
+    capital elsewhere in the text."""
+    written: dict[str, str] = {}
+    for match in WORD.finditer(text):
+        word = match.group()
+        if word == word.lower():
+            continue
+        opening = word[1:] == word[1:].lower() and _OPENS.search(text, 0, match.start())
+        if not opening:
+            written[fold(word)] = word
+    return written
 
 
 @lru_cache(maxsize=8)

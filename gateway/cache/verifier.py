@@ -25,6 +25,7 @@ lets through is measured in production by the error bound (``bound``).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -258,7 +259,13 @@ Located = dict[int, tuple[int, int]]
 
 
 def _same_structure(a: Reading, b: Reading, pairs: dict[tuple[int, int], int]) -> bool:
-    """Whether the paired tokens play the same roles, in the same order.
+    """Whether the paired tokens play the same roles, in the same order (each of
+    ``structure``'s checks holds; the first that fails ends it)."""
+    return all(structure(a, b, pairs))
+
+
+def structure(a: Reading, b: Reading, pairs: dict[tuple[int, int], int]) -> Iterator[bool]:
+    """The structure checks, one by one, in the order of ``STRUCTURE``.
 
     Roles: the multiset of (role word, token it governs) must be equal ("to" + "Y").
     Clauses: clauses may merge or split ("if I freeze it, how long..." / "how long ... if I
@@ -268,18 +275,21 @@ def _same_structure(a: Reading, b: Reading, pairs: dict[tuple[int, int], int]) -
     Order: two tokens of one clause and one phrase in both texts keep their order, unless
     one of them heads a phrase (a phrase may move: its role says what it is) or they
     belong to different items joined by "and" / "or" (whose order does not matter).
+    Role order: the phrases governed by role words keep their order where it matters.
     """
     located: Located = {}
     for (side, index), pair in pairs.items():
         ia, ib = located.get(pair, (-1, -1))
         located[pair] = (index, ib) if side == 0 else (ia, index)
-    return (
-        _same_roles(a, b, pairs, located)
-        and _same_clauses(a, b, located)
-        and _same_heads(a, b, pairs, located)
-        and _same_order(a, b, located)
-        and _same_role_order(a, b, located)
-    )
+    yield _same_roles(a, b, pairs, located)
+    yield _same_clauses(a, b, located)
+    yield _same_heads(a, b, pairs, located)
+    yield _same_order(a, b, located)
+    yield _same_role_order(a, b, located)
+
+
+STRUCTURE = ("roles", "clauses", "heads", "order", "role_order")
+"""The names of ``structure``'s checks."""
 
 
 def _same_roles(

@@ -198,7 +198,7 @@ ENGLISH = Lexicon(
     modals=classes({"should ought": "should", "must": "must", "may might": "may"}),
     asking={
         "who": "who", "whom": "who", "whose": "who", "when": "when", "where": "where",
-        "why": "why", "how many": "amount", "how much": "amount",
+        "why": "why", "how many": "amount", "how much": "amount", "how": "manner",
     },
     negating_prefixes=("un", "in", "im", "il", "ir", "dis", "non", "de", "anti"),
     opposed_prefixes=(("in", "ex"), ("in", "de"), ("up", "down"), ("over", "under"), ("hyper", "hypo")),

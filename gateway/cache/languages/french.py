@@ -209,7 +209,10 @@ FRENCH = Lexicon(
         "le la les l un une mon ma mes ton ta tes son sa ses notre nos votre vos leur leurs ce cet cette ces"
     ),
     modals=classes({"doit dois devons devez doivent devrait devrais devrions devriez": "should", "faut": "must"}),
-    asking={"qui": "who", "quand": "when", "où": "where", "pourquoi": "why", "combien": "amount"},
+    asking={
+        "qui": "who", "quand": "when", "où": "where", "pourquoi": "why", "combien": "amount",
+        "comment": "manner",
+    },
     negating_prefixes=("des", "de", "dis", "in", "im", "il", "ir", "mal", "non", "anti"),
     opposed_prefixes=(("im", "ex"), ("in", "ex"), ("sur", "sous"), ("hyper", "hypo")),
     elisions={

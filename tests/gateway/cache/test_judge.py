@@ -122,13 +122,45 @@ def test_traded_roles_and_opposites_are_never_served(
     assert shared_judge.score(cached, query, similarity(minilm, query, cached)) is None
 
 
+@pytest.mark.parametrize(
+    ("cached", "query"),
+    [
+        (
+            "What temperature should chicken breast be cooked to?",
+            "Sorry if this is a dumb question, but what temperature should chicken breast be cooked to?",
+        ),
+        (
+            "How do I tie a bowline knot?",
+            "Hello! Hope you are well. How do I tie a bowline knot? Cheers",
+        ),
+        ("What is the best time to visit Iceland?", "When is the best time to go to Iceland?"),
+    ],
+)
+def test_greetings_opening_a_sentence_and_a_question_without_question_word_go_to_the_model(
+    cached: str, query: str
+) -> None:
+    assert difference(query, cached) is not None
+    assert judge.opening(query, cached) is not None
+
+
+def test_a_capital_that_only_opens_a_sentence_is_no_name() -> None:
+    read = reading.language_of("en").read
+    names = [
+        t.surface for t in read("Hello! Hope you are well. Is SSH on GitHub?").tokens if t.name
+    ]
+    assert names == ["ssh", "github"]
+    names = [t.surface for t in read("Paris or Lyon? I prefer Paris.").tokens if t.name]
+    assert names == ["paris", "lyon", "paris"]
+
+
 def test_question_words_say_what_kind_of_answer_is_asked() -> None:
     assert judge.asks("When was Hamlet written?", "en") == {"when"}
     assert judge.asks("How many moons has Mars?", "en") == {"amount"}
     assert judge.asks("Où est la gare, ou bien l'arrêt ?", "fr") == {"where"}
     assert judge.asks("¿Por qué el cielo es azul?", "es") == {"why"}
     assert judge.asks("Wie viele Einwohner hat Berlin?", "de") == {"amount"}
-    assert judge.asks("How do I boil an egg?", "en") == frozenset()
+    assert judge.asks("How do I boil an egg?", "en") == {"manner"}
+    assert judge.asks("What is the best way to boil an egg?", "en") == frozenset()
 
 
 async def test_the_judges_texts_are_forgotten_on_erasure(
