@@ -11,6 +11,9 @@ first. ``--sealed2`` measures the detector on a second sealed set, written later
 another writer and sealed before the detector was retrained. ``--sealed3`` measures it on
 a third (457 messages in seven languages, by two more writers), sealed before the
 detector's second version (new views, more training sets), for that version, once.
+``--sealed4``: a fourth (450 messages, English and six other languages, by three more
+writers), sealed before the third version (a second stage over sentence vectors, see
+``gateway/guardrails/meaning.py``), for that version, once.
 
 Latency: one ``llmops gateway serve`` in front of the echo replica, one team per check
 (off, deny patterns, secrets, personal data, injection, answers masked in a stream), the
@@ -20,7 +23,7 @@ alike within a round); p50 and p99, and what each adds to the team without guard
 background redaction does not blur the figures).
 
     python bench/guardrails.py [--duration 3] [--skip-latency] [--skip-quality]
-        [--sealed2 | --sealed3]
+        [--sealed2 | --sealed3 | --sealed4]
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ sys.path.append(str(Path(__file__).resolve().parents[1]))  # run as a file: find
 
 from bench import _load, _services
 from bench._stats import wilson
-from gateway.guardrails import injection
+from gateway.guardrails import meaning
 from gateway.guardrails.checks import TextChecks
 from gateway.guardrails.policy import PII_KINDS, SECRET_KINDS, PiiCheck, SecretCheck
 
@@ -89,7 +92,7 @@ def rate(hits: int, n: int) -> str:
 
 def injection_quality(stem: str = "guardrails_injection_eval") -> None:
     rows = sealed(stem)
-    detector = injection.load()
+    detector = meaning.load()
     scores = detector.scores([r["text"] for r in rows])
     flagged = [s >= detector.threshold for s in scores]
     attacks = [r["label"] == "injection" for r in rows]
@@ -216,11 +219,18 @@ def main() -> None:
         action="store_true",
         help="injection detection on the third sealed set (the detector's second version's)",
     )
+    parser.add_argument(
+        "--sealed4",
+        action="store_true",
+        help="injection detection on the fourth sealed set (the detector's third version's)",
+    )
     args = parser.parse_args()
     if args.sealed2:
         injection_quality("guardrails_injection_sealed2")
     elif args.sealed3:
         injection_quality("guardrails_injection_sealed3")
+    elif args.sealed4:
+        injection_quality("guardrails_injection_sealed4")
     elif not args.skip_quality:
         injection_quality()
         output_quality()

@@ -33,7 +33,7 @@ from gateway.errors import (
     NotFound,
 )
 from gateway.feedback import FeedbackStore
-from gateway.guardrails import injection
+from gateway.guardrails import meaning
 from gateway.guardrails.service import Guardrails
 from gateway.keys.material import KeyHasher
 from gateway.keys.store import KeyStore
@@ -142,7 +142,7 @@ async def _guardrails(
 ) -> Guardrails:
     detector = None
     if settings.guardrails.needs_detector:  # loaded off the loop: it reads a file
-        detector = await asyncio.to_thread(injection.load)
+        detector = await asyncio.to_thread(meaning.load)
     guardrails = Guardrails(
         settings.guardrails,
         scorer=detector,

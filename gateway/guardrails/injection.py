@@ -45,10 +45,16 @@ _HEX = re.compile(r"(?:[0-9a-fA-F]{2}[ :]?){8,}")
 _WORD = re.compile(r"\w+")
 
 
+def clipped(text: str) -> str:
+    """What is read of a text: all of it, or its first and last halves of ``MAX_CHARS``."""
+    if len(text) > MAX_CHARS:
+        return text[: MAX_CHARS // 2] + " " + text[-MAX_CHARS // 2 :]
+    return text
+
+
 def views(text: str) -> list[str]:
     """The text as read through each disguise it may wear."""
-    if len(text) > MAX_CHARS:
-        text = text[: MAX_CHARS // 2] + " " + text[-MAX_CHARS // 2 :]
+    text = clipped(text)
     folded = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).lower().translate(_CONFUSABLES)
     out = [folded]
     joined = _SPACED.sub(lambda m: re.sub(r"[ .\-_*|/]", "", m.group()), folded)
@@ -211,10 +217,13 @@ class InjectionDetector:
     """The score from which a text is an attempt, chosen on the tuning half of the labeled
     set for precision (see decision 0017)."""
 
-    def score(self, text: str) -> float:
+    def logit(self, text: str) -> float:
+        """The model's log-odds that ``text`` is an attempt."""
         index, values = features(text)
-        z = float(values @ self.weights[index]) + self.bias
-        return 1.0 / (1.0 + float(np.exp(-z)))
+        return float(values @ self.weights[index]) + self.bias
+
+    def score(self, text: str) -> float:
+        return 1.0 / (1.0 + float(np.exp(-self.logit(text))))
 
     def scores(self, texts: Sequence[str]) -> list[float]:
         return [self.score(t) for t in texts]
