@@ -1,7 +1,8 @@
 """The input stage: a request's messages checked against its team's policy before the
 model sees them; blocked (400 ``content_policy_violation``), masked (the body rewritten)
-or flagged. The injection detector and checks that cost more than a fraction of a
-millisecond run in worker threads, never on the event loop."""
+or flagged. Checks that cost more than a fraction of a millisecond run in worker threads,
+never on the event loop; the injection detector (a model: milliseconds per message) in a
+thread of its own, beside them, so that its load never holds other teams' checks back."""
 
 from __future__ import annotations
 
@@ -56,8 +57,9 @@ def _pieces(parsed: ParsedRequest) -> list[tuple[int | None, str | None, Any]]:
     return [(None, "user", prompt if isinstance(prompt, str | list) else None)]
 
 
-def inspect(guard: TeamGuard, parsed: ParsedRequest, scorer: InjectionScorer | None) -> Inspection:
-    """Every find of ``guard`` in ``parsed`` (blocking: call it in a worker thread)."""
+def inspect(guard: TeamGuard, parsed: ParsedRequest) -> Inspection:
+    """Every find of ``guard`` in ``parsed`` but the injection detector's (blocking: call
+    it in a worker thread unless ``guard.inputs.cheap``)."""
     found: list[Finding] = []
     pieces = _pieces(parsed)
     chat = parsed.endpoint is Endpoint.CHAT
@@ -78,27 +80,21 @@ def inspect(guard: TeamGuard, parsed: ParsedRequest, scorer: InjectionScorer | N
             )
         if size > guard.max_chars:
             found.append(Finding("max_chars", Action.BLOCK))
-    if guard.injection is not None and scorer is not None:
-        found += _injections(guard, pieces, scorer)
     body = _masked_body(guard, parsed, pieces, found) if guard.inputs.active else None
     return Inspection(tuple(found), body)
 
 
-def _injections(
-    guard: TeamGuard, pieces: list[tuple[int | None, str | None, Any]], scorer: InjectionScorer
-) -> list[Finding]:
-    assert guard.injection is not None
+def scored_texts(parsed: ParsedRequest) -> list[str]:
+    """What the injection detector reads: users' messages and tool results, the latest
+    first, ``SCORED_CHARS`` in all."""
     texts: list[str] = []
     budget = SCORED_CHARS
-    for _, role, value in reversed(pieces):
+    for _, role, value in reversed(_pieces(parsed)):
         text = content.text_of(value)
         if role in INJECTION_ROLES and text and budget > 0:
             texts.append(text[-budget:])
             budget -= len(texts[-1])
-    threshold = guard.injection.threshold or scorer.threshold
-    if texts and max(scorer.scores(texts)) >= threshold:
-        return [Finding("injection", guard.injection.action)]
-    return []
+    return texts
 
 
 def _masked_body(
@@ -141,25 +137,45 @@ class InputGuard:
         *,
         on_findings: Callable[[str, str, tuple[Finding, ...]], None],
         pool: Executor,
+        model_pool: Executor,
     ) -> None:
         self._policies = policies
         self._scorer = scorer
         self._on_findings = on_findings
         self._pool = pool
+        self._model_pool = model_pool
 
     async def check(self, parsed: ParsedRequest, team: str, key_id: str) -> ParsedRequest:
         """``parsed`` as the model may see it (masked), or the refusal raised."""
         guard = self._policies().for_team(team)
         if parsed.endpoint is Endpoint.EMBEDDINGS or not guard.checks_input:
             return parsed
-        if guard.injection is None and guard.inputs.cheap(len(parsed.raw)):
-            result = inspect(guard, parsed, self._scorer)
-        else:  # the detector, or recognizers that cost milliseconds: in a worker thread
-            loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(self._pool, inspect, guard, parsed, self._scorer)
-        if result.findings:
-            self._on_findings(team, key_id, result.findings)
-        blocked = sorted({f.policy for f in result.findings if f.action is Action.BLOCK})
+        loop = asyncio.get_running_loop()
+        scorer, check = self._scorer, guard.injection
+        texts = scored_texts(parsed) if check is not None and scorer is not None else []
+        scoring = (
+            loop.run_in_executor(self._model_pool, scorer.scores, texts)
+            if scorer is not None and texts
+            else None
+        )
+        try:
+            if guard.inputs.cheap(len(parsed.raw)):
+                result = inspect(guard, parsed)
+            else:  # recognizers that cost milliseconds: in a worker thread
+                result = await loop.run_in_executor(self._pool, inspect, guard, parsed)
+        finally:  # the detector's answer is awaited even when the other checks failed
+            scores = await scoring if scoring is not None else []
+        findings = result.findings
+        if (
+            check is not None
+            and scorer is not None
+            and scores
+            and max(scores) >= (check.threshold or scorer.threshold)
+        ):
+            findings += (Finding("injection", check.action),)
+        if findings:
+            self._on_findings(team, key_id, findings)
+        blocked = sorted({f.policy for f in findings if f.action is Action.BLOCK})
         if blocked:
             raise ContentPolicyViolation(
                 f"The request was blocked by team '{team}'s guardrail policy "

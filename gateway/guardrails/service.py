@@ -59,8 +59,15 @@ class Guardrails:
         self._store = store
         self._supervisor = supervisor or Supervisor()
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="guardrails")
+        self._model_pool = ThreadPoolExecutor(
+            settings.detector_threads, thread_name_prefix="guardrails-detector"
+        )
         self.input = InputGuard(
-            lambda: self._policies, scorer, on_findings=self.report, pool=self._pool
+            lambda: self._policies,
+            scorer,
+            on_findings=self.report,
+            pool=self._pool,
+            model_pool=self._model_pool,
         )
         self._actions = Counter(
             "llmops_guardrail_actions_total",
@@ -152,6 +159,7 @@ class Guardrails:
                 await task
         await self._flush_audit()
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._model_pool.shutdown(wait=False, cancel_futures=True)
 
     def load(self) -> bool:
         """Read the policy file; apply it if it changed and is valid. True when applied."""

@@ -4,18 +4,22 @@ own policy; policies reloaded under load."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import openai
+import orjson
 import pytest
 import yaml
 
+from gateway.errors import ContentPolicyViolation
 from gateway.guardrails.policy import GuardrailSettings
 from gateway.guardrails.service import Guardrails, GuardrailsFileError
+from gateway.openai_schema import Endpoint, ParsedRequest, parse
 from llmops.serving.echo import EchoServer
 from tests.support.gateways import RunningGateway, gateway_in_thread, settings_for
 from tests.support.http import admin, metric_values, new_key
@@ -287,3 +291,53 @@ async def test_a_gateway_does_not_start_without_its_valid_policies(tmp_path: Pat
     guardrails = Guardrails(settings, scorer=None, store=None)
     guardrails.start()
     await guardrails.close()
+
+
+class _HeldScorer:
+    """An injection detector that reads nothing until released."""
+
+    threshold = 0.5
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def scores(self, texts: Sequence[str]) -> list[float]:
+        assert self.release.wait(timeout=60)
+        return [0.9 for _ in texts]
+
+
+async def test_a_busy_injection_detector_holds_no_other_teams_checks_back() -> None:
+    settings = GuardrailSettings.model_validate(
+        {
+            "teams": {
+                "careful": {"input": {"injection": {"action": "block"}}},
+                "private": {"input": {"pii": {"action": "mask"}}},
+            }
+        }
+    )
+    scorer = _HeldScorer()
+    guardrails = Guardrails(settings, scorer=scorer, store=None, workers=1)
+    guardrails.start()
+
+    def request(text: str) -> ParsedRequest:
+        body = {"model": "m", "messages": [{"role": "user", "content": text}]}
+        return parse(Endpoint.CHAT, orjson.dumps(body))
+
+    try:
+        held = [
+            asyncio.ensure_future(guardrails.input.check(request(f"question {n}"), "careful", "k"))
+            for n in range(3)
+        ]
+        masked = await asyncio.wait_for(
+            guardrails.input.check(request("Mail me at jane.doe@example.com"), "private", "k"),
+            timeout=30,
+        )
+        assert "jane.doe@example.com" not in masked.raw.decode()
+        assert not any(task.done() for task in held)  # the detector still reads
+        scorer.release.set()
+        for task in held:
+            with pytest.raises(ContentPolicyViolation):
+                await task
+    finally:
+        scorer.release.set()
+        await guardrails.close()
