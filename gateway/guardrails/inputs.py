@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from gateway.guardrails.checks import Finding, masked
 from gateway.guardrails.compiled import Policies, TeamGuard
 from gateway.guardrails.policy import Action
 from gateway.openai_schema import Endpoint, ParsedRequest
+
+log = logging.getLogger("llmops.gateway.guardrails")
 
 INJECTION_ROLES = frozenset({"user", "tool", "function"})
 """Whose messages may carry an attack: users, and the documents and tool results they
@@ -90,11 +93,21 @@ def scored_texts(parsed: ParsedRequest) -> list[str]:
     texts: list[str] = []
     budget = SCORED_CHARS
     for _, role, value in reversed(_pieces(parsed)):
+        if budget <= 0:
+            break
+        if role not in INJECTION_ROLES:
+            continue
         text = content.text_of(value)
-        if role in INJECTION_ROLES and text and budget > 0:
+        if text:
             texts.append(text[-budget:])
             budget -= len(texts[-1])
     return texts
+
+
+def injection_scores(parsed: ParsedRequest, scorer: InjectionScorer) -> list[float]:
+    """The detector's score of each text it reads in ``parsed`` (blocking)."""
+    texts = scored_texts(parsed)
+    return scorer.scores(texts) if texts else []
 
 
 def _masked_body(
@@ -129,6 +142,18 @@ def _masked_body(
     return body
 
 
+async def _awaited(scoring: asyncio.Future[list[float]] | None, team: str) -> list[float]:
+    """The detector's scores; none when it failed (logged: the other checks still hold,
+    and the request goes on without the detector's verdict)."""
+    if scoring is None:
+        return []
+    try:
+        return await scoring
+    except Exception:
+        log.exception("injection detector failed (team %s): the request goes on unscored", team)
+        return []
+
+
 class InputGuard:
     def __init__(
         self,
@@ -152,19 +177,19 @@ class InputGuard:
             return parsed
         loop = asyncio.get_running_loop()
         scorer, check = self._scorer, guard.injection
-        texts = scored_texts(parsed) if check is not None and scorer is not None else []
-        scoring = (
-            loop.run_in_executor(self._model_pool, scorer.scores, texts)
-            if scorer is not None and texts
-            else None
-        )
+        scoring = None
+        if check is not None and scorer is not None:  # the texts are read in its thread too
+            scoring = loop.run_in_executor(self._model_pool, injection_scores, parsed, scorer)
         try:
             if guard.inputs.cheap(len(parsed.raw)):
                 result = inspect(guard, parsed)
             else:  # recognizers that cost milliseconds: in a worker thread
                 result = await loop.run_in_executor(self._pool, inspect, guard, parsed)
-        finally:  # the detector's answer is awaited even when the other checks failed
-            scores = await scoring if scoring is not None else []
+        except BaseException:  # a failure or a cancelled request: the detector need not read
+            if scoring is not None:
+                scoring.cancel()
+            raise
+        scores = await _awaited(scoring, team)
         findings = result.findings
         if (
             check is not None

@@ -39,11 +39,15 @@ WHOLE_CHARS = 2000
 NGRAM_SCALE = 5.0
 """The n-gram log-odds are divided by this, to sit in the sentence vector's range."""
 
-_SENTENCE_END = re.compile(r"(?<=[.!?\u3002\uff01\uff1f])\s+|\n+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[\u3002\uff01\uff1f])\s*|\n+")
+"""Where a sentence ends: a full stop, question or exclamation mark before a space (in
+Chinese and Japanese, with or without one), or a new line."""
 
 
 def pieces(text: str) -> list[str]:
-    """The text whole, then its sentences grouped into pieces when there are two or more."""
+    """The text whole, then its sentences grouped into pieces when there are two or more:
+    a sentence longer than a piece is cut in pieces' lengths, and pieces are joined two by
+    two until there are at most ``MAX_PIECES``."""
     text = injection.clipped(text)
     size = max(PIECE_CHARS, -(-len(text) // MAX_PIECES))
     grouped: list[str] = []
@@ -57,8 +61,13 @@ def pieces(text: str) -> list[str]:
             current = sentence
         else:
             current = f"{current} {sentence}".strip()
+        while len(current) > 2 * size:  # no sentence end in sight (code, JSON, CJK)
+            grouped.append(current[:size])
+            current = current[size:]
     if current:
         grouped.append(current)
+    while len(grouped) > MAX_PIECES:
+        grouped = [" ".join(grouped[i : i + 2]) for i in range(0, len(grouped), 2)]
     return [text, *grouped] if len(grouped) > 1 else [text]
 
 

@@ -341,3 +341,27 @@ async def test_a_busy_injection_detector_holds_no_other_teams_checks_back() -> N
     finally:
         scorer.release.set()
         await guardrails.close()
+
+
+class _BrokenScorer:
+    threshold = 0.5
+
+    def scores(self, texts: Sequence[str]) -> list[float]:
+        raise RuntimeError("the detector broke")
+
+
+async def test_a_failing_detector_leaves_the_other_checks_standing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = GuardrailSettings.model_validate(
+        {"teams": {"t": {"input": {"injection": {"action": "block"}, "pii": {"action": "mask"}}}}}
+    )
+    guardrails = Guardrails(settings, scorer=_BrokenScorer(), store=None)
+    guardrails.start()
+    body = {"model": "m", "messages": [{"role": "user", "content": "Mail jane.doe@example.com"}]}
+    try:
+        checked = await guardrails.input.check(parse(Endpoint.CHAT, orjson.dumps(body)), "t", "k")
+    finally:
+        await guardrails.close()
+    assert "jane.doe@example.com" not in checked.raw.decode()  # masked all the same
+    assert "injection detector failed" in caplog.text
