@@ -221,7 +221,7 @@ def served(pairs: list[Pair], trees: judge.Trees, candidates: float) -> list[boo
 
 
 def _judged(x: list[float], trees: judge.Trees) -> bool:
-    within = x[TOKENS] <= trees.max_tokens and x[WORDS_A] + x[WORDS_B] <= trees.max_words
+    within = trees.covers(x[TOKENS], x[WORDS_A] + x[WORDS_B])
     return within and trees.probability(x) >= trees.threshold
 
 

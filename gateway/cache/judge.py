@@ -85,6 +85,8 @@ class Opening:
     """Three paired tokens come in reverse order: two words traded places across a third
     ("can a Mac read a Windows disk" / "can Windows read a Mac disk"), where a phrase
     moved whole keeps the tokens it passes in order."""
+    asking: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
+    """The kinds of answer each text asks for, by its question words (``asks``)."""
     exchanged: bool = False
     """Two paired words that no role word governs traded places ("how many kilometers is
     10 miles" / "how many miles is 10 kilometers"); phrases that trade places keep their
@@ -109,7 +111,8 @@ def opening(query: str, cached: str, compared: verifier.Comparison | None = None
     left_a = tuple(t for i, t in enumerate(a.tokens) if (0, i) not in pairs)
     left_b = tuple(t for i, t in enumerate(b.tokens) if (1, i) not in pairs)
     checks = _paired_structure(a, b, pairs, paired_a, paired_b)
-    order = _order(pairs)
+    located = sorted(verifier.locate(pairs).values())
+    order = [ib for _, ib in located]
     found = Opening(
         a,
         b,
@@ -119,36 +122,27 @@ def opening(query: str, cached: str, compared: verifier.Comparison | None = None
         _roles_traded(a, b, pairs),
         len(order) - _rising(order),
         _rising([-i for i in order]) >= 3,
-        _exchanged(a, b, pairs),
+        (asks(query, a.language), asks(cached, a.language)),
+        _exchanged(a, b, located),
     )
     return None if _final(found, query, cached) else found
 
 
-def _order(pairs: dict[tuple[int, int], int]) -> list[int]:
-    """The second text's index of each pair, the pairs taken in the first text's order."""
-    located: dict[int, list[int]] = {}
-    for (side, index), pair in pairs.items():
-        located.setdefault(pair, [0, 0])[side] = index
-    return [ib for _, ib in sorted(located.values())]
-
-
-def _exchanged(a: Reading, b: Reading, pairs: dict[tuple[int, int], int]) -> bool:
-    """Whether two paired tokens, neither governed by a role word, traded places."""
-    located: dict[int, list[int]] = {}
-    for (side, index), pair in pairs.items():
-        located.setdefault(pair, [0, 0])[side] = index
-    bare = sorted(
+def _exchanged(a: Reading, b: Reading, located: list[tuple[int, int]]) -> bool:
+    """Whether two paired tokens, neither governed by a role word, traded places
+    (``located``: each pair's indices in the two texts, in the first text's order)."""
+    bare = [
         (ia, ib)
-        for ia, ib in located.values()
+        for ia, ib in located
         if not a.places[ia].role and not b.places[ib].role and a.tokens[ia].kind == "word"
-    )
+    ]
+    rank_b = {ib: rank for rank, ib in enumerate(sorted(ib for _, ib in bare))}
     for x, (xa, xb) in enumerate(bare):
-        for ya, yb in bare[x + 1 :]:
-            if xb > yb and a.places[xa].clause == a.places[ya].clause:
-                rank_a = [i for i, _ in bare]
-                rank_b = sorted(j for _, j in bare)
-                if rank_b.index(xb) == rank_a.index(ya) and rank_b.index(yb) == rank_a.index(xa):
-                    return True
+        for y in range(x + 1, len(bare)):
+            ya, yb = bare[y]
+            same_clause = a.places[xa].clause == a.places[ya].clause
+            if xb > yb and same_clause and rank_b[xb] == y and rank_b[yb] == x:
+                return True
     return False
 
 
@@ -187,17 +181,11 @@ def _final(found: Opening, query: str, cached: str) -> bool:
             any(t.kind in ASKING for t in found.left_a)
             and any(t.kind in ASKING for t in found.left_b)
         )
-        or _asks_otherwise(query, cached, found.a.language)
+        # both ask with question words, for other kinds of answer ("who" / "when"); a
+        # question without one ("what is the population of France?") is left to the model
+        or (all(found.asking) and found.asking[0] != found.asking[1])
         or _opposites(found, query, cached)
     )
-
-
-def _asks_otherwise(query: str, cached: str, code: str | None) -> bool:
-    """Whether both ask with question words, for other kinds of answer ("who" / "when").
-    A question without one ("what is the population of France?" / "how many people live
-    in France?") is left to the model."""
-    kinds = asks(query, code), asks(cached, code)
-    return all(kinds) and kinds[0] != kinds[1]
 
 
 def _opposites(found: Opening, query: str, cached: str) -> bool:
@@ -363,7 +351,7 @@ def features(
         float(found.moved),
         float(found.crossed),
         float(found.exchanged),
-        float(asks(query, language) != asks(cached, language)),
+        float(found.asking[0] != found.asking[1]),
         float(len(found.left_a)),
         float(len(found.left_b)),
         left / max(tokens, 1),
@@ -417,6 +405,10 @@ class Trees:
         self.max_words = int(spec["max_words"])
         """The most leftover words (both sides) of a pair it was trained on."""
 
+    def covers(self, tokens: float, words: float) -> bool:
+        """Whether a pair of this many tokens and leftover words is within what it knows."""
+        return tokens <= self.max_tokens and words <= self.max_words
+
     def probability(self, x: Sequence[float]) -> float:
         total = self.baseline
         for nodes in self.trees:
@@ -466,7 +458,7 @@ class Judge:
     def within(self, found: Opening) -> bool:
         words = sum(t.kind == "word" for t in found.left_a + found.left_b)
         tokens = len(found.a.tokens) + len(found.b.tokens)
-        return tokens <= self.trees.max_tokens and words <= self.trees.max_words
+        return self.trees.covers(tokens, words)
 
     def same(
         self,

@@ -258,6 +258,15 @@ Located = dict[int, tuple[int, int]]
 """Each pair id: (its token's index in the first text, in the second)."""
 
 
+def locate(pairs: dict[tuple[int, int], int]) -> Located:
+    """Where each pair's tokens stand in the two texts."""
+    located: Located = {}
+    for (side, index), pair in pairs.items():
+        ia, ib = located.get(pair, (-1, -1))
+        located[pair] = (index, ib) if side == 0 else (ia, index)
+    return located
+
+
 def _same_structure(a: Reading, b: Reading, pairs: dict[tuple[int, int], int]) -> bool:
     """Whether the paired tokens play the same roles, in the same order (each of
     ``structure``'s checks holds; the first that fails ends it)."""
@@ -277,10 +286,7 @@ def structure(a: Reading, b: Reading, pairs: dict[tuple[int, int], int]) -> Iter
     belong to different items joined by "and" / "or" (whose order does not matter).
     Role order: the phrases governed by role words keep their order where it matters.
     """
-    located: Located = {}
-    for (side, index), pair in pairs.items():
-        ia, ib = located.get(pair, (-1, -1))
-        located[pair] = (index, ib) if side == 0 else (ia, index)
+    located = locate(pairs)
     yield _same_roles(a, b, pairs, located)
     yield _same_clauses(a, b, located)
     yield _same_heads(a, b, pairs, located)
