@@ -54,8 +54,10 @@ services:
 cluster-assets: install
 	$(BIN)/python -m tests.support.cluster
 
+# The fault handler stays on past pytest's own run: a crash in native code while the
+# interpreter shuts down prints every thread's stack instead of a bare signal.
 unit: install services cluster-assets
-	$(BIN)/pytest
+	PYTHONFAULTHANDLER=1 $(BIN)/pytest
 
 bench-overhead: install
 	$(BIN)/python bench/gateway_overhead.py
