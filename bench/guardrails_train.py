@@ -27,8 +27,8 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # run as a file: find `gateway`
 
-from gateway import sentences
 from gateway.guardrails import injection, meaning
+from llmops import sentences
 
 DATA = Path(__file__).parent / "data"
 TRAINING = (

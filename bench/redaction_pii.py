@@ -2,15 +2,13 @@
 
 Reads labeled support messages: ``bench/data/redaction_pii.jsonl`` (sealed: its checksum
 is in ``redaction_pii.sha256``; judged once, by the rules' first version), with
-``--sealed2`` ``redaction_pii_sealed2.jsonl`` (sealed before the second version, which it
-judged once), with ``--sealed3`` ``redaction_pii_sealed3.jsonl`` (sealed before the third
-version, which it judged once; a title written before a name was taken out of the name's
-label as the data was sealed, since a title is kept), with ``--sealed4``
-``redaction_pii_sealed4.jsonl`` (sealed before the fourth version, likewise), with
-``--sealed5`` ``redaction_pii_sealed5.jsonl`` (before the fifth, likewise), with
-``--sealed6`` ``redaction_pii_sealed6.jsonl`` (before the sixth), or, with ``--tune``, the separate tuning set
-``redaction_pii_tune.jsonl``, ``_tune2``, ``_tune3`` or ``_tune4`` (``--tune 1|2|3|4``; each judged
-the rules once, before they were tuned on it too). Each message lists its personal data by type (PERSON,
+``--sealed N`` ``redaction_pii_sealedN.jsonl`` (N from 2 to 7: sealed before the N-th
+version, which it judged once; from the third on, a title written before a name was
+taken out of the name's label as the data was sealed, since a title is kept; the seventh
+judged the first version with the name reader, :mod:`llmops.requestlog.namereader`), or,
+with ``--tune``, the separate tuning set ``redaction_pii_tune.jsonl``, ``_tune2``,
+``_tune3`` or ``_tune4`` (``--tune 1|2|3|4``; each judged the rules once, before they were
+tuned on it too). Each message lists its personal data by type (PERSON,
 ADDRESS, DATE_OF_BIRTH, NATIONAL_ID, PHONE, EMAIL, CARD, IBAN, SECRET; exact substrings,
 in order) and decoys (look-alikes that must stay: order, tracking and reference numbers,
 commit hashes, dates that are not birth dates, brands and places). An item is caught when
@@ -21,7 +19,7 @@ data is altered when anything in it is replaced.
 Prints recall per type (overall and per language), decoys and clean messages altered,
 each with its 95% Wilson interval, and messages per second on one core.
 
-    .venv/bin/python bench/redaction_pii.py [--sealed2 | ... | --sealed6 | --tune 1|2|3|4] [--misses]
+    .venv/bin/python bench/redaction_pii.py [--sealed N | --tune 1|2|3|4] [--misses]
 """
 
 from __future__ import annotations
@@ -43,11 +41,7 @@ from llmops.requestlog.redaction import PiiRedactor, Span
 
 DATA = Path(__file__).parent / "data"
 SEALED = DATA / "redaction_pii.jsonl"
-SEALED2 = DATA / "redaction_pii_sealed2.jsonl"
-SEALED3 = DATA / "redaction_pii_sealed3.jsonl"
-SEALED4 = DATA / "redaction_pii_sealed4.jsonl"
-SEALED5 = DATA / "redaction_pii_sealed5.jsonl"
-SEALED6 = DATA / "redaction_pii_sealed6.jsonl"
+SEALED_SETS = (SEALED, *(DATA / f"redaction_pii_sealed{n}.jsonl" for n in range(2, 8)))
 TUNE = DATA / "redaction_pii_tune.jsonl"
 TUNE2 = DATA / "redaction_pii_tune2.jsonl"
 TUNE3 = DATA / "redaction_pii_tune3.jsonl"
@@ -63,7 +57,7 @@ ADDRESS_SHARE = 0.8
 
 
 def load(path: Path) -> list[dict[str, Any]]:
-    if path in (SEALED, SEALED2, SEALED3, SEALED4, SEALED5, SEALED6):
+    if path in SEALED_SETS:
         expected = (path.with_suffix(".sha256")).read_text().split()[0]
         if hashlib.sha256(path.read_bytes()).hexdigest() != expected:
             raise SystemExit(f"{path} does not match its sealed checksum")
@@ -172,19 +166,12 @@ def main() -> None:
         help="a tuning set (1 to 4, each written apart from the others; 4 is rich in decoys), not the sealed one",
     )
     parser.add_argument(
-        "--sealed2", action="store_true", help="the second sealed set (rules' second version)"
-    )
-    parser.add_argument(
-        "--sealed3", action="store_true", help="the third sealed set (rules' third version)"
-    )
-    parser.add_argument(
-        "--sealed4", action="store_true", help="the fourth sealed set (rules' fourth version)"
-    )
-    parser.add_argument(
-        "--sealed5", action="store_true", help="the fifth sealed set (rules' fifth version)"
-    )
-    parser.add_argument(
-        "--sealed6", action="store_true", help="the sixth sealed set (rules' sixth version)"
+        "--sealed",
+        type=int,
+        choices=range(1, len(SEALED_SETS) + 1),
+        default=1,
+        metavar="N",
+        help="the N-th sealed set (1 to 7; each judged the rules' N-th version once)",
     )
     parser.add_argument(
         "--scaling",
@@ -196,11 +183,7 @@ def main() -> None:
     if args.scaling:
         scaling()
         return
-    chosen = [path for flag, path in ((args.sealed2, SEALED2), (args.sealed3, SEALED3),
-              (args.sealed4, SEALED4), (args.sealed5, SEALED5), (args.sealed6, SEALED6))
-              if flag]  # fmt: skip
-    sealed = chosen[0] if chosen else SEALED
-    sets = {None: sealed, 1: TUNE, 2: TUNE2, 3: TUNE3, 4: TUNE4}
+    sets = {None: SEALED_SETS[args.sealed - 1], 1: TUNE, 2: TUNE2, 3: TUNE3, 4: TUNE4}
     messages = load(sets[args.tune])
     redactor = PiiRedactor()
     redactor.find("warm up: Mr. Smith, 1 rue de la Paix, 75002 Paris")

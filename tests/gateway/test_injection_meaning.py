@@ -8,8 +8,8 @@ import logging
 
 import pytest
 
-from gateway import sentences
 from gateway.guardrails import injection, meaning
+from llmops import sentences
 
 REPORT = "\n".join(
     [
@@ -32,7 +32,7 @@ SLIPPED = (
 @pytest.fixture(scope="module")
 def detector() -> meaning.TwoStageDetector:
     found = meaning.load()
-    assert isinstance(found, meaning.TwoStageDetector), "the guardrails extra is installed"
+    assert isinstance(found, meaning.TwoStageDetector), "the sentence encoder is installed"
     return found
 
 

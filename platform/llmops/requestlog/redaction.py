@@ -22,8 +22,8 @@ from typing import Protocol
 
 from llmops.requestlog.cues import words
 from llmops.requestlog.identifiers import national_ids, phones
+from llmops.requestlog.namereader import people
 from llmops.requestlog.people import addresses, birth_dates
-from llmops.requestlog.personnames import person_names
 from llmops.requestlog.spans import Span
 
 __all__ = ["PiiRedactor", "Redacted", "Redactor", "Span"]
@@ -380,7 +380,7 @@ DEFAULT_RECOGNIZERS: tuple[Recognizer, ...] = (
     phones,
     birth_dates,
     addresses,
-    person_names,
+    people,
 )
 
 

