@@ -73,17 +73,21 @@ def read(message: dict[str, Any], others: redaction.PiiRedactor) -> Read:
     return Read(message, words.spans, x, y, rules, others.find(text))
 
 
-def found(r: Read, chosen: np.ndarray | None) -> list[Span]:
+def found(r: Read, probabilities: np.ndarray | None, threshold: float) -> list[Span]:
     text = r.message["text"]
     spans = list(r.rules)
-    if chosen is not None:
-        spans += namereader.joined(text, r.spans, chosen.tolist())
+    if probabilities is not None:
+        picked = namereader.chosen(text, r.spans, probabilities, r.rules, threshold)
+        spans += namereader.joined(text, r.spans, picked)
     return redaction.PiiRedactor([lambda _t: iter(spans + r.others)]).find(text)
 
 
-def report(label: str, reads: list[Read], chosen: list[np.ndarray | None]) -> None:
+def report(
+    label: str, reads: list[Read], probabilities: list[np.ndarray | None], threshold: float = 1.0
+) -> None:
     judged = judge(
-        [r.message for r in reads], [found(r, c) for r, c in zip(reads, chosen, strict=True)]
+        [r.message for r in reads],
+        [found(r, p, threshold) for r, p in zip(reads, probabilities, strict=True)],
     )
     hit, n = judged.rate({"PERSON"})
     dhit, dn = judged.altered(judged.decoys)
@@ -132,7 +136,7 @@ def main() -> None:
         report("rules", test, [None] * len(test))
         probabilities = [model.probabilities(r.x) for r in test]
         for t in thresholds:
-            report(f"rules or model >= {t}", test, [p >= t for p in probabilities])
+            report(f"rules or model >= {t}", test, probabilities, t)
     model = fit([r for reads in sets.values() for r in reads], args.c)
     model = namereader.NameModel(model.weights, model.bias, args.threshold)
     words = sum(len(r.y) for reads in sets.values() for r in reads)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from llmops.requestlog import cues
 from llmops.requestlog.personnames import common, known, person_names, wordiness
 from llmops.requestlog.spans import Span
 
@@ -105,6 +106,87 @@ def _rank(rank: int | None) -> float:
     return 0.0 if rank is None else max(0.0, 1.0 - math.log10(rank) / 6)
 
 
+NEIGHBOUR_THRESHOLD = 0.05
+"""A capitalised word beside a name's word (or past a particle, "de la", "von") is part of
+the name from this probability on: a name's neighbour needs less evidence than a word
+alone ("Katharina von" read by the rules, "Hohenstein" by the model)."""
+PARTICLES = frozenset(
+    [
+        "de",
+        "la",
+        "del",
+        "von",
+        "van",
+        "der",
+        "den",
+        "du",
+        "le",
+        "da",
+        "di",
+        "dos",
+        "das",
+        "bin",
+        "binte",
+        "bint",
+        "ben",
+        "y",
+        "i",
+        "zu",
+        "ter",
+        "ten",
+        "el",
+        "al",
+    ]
+)
+
+
+def chosen(
+    text: str,
+    spans: Sequence[tuple[int, int]],
+    probabilities: np.ndarray,
+    rules: Sequence[Span],
+    threshold: float,
+) -> list[bool]:
+    """Which words are part of a name: those the rules find or the model scores from
+    ``threshold`` on, then, from them, their capitalised neighbours (next to them, or
+    past one particle) the model scores from :data:`NEIGHBOUR_THRESHOLD` on, titles
+    ("Dr", "Cllr") excepted."""
+    picked = [
+        bool(probabilities[k] >= threshold) or any(r.start <= a and b <= r.end for r in rules)
+        for k, (a, b) in enumerate(spans)
+    ]
+    todo = [k for k, yes in enumerate(picked) if yes]
+    while todo:
+        k = todo.pop()
+        for step in (-1, 1):
+            for path in ([k + step], [k + step, k + 2 * step]):
+                if not all(0 <= j < len(spans) and not picked[j] for j in path):
+                    continue
+                if not all(
+                    _side_by_side(text, spans, i, j) for i, j in zip([k, *path], path, strict=False)
+                ):
+                    continue
+                *between, last = path
+                word = text[spans[last][0] : spans[last][1]]
+                particles = all(text[spans[j][0] : spans[j][1]] in PARTICLES for j in between)
+                if (
+                    particles
+                    and word[:1].isupper()
+                    and word.casefold() not in cues.TITLES
+                    and probabilities[last] >= NEIGHBOUR_THRESHOLD
+                ):
+                    for j in path:
+                        picked[j] = True
+                    todo.append(last)
+                    break
+    return picked
+
+
+def _side_by_side(text: str, spans: Sequence[tuple[int, int]], i: int, j: int) -> bool:
+    a, b = sorted((i, j))
+    return text[spans[a][1] : spans[b][0]] in _JOINERS
+
+
 def joined(text: str, spans: Sequence[tuple[int, int]], chosen: Sequence[bool]) -> list[Span]:
     """The chosen words as PERSON spans, words side by side in one span."""
     out: list[Span] = []
@@ -160,9 +242,8 @@ def people(text: str) -> Iterator[Span]:
     from llmops import sentences  # noqa: PLC0415 (its package is optional)
 
     words = sentences.word_features(text)
-    chosen = model.probabilities(inputs(text, words.spans, words.features, rules)) >= (
-        model.threshold
-    )
-    for span in joined(text, words.spans, chosen.tolist()):
+    probabilities = model.probabilities(inputs(text, words.spans, words.features, rules))
+    picked = chosen(text, words.spans, probabilities, rules, model.threshold)
+    for span in joined(text, words.spans, picked):
         if not any(r.start <= span.start and span.end <= r.end for r in rules):
             yield span

@@ -70,13 +70,28 @@ SERVICE_MAILBOXES = words(
     "partners partenaires socios partner careers jobs recrutement empleo karriere marketing sales ventes ventas vertrieb "
     "accounts accounting billing invoices compta comptabilite factures facturation paie "
     "payroll expenses hr rh personalabteilung buchhaltung rechnungen cartera "
-    "cobranza facturas finanzas finance claims sinistres siniestros schaden legal juridique"
+    "cobranza facturas finanzas finance claims sinistres siniestros schaden legal juridique "
+    "facturacion feedback avis opiniones rueckmeldung securite seguridad sicherheit cert csirt "
+    "purchasing procurement achats compras einkauf beschaffung travel voyages viajes reisen "
+    "reisekosten frais gastos admin administration administracion verwaltung office "
+    "secretariat secretaria sekretariat bureau oficina direction direccion management "
+    "operations informatique informatica logistics logistique logistica logistik shipping "
+    "expedition envios versand complaints reclamations reclamaciones reclamos beschwerden "
+    "enquiries inquiries consultas demandes anfragen hello hola bonjour hallo quality qualite "
+    "calidad compliance conformite cumplimiento ethics hotline tickets incidents incidencias "
+    "admissions inscriptions inscripciones scolarite registrar"
 )
 """Mailboxes of organisations that answer the public (RFC 2142's role names, "no reply"
 senders, help desks): written in support traffic as an address, not a person's. A local
-part made only of these words (and "team", digits, separators) is kept; an accounting or
-department's mailbox stays too ("compta@", "expenses@", "schaden@"): it names a function,
-not who reads it."""
+part made only of these words (and "team", digits, separators; also written together,
+"customerservices@") is kept; an accounting or department's mailbox stays too ("compta@",
+"expenses@", "schaden@"): it names a function, not who reads it."""
+_ROLE_PART = re.compile(
+    "(?:"
+    + "|".join(sorted((w for w in SERVICE_MAILBOXES if len(w) >= 4), key=len, reverse=True))
+    + ")+"
+)
+"""Role words of four letters or more written together ("customerservices")."""
 _MAILBOX_PARTS = re.compile(r"[._+-]")
 WEBMAIL = words(
     "gmail.com googlemail.com yahoo.com yahoo.fr yahoo.es yahoo.de yahoo.co.uk hotmail.com "
@@ -101,10 +116,12 @@ def _service_mailbox(local: str) -> bool:
         return True  # "svc-deploy@": a service account
     parts = [p for p in _MAILBOX_PARTS.split(local) if p and not p.isdigit()]
     return (
-        bool(parts)
-        and all(p in SERVICE_MAILBOXES or p == "team" for p in parts)
-        and any(p in SERVICE_MAILBOXES for p in parts)
+        bool(parts) and all(_role(p) or p == "team" for p in parts) and any(_role(p) for p in parts)
     )
+
+
+def _role(part: str) -> bool:
+    return part in SERVICE_MAILBOXES or _ROLE_PART.fullmatch(part) is not None
 
 
 def luhn_valid(digits: str) -> bool:
