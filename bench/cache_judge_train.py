@@ -42,7 +42,8 @@ from gateway.settings import CacheSettings
 
 DATA = Path(__file__).parent / "data"
 TRAINING = {
-    name: SETS[name] for name in ("tune", "sealed", "sealed2", "sealed3", "sealed4", "legacy")
+    name: SETS[name]
+    for name in ("tune", "sealed", "sealed2", "sealed3", "sealed4", "sealed5", "legacy")
 }
 DEPTH, RATE, ROUNDS = 4, 0.05, 300
 

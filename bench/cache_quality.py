@@ -20,23 +20,24 @@ Sets (``bench/data``):
   1,000 more, written before the verifier's second version. Judge them with ``--sealed``,
   once per change worth reporting. ``sealed3`` (``cache_sealed3.jsonl``): 1,020 pairs
   (300 English, 320 French, 200 Spanish, 200 German) written by other writers before the
-  verifier's third version, for that version: ``--sealed3``, once.
+  verifier's third version, for that version: ``--sealed 3``, once.
 
 ``sealed4`` (``cache_sealed4.jsonl``): 1,040 pairs (300 English, 320 French, 210 Spanish,
 210 German) written by five writers apart from the code after the third version was
 judged, committed with its checksum before the fourth version, for that version:
-``--sealed4``, once. ``sealed5`` (``cache_sealed5.jsonl``): 1,033 pairs (296 English, 317
+``--sealed 4``, once. ``sealed5`` (``cache_sealed5.jsonl``): 1,033 pairs (296 English, 317
 French, 210 Spanish, 210 German) by seven more writers, written after the fourth version
 was judged and committed with its checksum before the fifth, for that version:
-``--sealed5``, once.
+``--sealed 5``, once. ``sealed6`` (``cache_sealed6.jsonl``): 1,002 pairs (291 English, 310
+French, 199 Spanish, 202 German) by six writers, written after the fifth version was judged
+and committed with its checksum before the sixth, for that version: ``--sealed 6``, once.
 
 The verifier's third version adds a judge (``gateway/cache/judge.py``), a model trained
 on ``tune``, ``legacy``, ``sealed`` and ``sealed2`` (from the fourth version on, also
-``sealed3``; from the fifth, ``sealed4``): figures on those sets are figures on its training data (``bench/cache_judge_train.py`` prints each left out in turn). Each set
+``sealed3``; from the fifth, ``sealed4``; from the sixth, ``sealed5``): figures on those sets are figures on its training data (``bench/cache_judge_train.py`` prints each left out in turn). Each set
 is also run with the judge off ("rules alone"), side by side.
 
-    .venv/bin/python bench/cache_quality.py [--threshold T] [--sweep] [--sealed]
-        [--sealed3 | --sealed4 | --sealed5]
+    .venv/bin/python bench/cache_quality.py [--threshold T] [--sweep] [--sealed [N] ...]
 """
 
 from __future__ import annotations
@@ -73,9 +74,10 @@ SETS = {
     "sealed3": "cache_sealed3.jsonl",
     "sealed4": "cache_sealed4.jsonl",
     "sealed5": "cache_sealed5.jsonl",
+    "sealed6": "cache_sealed6.jsonl",
 }
 BASELINE_THRESHOLDS = (0.8, 0.9, 0.95)
-TRAINED_ON = frozenset({"tune", "legacy", "sealed", "sealed2", "sealed3", "sealed4"})
+TRAINED_ON = frozenset({"tune", "legacy", "sealed", "sealed2", "sealed3", "sealed4", "sealed5"})
 """The sets the judge's model learned from (bench/cache_judge_train.py)."""
 ANSWER = b'{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"cached"},"finish_reason":"stop"}]}'
 
@@ -245,18 +247,19 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=CacheSettings().similarity_threshold)
     parser.add_argument("--sweep", action="store_true", help="also sweep thresholds (tune set)")
     parser.add_argument(
-        "--sealed", action="store_true", help="also judge the sealed set (report it once)"
-    )
-    parser.add_argument("--sealed3", action="store_true", help="judge the third sealed set")
-    parser.add_argument("--sealed4", action="store_true", help="judge the fourth sealed set")
-    parser.add_argument(
-        "--sealed5", action="store_true", help="judge the fifth sealed set (the next version's)"
+        "--sealed",
+        type=int,
+        nargs="?",
+        const=1,
+        action="append",
+        choices=range(1, 7),
+        metavar="N",
+        help="also judge the N-th sealed set (none: the first two); report each once",
     )
     args = parser.parse_args()
-    names = ["tune", "legacy"] + (["sealed", "sealed2"] if args.sealed else [])
-    names += ["sealed3"] if args.sealed3 else []
-    names += ["sealed4"] if args.sealed4 else []
-    names += ["sealed5"] if args.sealed5 else []
+    names = ["tune", "legacy"]
+    for n in args.sealed or []:
+        names += ["sealed", "sealed2"] if n == 1 else ["sealed2"] if n == 2 else [f"sealed{n}"]
     sets = {name: load_pairs(name) for name in names}
     texts = sorted({p[k] for pairs in sets.values() for p in pairs for k in ("a", "b")})
     started = time.perf_counter()

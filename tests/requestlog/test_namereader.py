@@ -37,7 +37,7 @@ def test_per_piece_features_are_what_the_encoder_pools(text: str) -> None:
     encoder = sentences.model()
     tokenizer = encoder._tokenizer
     ids = tokenizer.encode(text, out_type=int, add_bos=False, add_eos=False)
-    features = sentences.network(encoder._model, tokenizer, ids)
+    (features,) = sentences.network(encoder._model, tokenizer, [ids])
     assert features.shape == (len(ids) + 2, sentences.FEATURES)
     assert float(_pooled(features) @ encoder.encode(text)) > 0.999
 
@@ -105,3 +105,12 @@ def test_without_the_encoder_the_rules_read_alone(
         assert list(namereader.people(text)) == []
         assert list(namereader.people("Ask Thiago Bezerra.")) != []
     assert sum("rules alone" in r.message for r in caplog.records) == 1
+
+
+def test_texts_read_together_read_as_each_alone() -> None:
+    texts = ["How do I reset my password?", "Wie ändere ich mein Passwort?", "", "ok " * 700]
+    together = sentences.words_of(texts)
+    for text, words in zip(texts, together, strict=True):
+        alone = sentences.word_features(text)
+        assert words.spans == alone.spans
+        np.testing.assert_allclose(words.features, alone.features, atol=1e-5)

@@ -18,6 +18,7 @@ from gateway.cache.verifier import difference
 from gateway.metrics import GatewayMetrics
 from gateway.openai_schema import Endpoint, ParsedRequest, parse
 from gateway.settings import CacheSettings
+from llmops import sentences
 from tests.gateway.cache.test_verifier import NEAR_MISSES
 
 REWORDED = [
@@ -177,9 +178,10 @@ async def test_the_judges_texts_are_forgotten_on_erasure(
     await cache.start()
     text = "Quelle est la capitale du Pérou, demande Jeanne Dupont ?"
     shared_judge.encoder.vectors([text])
-    assert text in shared_judge.encoder._kept
+    shared_judge.encoder.words([text])
+    assert text in shared_judge.encoder._kept and text in shared_judge.encoder._words
     await cache.forget("user:jeanne")
-    assert text not in shared_judge.encoder._kept
+    assert text not in shared_judge.encoder._kept and text not in shared_judge.encoder._words
     await cache.close()
 
 
@@ -199,6 +201,26 @@ def test_a_vector_computed_across_an_erasure_is_not_kept(shared_judge: judge.Jud
         del encoder._model.encode
     assert vector.shape == (512,)
     assert text not in encoder._kept
+
+
+def test_a_question_is_read_word_by_word_once_for_all_its_candidates(
+    shared_judge: judge.Judge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read: list[list[str]] = []
+    words_of = sentences.words_of
+
+    def counted(texts: list[str]) -> list[sentences.Words]:
+        read.append(list(texts))
+        return words_of(texts)
+
+    monkeypatch.setattr(sentences, "words_of", counted)
+    query = "comment changer le mot de passe de ma box internet ?"
+    for cached in (
+        "comment modifier le mot de passe de ma box ?",
+        "comment changer le code wifi de ma box internet ?",
+    ):
+        shared_judge.score(query, cached, 0.8)
+    assert sum(query in texts for texts in read) == 1
 
 
 def test_a_pair_longer_than_any_learned_from_is_refused(
