@@ -3,8 +3,8 @@ choose its threshold.
 
 Fitted on the labeled support messages already spent (``TRAINING``: the tuning sets and
 the sealed sets already judged). The first shipped weights learned from the first six
-sealed sets; the seventh judged them once (``bench/redaction_pii.py --sealed 7``) and was
-added after. Each word is an example: part of a labeled personal name or not.
+sealed sets, the third version's from the first eight; each later set judged its version
+once (``bench/redaction_pii.py --sealed N``) and was added after. Each word is an example: part of a labeled personal name or not.
 
 Before fitting on everything, each of the last three sealed sets is left out in turn and
 judged as ``bench/redaction_pii.py`` judges (a name caught when every letter of it is
@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,16 +34,17 @@ from bench._stats import wilson
 from bench.redaction_pii import DATA, judge, load, located
 from llmops import sentences
 from llmops.requestlog import namereader, redaction
+from llmops.requestlog.handles import handles
 from llmops.requestlog.personnames import person_names
 from llmops.requestlog.spans import Span
 
 TRAINING = (
     "redaction_pii.jsonl",
-    *(f"redaction_pii_sealed{n}.jsonl" for n in range(2, 8)),
+    *(f"redaction_pii_sealed{n}.jsonl" for n in range(2, 9)),
     "redaction_pii_tune.jsonl",
     *(f"redaction_pii_tune{n}.jsonl" for n in range(2, 5)),
 )
-LEFT_OUT = tuple(f"redaction_pii_sealed{n}.jsonl" for n in (5, 6, 7))
+LEFT_OUT = tuple(f"redaction_pii_sealed{n}.jsonl" for n in (6, 7, 8))
 
 
 @dataclass
@@ -67,7 +68,7 @@ def read(message: dict[str, Any], others: redaction.PiiRedactor) -> Read:
         if p["type"] == "PERSON"
     ]  # fmt: skip
     words = sentences.word_features(text)
-    rules = list(person_names(text))
+    rules = [*person_names(text), *handles(text)]
     y = np.array([any(a >= s and b <= e for s, e in places) for a, b in words.spans])
     x = namereader.inputs(text, words.spans, words.features, rules)
     return Read(message, words.spans, x, y, rules, others.find(text))
@@ -83,7 +84,10 @@ def found(r: Read, probabilities: np.ndarray | None, threshold: float) -> list[S
 
 
 def report(
-    label: str, reads: list[Read], probabilities: list[np.ndarray | None], threshold: float = 1.0
+    label: str,
+    reads: list[Read],
+    probabilities: Sequence[np.ndarray | None],
+    threshold: float = 1.0,
 ) -> None:
     judged = judge(
         [r.message for r in reads],

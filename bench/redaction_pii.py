@@ -41,7 +41,7 @@ from llmops.requestlog.redaction import PiiRedactor, Span
 
 DATA = Path(__file__).parent / "data"
 SEALED = DATA / "redaction_pii.jsonl"
-SEALED_SETS = (SEALED, *(DATA / f"redaction_pii_sealed{n}.jsonl" for n in range(2, 8)))
+SEALED_SETS = (SEALED, *(DATA / f"redaction_pii_sealed{n}.jsonl" for n in range(2, 9)))
 TUNE = DATA / "redaction_pii_tune.jsonl"
 TUNE2 = DATA / "redaction_pii_tune2.jsonl"
 TUNE3 = DATA / "redaction_pii_tune3.jsonl"
@@ -171,7 +171,7 @@ def main() -> None:
         choices=range(1, len(SEALED_SETS) + 1),
         default=1,
         metavar="N",
-        help="the N-th sealed set (1 to 7; each judged the rules' N-th version once)",
+        help="the N-th sealed set (1 to 8; each judged the N-th version once)",
     )
     parser.add_argument(
         "--scaling",

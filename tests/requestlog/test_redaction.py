@@ -185,6 +185,12 @@ def test_look_alikes_are_left_alone(text: str) -> None:
         ("mobile 079.123.45.67", "mobile <PHONE_NUMBER>"),
         ("write to support@gmail.com", "write to <EMAIL_ADDRESS>"),
         ("ask anna.sales@example.com", "ask <EMAIL_ADDRESS>"),
+        # User names and mentions made of a name; initials beside a name; forms' fields.
+        ("hey @priya.nair can you check the build?", "hey @<PERSON> can you check the build?"),
+        ("User: dkowalski (account locked)", "User: <PERSON> (account locked)"),
+        ("Requested by: tom.whitcombe", "Requested by: <PERSON>"),
+        ("Kind regards,\nM. Okonkwo-Hart", "Kind regards,\n<PERSON>"),
+        ("Forenames: ELSPETH MARY", "Forenames: <PERSON>"),
         ("client 2001:0:4136:e378:8000:63bf:3fff:fdd2 connected", "client <IP_ADDRESS> connected"),
         ("Signed: Johann Wolfgang von Goethe", "Signed: <PERSON>"),
         ("Le Dr Place a signé l'ordonnance", "Le Dr <PERSON> a signé l'ordonnance"),
@@ -281,6 +287,7 @@ def test_people_and_their_identifiers_are_redacted(text: str, expected: str) -> 
         "écrire à fournisseurs@example.fr ou à reembolsos@example.es",
         "Questions: hr-help@example.com, compta@example.fr, schaden@example.at",
         "Write to customerservices@example.co.uk, einkauf@example.de or facturacion@example.co",
+        "@channel deploy done; login: root, user: postgres, created by terraform",
         "set DB_PASSWORD=... and SMTP_PASS=<your password> in .env",
         "order 300 218 4471 shipped",
         # Firms answering the phone, places joined by hyphens, acronyms, codes.

@@ -56,7 +56,9 @@ FIELDS = words(
     "familie titular titulaire inhaber inhaberin holder ansprechpartner contact "
     "beneficiary bénéficiaire beneficiario empfänger passenger passager pasajero "
     "passagier driver conducteur conductor fahrer signature firma unterschrift "
-    "patient patiente paciente patientin kontoinhaber kontoinhaberin"
+    "patient patiente paciente patientin kontoinhaber kontoinhaberin forename forenames "
+    "surname surnames prénoms prenoms nombres afiliado afiliada allocataire allocataires "
+    "asegurado asegurada assuré assurée versicherter versicherte"
 )
 """Words that open a form's field whose value is a name."""
 HEADERS = words(

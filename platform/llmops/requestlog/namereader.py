@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from llmops.requestlog import cues
+from llmops.requestlog.handles import handles
 from llmops.requestlog.personnames import common, known, person_names, wordiness
 from llmops.requestlog.spans import Span
 
@@ -150,7 +151,8 @@ def chosen(
     """Which words are part of a name: those the rules find or the model scores from
     ``threshold`` on, then, from them, their capitalised neighbours (next to them, or
     past one particle) the model scores from :data:`NEIGHBOUR_THRESHOLD` on, titles
-    ("Dr", "Cllr") excepted."""
+    ("Dr", "Cllr") excepted, and initials ("B. Hollerbach", "Gail P.") whatever their
+    score."""
     picked = [
         bool(probabilities[k] >= threshold) or any(r.start <= a and b <= r.end for r in rules)
         for k, (a, b) in enumerate(spans)
@@ -169,11 +171,18 @@ def chosen(
                 *between, last = path
                 word = text[spans[last][0] : spans[last][1]]
                 particles = all(text[spans[j][0] : spans[j][1]] in PARTICLES for j in between)
-                if (
-                    particles
-                    and word[:1].isupper()
-                    and word.casefold() not in cues.TITLES
-                    and probabilities[last] >= NEIGHBOUR_THRESHOLD
+                initial = (
+                    len(word) == 1
+                    and word.isupper()
+                    and text[spans[last][1] : spans[last][1] + 1] == "."
+                )
+                if particles and (
+                    initial
+                    or (
+                        word[:1].isupper()
+                        and word.casefold() not in cues.TITLES
+                        and probabilities[last] >= NEIGHBOUR_THRESHOLD
+                    )
                 ):
                     for j in path:
                         picked[j] = True
@@ -234,7 +243,7 @@ _loaded = _Loaded()
 
 def people(text: str) -> Iterator[Span]:
     """Personal names: the rules' and, where the encoder is installed, the model's."""
-    rules = list(person_names(text))
+    rules = [*person_names(text), *handles(text)]
     yield from rules
     model = _loaded.get()
     if model is None or not text.strip():
