@@ -55,6 +55,7 @@ from gateway.subjects import SubjectHasher
 from gateway.supervision import Supervisor
 from gateway.tracing import Tracing
 from gateway.upstream import UpstreamClient
+from llmops.requestlog import namereader
 from llmops.requestlog.redaction import PiiRedactor
 
 log = logging.getLogger("llmops.gateway")
@@ -143,6 +144,8 @@ async def _guardrails(
     detector = None
     if settings.guardrails.needs_detector:  # loaded off the loop: it reads a file
         detector = await asyncio.to_thread(meaning.load)
+    # The name reader (request log and PII checks): loaded now, not on a first request.
+    await asyncio.to_thread(namereader.warm)
     guardrails = Guardrails(
         settings.guardrails,
         scorer=detector,

@@ -541,6 +541,7 @@ class Judge:
 
     def forget(self) -> None:
         self.encoder.forget()
+        _zipf.cache_clear()  # its keys are the questions' words
 
 
 @lru_cache(maxsize=1)

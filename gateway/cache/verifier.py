@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
+import wordfreq
 from wordfreq import zipf_frequency
 
 from gateway.cache import language
@@ -81,6 +82,9 @@ def forget_texts() -> None:
     text of the erased subject stays in this process."""
     read.cache_clear()
     language.detect.cache_clear()
+    wordfreq_cache = getattr(wordfreq, "_wf_cache", None)  # keyed by the words looked up
+    if isinstance(wordfreq_cache, dict):
+        wordfreq_cache.clear()
 
 
 @dataclass(frozen=True, slots=True)

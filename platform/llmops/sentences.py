@@ -33,7 +33,8 @@ apostrophes."""
 _CHUNK = re.compile(r"\S+")
 _SEGMENT_PIECES = 512
 """Pieces read at once: a longer text is read in segments that break between words (the
-network sees two pieces on each side, so only a word at a segment's edge reads less)."""
+network's two layers see two pieces on each side each, four in all, so only the words
+within four pieces of a segment's edge read less)."""
 _SPACE = "\u2581"
 
 
@@ -147,18 +148,21 @@ def _per_word(text: str, places: list[tuple[int, int]], features: np.ndarray) ->
 
 
 def _aligned(tokenizer: Any, ids: list[int], start: int, end: int) -> list[tuple[int, int]]:
-    """Each piece's characters: exact where the pieces spell the chunk as written, the
-    whole chunk for each piece where normalization changed it."""
+    """Each piece's characters: exact where the pieces spell the chunk as written; where
+    normalization changed its length, spread over the chunk in proportion to what each
+    piece spells (in order, never overlapping)."""
     spelled = [
-        "?" if i == tokenizer._unk_id else tokenizer._pieces[i].replace(_SPACE, "") for i in ids
+        1 if i == tokenizer._unk_id else len(tokenizer._pieces[i].replace(_SPACE, "")) for i in ids
     ]
-    if sum(map(len, spelled)) != end - start:
-        return [(start, end)] * len(ids)
+    total = sum(spelled)
+    length = end - start
     out = []
-    at = start
-    for piece in spelled:
-        out.append((at, at + len(piece)) if piece else (at, at))
-        at += len(piece)
+    done = 0
+    for size in spelled:
+        a = start + (done * length) // max(total, 1)
+        done += size
+        b = start + (done * length) // max(total, 1)
+        out.append((a, b))
     return out
 
 

@@ -11,6 +11,7 @@ from llmops import sentences
 from llmops.requestlog import namereader
 from llmops.requestlog.personnames import person_names
 from llmops.requestlog.redaction import PiiRedactor
+from llmops.requestlog.spans import Span
 
 
 def _pooled(features: np.ndarray) -> np.ndarray:
@@ -114,3 +115,39 @@ def test_texts_read_together_read_as_each_alone() -> None:
         alone = sentences.word_features(text)
         assert words.spans == alone.spans
         np.testing.assert_allclose(words.features, alone.features, atol=1e-5)
+
+
+def test_a_failing_reader_leaves_the_rules_names(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(texts: list[str]) -> list[sentences.Words]:
+        raise MemoryError("no room")
+
+    monkeypatch.setattr(sentences, "words_of", broken)
+    text = "Please ask Thiago Bezerra whether the shipment left Santos yesterday."
+    with caplog.at_level(logging.ERROR, logger=namereader.__name__):
+        found = [text[s.start : s.end] for s in namereader.people(text)]
+    assert found == ["Thiago Bezerra"]
+    assert any("name reader failed" in r.message for r in caplog.records)
+
+
+def test_a_name_does_not_run_into_the_next_sentence() -> None:
+    text = "ask Maria. Then call B. Hollerbach"
+    words = sentences.word_features(text)
+    picked = [text[a:b] in {"Maria", "Then", "B", "Hollerbach"} for a, b in words.spans]
+    found = [text[s.start : s.end] for s in namereader.joined(text, words.spans, picked)]
+    assert found == ["Maria", "Then", "B. Hollerbach"]
+
+
+def test_overlapping_finds_are_redacted_whole() -> None:
+    spans = [Span(4, 14, "PERSON"), Span(10, 20, "PERSON"), Span(30, 35, "PERSON")]
+    assert namereader._merged(spans) == [Span(4, 20, "PERSON"), Span(30, 35, "PERSON")]
+
+
+def test_a_long_chunk_the_tokenizer_respells_is_read_in_linear_time() -> None:
+    """A run without spaces whose normalization changes its length (a ligature, an
+    ellipsis) spreads its pieces over its characters: each word gets its own pieces."""
+    text = "a\u2026b" * 3000
+    words = sentences.word_features(text)
+    assert len(words.spans) == 3001
+    assert not np.allclose(words.features[0], words.features[1500])

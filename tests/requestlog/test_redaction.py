@@ -288,6 +288,8 @@ def test_people_and_their_identifiers_are_redacted(text: str, expected: str) -> 
         "Questions: hr-help@example.com, compta@example.fr, schaden@example.at",
         "Write to customerservices@example.co.uk, einkauf@example.de or facturacion@example.co",
         "@channel deploy done; login: root, user: postgres, created by terraform",
+        "the user names list; login again",
+        "/** @param name the name */\n@Getter\n@Override\npublic String name;",
         "set DB_PASSWORD=... and SMTP_PASS=<your password> in .env",
         "order 300 218 4471 shipped",
         # Firms answering the phone, places joined by hyphens, acronyms, codes.

