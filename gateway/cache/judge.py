@@ -35,13 +35,13 @@ import threading
 import unicodedata
 from bisect import bisect_left
 from collections import Counter, OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import lru_cache
 from math import exp
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -63,6 +63,7 @@ ASKING = frozenset(
 FINAL_KINDS = frozenset(verifier._KIND_DIFFERENCE) - ASKING
 """Leftover token kinds the rules' verdict stands on (negations, numbers, dates,
 quantifiers)."""
+_T = TypeVar("_T")
 EMBEDDINGS_KEPT = 4096
 """Texts whose sentence embedding is kept for reuse (512 floats each: 8 MB)."""
 WORDS_KEPT = 256
@@ -310,39 +311,39 @@ class SentenceEncoder:
         """Erasures so far: vectors computed across one are not kept."""
 
     def vectors(self, texts: Sequence[str]) -> list[npt.NDArray[np.float32]]:
-        with self._lock:
-            generation = self._generation
-            found = {t: self._kept[t] for t in texts if t in self._kept}
-        missing = list(dict.fromkeys(t for t in texts if t not in found))
-        if missing:
-            computed = self._model.encode(missing)
-            found |= {t: np.asarray(v, np.float32) for t, v in zip(missing, computed, strict=True)}
-        with self._lock:
-            if generation == self._generation:
-                for text in texts:
-                    self._kept[text] = found[text]
-                    self._kept.move_to_end(text)
-                while len(self._kept) > EMBEDDINGS_KEPT:
-                    self._kept.popitem(last=False)
-        return [found[t] for t in texts]
+        def encode(missing: list[str]) -> list[npt.NDArray[np.float32]]:
+            return [np.asarray(v, np.float32) for v in self._model.encode(missing)]
+
+        return self._through(self._kept, EMBEDDINGS_KEPT, texts, encode)
 
     def words(self, texts: Sequence[str]) -> list[sentences.Words]:
         """Each text's words as the encoder reads them (:func:`llmops.sentences.words_of`),
         the last :data:`WORDS_KEPT` texts' kept: a lookup's question is read once for
         all its candidates."""
+        return self._through(self._words, WORDS_KEPT, texts, sentences.words_of)
+
+    def _through(
+        self,
+        kept: OrderedDict[str, _T],
+        most: int,
+        texts: Sequence[str],
+        compute: Callable[[list[str]], Sequence[_T]],
+    ) -> list[_T]:
+        """Each text's value, from ``kept`` or computed (outside the lock), and kept
+        (the last ``most`` texts), unless an erasure came in between."""
         with self._lock:
             generation = self._generation
-            found = {t: self._words[t] for t in texts if t in self._words}
+            found = {t: kept[t] for t in texts if t in kept}
         missing = list(dict.fromkeys(t for t in texts if t not in found))
         if missing:
-            found |= dict(zip(missing, sentences.words_of(missing), strict=True))
+            found |= dict(zip(missing, compute(missing), strict=True))
         with self._lock:
             if generation == self._generation:
                 for text in texts:
-                    self._words[text] = found[text]
-                    self._words.move_to_end(text)
-                while len(self._words) > WORDS_KEPT:
-                    self._words.popitem(last=False)
+                    kept[text] = found[text]
+                    kept.move_to_end(text)
+                while len(kept) > most:
+                    kept.popitem(last=False)
         return [found[t] for t in texts]
 
     def forget(self) -> None:
