@@ -191,6 +191,11 @@ def test_look_alikes_are_left_alone(text: str) -> None:
         ("Requested by: tom.whitcombe", "Requested by: <PERSON>"),
         ("Kind regards,\nM. Okonkwo-Hart", "Kind regards,\n<PERSON>"),
         ("Forenames: ELSPETH MARY", "Forenames: <PERSON>"),
+        ("You can reach me on 07700 900 461", "You can reach me on <PHONE_NUMBER>"),
+        (
+            "Ich habe eine neue Handynummer: 0151 2345 6789",
+            "Ich habe eine neue Handynummer: <PHONE_NUMBER>",
+        ),
         ("client 2001:0:4136:e378:8000:63bf:3fff:fdd2 connected", "client <IP_ADDRESS> connected"),
         ("Signed: Johann Wolfgang von Goethe", "Signed: <PERSON>"),
         ("Le Dr Place a signé l'ordonnance", "Le Dr <PERSON> a signé l'ordonnance"),
@@ -289,6 +294,10 @@ def test_people_and_their_identifiers_are_redacted(text: str, expected: str) -> 
         "Write to customerservices@example.co.uk, einkauf@example.de or facturacion@example.co",
         "@channel deploy done; login: root, user: postgres, created by terraform",
         "the user names list; login again",
+        # Firms' lines offered as such, toll-free numbers, numbers named as something else.
+        "Questions about your bill? Call us on 020 7946 0321.",
+        "Erreichen Sie uns unter 089 1234 5678. Para averías llame al 900 123 456.",
+        "Complaint no 2049381175 is still open",
         "/** @param name the name */\n@Getter\n@Override\npublic String name;",
         "set DB_PASSWORD=... and SMTP_PASS=<your password> in .env",
         "order 300 218 4471 shipped",

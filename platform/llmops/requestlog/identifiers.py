@@ -109,7 +109,8 @@ _NOT_A_PHONE = re.compile(
     r"licen[cs]e|licencia|lizenz|subscriber|abonné|abonado|abonnent|expediente|"
     r"intervention|intervención|receipt|reçu|recibo|beleg|quittung|claim|sinistre|siniestro|"
     r"schaden|rental|location|alquiler|miete|n°|nº|n\.º|#|"
-    r"orden|ordre|siren|siret|handelsregister|ust-?idnr|"
+    r"orden|ordre|siren|siret|handelsregister|ust-?idnr|complaint|plainte|reclamo|queja|beschwerde|meter|compteur|medidor|zähler|"
+    r"artikel\w*|article|art[ií]culo|steuer\w*|expte|env[ií]o|"
     r"(?<![^\W\d_])(?:no\.|nr\.?|id|rma|kassenbon|kassenzettel|bce|kbo|nit|cif|nif|tva|vat|"
     r"rcs|hrb))\w*(?:\s+[^\s.!?]+){0,6}?"
     r"[\s:#°º.-]*(?:n[°º]|no\.?|nr\.?|number|numéro|número|nummer)?[\s:#°º.-]*$"
@@ -138,8 +139,9 @@ def phones(text: str, regions: Sequence[str] = PHONE_REGIONS) -> Iterator[Span]:
                 continue
             seen.add((m.start, m.end))
             before = text[max(0, m.start - 40) : m.start]
-            mobile = phonenumbers.number_type(m.number) in _MOBILE_NUMBERS
-            if _service_line(m.raw_string, regions, before) or (
+            kind = phonenumbers.number_type(m.number)
+            mobile = kind in _MOBILE_NUMBERS
+            if _service_line(m.raw_string, regions, before, kind) or (
                 _a_firms_line(before) and not mobile
             ):
                 continue  # a firm's hotline ("1-800-463-3339", "0800 22 44 644"), no person's
@@ -223,9 +225,12 @@ _SUBSCRIBER_NUMBERS = frozenset(
 )
 
 
-def _service_line(raw: str, regions: Sequence[str], before: str) -> bool:
+def _service_line(
+    raw: str, regions: Sequence[str], before: str, matched: phonenumbers.PhoneNumberType
+) -> bool:
     """Whether the number is a free, shared-cost or premium line: every region that reads
-    it reads it so, or one does and the words before offer it as a service's."""
+    it reads it so, or the region it was found in reads it as toll-free and none as a
+    mobile, or one does and the words before offer it as a service's."""
     kinds = set()
     for region in regions:
         try:
@@ -236,13 +241,29 @@ def _service_line(raw: str, regions: Sequence[str], before: str) -> bool:
             kinds.add(phonenumbers.number_type(number))
     if not kinds & _SERVICE_NUMBERS:
         return False
+    if matched in _TOLL_FREE and not kinds & _MOBILE_NUMBERS:
+        return True  # "0800 015 1498", "1-866-222-3456": no one's own line
     return not kinds & _SUBSCRIBER_NUMBERS or _SERVICE_WORDS.search(before) is not None
+
+
+_TOLL_FREE = frozenset({phonenumbers.PhoneNumberType.TOLL_FREE})
 
 
 _FIRMS_LINE = re.compile(
     r"(?i)\b(?:hotline|helpline|help desk|helpdesk|front desk|reception|switchboard|dispatch|"
     r"infoline|service client|service clients|standard|accueil|agence|kundendienst|"
     r"zentrale|servicenummer|atención al cliente|centralita|consultas|"
+    r"call us(?: on| at)?|contact us(?: on| at)?|reach us(?: on| at)?|main line|enquiries|"
+    r"inquiries|office|customer care|service desk|servicedesk|emergency line|"
+    r"notre (?:agence|standard|service)(?: de \w+)?(?: au)?|"
+    r"service clients?|secrétariat|réclamations?|"
+    r"ll[aá]m(?:enos|anos)(?: al)?|oficina|secretar[ií]a|sucursal|servicio t[eé]cnico|"
+    r"aver[ií]as|reclamaciones|"
+    r"erreichen sie uns(?: unter)?|rufen sie uns(?: unter)? an|auskünfte(?: unter)?|"
+    r"reservierung(?: unter)?|notdienst|sekretariat|beantworten wir(?: unter)?|"
+    r"if you did(?: not|n't) (?:authori[sz]e|make|recogni[sz]e) this[^\n]{0,20}|not you\?[^\n]{0,10}|"
+    r"si no (?:reconoce|reconoces)[^\n]{0,40}|"
+    r"si vous ne reconnaissez pas[^\n]{0,40}|"
     r"(?:of|from|du|de la|de l'|del|des|der|vom) (?:the )?(?:hospital|hôpital|clinic|"
     r"clinique|clínica|klinik|practice|cabinet|agency|agencia|bank|banque|banco|store|"
     r"shop|hotel|hôtel|office|bureau|oficina|büro|praxis))\b[^\n\d]{0,12}$"
