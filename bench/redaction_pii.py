@@ -2,12 +2,13 @@
 
 Reads labeled support messages: ``bench/data/redaction_pii.jsonl`` (sealed: its checksum
 is in ``redaction_pii.sha256``; judged once, by the rules' first version), with
-``--sealed N`` ``redaction_pii_sealedN.jsonl`` (N from 2 to 9: sealed before the N-th
+``--sealed N`` ``redaction_pii_sealedN.jsonl`` (N from 2 to 10: sealed before the N-th
 version, which it judged once; from the third on, a title written before a name was
 taken out of the name's label as the data was sealed, since a title is kept; the seventh
 judged the first version with the name reader, :mod:`llmops.requestlog.namereader`, the
-eighth and ninth its second and third: these two were written to a stricter brief, every
-card, IBAN and national number passing its own check), or,
+eighth and ninth its second and third, the tenth the fourth (firms' phone lines): these
+three were written to a stricter brief, every card, IBAN and national number passing its
+own check), or,
 with ``--tune``, the separate tuning set ``redaction_pii_tune.jsonl``, ``_tune2``,
 ``_tune3`` or ``_tune4`` (``--tune 1|2|3|4``; each judged the rules once, before they were
 tuned on it too). Each message lists its personal data by type (PERSON,
@@ -43,7 +44,7 @@ from llmops.requestlog.redaction import PiiRedactor, Span
 
 DATA = Path(__file__).parent / "data"
 SEALED = DATA / "redaction_pii.jsonl"
-SEALED_SETS = (SEALED, *(DATA / f"redaction_pii_sealed{n}.jsonl" for n in range(2, 10)))
+SEALED_SETS = (SEALED, *(DATA / f"redaction_pii_sealed{n}.jsonl" for n in range(2, 11)))
 TUNE = DATA / "redaction_pii_tune.jsonl"
 TUNE2 = DATA / "redaction_pii_tune2.jsonl"
 TUNE3 = DATA / "redaction_pii_tune3.jsonl"
@@ -173,7 +174,7 @@ def main() -> None:
         choices=range(1, len(SEALED_SETS) + 1),
         default=1,
         metavar="N",
-        help="the N-th sealed set (1 to 9; each judged the N-th version once)",
+        help="the N-th sealed set (1 to 10; each judged the N-th version once)",
     )
     parser.add_argument(
         "--scaling",
