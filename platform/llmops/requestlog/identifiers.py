@@ -225,9 +225,7 @@ _SUBSCRIBER_NUMBERS = frozenset(
 )
 
 
-def _service_line(
-    raw: str, regions: Sequence[str], before: str, matched: phonenumbers.PhoneNumberType
-) -> bool:
+def _service_line(raw: str, regions: Sequence[str], before: str, matched: int) -> bool:
     """Whether the number is a free, shared-cost or premium line: every region that reads
     it reads it so, or the region it was found in reads it as toll-free and none as a
     mobile, or one does and the words before offer it as a service's."""
