@@ -84,11 +84,13 @@ def words_of(texts: Sequence[str]) -> list[Words]:
     ]
     outputs: list[np.ndarray] = []
     batch: list[list[int]] = []
+    size = 0
     for k, a, b in segments:
         batch.append(read[k][0][a:b])
-        if sum(map(len, batch)) >= _SEGMENT_PIECES:
+        size += b - a
+        if size >= _SEGMENT_PIECES:
             outputs += network(backend, tokenizer, batch)
-            batch = []
+            batch, size = [], 0
     if batch:
         outputs += network(backend, tokenizer, batch)
     features = [np.empty((len(pieces), FEATURES), dtype=np.float32) for pieces, _, _ in read]

@@ -239,12 +239,9 @@ def _service_line(raw: str, regions: Sequence[str], before: str, matched: int) -
             kinds.add(phonenumbers.number_type(number))
     if not kinds & _SERVICE_NUMBERS:
         return False
-    if matched in _TOLL_FREE and not kinds & _MOBILE_NUMBERS:
+    if matched == phonenumbers.PhoneNumberType.TOLL_FREE and not kinds & _MOBILE_NUMBERS:
         return True  # "0800 015 1498", "1-866-222-3456": no one's own line
     return not kinds & _SUBSCRIBER_NUMBERS or _SERVICE_WORDS.search(before) is not None
-
-
-_TOLL_FREE = frozenset({phonenumbers.PhoneNumberType.TOLL_FREE})
 
 
 _FIRMS_LINE = re.compile(

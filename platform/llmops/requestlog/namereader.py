@@ -140,33 +140,8 @@ NEIGHBOUR_THRESHOLD = 0.05
 """A capitalised word beside a name's word (or past a particle, "de la", "von") is part of
 the name from this probability on: a name's neighbour needs less evidence than a word
 alone ("Katharina von" read by the rules, "Hohenstein" by the model)."""
-PARTICLES = frozenset(
-    [
-        "de",
-        "la",
-        "del",
-        "von",
-        "van",
-        "der",
-        "den",
-        "du",
-        "le",
-        "da",
-        "di",
-        "dos",
-        "das",
-        "bin",
-        "binte",
-        "bint",
-        "ben",
-        "y",
-        "i",
-        "zu",
-        "ter",
-        "ten",
-        "el",
-        "al",
-    ]
+PARTICLES = cues.words(
+    "de la del von van der den du le da di dos das bin binte bint ben y i zu ter ten el al"
 )
 
 
@@ -194,37 +169,52 @@ def chosen(
         k = todo.pop()
         for step in (-1, 1):
             for path in ([k + step], [k + step, k + 2 * step]):
-                if not all(0 <= j < len(spans) and not picked[j] for j in path):
-                    continue
-                if not all(
-                    _side_by_side(text, spans, i, j) for i, j in zip([k, *path], path, strict=False)
-                ):
-                    continue
-                *between, last = path
-                word = text[spans[last][0] : spans[last][1]]
-                particles = all(text[spans[j][0] : spans[j][1]] in PARTICLES for j in between)
-                initial = (
-                    len(word) == 1
-                    and word.isupper()
-                    and text[spans[last][1] : spans[last][1] + 1] == "."
+                found = _grows(
+                    text,
+                    spans,
+                    k,
+                    path,
+                    probabilities=probabilities,
+                    picked=picked,
+                    mention=mention,
                 )
-                if (
-                    particles
-                    and not mention[last]
-                    and (
-                        initial
-                        or (
-                            word[:1].isupper()
-                            and word.casefold() not in cues.TITLES
-                            and probabilities[last] >= NEIGHBOUR_THRESHOLD
-                        )
-                    )
-                ):
+                if found:
                     for j in path:
                         picked[j] = True
-                    todo.append(last)
+                    todo.append(path[-1])
                     break
     return picked
+
+
+def _grows(
+    text: str,
+    spans: Sequence[tuple[int, int]],
+    k: int,
+    path: list[int],
+    *,
+    probabilities: np.ndarray,
+    picked: list[bool],
+    mention: list[bool],
+) -> bool:
+    """Whether the name at word ``k`` takes in the words of ``path`` (its neighbour, or a
+    particle and the word past it): side by side, not taken yet, the particles all
+    particles, and the last word an initial or a capitalised word, no title, that the
+    model scores from :data:`NEIGHBOUR_THRESHOLD` on."""
+    if not all(0 <= j < len(spans) and not picked[j] for j in path):
+        return False
+    if not all(_side_by_side(text, spans, i, j) for i, j in zip([k, *path], path, strict=False)):
+        return False
+    *between, last = path
+    if mention[last] or not all(text[slice(*spans[j])] in PARTICLES for j in between):
+        return False
+    word = text[slice(*spans[last])]
+    if len(word) == 1 and word.isupper() and text[spans[last][1] : spans[last][1] + 1] == ".":
+        return True  # an initial
+    return (
+        word[:1].isupper()
+        and word.casefold() not in cues.TITLES
+        and probabilities[last] >= NEIGHBOUR_THRESHOLD
+    )
 
 
 def _side_by_side(text: str, spans: Sequence[tuple[int, int]], i: int, j: int) -> bool:
